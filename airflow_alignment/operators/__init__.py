@@ -1,0 +1,9 @@
+"""Airflow operators of airflow-alignment. Importing this module is cheap: no pandas, numpy,
+Great Expectations or fairlearn is imported until a task runs."""
+
+from __future__ import annotations
+
+from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
+from airflow_alignment.operators.expectations import DataExpectationsOperator
+
+__all__ = ["AlignmentCheckFailed", "AlignmentCheckOperator", "DataExpectationsOperator"]

@@ -1,0 +1,55 @@
+"""Provider metadata, found by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_alignment import __version__
+
+INTEGRATION = "Alignment"
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-alignment",
+        "name": "Alignment",
+        "description": "AI alignment checks (data expectations, fairness, drift, model quality) "
+        "as Airflow tasks, a gate that approves or rejects models, and inspection in the UI.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://pypi.org/project/airflow-alignment/",
+                "tags": ["software"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_alignment.operators.expectations",
+                ],
+            }
+        ],
+        "sensors": [],
+        "extra-links": [],
+        "plugins": [
+            {"name": "airflow_alignment", "plugin-class": "airflow_alignment.plugin.AlignmentPlugin"},
+        ],
+        "config": {
+            "alignment": {
+                "description": "Options for airflow-alignment.",
+                "options": {
+                    "artifact_store": {
+                        "description": "Where results, reports, baselines and the audit log are "
+                        "stored: a local folder or an object storage URI such as "
+                        "s3://aws_default@bucket/alignment. Empty means $AIRFLOW_HOME/alignment.",
+                        "version_added": None,
+                        "type": "string",
+                        "example": "s3://aws_default@my-bucket/alignment",
+                        "default": "",
+                    }
+                },
+            }
+        },
+    }

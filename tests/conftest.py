@@ -1,0 +1,119 @@
+"""Test harness: a temporary AIRFLOW_HOME on SQLite, migrated once per session, and a helper
+that runs a DAG file with a real ``dag.test()``.
+
+Every ``CheckResult`` a test produces goes through :func:`checked`, which validates it against
+the shipped JSON Schema and round-trips it through ``to_dict`` / ``from_dict``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGS = ROOT / "dags"
+
+TEST_DAGS = Path(__file__).resolve().parent / "dags"
+
+# Airflow reads its configuration when first imported: set it before any test imports it.
+# ``tests.conftest`` may be imported a second time under that name: reuse the first home.
+if "ALIGNMENT_TEST_HOME" not in os.environ:
+    os.environ["ALIGNMENT_TEST_HOME"] = tempfile.mkdtemp(prefix="alignment-airflow-home-")
+    atexit.register(shutil.rmtree, os.environ["ALIGNMENT_TEST_HOME"], ignore_errors=True)
+_HOME = Path(os.environ["ALIGNMENT_TEST_HOME"])
+DAG_FOLDER = _HOME / "dags"
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAG_FOLDER)
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
+os.environ.pop("AIRFLOW__ALIGNMENT__ARTIFACT_STORE", None)
+os.environ["ALIGNMENT_SAMPLE_DATA"] = str(_HOME / "sample-data")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+# dag.test() runs DAGs from the configured bundle: the dags folder holds the templates and
+# the test DAGs, linked (not copied) so a test always runs the files in the repository.
+DAG_FOLDER.mkdir(exist_ok=True)
+for _folder in (DAGS, TEST_DAGS):
+    for _src in _folder.iterdir():
+        _link = DAG_FOLDER / _src.name
+        if not _link.exists() and not _src.name.startswith((".", "__")):
+            _link.symlink_to(_src)
+
+
+def checked(result: Any) -> Any:
+    """Validate a CheckResult (object or dict) against the schema and its round trip."""
+    from airflow_alignment.results import CheckResult, validate
+
+    doc = result.to_dict() if isinstance(result, CheckResult) else result
+    validate(doc)
+    again = CheckResult.from_dict(json.loads(json.dumps(doc))).to_dict()
+    assert again == doc
+    return result
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    """The migrated SQLite metadata DB of this test session."""
+    marker = _HOME / ".migrated"
+    if not marker.exists():
+        proc = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout}\n{proc.stderr}")
+        marker.write_text("ok")
+    return _HOME
+
+
+@pytest.fixture()
+def artifact_root(airflow_home: Path) -> Path:
+    return airflow_home / "alignment"
+
+
+def load_dag(path: Path, dag_id: str) -> Any:
+    """Parse a DAG file as Airflow does and return the DAG ``dag_id`` it defines."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.1
+        from airflow.models.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FOLDER / path.name))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags[dag_id]
+
+
+def task_states(run: Any) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def xcom_value(run: Any, task_id: str, key: str = "return_value") -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter(
+                XComModel.dag_id == run.dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == key,
+            )
+            .one_or_none()
+        )
+        if row is None:
+            return None
+        value = row.value
+    return json.loads(value) if isinstance(value, str) else value
