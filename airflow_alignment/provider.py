@@ -28,6 +28,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": INTEGRATION,
                 "python-modules": [
                     "airflow_alignment.operators.expectations",
+                    "airflow_alignment.operators.fairness",
                 ],
             }
         ],

@@ -178,9 +178,9 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return int(value)
+    if isinstance(value, float):  # float(): numpy.float64 is a float subclass
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, datetime):
         return value.isoformat()
     tolist = getattr(value, "tolist", None)  # numpy scalars and arrays

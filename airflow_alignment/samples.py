@@ -7,7 +7,7 @@ Nothing is downloaded: every dataset is generated from a seed.
 - the true chance of repaying depends on income, debt-to-income, employment and a latent
   credit quality, and *not* on sex or race;
 - the ``credit_score`` column (what a model sees) comes from a legacy scoring vendor that
-  under-scores women: for ``sex == "F"`` it is shifted down by ``score_bias`` points (40 by
+  under-scores women: for ``sex == "F"`` it is shifted down by ``score_bias`` points (50 by
   default). A model trained on it approves women less often at the same true quality, which
   fails demographic parity and equalized odds; a model post-processed with fairlearn's
   ``ThresholdOptimizer`` passes.
@@ -28,7 +28,7 @@ RACE_SHARES = (0.45, 0.2, 0.15, 0.12, 0.08)
 FEATURES = ("income", "debt_to_income", "employment_years", "credit_score", "age")
 
 
-def lending_applicants(n: int = 20_000, *, seed: int = 7, score_bias: float = 40.0) -> pd.DataFrame:
+def lending_applicants(n: int = 20_000, *, seed: int = 7, score_bias: float = 50.0) -> pd.DataFrame:
     """``n`` loan applications: features, sensitive attributes and the true outcome ``repaid``."""
     import numpy as np
     import pandas as pd

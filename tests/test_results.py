@@ -67,6 +67,7 @@ def test_numpy_values_and_nan_become_plain_json():
     result = _result(metrics={"ratio": np.float64(0.5), "n": np.int64(3), "bad": float("nan"), "arr": np.arange(2)})
     doc = checked(result).to_dict()
     assert doc["metrics"] == {"ratio": 0.5, "n": 3, "bad": None, "arr": [0, 1]}
+    assert type(doc["metrics"]["ratio"]) is float and type(doc["metrics"]["n"]) is int
     json.dumps(doc, allow_nan=False)
 
 

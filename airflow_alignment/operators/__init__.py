@@ -5,5 +5,6 @@ from __future__ import annotations
 
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
 from airflow_alignment.operators.expectations import DataExpectationsOperator
+from airflow_alignment.operators.fairness import FairnessCheckOperator
 
-__all__ = ["AlignmentCheckFailed", "AlignmentCheckOperator", "DataExpectationsOperator"]
+__all__ = ["AlignmentCheckFailed", "AlignmentCheckOperator", "DataExpectationsOperator", "FairnessCheckOperator"]
