@@ -51,7 +51,7 @@ def test_filters_and_csv_export(tmp_path):
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["check"] for r in rows] == ["a", "c"]
     assert rows[1]["reviewer"] == "Ada" and rows[1]["policy_sha256"] == "c" * 64 and rows[1]["status"] == "failed"
-    assert out.read_text(newline="") == text
+    assert out.read_bytes().decode() == text
 
 
 def test_appends_never_rewrite_earlier_lines(tmp_path):
