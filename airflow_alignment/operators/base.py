@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from airflow_alignment.engines.common import check_severity
-from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError
+from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError
 from airflow_alignment.reporting.store import ArtifactStore, result_key
 from airflow_alignment.results import CheckResult, Kind, error_result
 
@@ -45,8 +45,14 @@ class AlignmentCheckOperator(BaseOperator):
     """Base class of the package's check operators.
 
     :param severity: ``block`` (a failure fails the task) or ``warn`` (the task succeeds
-        and the gate sends the run to review).
+        and the gate sends the run to review). Default ``block``, or the policy's.
     :param check_name: the name recorded in the result; defaults to the task id.
+    :param policy: an alignment policy (YAML path, YAML text or dict); with ``check=`` the
+        operator takes that check's spec from it, and every result records the policy's name,
+        version and sha256. Arguments given to the operator override the policy's.
+    :param check: the name of the policy's check (default: ``check_name`` or the task id).
+    :param model: the model the check is about; names the "last approved" baseline and is
+        recorded in the audit trail.
     :param artifact_store: base folder or URI of the artifact store; defaults to the
         ``[alignment] artifact_store`` option, then ``$AIRFLOW_HOME/alignment``.
     """
@@ -57,15 +63,48 @@ class AlignmentCheckOperator(BaseOperator):
     def __init__(
         self,
         *,
-        severity: str = "block",
+        severity: str | None = None,
         check_name: str | None = None,
+        policy: Any = None,
+        check: str | None = None,
+        model: str | None = None,
         artifact_store: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.severity = check_severity(severity, f"{type(self).__name__}.severity")
+        self.severity = check_severity(severity or "block", f"{type(self).__name__}.severity")
         self.check_name = check_name or self.task_id
+        self.policy_ref: dict[str, str] | None = None
+        if policy is not None:
+            from airflow_alignment.policy import load_policy
+
+            self.policy_ref = load_policy(policy).ref
+        self.model = model
         self.artifact_store = artifact_store
+
+    @classmethod
+    def policy_arguments(
+        cls, policy: Any, check: str | None, given: dict[str, Any], task_id: str
+    ) -> tuple[dict[str, Any], Any]:
+        """Merge a policy check's spec under the arguments given to the operator.
+
+        Returns the merged arguments and the loaded ``Policy`` (or ``None`` without one).
+        """
+        if policy is None:
+            if check is not None:
+                raise SpecError(f"{cls.__name__}: check={check!r} names a policy check, but no policy= is given")
+            return given, None
+        from airflow_alignment.policy import load_policy
+
+        loaded = load_policy(policy)
+        spec = loaded.check(check or given.get("check_name") or task_id)
+        if spec.kind != cls.kind:
+            raise SpecError(
+                f"{cls.__name__}: policy check {spec.name!r} is of kind {spec.kind!r}; use the operator for that kind"
+            )
+        merged = spec.operator_kwargs()
+        merged.update({k: v for k, v in given.items() if v is not None})
+        return merged, loaded
 
     def evaluate(self, context: Context) -> CheckResult:
         """Load the data, run the engine, return its result (subclasses)."""
@@ -87,34 +126,67 @@ class AlignmentCheckOperator(BaseOperator):
         return compact
 
     def publish(self, result: CheckResult, context: Context) -> dict[str, Any]:
-        """Store the full result, push the bounded one to XCom, log the story; return it."""
-        ti = context["ti"]
-        result.context = task_context(ti)
-        store = ArtifactStore(self.artifact_store)
-        key = result_key(result.context)
-        uri = store.write_text(key, result.to_json())
-        compact = result.compact(full_result_uri=uri)
-        if result.status in ("failed", "error"):
-            # execute() raises next, so Airflow would not push the return value itself
-            ti.xcom_push(key="return_value", value=compact)
-        self.log.info("%s %s: %s", self.kind, result.status.upper(), result.summary)
-        for assertion in result.failed_assertions:
-            self.log.info(
-                "  %s [%s]: observed %s, expected %s",
-                assertion.name,
-                assertion.severity,
-                assertion.observed,
-                assertion.expected,
-            )
-        if result.data:
-            self.log.info(
-                "data: %s (%s rows, %s)",
-                result.data.get("source"),
-                result.data.get("rows"),
-                result.data.get("fingerprint"),
-            )
-        self.log.info("result stored at %s", uri)
-        return compact
+        """Store the full result, audit it, push the bounded one to XCom, log the story."""
+        result.policy = result.policy or self.policy_ref
+        return publish_result(
+            result,
+            context,
+            store=ArtifactStore(self.artifact_store),
+            model=self.model,
+            log=self.log,
+            push=result.status in ("failed", "error"),  # execute() raises: Airflow would not push it
+        )
+
+    def last_approved_baseline(self) -> dict[str, Any] | None:
+        """This check's result in the last approved run of its policy and model, if any."""
+        if not (self.policy_ref and self.model):
+            return None
+        from airflow_alignment.reporting.baselines import last_approved
+
+        return last_approved(ArtifactStore(self.artifact_store), self.policy_ref["name"], self.model, self.check_name)
+
+
+def publish_result(
+    result: CheckResult,
+    context: Context,
+    *,
+    store: ArtifactStore,
+    model: str | None,
+    log: Any,
+    push: bool,
+    reviewer: Any = None,
+) -> dict[str, Any]:
+    """Store ``result`` (before any state is decided), append it to the audit trail, push its
+    bounded form to XCom when ``push``, and log what a reader of the task log needs."""
+    from airflow_alignment.reporting import audit
+
+    ti = context["ti"]
+    result.context = task_context(ti)
+    key = result_key(result.context)
+    result.full_result = store.uri(key)
+    store.write_text(key, result.to_json())
+    audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
+    compact = result.compact()
+    if push:
+        ti.xcom_push(key="return_value", value=compact)
+    log.info("%s %s: %s", result.kind, result.status.upper(), result.summary)
+    for assertion in result.failed_assertions:
+        log.info(
+            "  %s [%s]: observed %s, expected %s",
+            assertion.name,
+            assertion.severity,
+            assertion.observed,
+            assertion.expected,
+        )
+    if result.data:
+        log.info(
+            "data: %s (%s rows, %s)",
+            result.data.get("source"),
+            result.data.get("rows"),
+            result.data.get("fingerprint"),
+        )
+    log.info("result stored at %s", result.full_result)
+    return compact
 
 
 def raise_for_status(result: CheckResult) -> None:

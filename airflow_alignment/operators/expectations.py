@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.expectations import normalize_expectations
+from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
 from airflow_alignment.sources import describe_source, validate_data_arg
 
@@ -29,6 +30,8 @@ class DataExpectationsOperator(AlignmentCheckOperator):
     :param check_name: the name recorded in the result; defaults to the task id.
     :param format: the data's format when its suffix does not tell (``csv``, ``parquet``,
         ``jsonl``).
+    :param policy: an alignment policy; with ``check=`` the arguments above come from that
+        check of the policy (see :class:`AlignmentCheckOperator`).
     """
 
     kind = "expectations"
@@ -38,26 +41,31 @@ class DataExpectationsOperator(AlignmentCheckOperator):
     def __init__(
         self,
         *,
-        data: Any,
+        data: Any = None,
         expectations: Any = None,
         suite: Any = None,
-        severity: str = "block",
+        severity: str | None = None,
         check_name: str | None = None,
         format: str | None = None,
+        policy: Any = None,
+        check: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(severity=severity, check_name=check_name, **kwargs)
-        validate_data_arg(data, f"{type(self).__name__}.data")
-        if expectations is None and suite is None:
-            from airflow_alignment.exceptions import SpecError
-
-            raise SpecError(f"{type(self).__name__}: give expectations= (a list) or suite= (a GX suite JSON file)")
-        if expectations is not None and not isinstance(expectations, str) and not is_templated(expectations):
-            normalize_expectations(expectations)  # fail at parse time on a malformed spec
-        self.data = data
-        self.expectations = expectations
-        self.suite = suite
-        self.format = format
+        given = dict(data=data, expectations=expectations, suite=suite, severity=severity, check_name=check_name,
+                     format=format)
+        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
+        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
+        name = type(self).__name__
+        validate_data_arg(args["data"], f"{name}.data")
+        self.data = args["data"]
+        self.expectations = args.get("expectations")
+        self.suite = args.get("suite")
+        self.format = args.get("format")
+        if self.expectations is None and self.suite is None:
+            raise SpecError(f"{name}: give expectations= (a list) or suite= (a GX suite JSON file)")
+        if not is_templated(self.expectations) and self.expectations is not None:
+            spec = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
+            normalize_expectations(spec)  # fail at parse time on a malformed spec
 
     def evaluate(self, context: Context) -> CheckResult:
         from airflow_alignment.engines.expectations import evaluate, needed_columns, resolve_specs

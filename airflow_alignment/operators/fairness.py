@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 
+_DEFAULTS: dict[str, Any] = {
+    "pos_label": 1,
+    "min_group_size": 30,
+    "confidence": None,
+    "n_boot": 1000,
+    "decide_on": "estimate",
+    "marginal": False,
+    "missing_groups": "error",
+    "random_state": 0,
+}
+
+
 class FairnessCheckOperator(AlignmentCheckOperator):
     """Judge a model's predictions against fairness constraints, group by group.
 
@@ -47,6 +59,9 @@ class FairnessCheckOperator(AlignmentCheckOperator):
     :param sample_weight: column of sample weights.
     :param missing_groups: ``error`` (default), ``drop`` or ``as_group`` for rows whose
         sensitive feature is missing.
+    :param policy: an alignment policy; with ``check=`` the arguments above come from that
+        check of the policy. With ``model=`` too, baseline constraints compare with the last
+        approved run (see :class:`AlignmentCheckOperator`).
     """
 
     kind = "fairness"
@@ -56,53 +71,54 @@ class FairnessCheckOperator(AlignmentCheckOperator):
     def __init__(
         self,
         *,
-        data: Any,
-        y_true: str,
-        sensitive_features: str | Sequence[str],
-        constraints: Any,
+        data: Any = None,
+        y_true: str | None = None,
+        sensitive_features: str | Sequence[str] | None = None,
+        constraints: Any = None,
         y_pred: str | None = None,
         y_score: str | None = None,
         threshold: float | None = None,
-        pos_label: Any = 1,
-        min_group_size: int = 30,
+        pos_label: Any = None,
+        min_group_size: int | None = None,
         confidence: float | None = None,
-        n_boot: int = 1000,
-        decide_on: str = "estimate",
+        n_boot: int | None = None,
+        decide_on: str | None = None,
         baseline: Any = None,
-        severity: str = "block",
+        severity: str | None = None,
         check_name: str | None = None,
-        marginal: bool = False,
+        marginal: bool | None = None,
         sample_weight: str | None = None,
-        missing_groups: str = "error",
-        random_state: int | None = 0,
+        missing_groups: str | None = None,
+        random_state: int | None = None,
+        policy: Any = None,
+        check: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(severity=severity, check_name=check_name, **kwargs)
+        given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "policy", "check", "__class__")}
+        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
+        args = {**_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
+        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
         name = type(self).__name__
-        validate_data_arg(data, f"{name}.data")
-        if (y_pred is None) == (y_score is None):
+        validate_data_arg(args["data"], f"{name}.data")
+        for required in ("y_true", "sensitive_features", "constraints"):
+            if args.get(required) is None:
+                raise SpecError(f"{name}: {required}= is required")
+        if (args.get("y_pred") is None) == (args.get("y_score") is None):
             raise SpecError(f"{name}: give exactly one of y_pred= (labels) or y_score= (with threshold=)")
-        self.options = dict(
-            decide_on=decide_on,
-            severity=self.severity,
-            confidence=confidence,
-            n_boot=n_boot,
-            min_group_size=min_group_size,
-            missing_groups=missing_groups,
-        )
-        if not isinstance(constraints, str) and not is_templated(constraints):
-            validate_constraints(constraints, **self.options)  # fail at parse time on a bad spec
-        self.data = data
-        self.constraints = constraints
-        self.baseline = baseline
-        self.columns = dict(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight)
-        self.sensitive_features = [sensitive_features] if isinstance(sensitive_features, str) else list(
-            sensitive_features
-        )
-        self.threshold = threshold
-        self.pos_label = pos_label
-        self.marginal = marginal
-        self.random_state = random_state
+        self.options = {k: args[k] for k in ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")}
+        self.options["severity"] = self.severity
+        if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
+            validate_constraints(args["constraints"], **self.options)  # fail at parse time on a bad spec
+        self.data = args["data"]
+        self.constraints = args["constraints"]
+        self.baseline = args.get("baseline")
+        self.columns = {k: args.get(k) for k in ("y_true", "y_pred", "y_score", "sample_weight")}
+        features = args["sensitive_features"]
+        self.sensitive_features = [features] if isinstance(features, str) else list(features)
+        self.threshold = args.get("threshold")
+        self.pos_label = args["pos_label"]
+        self.marginal = args["marginal"]
+        self.random_state = args["random_state"]
 
     def evaluate(self, context: Context) -> CheckResult:
         from airflow_alignment.engines.fairness import evaluate
@@ -118,7 +134,7 @@ class FairnessCheckOperator(AlignmentCheckOperator):
             constraints=constraints,
             threshold=self.threshold,
             pos_label=self.pos_label,
-            baseline=self.baseline or None,
+            baseline=self.baseline or self.last_approved_baseline(),
             check_name=self.check_name,
             marginal=self.marginal,
             random_state=self.random_state,

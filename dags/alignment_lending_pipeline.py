@@ -1,0 +1,107 @@
+"""Lending pipeline template: data, training and deployment governed by an alignment policy.
+
+generate applications -> train and predict -> alignment checks (policies/lending.yaml:
+data quality, fairness, performance) -> gate -> deploy (copies the model into a local model
+registry folder).
+
+- The default run trains the fairness-mitigated model: every check passes, the gate approves,
+  the model is deployed, and the approval is published as an event of the asset
+  ``alignment/lending/credit-risk`` (the ``alignment_deploy_on_approval`` DAG runs on it).
+- Trigger with ``{"variant": "plain"}`` to train the unmitigated model: it fails the four-fifths
+  rule and equalized odds, the gate rejects it and ``deploy`` is skipped.
+- Warnings (for example a group's true positive rate under 0.6) go to a person: the gate waits
+  in Airflow's "Required actions" view for Approve or Reject.
+
+The data is generated with a documented bias (see ``airflow_alignment.samples``); copy the
+file, replace ``generate_applications`` and ``train_and_predict`` with yours, keep the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.sdk import Param, dag, task
+
+from airflow_alignment.taskgroup import alignment_checks
+
+HOME = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
+DATA_DIR = os.environ.get("ALIGNMENT_SAMPLE_DATA", os.path.join(HOME, "alignment-sample-data"))
+REGISTRY = os.environ.get("ALIGNMENT_MODEL_REGISTRY", os.path.join(HOME, "model-registry"))
+FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age"]
+RUN_FOLDER = "{{ ti.xcom_pull(task_ids='generate_applications') }}"
+
+
+@dag(
+    dag_id="alignment_lending_pipeline",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "template"],
+    params={"variant": Param("mitigated", enum=["mitigated", "plain"])},
+    doc_md=__doc__,
+)
+def alignment_lending_pipeline():
+    @task
+    def generate_applications(run_id: str | None = None) -> str:
+        from airflow_alignment.reporting.store import safe_segment
+        from airflow_alignment.samples import lending_applicants
+
+        folder = os.path.join(DATA_DIR, "lending-pipeline", safe_segment(run_id))
+        os.makedirs(folder, exist_ok=True)
+        lending_applicants(20_000, seed=7).to_parquet(os.path.join(folder, "applications.parquet"), index=False)
+        return folder
+
+    @task
+    def train_and_predict(folder: str, params: dict | None = None) -> str:
+        import pickle
+
+        import pandas as pd
+        from fairlearn.postprocessing import ThresholdOptimizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        applications = pd.read_parquet(os.path.join(folder, "applications.parquet"))
+        train, holdout = applications.iloc[:14_000], applications.iloc[14_000:]
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+        model.fit(train[FEATURES], train["repaid"])
+        if params["variant"] == "mitigated":
+            model = ThresholdOptimizer(
+                estimator=model, constraints="equalized_odds", prefit=True, predict_method="predict_proba"
+            ).fit(train[FEATURES], train["repaid"], sensitive_features=train["sex"])
+            approved = model.predict(holdout[FEATURES], sensitive_features=holdout["sex"], random_state=0)
+        else:
+            approved = model.predict(holdout[FEATURES])
+        predictions = holdout[["applicant_id", "sex", "race", "repaid"]].assign(approved=approved.astype("int64"))
+        predictions.to_parquet(os.path.join(folder, "predictions.parquet"), index=False)
+        with open(os.path.join(folder, "model.pkl"), "wb") as handle:
+            pickle.dump(model, handle)
+        return folder
+
+    @task
+    def deploy(folder: str, run_id: str | None = None) -> str:
+        import shutil
+
+        from airflow_alignment.reporting.store import safe_segment
+
+        target = os.path.join(REGISTRY, "credit-risk", safe_segment(run_id))
+        os.makedirs(target, exist_ok=True)
+        shutil.copy(os.path.join(folder, "model.pkl"), os.path.join(target, "model.pkl"))
+        return target
+
+    folder = generate_applications()
+    trained = train_and_predict(folder)
+    checks = alignment_checks(
+        policy="policies/lending.yaml",
+        data={
+            "applications": RUN_FOLDER + "/applications.parquet",
+            "predictions": RUN_FOLDER + "/predictions.parquet",
+        },
+        model="credit-risk",
+        review=True,
+    )
+    trained >> checks >> deploy(trained)
+
+
+alignment_lending_pipeline()
