@@ -116,4 +116,9 @@ def xcom_value(run: Any, task_id: str, key: str = "return_value") -> Any:
         if row is None:
             return None
         value = row.value
-    return json.loads(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value

@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.common import describe, require_columns, require_rows
+from airflow_alignment.engines.common import describe_in_background, require_columns, require_rows
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError, did_you_mean, preview
 from airflow_alignment.results import Assertion, CheckResult, Severity, status_from_assertions, utcnow
 
@@ -167,6 +167,7 @@ def evaluate(
     specs = resolve_specs(expectations, suite)
     require_rows(df, source)
     _check_columns(df, specs)
+    data = describe_in_background(df, source, needed_columns(specs))
     outcomes = _run_gx(df, specs)
     assertions = [
         _assertion(i, spec, outcome, default_severity) for i, (spec, outcome) in enumerate(zip(specs, outcomes))
@@ -184,7 +185,7 @@ def evaluate(
             "failed": sum(a.success is False and a.severity == "block" for a in assertions),
             "warned": sum(a.success is False and a.severity == "warn" for a in assertions),
         },
-        data=describe(df, source, needed_columns(specs)),
+        data=data(),
         started_at=started,
         duration_s=round(time.perf_counter() - t0, 6),
     )

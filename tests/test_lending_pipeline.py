@@ -1,0 +1,87 @@
+"""The lending templates end to end: policy, checks, gate, deploy, the approval asset, and a
+baseline-relative constraint across two consecutive runs."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from airflow_alignment.reporting.baselines import baseline_key
+from airflow_alignment.reporting.store import ArtifactStore
+from tests.conftest import DAGS, checked, load_dag, task_states, xcom_value
+
+pytestmark = pytest.mark.airflow
+CHECKS = ("alignment.applications_quality", "alignment.fairness", "alignment.performance")
+
+
+def _assertion(result, name):
+    return next(a for a in result["assertions"] if a["name"] == name)
+
+
+def test_mitigated_model_is_approved_twice_and_compared_with_the_last_approved(airflow_home):
+    store = ArtifactStore(airflow_home / "alignment")
+    dag = load_dag(DAGS / "alignment_lending_pipeline.py", "alignment_lending_pipeline")
+
+    first = dag.test()
+    states = task_states(first)
+    assert {t: states[t] for t in CHECKS} == dict.fromkeys(CHECKS, "success")
+    assert states["alignment.gate"] == "success" and states["deploy"] == "success"
+    deployed = xcom_value(first, "deploy")
+    assert os.path.exists(os.path.join(deployed, "model.pkl"))
+    perf = checked(xcom_value(first, "alignment.performance"))
+    assert perf["policy"]["name"] == "lending" and len(perf["policy"]["sha256"]) == 64
+    assert _assertion(perf, "accuracy_vs_production")["details"]["baseline"]["status"] == "no_baseline"
+    baseline = json.loads(store.read_text(baseline_key("lending", "credit-risk")))
+    assert baseline["run_id"] == first.run_id
+
+    second = dag.test()
+    assert task_states(second)["deploy"] == "success"
+    perf2 = checked(xcom_value(second, "alignment.performance"))
+    compared = _assertion(perf2, "accuracy_vs_production")["details"]["baseline"]
+    assert compared["status"] == "compared"
+    assert compared["baseline_observed"] == pytest.approx(_assertion(perf, "accuracy.overall")["observed"]
+                                                          if any(a["name"] == "accuracy.overall" for a in perf["assertions"])
+                                                          else perf["assertions"][0]["observed"])
+    assert compared["change"] == pytest.approx(0.0, abs=1e-12)  # same seed, same model, same accuracy
+    assert json.loads(store.read_text(baseline_key("lending", "credit-risk")))["run_id"] == second.run_id
+
+
+def test_plain_model_is_rejected_and_not_deployed(airflow_home):
+    store = ArtifactStore(airflow_home / "alignment")
+    key = baseline_key("lending", "credit-risk")
+    before = store.read_text(key) if store.exists(key) else None
+    dag = load_dag(DAGS / "alignment_lending_pipeline.py", "alignment_lending_pipeline")
+    run = dag.test(run_conf={"variant": "plain"})
+    states = task_states(run)
+    assert states["alignment.fairness"] == "failed"
+    assert states["alignment.gate"] == "skipped" and states["deploy"] == "skipped"
+    gate = checked(xcom_value(run, "alignment.gate"))
+    assert gate["metrics"]["verdict"] == "rejected"
+    assert "fairness failed" in gate["summary"]
+    assert (store.read_text(key) if store.exists(key) else None) == before
+
+
+def test_deploy_on_approval_reads_the_event_extra(airflow_home):
+    """The approval asset's event (emitted by the runs above, or by one here) triggers nothing in
+    dag.test(), so the deploy DAG is run directly: its task reads the latest event's extra."""
+    pipeline = load_dag(DAGS / "alignment_lending_pipeline.py", "alignment_lending_pipeline")
+    approved = pipeline.test()
+    assert task_states(approved)["alignment.gate"] == "success"
+    deploy = load_dag(DAGS / "alignment_deploy_on_approval.py", "alignment_deploy_on_approval")
+    run = deploy.test()
+    assert task_states(run) == {"promote": "success"}
+    extra = xcom_value(run, "promote")
+    assert extra["verdict"] == "approved" and extra["policy"]["name"] == "lending"
+    assert extra["run_id"] == approved.run_id
+    assert {c["check"] for c in extra["checks"]} == {"applications_quality", "fairness", "performance"}
+
+
+def test_existing_dag_adopts_the_policy_with_one_line(airflow_home):
+    dag = load_dag(DAGS / "alignment_existing_dag_adoption.py", "alignment_existing_dag_adoption")
+    assert {"extract", "train", "deploy", "alignment.gate"} <= set(dag.task_dict)
+    assert dag.task_dict["alignment.applications_quality"].upstream_task_ids == {"train"}
+    assert dag.task_dict["deploy"].upstream_task_ids == {"alignment.gate"}
+    run = dag.test()
+    assert task_states(run)["deploy"] == "success"
