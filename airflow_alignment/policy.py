@@ -43,7 +43,7 @@ from typing import Any
 from airflow_alignment.exceptions import SpecError, did_you_mean
 
 TOP_KEYS = ("name", "version", "owner", "description", "defaults", "checks", "references")
-KINDS = ("expectations", "fairness", "performance")
+KINDS = ("expectations", "fairness", "drift", "performance")
 COMMON_CHECK_KEYS = ("name", "kind", "data", "severity", "owner", "rationale", "references", "description")
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "expectations": ("expectations", "suite", "format"),
@@ -51,6 +51,11 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
         "y_true", "y_pred", "y_score", "threshold", "pos_label", "sensitive_features", "constraints",
         "min_group_size", "confidence", "n_boot", "decide_on", "baseline", "marginal", "sample_weight",
         "missing_groups", "random_state",
+    ),
+    "drift": (
+        "reference", "features", "categorical", "exclude", "bins", "psi_warn", "psi_block", "ks_alpha",
+        "chi2_alpha", "bounds", "prediction", "sensitive_features", "pos_label", "threshold",
+        "selection_rate_max_change", "min_group_size",
     ),
     "performance": (
         "y_true", "y_pred", "y_score", "threshold", "pos_label", "constraints", "confidence", "n_boot",
@@ -240,6 +245,13 @@ def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) ->
                 raise SpecError("give expectations (a list) or suite (a GX suite JSON file)")
             if "expectations" in spec:
                 normalize_expectations(spec["expectations"])
+            return
+        if kind == "drift":
+            from airflow_alignment.engines.drift import validate_spec
+
+            if "reference" not in spec:
+                raise SpecError("reference: required (the training data or the approved baseline's data)")
+            validate_spec(**{k: v for k, v in spec.items() if k != "reference"}, severity=severity)
             return
         for column in ("y_true",) + (("sensitive_features",) if kind == "fairness" else ()):
             if column not in spec:

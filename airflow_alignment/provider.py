@@ -28,12 +28,13 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": INTEGRATION,
                 "python-modules": [
                     "airflow_alignment.operators.expectations",
+                    "airflow_alignment.operators.drift",
                     "airflow_alignment.operators.fairness",
                 ],
             }
         ],
         "sensors": [],
-        "extra-links": [],
+        "extra-links": ["airflow_alignment.plugin.links.AlignmentReportLink"],
         "plugins": [
             {"name": "airflow_alignment", "plugin-class": "airflow_alignment.plugin.AlignmentPlugin"},
         ],

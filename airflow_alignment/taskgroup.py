@@ -22,6 +22,7 @@ from airflow_alignment.policy import load_policy
 _OPERATORS = {
     "expectations": "airflow_alignment.operators.expectations.DataExpectationsOperator",
     "fairness": "airflow_alignment.operators.fairness.FairnessCheckOperator",
+    "drift": "airflow_alignment.operators.drift.DriftCheckOperator",
     "performance": "airflow_alignment.operators.performance.PerformanceCheckOperator",
 }
 

@@ -59,7 +59,7 @@ def _with(path, value):
          "checks[2].constraints[0].min: expected a number, got 'ten'"),
         (_with(["checks", 0, "expectatons"], []), "checks[0].expectatons: unknown key. Did you mean 'expectations'?"),
         (_with(["ownr"], "x"), "ownr: unknown key. Did you mean 'owner'?"),
-        (_with(["checks", 1, "kind"], "fairnes"), "checks[1].kind: expected one of expectations, fairness, "
+        (_with(["checks", 1, "kind"], "fairnes"), "checks[1].kind: expected one of expectations, fairness, drift, "
                                                   "performance, got 'fairnes'. Did you mean 'fairness'?"),
         (_with(["checks", 1, "severity"], "fatal"), "checks[1].severity: expected 'block' or 'warn', got 'fatal'"),
         (_with(["checks", 1, "name"], "applications_quality"),
@@ -122,3 +122,19 @@ def test_operators_take_policy_and_check():
         with DAG(dag_id="policy_ops3", schedule=None, start_date=datetime(2026, 1, 1)):
             FairnessCheckOperator(task_id="x", policy=str(LENDING), check="fairnes", data="x.csv")
     assert copy.deepcopy(_raw()) == _raw()  # loading never mutates the spec
+
+
+def test_a_drift_check_in_a_policy():
+    raw = {
+        "name": "monitoring", "version": 1,
+        "checks": [{"name": "drift", "kind": "drift", "data": "current.parquet", "reference": "train.parquet",
+                    "psi_block": 0.3, "bounds": {"income": {"psi_max": 0.2, "rationale": "income drives the score"}}}],
+    }
+    check = load_policy(raw).check("drift")
+    assert check.kind == "drift" and check.operator_kwargs()["reference"] == "train.parquet"
+    raw["checks"][0]["bounds"]["income"]["psi_max"] = "x"
+    with pytest.raises(SpecError, match=r"^checks\[0\]\.bounds\.income\.psi_max: expected a number, got 'x'"):
+        load_policy(raw)
+    del raw["checks"][0]["reference"]
+    with pytest.raises(SpecError, match=r"^checks\[0\]\.reference: required"):
+        load_policy(raw)

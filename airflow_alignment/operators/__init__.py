@@ -4,7 +4,8 @@ Great Expectations or fairlearn is imported until a task runs."""
 from __future__ import annotations
 
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
+from airflow_alignment.operators.drift import DriftCheckOperator
 from airflow_alignment.operators.expectations import DataExpectationsOperator
 from airflow_alignment.operators.fairness import FairnessCheckOperator
 
-__all__ = ["AlignmentCheckFailed", "AlignmentCheckOperator", "DataExpectationsOperator", "FairnessCheckOperator"]
+__all__ = ["AlignmentCheckFailed", "AlignmentCheckOperator", "DataExpectationsOperator", "DriftCheckOperator", "FairnessCheckOperator"]

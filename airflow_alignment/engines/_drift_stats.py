@@ -1,0 +1,231 @@
+"""The numbers behind the drift engine: binned counts, PSI, Kolmogorov-Smirnov, chi-square.
+
+Each feature is reduced to reference and current counts over the same bins; PSI and the
+chi-square test read those counts. Numeric features are sorted once per side: the reference
+quantile edges, the bin counts (the edges searched in the sorted values, not each value in
+the edges) and ``scipy.stats.ks_2samp`` (whose own sort of sorted data is cheap) share it.
+
+Bins:
+
+- numeric: ``(-inf, e1], (e1, e2], ..., (ek, inf)`` with ``e1..ek`` the distinct interior
+  quantiles of the reference (``numpy.quantile``, linear), as ``pandas.qcut``/``pandas.cut``
+  would cut them. A constant reference column gets the bins ``< v``, ``== v`` and ``> v``,
+  so a moved current column still shows.
+- categorical: one bin per reference category; categories seen only in the current data
+  share one ``(new)`` bin (they are listed).
+- missing values (NaN, None, NaT) are a ``(missing)`` bin of their own, when either side has any.
+
+PSI = sum((c - r) * ln(c / r)) over the bins, with ``r`` and ``c`` the reference and current
+shares; a share of 0 is replaced by :data:`EPSILON` first (as Evidently does), so an empty bin
+costs a large but finite amount and nothing is divided by zero.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+EPSILON = 1e-4
+MISSING_BIN = "(missing)"
+NEW_BIN = "(new)"
+MAX_BINS_SHOWN = 25
+MAX_NEW_SHOWN = 10
+
+
+@dataclass
+class Binned:
+    """A feature reduced to counts: what PSI, chi-square and the report read."""
+
+    labels: list[str]
+    reference: np.ndarray
+    current: np.ndarray
+    kind: str
+    missing: dict[str, int]
+    constant: bool = False
+    new_categories: list[Any] = field(default_factory=list)
+    new_count: int = 0
+    notes: list[str] = field(default_factory=list)
+    ks: tuple[float, float] | None = None
+
+
+def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
+    """Bin a numeric feature on reference quantiles; run the two-sample KS test."""
+    import numpy as np
+
+    r, r_missing = _values(ref)
+    c, c_missing = _values(cur)
+    r.sort()
+    c.sort()
+    notes: list[str] = []
+    constant = False
+    if len(r) == 0:
+        edges = np.empty(0)
+        notes.append("every reference value is missing: one bin for all current values")
+    elif r[0] == r[-1]:
+        constant = True
+        edges = np.array([np.nextafter(r[0], -np.inf), r[0]])
+        notes.append(f"constant reference column (every value is {_num(r[0])}): one bin holds it, "
+                     "with a bin below and one above for current values")
+    else:
+        edges = np.unique(np.quantile(r, np.linspace(0, 1, bins + 1)[1:-1]))
+        if len(edges) + 1 < bins:
+            notes.append(f"{len(edges) + 1} bins, not {bins}: tied reference quantiles were merged")
+    labels = [f"< {_num(r[0])}", f"== {_num(r[0])}", f"> {_num(r[0])}"] if constant else _interval_labels(edges)
+    r_counts = _sorted_counts(r, edges)
+    c_counts = _sorted_counts(c, edges)
+    out = Binned(labels, r_counts, c_counts, "numeric", {"reference": r_missing, "current": c_missing},
+                 constant=constant, notes=notes)
+    _add_missing(out)
+    if len(r) and len(c):
+        import warnings
+
+        from scipy.stats import ks_2samp
+
+        with warnings.catch_warnings():  # "exact calculation unsuccessful, switching to asymp": its own choice
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = ks_2samp(r, c)
+        out.ks = (float(res.statistic), float(res.pvalue))
+    else:
+        out.notes.append("no KS test: one side has no non-missing value")
+    return out
+
+
+def categorical(ref: pd.Series, cur: pd.Series) -> Binned:
+    """Count each reference category in both frames; new current categories share a bin."""
+    import numpy as np
+
+    r_counts = ref.value_counts(dropna=True, sort=False)
+    c_counts = cur.value_counts(dropna=True, sort=False)
+    r_missing, c_missing = int(len(ref) - r_counts.sum()), int(len(cur) - c_counts.sum())
+    r_counts = r_counts[r_counts > 0]  # a pandas Categorical reports its unused categories
+    c_counts = c_counts[c_counts > 0]
+    cats = _ordered(list(r_counts.index))
+    current = c_counts.reindex(cats, fill_value=0).to_numpy(dtype=np.int64)
+    new = c_counts[~c_counts.index.isin(cats)]
+    out = Binned([str(v) for v in cats], r_counts.reindex(cats).to_numpy(dtype=np.int64), current, "categorical",
+                 {"reference": r_missing, "current": c_missing}, constant=len(cats) == 1)
+    if out.constant:
+        out.notes.append(f"constant reference column (every value is {cats[0]!r})")
+    if not cats:
+        out.notes.append("every reference value is missing")
+    if len(new):
+        out.new_categories = _ordered(list(new.sort_values(ascending=False).index[:MAX_NEW_SHOWN]))
+        out.new_count = int(new.sum())
+        out.labels.append(NEW_BIN)
+        out.reference = np.append(out.reference, 0)
+        out.current = np.append(out.current, out.new_count)
+        out.notes.append(f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} not in the reference "
+                         f"({out.new_count} current rows)")
+    _add_missing(out)
+    return out
+
+
+def psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Population Stability Index of two count vectors over the same bins (EPSILON-smoothed)."""
+    import numpy as np
+
+    r = ref_counts / max(int(ref_counts.sum()), 1)
+    c = cur_counts / max(int(cur_counts.sum()), 1)
+    r = np.where(r == 0, EPSILON, r)
+    c = np.where(c == 0, EPSILON, c)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def chi2(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float] | None:
+    """``scipy.stats.chi2_contingency`` on the 2 x bins table, bins empty on both sides left out.
+
+    ``None`` when fewer than two bins hold data (the test is undefined).
+    """
+    import numpy as np
+    from scipy.stats import chi2_contingency
+
+    table = np.vstack([ref_counts, cur_counts])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return None
+    res = chi2_contingency(table)
+    return float(res.statistic), float(res.pvalue)
+
+
+def report(b: Binned) -> dict[str, Any]:
+    """The per-feature entry of ``result.metrics`` (bins bounded to :data:`MAX_BINS_SHOWN`)."""
+    rows = [
+        {"bin": label, "reference": int(r), "current": int(c)}
+        for label, r, c in zip(b.labels, b.reference, b.current)
+    ]
+    empty = [row["bin"] for row in rows if row["reference"] == 0 or row["current"] == 0]
+    out: dict[str, Any] = {
+        "type": b.kind,
+        "psi": psi(b.reference, b.current),
+        "bins": rows[:MAX_BINS_SHOWN],
+        "empty_bins": empty[:MAX_BINS_SHOWN],
+        "missing": b.missing,
+        "constant": b.constant,
+    }
+    if len(rows) > MAX_BINS_SHOWN:
+        out["bins_not_shown"] = len(rows) - MAX_BINS_SHOWN
+    if b.kind == "numeric":
+        out["ks_statistic"], out["ks_pvalue"] = b.ks if b.ks else (None, None)
+    else:
+        test = chi2(b.reference, b.current)
+        out["chi2"], out["chi2_pvalue"] = test if test else (None, None)
+        if test is None:
+            b.notes.append("no chi-square test: fewer than two bins hold data")
+        out["new_categories"] = b.new_categories
+        out["new_count"] = b.new_count
+    if b.notes:
+        out["notes"] = b.notes
+    return out
+
+
+def _values(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Non-missing values as a fresh float64 array, and the number of missing ones."""
+    import numpy as np
+
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    keep = ~np.isnan(values)
+    n_missing = int(len(values) - keep.sum())
+    return (values[keep] if n_missing else values), n_missing
+
+
+def _sorted_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts of sorted ``values`` in ``(-inf, e1], (e1, e2], ..., (ek, inf)``."""
+    import numpy as np
+
+    cum = np.searchsorted(values, edges, side="right")
+    return np.diff(np.concatenate([[0], cum, [len(values)]])).astype(np.int64)
+
+
+def _interval_labels(edges: np.ndarray) -> list[str]:
+    points = ["-inf", *(_num(e) for e in edges), "inf"]
+    return [f"({a}, {b}]" if b != "inf" else f"({a}, {b})" for a, b in itertools.pairwise(points)]
+
+
+def _add_missing(b: Binned) -> None:
+    import numpy as np
+
+    if b.missing["reference"] or b.missing["current"]:
+        b.labels.append(MISSING_BIN)
+        b.reference = np.append(b.reference, b.missing["reference"])
+        b.current = np.append(b.current, b.missing["current"])
+
+
+def _ordered(values: list[Any]) -> list[Any]:
+    """Sorted when the values compare (a stable report), else in the order given."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return values
+
+
+def _num(value: float) -> str:
+    value = float(value)
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.8g}" if math.isfinite(value) else str(value)

@@ -1,0 +1,123 @@
+"""``DriftCheckOperator``: current data against reference data (PSI, KS, chi-square) as a DAG task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_alignment.engines.drift import SPEC_DEFAULTS, validate_spec
+from airflow_alignment.exceptions import SpecError
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.sources import describe_source, validate_data_arg
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_alignment.results import CheckResult
+
+
+class DriftCheckOperator(AlignmentCheckOperator):
+    """Judge how far the current data has moved from the reference data, feature by feature.
+
+    Population Stability Index per feature (numeric features on the reference's quantile bins,
+    categorical ones by category), the two-sample Kolmogorov-Smirnov test for numeric features
+    and chi-square for categorical ones; optionally the prediction's distribution and each
+    group's selection rate. See :func:`airflow_alignment.engines.drift.evaluate`.
+
+    :param reference: the training set or the approved baseline's data: a path or URI, a
+        ``FileSource``, or a callable returning a DataFrame (templated).
+    :param current: the data to judge, in the same forms (templated).
+    :param data: another name for ``current``, the one policies and ``alignment_checks`` use.
+    :param features: columns to compare; default every shared column except ``prediction``,
+        ``sensitive_features`` and ``exclude``.
+    :param categorical: columns compared as categories; default the non-numeric ones.
+    :param exclude: columns left out of the default ``features`` (labels, ids).
+    :param bins: quantile bins of a numeric feature (default 10).
+    :param psi_warn: PSI above it warns (default 0.1).
+    :param psi_block: PSI above it fails at ``severity`` (default 0.25).
+    :param ks_alpha: fail a numeric feature whose KS p-value is below it (default off).
+    :param chi2_alpha: the same for the chi-square test of categorical features (default off).
+    :param bounds: per-feature overrides ``{feature: {psi_max, psi_warn, severity, rationale}}``.
+    :param prediction: column of predictions: its drift, and the selection rates.
+    :param sensitive_features: with ``prediction``, compare each group's selection rate.
+    :param pos_label: the prediction value that counts as selected (default 1).
+    :param threshold: ``prediction >= threshold`` counts as selected (for scores).
+    :param selection_rate_max_change: the largest allowed change of a group's rate (default 0.05).
+    :param min_group_size: groups smaller on either side are reported, not judged (default 30).
+    :param severity: ``block`` or ``warn``: of the blocking band and of the tests.
+    :param check_name: the name recorded in the result; defaults to the task id (templated).
+    :param policy: an alignment policy; with ``check=`` the arguments above come from that
+        check of the policy (see :class:`AlignmentCheckOperator`).
+    """
+
+    kind = "drift"
+    template_fields = ("reference", "current", "check_name")
+
+    def __init__(
+        self,
+        *,
+        reference: Any = None,
+        current: Any = None,
+        data: Any = None,
+        features: str | Sequence[str] | None = None,
+        categorical: str | Sequence[str] | None = None,
+        exclude: str | Sequence[str] | None = None,
+        bins: int | None = None,
+        psi_warn: float | None = None,
+        psi_block: float | None = None,
+        ks_alpha: float | None = None,
+        chi2_alpha: float | None = None,
+        bounds: dict[str, dict[str, Any]] | None = None,
+        prediction: str | None = None,
+        sensitive_features: str | Sequence[str] | None = None,
+        pos_label: Any = None,
+        threshold: float | None = None,
+        selection_rate_max_change: float | None = None,
+        min_group_size: int | None = None,
+        severity: str | None = None,
+        check_name: str | None = None,
+        policy: Any = None,
+        check: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "policy", "check", "__class__")}
+        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
+        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
+        name = type(self).__name__
+        if given["current"] is not None and given["data"] is not None:
+            raise SpecError(f"{name}: give current= or data= (the same thing), not both")
+        current = args.get("current") if args.get("current") is not None else args.get("data")
+        validate_data_arg(args.get("reference"), f"{name}.reference")
+        validate_data_arg(current, f"{name}.current")
+        options = {k: args.get(k) for k in SPEC_DEFAULTS}
+        options["severity"] = self.severity
+        try:
+            self.spec = validate_spec(**options)  # fail at parse time on a bad spec
+        except SpecError as exc:
+            raise SpecError(f"{name}.{exc}") from None
+        self.reference = args["reference"]
+        self.current = current
+
+    def evaluate(self, context: Context) -> CheckResult:
+        from airflow_alignment.engines.drift import evaluate
+        from airflow_alignment.sources import load_frame
+
+        spec = {k: v for k, v in self.spec.items() if k != "bounds"}
+        bounds = {f: _as_bound(b) for f, b in self.spec["bounds"].items()}
+        return evaluate(
+            load_frame(self.reference),
+            load_frame(self.current),
+            bounds=bounds,
+            check_name=self.check_name,
+            source=describe_source(self.current),
+            reference_source=describe_source(self.reference),
+            **spec,
+        )
+
+
+def _as_bound(resolved: dict[str, Any]) -> dict[str, Any]:
+    """A resolved bound back in the ``bounds`` form ``evaluate`` takes."""
+    bound = {"psi_max": resolved["fail_above"], "psi_warn": resolved["warn_above"], "severity": resolved["severity"]}
+    if resolved["rationale"]:
+        bound["rationale"] = resolved["rationale"]
+    return bound
