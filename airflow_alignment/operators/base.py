@@ -23,6 +23,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_alignment.engines.common import check_severity
 from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError
+from airflow_alignment.plugin.links import AlignmentReportLink
 from airflow_alignment.reporting.store import ArtifactStore, result_key
 from airflow_alignment.results import CheckResult, Kind, error_result
 
@@ -59,6 +60,7 @@ class AlignmentCheckOperator(BaseOperator):
 
     kind: ClassVar[Kind]
     ui_color = "#e8f4ea"
+    operator_extra_links = (AlignmentReportLink(),)
 
     def __init__(
         self,
@@ -159,11 +161,13 @@ def publish_result(
     """Store ``result`` (before any state is decided), append it to the audit trail, push its
     bounded form to XCom when ``push``, and log what a reader of the task log needs."""
     from airflow_alignment.reporting import audit
+    from airflow_alignment.reporting.html import write_report
 
     ti = context["ti"]
     result.context = task_context(ti)
     key = result_key(result.context)
     result.full_result = store.uri(key)
+    result.report = write_report(result, store)  # before the result, so that it names its report
     store.write_text(key, result.to_json())
     audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
     compact = result.compact()

@@ -23,6 +23,7 @@ from airflow.sdk import Asset
 from airflow_alignment.engines.gate import apply_review, decide, finding
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator, publish_result
+from airflow_alignment.plugin.links import AlignmentReportLink
 from airflow_alignment.reporting.store import ArtifactStore
 from airflow_alignment.results import SCHEMA_ID, CheckResult
 
@@ -56,6 +57,7 @@ class AlignmentGateOperator(HITLOperator):
 
     template_fields: Sequence[str] = ("subject", "body", "checks")
     ui_color = "#fdf0d5"
+    operator_extra_links = (AlignmentReportLink(),)
 
     def __init__(
         self,

@@ -1,10 +1,20 @@
-"""The Airflow plugin of airflow-alignment, registered through the ``airflow.plugins``
-entry point (no file is copied into ``plugins/``)."""
+"""The Airflow plugin of airflow-alignment, registered through the ``airflow.plugins`` entry
+point (no file is copied into ``plugins/``).
+
+``AlignmentPlugin`` is loaded on first access: operators import :mod:`.links` when a DAG file
+is parsed, and that must not build the FastAPI app.
+"""
 
 from __future__ import annotations
 
-from airflow.plugins_manager import AirflowPlugin
+from typing import Any
+
+__all__ = ["AlignmentPlugin"]
 
 
-class AlignmentPlugin(AirflowPlugin):
-    name = "airflow_alignment"
+def __getattr__(name: str) -> Any:
+    if name == "AlignmentPlugin":
+        from airflow_alignment.plugin._plugin import AlignmentPlugin
+
+        return AlignmentPlugin
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

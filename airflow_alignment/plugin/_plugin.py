@@ -1,0 +1,40 @@
+"""``AlignmentPlugin``: the FastAPI app, the Airflow UI's "Alignment" views and the extra link."""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from airflow_alignment.plugin.app import app
+from airflow_alignment.plugin.links import URL_PREFIX, AlignmentReportLink, root_path
+
+_BASE = root_path() + URL_PREFIX
+
+# The UI replaces {DAG_ID}, {RUN_ID} and {TASK_ID} (URL-encoded) and, on mapped task instances
+# only, {MAP_INDEX}; the app reads a {MAP_INDEX} left as is as "not mapped".
+EXTERNAL_VIEWS = [
+    {
+        "name": "Alignment",
+        "href": _BASE + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}/report?map_index={MAP_INDEX}",
+        "destination": "task_instance",
+        "url_route": "alignment",
+    },
+    {
+        "name": "Alignment",
+        "href": _BASE + "/dags/{DAG_ID}/runs/{RUN_ID}",
+        "destination": "dag_run",
+        "url_route": "alignment-run",
+    },
+    {
+        "name": "Alignment history",
+        "href": _BASE + "/dags/{DAG_ID}/history",
+        "destination": "dag",
+        "url_route": "alignment-history",
+    },
+]
+
+
+class AlignmentPlugin(AirflowPlugin):
+    name = "airflow_alignment"
+    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Alignment"}]
+    external_views = EXTERNAL_VIEWS
+    operator_extra_links = [AlignmentReportLink()]

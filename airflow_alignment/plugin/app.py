@@ -1,0 +1,228 @@
+"""The plugin's FastAPI app, mounted by Airflow's API server at ``/alignment``.
+
+Pages (HTML; the Airflow UI shows them in its "Alignment" tabs) and the same data as JSON:
+
+- ``/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/report`` the report of a task instance
+  (``?map_index=`` default -1, ``?try_number=`` default the latest try);
+- ``/dags/{dag_id}/runs/{run_id}`` every alignment result of a run, gate verdicts first;
+- ``/dags/{dag_id}/history`` verdicts and key numbers across runs, with trend charts;
+- ``/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/result``, ``/api/dags/{dag_id}/runs/{run_id}``
+  and ``/api/dags/{dag_id}/history``: the same as JSON.
+
+Airflow does not protect a plugin's app, so every route depends on Airflow's own auth: the
+token comes from the ``Authorization: Bearer`` header (API clients) or from the ``_token``
+cookie the UI sets at login (which is what the UI's iframe sends). No valid token: 401; a user
+the auth manager does not let read the DAG's task instances: 403. Handlers only read the
+artifact store.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.core_api.security import (
+    bearer_scheme,
+    get_user,
+    oauth2_scheme,
+    requires_access_dag,
+)
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+
+from airflow_alignment.plugin import reader
+from airflow_alignment.plugin.links import app_path, report_path
+from airflow_alignment.reporting import html
+from airflow_alignment.reporting.store import ArtifactStore
+
+# Airflow's KEY_REGEX for dag and task ids; run ids: printable, no separator (Airflow's column
+# holds 250 characters). Ids made only of dots are refused outright.
+_KEY = re.compile(r"[\w.-]{1,250}")
+_RUN = re.compile(r"[^\x00-\x1f\x7f/\\]{1,250}")
+_DOTS = re.compile(r"\.+")
+# The UI fills {MAP_INDEX} only on mapped task instances; elsewhere the placeholder comes as is.
+_MAP_PLACEHOLDER = "{MAP_INDEX}"
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "private, no-store",
+}
+
+
+async def authenticated_user(
+    request: Request,
+    oauth_token: Annotated[str | None, Depends(oauth2_scheme)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> BaseUser:
+    """Airflow's ``get_user``, except that a token it cannot verify is a 401, not a 403.
+
+    Airflow answers 403 to an invalid or tampered JWT; for these pages "no valid token" is an
+    authentication failure (401, with ``WWW-Authenticate``), and 403 means "valid user, no
+    access to this DAG".
+    """
+    try:
+        return await get_user(request, oauth_token, bearer)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_403_FORBIDDEN:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.detail, {"WWW-Authenticate": "Bearer"}) from None
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            raise HTTPException(exc.status_code, exc.detail, {"WWW-Authenticate": "Bearer"}) from None
+        raise
+
+
+_READ = [
+    Depends(authenticated_user),
+    Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.TASK_INSTANCE)),
+]
+
+app = FastAPI(
+    title="airflow-alignment",
+    description="Alignment reports, run summaries and history (airflow-alignment plugin).",
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+    dependencies=_READ,
+)
+
+
+# -- identifiers ----------------------------------------------------------------------------
+def _dag_id(dag_id: str) -> str:
+    return _valid(dag_id, _KEY, "dag_id")
+
+
+def _run_id(run_id: str) -> str:
+    return _valid(run_id, _RUN, "run_id")
+
+
+def _task_id(task_id: str) -> str:
+    return _valid(task_id, _KEY, "task_id")
+
+
+def _valid(value: str, pattern: re.Pattern[str], name: str) -> str:
+    if not pattern.fullmatch(value) or _DOTS.fullmatch(value):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid {name}")
+    return value
+
+
+def _map_index(map_index: Annotated[str | None, Query()] = None) -> int:
+    if map_index in (None, "", _MAP_PLACEHOLDER):
+        return -1
+    if not re.fullmatch(r"-1|\d{1,7}", map_index):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid map_index: an integer >= -1")
+    return int(map_index)
+
+
+DagId = Annotated[str, Depends(_dag_id)]
+RunId = Annotated[str, Depends(_run_id)]
+TaskId = Annotated[str, Depends(_task_id)]
+MapIndex = Annotated[int, Depends(_map_index)]
+TryNumber = Annotated[int | None, Query(ge=0, le=100_000)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _store() -> ArtifactStore:
+    return ArtifactStore()
+
+
+Store = Annotated[ArtifactStore, Depends(_store)]
+
+
+# -- pages ----------------------------------------------------------------------------------
+@app.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/report", response_class=HTMLResponse)
+def task_report(
+    dag_id: DagId, run_id: RunId, task_id: TaskId, map_index: MapIndex, store: Store, try_number: TryNumber = None
+) -> HTMLResponse:
+    context = reader.task_key(store, dag_id, run_id, task_id, map_index, try_number)
+    if context is None:
+        what = f"try {try_number} of " if try_number is not None else ""
+        return _page(html.render_message("No alignment result",
+                                         f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
+                                         f"{dag_id} has no stored alignment result."), 404)  # fmt: skip
+    page = reader.read_report(store, context)
+    if page is None:  # stored before reports existed, or its rendering failed at run time
+        page = html.render_report(reader.read_result(store, context), link=_report_link(dag_id, run_id))
+    return _page(page)
+
+
+@app.get("/dags/{dag_id}/runs/{run_id}", response_class=HTMLResponse)
+def run_page(dag_id: DagId, run_id: RunId, store: Store) -> HTMLResponse:
+    return _page(html.render_run(_run_summary(store, dag_id, run_id)))
+
+
+@app.get("/dags/{dag_id}/history", response_class=HTMLResponse)
+def history_page(dag_id: DagId, store: Store, limit: Limit = 30) -> HTMLResponse:
+    return _page(html.render_history(_history(store, dag_id, limit)))
+
+
+# -- JSON -----------------------------------------------------------------------------------
+@app.get("/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/result")
+def task_result(
+    dag_id: DagId, run_id: RunId, task_id: TaskId, map_index: MapIndex, store: Store, try_number: TryNumber = None
+) -> JSONResponse:
+    context = reader.task_key(store, dag_id, run_id, task_id, map_index, try_number)
+    if context is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored alignment result for this task instance")
+    return JSONResponse(reader.read_result(store, context), headers=_SECURITY_HEADERS)
+
+
+@app.get("/api/dags/{dag_id}/runs/{run_id}")
+def run_json(dag_id: DagId, run_id: RunId, store: Store) -> JSONResponse:
+    return JSONResponse(_run_summary(store, dag_id, run_id), headers=_SECURITY_HEADERS)
+
+
+@app.get("/api/dags/{dag_id}/history")
+def history_json(dag_id: DagId, store: Store, limit: Limit = 30) -> JSONResponse:
+    return JSONResponse(_history(store, dag_id, limit), headers=_SECURITY_HEADERS)
+
+
+# -- data of the pages ----------------------------------------------------------------------
+def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, Any]:
+    results = [_with_urls(reader.compact_entry(d), dag_id, run_id) for d in reader.run_results(store, dag_id, run_id)]
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
+        "status": html.worst_status([r["status"] for r in results]),
+        "results": results,
+        "history_url": app_path("dags", dag_id, "history"),
+        "json_url": app_path("api", "dags", dag_id, "runs", run_id),
+    }
+
+
+def _history(store: ArtifactStore, dag_id: str, limit: int) -> dict[str, Any]:
+    runs = []
+    for run in reader.dag_history(store, dag_id, limit):
+        results = [_with_urls(reader.compact_entry(d), dag_id, run["run_id"]) for d in run["results"]]
+        runs.append({
+            "run_id": run["run_id"],
+            "started_at": run["started_at"],
+            "label": (run["started_at"] or run["run_id"])[:19].replace("T", " "),
+            "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
+            "status": html.worst_status([r["status"] for r in results]),
+            "run_url": app_path("dags", dag_id, "runs", run["run_id"]),
+            "results": results,
+        })  # fmt: skip
+    return {"dag_id": dag_id, "runs": runs, "json_url": app_path("api", "dags", dag_id, "history", query={"limit": limit})}
+
+
+def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str) -> dict[str, Any]:
+    context = {"dag_id": dag_id, "run_id": run_id, "task_id": entry["task_id"], "map_index": entry["map_index"]}
+    entry["report_url"] = report_path(context, try_number=entry["try_number"])
+    entry["result_url"] = app_path("api", "dags", dag_id, "runs", run_id, "tasks", entry["task_id"], "result",
+                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]})  # fmt: skip
+    return entry
+
+
+def _report_link(dag_id: str, run_id: str) -> html.LinkFor:
+    return lambda task_id, map_index: report_path(
+        {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index}
+    )
+
+
+def _page(body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status_code, headers=_SECURITY_HEADERS)

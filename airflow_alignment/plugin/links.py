@@ -1,0 +1,60 @@
+"""Where the plugin serves things, and the operator extra link "Alignment report".
+
+Light on purpose: operators import this module when a DAG file is parsed, so it imports neither
+FastAPI nor the plugin's app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from airflow.sdk import BaseOperatorLink
+
+if TYPE_CHECKING:
+    from airflow.models.taskinstancekey import TaskInstanceKey
+    from airflow.sdk import BaseOperator
+
+URL_PREFIX = "/alignment"
+
+
+def root_path() -> str:
+    """The path Airflow is served under (from ``[api] base_url``), without a trailing slash."""
+    from airflow.configuration import conf
+
+    return urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
+
+
+def app_path(*segments: Any, query: Mapping[str, Any] | None = None) -> str:
+    """An absolute path into the plugin's app; every segment is percent-encoded."""
+    path = root_path() + URL_PREFIX + "".join("/" + quote(str(s), safe="") for s in segments)
+    wanted = {k: v for k, v in (query or {}).items() if v is not None}
+    return f"{path}?{urlencode(wanted)}" if wanted else path
+
+
+def report_path(context: Mapping[str, Any], *, try_number: int | None = None) -> str:
+    """The report page of a task instance (``context``: dag_id, run_id, task_id, map_index)."""
+    map_index = context.get("map_index")
+    return app_path(
+        "dags", context["dag_id"], "runs", context["run_id"], "tasks", context["task_id"], "report",
+        query={"map_index": -1 if map_index is None else int(map_index), "try_number": try_number},
+    )  # fmt: skip
+
+
+class AlignmentReportLink(BaseOperatorLink):
+    """The "Alignment report" button of a task instance: the plugin's page of its report."""
+
+    name = "Alignment report"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        base = ""
+        from airflow.configuration import conf
+
+        configured = conf.get("api", "base_url", fallback="") or ""
+        if configured.startswith(("http://", "https://")):
+            parts = urlsplit(configured)
+            base = f"{parts.scheme}://{parts.netloc}"
+        context = {"dag_id": ti_key.dag_id, "run_id": ti_key.run_id, "task_id": ti_key.task_id,
+                   "map_index": ti_key.map_index}  # fmt: skip
+        return base + report_path(context, try_number=getattr(ti_key, "try_number", None))

@@ -1,0 +1,438 @@
+"""Self-contained HTML: the report of a ``CheckResult`` (a check or a gate decision), the summary
+of a DAG run and the alignment history of a DAG.
+
+A page needs nothing but itself: CSS is inline, charts are inline SVG drawn by matplotlib
+(:mod:`airflow_alignment.reporting.charts`), and there is no script at all; a
+``Content-Security-Policy`` meta tag forbids loading anything, so the file opens offline and
+cannot be made to run code. Every value that came from data or configuration (column and
+group names, policy text, summaries, run ids) goes through Jinja's autoescaping; the only
+markup inserted as is, is the SVG that matplotlib wrote (it escapes text as XML).
+
+The templates live in :mod:`airflow_alignment.reporting._templates`; this module prepares
+plain values for them (numbers formatted, bounds spelled out, thresholds placed on charts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from airflow_alignment import __version__
+from airflow_alignment.reporting import charts
+from airflow_alignment.reporting.store import ArtifactStore, result_key
+from airflow_alignment.results import CheckResult
+
+REPORT_NAME = "report.html"
+VERDICT_TEXT = {"approved": "Approved", "needs_review": "Needs review", "rejected": "Rejected"}
+_STATUS_RANK = {"error": 4, "failed": 3, "warned": 2, "passed": 1}
+_FAIRNESS_RESERVED = ("settings", "excluded_groups", "dropped_rows", "baseline", "marginal")
+_SAMPLE_SHOWN = 10
+
+log = logging.getLogger(__name__)
+
+LinkFor = Callable[[str, int], str]  # (task_id, map_index) -> href of that task's report
+
+
+# -- entry points ---------------------------------------------------------------------------
+def write_report(result: CheckResult, store: ArtifactStore) -> str | None:
+    """Render ``result``'s report, store it next to the result and return its URI.
+
+    A rendering bug must not cost the result: it is logged and ``None`` is returned, and the
+    result is stored without a report. Storage errors propagate (Airflow's retries apply).
+    """
+    from airflow_alignment.plugin.links import report_path
+
+    ctx = result.context or {}
+
+    def link(task_id: str, map_index: int) -> str:  # a gate's upstream checks: same run
+        return report_path({**ctx, "task_id": task_id, "map_index": map_index})
+
+    try:
+        page = render_report(result, link=link)
+    except Exception:
+        log.exception("could not render the HTML report of %s; the result is stored without one", result.check)
+        return None
+    return store.write_text(result_key(ctx, REPORT_NAME), page)
+
+
+def render_report(result: CheckResult | Mapping[str, Any], *, link: LinkFor | None = None) -> str:
+    """The report of one result (a ``CheckResult`` or its JSON form) as a self-contained page."""
+    doc = result.to_dict() if isinstance(result, CheckResult) else dict(result)
+    page: dict[str, Any] = {"doc": doc, "header": _header(doc), "assertions": _assertion_rows(doc),
+                            "fairness": None, "expectations": None, "gate": None}  # fmt: skip
+    kind = doc.get("kind")
+    if kind == "fairness" and isinstance(doc.get("metrics"), Mapping) and not doc["metrics"].get("truncated"):
+        page["fairness"] = _fairness_views(doc)
+    elif kind == "expectations":
+        page["expectations"] = _expectation_rows(doc)
+    elif kind == "gate":
+        page["gate"] = _gate(doc, link)
+    page["other_metrics"] = _pretty(doc.get("metrics")) if kind not in ("fairness", "gate") else None
+    return _template("report.html").render(title=f"{doc.get('check')} ({doc.get('status')})", **page)
+
+
+def render_run(summary: Mapping[str, Any]) -> str:
+    """The page of one DAG run: its gate verdicts first, then every alignment result.
+
+    :param summary: ``{dag_id, run_id, results: [{task_id, map_index, try_number, check, kind,
+        status, summary, verdict?, report_url?}], history_url?, json_url?}``.
+    """
+    rows = [_summary_row(r) for r in summary.get("results", [])]
+    gates = [r for r in rows if r["kind"] == "gate"]
+    return _template("run.html").render(title=f"Alignment: {summary.get('run_id')}", s=summary, rows=rows,
+                                        gates=gates)  # fmt: skip
+
+
+def render_history(history: Mapping[str, Any]) -> str:
+    """The alignment history of a DAG: one row per run and a trend chart per check.
+
+    :param history: ``{dag_id, json_url?, runs: [{run_id, started_at, label?, status,
+        verdict?, run_url?, results: [{task_id, check, kind, status, verdict?, summary,
+        report_url?, assertions: [{name, observed, expected, success, severity}]}]}]}``,
+        oldest run first.
+    """
+    runs = list(history.get("runs", []))
+    tasks = sorted({r["task_id"] for run in runs for r in run.get("results", [])}, key=_gate_first(runs))
+    rows = []
+    for run in runs:
+        by_task = {r["task_id"]: r for r in run.get("results", [])}
+        cells = [_history_cell(by_task.get(t)) for t in tasks]
+        rows.append({"run": run, "cells": cells, "badge": run.get("verdict") or run.get("status")})
+    return _template("history.html").render(title=f"Alignment history: {history.get('dag_id')}", h=history,
+                                            tasks=tasks, rows=rows[::-1], charts=_trend_charts(runs, tasks))  # fmt: skip
+
+
+def render_message(title: str, message: str) -> str:
+    """A small page for "nothing here" answers (shown in the Airflow UI's iframe)."""
+    return _template("message.html").render(title=title, message=message)
+
+
+def worst_status(statuses: Sequence[str | None]) -> str | None:
+    """The most serious of ``statuses`` (``error`` > ``failed`` > ``warned`` > ``passed``)."""
+    known = [s for s in statuses if s in _STATUS_RANK]
+    return max(known, key=_STATUS_RANK.__getitem__) if known else None
+
+
+# -- the header and the assertions ----------------------------------------------------------
+def _header(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    policy, data, ctx = doc.get("policy") or {}, doc.get("data") or {}, doc.get("context") or {}
+    rows: list[tuple[str, Any]] = [("Kind", doc.get("kind")), ("Severity", doc.get("severity"))]
+    if policy:
+        rows.append(("Policy", f"{policy.get('name')} version {policy.get('version')}"))
+        rows.append(("Policy sha256", policy.get("sha256")))
+    if data:
+        rows.append(("Data", data.get("source")))
+        rows.append(("Rows", fmt(data.get("rows"))))
+        if data.get("columns"):
+            rows.append(("Columns", ", ".join(str(c) for c in data["columns"])))
+        rows.append(("Fingerprint", data.get("fingerprint")))
+    if ctx:
+        rows.append(("Run", f"{ctx.get('dag_id')} / {ctx.get('run_id')}"))
+        task = str(ctx.get("task_id"))
+        if ctx.get("map_index") not in (None, -1):
+            task += f" [{ctx.get('map_index')}]"
+        rows.append(("Task", f"{task}, try {ctx.get('try_number')}"))
+    rows.append(("Started", doc.get("started_at")))
+    if doc.get("duration_s") is not None:
+        rows.append(("Duration", f"{doc['duration_s']:.3f} s"))
+    return [(k, v) for k, v in rows if v not in (None, "")]
+
+
+def _assertion_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for a in doc.get("assertions") or []:
+        details = a.get("details") or {}
+        rows.append({
+            "name": a.get("name"),
+            "severity": a.get("severity"),
+            "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
+            "observed": _observed(a.get("observed")),
+            "expected": _bound(a.get("expected")),
+            "notes": _notes(details),
+        })  # fmt: skip
+    return rows
+
+
+def _notes(details: Mapping[str, Any]) -> list[str]:
+    notes = []
+    groups, values = details.get("groups") or [], details.get("values") or []
+    features = details.get("features") or ()
+    if groups:
+        shown = [f"{charts.group_label(g, features)} ({fmt(v)})" for g, v in zip(groups, values)]
+        notes.append(("between " + " and ".join(shown)) if len(shown) == 2 else "group " + ", ".join(shown))
+    if details.get("component"):
+        notes.append(f"worst component: {details['component']}")
+    if details.get("ci"):
+        level = details.get("confidence")
+        notes.append(f"{fmt(level * 100) + '% ' if level else ''}interval [{fmt(details['ci'][0])}, "
+                     f"{fmt(details['ci'][1])}], decided on the {details.get('decide_on', 'estimate')}")  # fmt: skip
+    if details.get("failing_count"):
+        notes.append(f"{details['failing_count']} group(s) outside the bounds")
+    for key in ("reason", "note", "rationale"):
+        if details.get(key):
+            notes.append(str(details[key]))
+    baseline = details.get("baseline")
+    if isinstance(baseline, Mapping) and baseline.get("status") in ("compared", "reference"):
+        notes.append(f"baseline {fmt(baseline.get('baseline_observed'))}, change {fmt(baseline.get('change'))}")
+    elif isinstance(baseline, Mapping) and baseline.get("message"):
+        notes.append(str(baseline["message"]))
+    return notes
+
+
+# -- fairness -------------------------------------------------------------------------------
+def _fairness_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    metrics = doc["metrics"]
+    features = list((metrics.get("settings") or {}).get("sensitive_features") or [])
+    views = [("", features, metrics)]
+    for key, block in (metrics.get("marginal") or {}).items():
+        views.append((key, [key], block))
+    out = []
+    for i, (key, view_features, block) in enumerate(views):
+        judged = [a for a in doc.get("assertions") or [] if _features_of(a, features) == view_features]
+        names = [m for m, b in block.items() if m not in _FAIRNESS_RESERVED and isinstance(b, Mapping)
+                 and "by_group" in b]  # fmt: skip
+        out.append({
+            "title": f"by {' and '.join(map(str, view_features))}" if key == "" else f"by {key} alone",
+            "charts": [_metric_chart(m, block[m], view_features, judged, salt=f"{i}-{j}") for j, m in enumerate(names)],
+            "excluded": [{"group": charts.group_label(g.get("group"), view_features), "count": fmt(g.get("count"))}
+                         for g in block.get("excluded_groups") or []],
+        })  # fmt: skip
+    settings = metrics.get("settings") or {}
+    out[0]["min_group_size"] = settings.get("min_group_size")
+    out[0]["baseline"] = (metrics.get("baseline") or {}).get("message") or _pretty(metrics.get("baseline"))
+    out[0]["settings"] = _pretty(settings)
+    return out
+
+
+def _features_of(assertion: Mapping[str, Any], default: list[str]) -> list[str]:
+    return list((assertion.get("details") or {}).get("features") or default)
+
+
+def _metric_chart(
+    metric: str, block: Mapping[str, Any], features: list[str], judged: list[Mapping[str, Any]], salt: str
+) -> dict[str, Any]:
+    related = [a for a in judged if metric in _underlying(a.get("details") or {})]
+    lines = [line for a in related for line in _threshold_lines(a, block)]
+    highlight = [g for a in related for g in (a.get("details") or {}).get("groups") or [] if isinstance(g, Mapping)]
+    rows = [{
+        "group": charts.group_label(r.get("group"), features), "count": fmt(r.get("count")),
+        "value": fmt(r.get("value")), "ci": _interval(r.get("ci")), "reason": r.get("reason"),
+    } for r in block.get("by_group") or []]  # fmt: skip
+    return {
+        "metric": metric,
+        "svg": charts.group_chart(metric, block, features=features, lines=lines, highlight=highlight, salt=salt),
+        "rows": rows,
+        "overall": fmt(block.get("overall")),
+        "aggregates": [(k, fmt(block[k])) for k in ("difference", "ratio", "group_min", "group_max") if k in block],
+        "judged_by": [a.get("name") for a in related],
+    }
+
+
+def _underlying(details: Mapping[str, Any]) -> list[str]:
+    """The per-group metrics an assertion was computed from."""
+    from airflow_alignment.engines.fairness import NAMED_AGGREGATES
+
+    if details.get("components"):
+        return list(details["components"])
+    metric = str(details.get("metric"))
+    return list(NAMED_AGGREGATES[metric][0]) if metric in NAMED_AGGREGATES else [metric]
+
+
+def _threshold_lines(assertion: Mapping[str, Any], block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Where an assertion's bounds fall on its metric's axis.
+
+    Bounds on a group value (``group_min``, ``per_group``...) are drawn as they are. A bound on
+    a ratio or a difference is drawn where a group would have to be: ``0.8 x`` the highest group
+    (between groups) or the overall value (to overall), ``highest - 0.1`` for a difference.
+    """
+    expected = assertion.get("expected") if isinstance(assertion.get("expected"), Mapping) else {}
+    details = assertion.get("details") or {}
+    low, high = _number(expected.get("min")), _number(expected.get("max"))
+    aggregate, to_overall = details.get("aggregate"), details.get("method") == "to_overall"
+    top = _number(block.get("group_max"))
+    overall = _number(block.get("overall"))
+    ref, ref_name = (overall, "overall") if to_overall else (top, "highest")
+    found: list[tuple[float | None, str]] = []
+    if aggregate in ("group_min", "group_max", "per_group", "overall"):
+        found = [(low, f"min {fmt(low)}"), (high, f"max {fmt(high)}")]
+    elif aggregate == "ratio" and ref is not None and low:
+        found = [(low * ref, f"{fmt(low)} × {ref_name}")]
+        if to_overall:
+            found.append((ref / low, f"{ref_name} / {fmt(low)}"))
+    elif aggregate == "difference" and ref is not None and high is not None:
+        found = [(ref - high, f"{ref_name} − {fmt(high)}")]
+        if to_overall:
+            found.append((ref + high, f"{ref_name} + {fmt(high)}"))
+    return [{"x": x, "severity": assertion.get("severity"), "label": f"{assertion.get('name')}: {text} ({fmt(x)})"}
+            for x, text in found if x is not None and math.isfinite(x)]  # fmt: skip
+
+
+# -- expectations and gates -----------------------------------------------------------------
+def _expectation_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for a in doc.get("assertions") or []:
+        d = a.get("details") or {}
+        kwargs = dict(d.get("kwargs") or {})
+        column = kwargs.pop("column", None) or kwargs.pop("column_list", None)
+        sample = list(d.get("unexpected_sample") or [])
+        rows.append({
+            "type": d.get("type") or a.get("name"), "column": column, "kwargs": _bound(kwargs),
+            "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
+            "severity": a.get("severity"), "elements": fmt(d.get("element_count")),
+            "unexpected": fmt(d.get("unexpected_count")), "percent": _percent(d.get("unexpected_percent")),
+            "sample": [_observed(v) for v in sample[:_SAMPLE_SHOWN]],
+            "more": max(0, len(sample) - _SAMPLE_SHOWN), "error": d.get("exception") or d.get("error"),
+            "observed": None if isinstance(a.get("observed"), Mapping) or a.get("observed") is None
+            else _observed(a.get("observed")),
+        })  # fmt: skip
+    return rows
+
+
+def _gate(doc: Mapping[str, Any], link: LinkFor | None) -> dict[str, Any]:
+    metrics = doc.get("metrics") or {}
+    checks = []
+    for a in doc.get("assertions") or []:
+        d = a.get("details") or {}
+        task_id = d.get("task_id") or a.get("name")
+        checks.append({"task_id": task_id, "check": a.get("name"), "status": a.get("observed"),
+                       "severity": a.get("severity"), "summary": d.get("summary"),
+                       "href": link(str(task_id), -1) if link and task_id else None})  # fmt: skip
+    reviewer = metrics.get("reviewer")
+    return {
+        "verdict": metrics.get("verdict"),
+        "verdict_text": VERDICT_TEXT.get(str(metrics.get("verdict")), str(metrics.get("verdict"))),
+        "model": metrics.get("model"),
+        "reviewed": metrics.get("reviewed"),
+        "reviewer": reviewer.get("name") if isinstance(reviewer, Mapping) else reviewer,
+        "responded_at": metrics.get("responded_at"),
+        "auto_approved": metrics.get("auto_approved_warnings"),
+        "checks": checks,
+    }
+
+
+# -- run summary and history ----------------------------------------------------------------
+def _summary_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {**r, "badge": r.get("verdict") or r.get("status"),
+            "map": "" if r.get("map_index") in (None, -1) else r.get("map_index")}  # fmt: skip
+
+
+def _gate_first(runs: Sequence[Mapping[str, Any]]) -> Callable[[str], tuple[int, str]]:
+    gates = {r["task_id"] for run in runs for r in run.get("results", []) if r.get("kind") == "gate"}
+    return lambda task_id: (0 if task_id in gates else 1, task_id)
+
+
+def _history_cell(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    numeric = [a for a in result.get("assertions") or [] if _number(a.get("observed")) is not None]
+    headline = f"{numeric[0]['name']} {fmt(numeric[0]['observed'])}" if numeric else None
+    return {"badge": result.get("verdict") or result.get("status"), "headline": headline,
+            "summary": result.get("summary"), "href": result.get("report_url")}  # fmt: skip
+
+
+def _trend_charts(runs: Sequence[Mapping[str, Any]], tasks: Sequence[str]) -> list[dict[str, Any]]:
+    labels = [str(run.get("label") or run.get("run_id")) for run in runs]
+    out = []
+    for t_index, task_id in enumerate(tasks):
+        series: dict[str, dict[str, Any]] = {}
+        for i, run in enumerate(runs):
+            for r in run.get("results", []):
+                if r["task_id"] != task_id:
+                    continue
+                for a in r.get("assertions") or []:
+                    if _number(a.get("observed")) is None or (a["name"] not in series and len(series) >= 6):
+                        continue
+                    s = series.setdefault(a["name"], {"name": a["name"], "values": [None] * len(runs),
+                                                      "statuses": [None] * len(runs), **_bounds_of(a)})  # fmt: skip
+                    s["values"][i] = a["observed"]
+                    s["statuses"][i] = {True: "passed", False: "failed"}.get(a.get("success"))
+        if series and len(runs) > 1:
+            svg = charts.trend_chart(task_id, labels, list(series.values()), salt=f"trend-{t_index}")
+            out.append({"task_id": task_id, "svg": svg})
+    return out
+
+
+def _bounds_of(assertion: Mapping[str, Any]) -> dict[str, Any]:
+    expected = assertion.get("expected")
+    if not isinstance(expected, Mapping):
+        return {}
+    return {k: expected[k] for k in ("min", "max") if _number(expected.get(k)) is not None}
+
+
+# -- formatting -----------------------------------------------------------------------------
+def fmt(value: Any) -> str:
+    """A number as a person reads it (4 significant digits, thousands separated); ``None``: —."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.4g}"
+    return str(value)
+
+
+def _observed(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_observed(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_observed(v) for v in value) + "]"
+    return "null" if value is None else fmt(value)
+
+
+def _bound(expected: Any) -> str:
+    if isinstance(expected, Mapping) and set(expected) <= {"min", "max"}:
+        low, high = expected.get("min"), expected.get("max")
+        if low is not None and high is not None:
+            return f"between {fmt(low)} and {fmt(high)}"
+        if low is not None:
+            return f"≥ {fmt(low)}"
+        if high is not None:
+            return f"≤ {fmt(high)}"
+        return "—"
+    if isinstance(expected, Mapping):
+        return ", ".join(f"{k}={_observed(v)}" for k, v in expected.items()) or "—"
+    return _observed(expected)
+
+
+def _interval(ci: Any) -> str:
+    return f"[{fmt(ci[0])}, {fmt(ci[1])}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 else ""
+
+
+def _percent(value: Any) -> str:
+    return "" if _number(value) is None else f"{value:.3g}%"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _pretty(value: Any) -> str | None:
+    return None if value in (None, {}, []) else json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    from airflow_alignment.reporting._templates import TEMPLATES
+
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )  # fmt: skip
+    env.globals.update(version=__version__, fmt=fmt, verdict_text=VERDICT_TEXT, status_colours=charts.STATUS_COLOURS)
+    return env
+
+
+def _template(name: str) -> Any:
+    return _environment().get_template(name)
