@@ -30,6 +30,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_alignment.operators.expectations",
                     "airflow_alignment.operators.drift",
                     "airflow_alignment.operators.fairness",
+                    "airflow_alignment.operators.performance",
+                    "airflow_alignment.operators.gate",
                 ],
             }
         ],

@@ -7,5 +7,15 @@ from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentChec
 from airflow_alignment.operators.drift import DriftCheckOperator
 from airflow_alignment.operators.expectations import DataExpectationsOperator
 from airflow_alignment.operators.fairness import FairnessCheckOperator
+from airflow_alignment.operators.gate import AlignmentGateOperator
+from airflow_alignment.operators.performance import PerformanceCheckOperator
 
-__all__ = ["AlignmentCheckFailed", "AlignmentCheckOperator", "DataExpectationsOperator", "DriftCheckOperator", "FairnessCheckOperator"]
+__all__ = [
+    "AlignmentCheckFailed",
+    "AlignmentCheckOperator",
+    "AlignmentGateOperator",
+    "DataExpectationsOperator",
+    "DriftCheckOperator",
+    "FairnessCheckOperator",
+    "PerformanceCheckOperator",
+]

@@ -1,0 +1,126 @@
+"""``PerformanceCheckOperator``: model-quality bounds on a model's predictions as a DAG task."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow_alignment.engines.performance import validate_constraints
+from airflow_alignment.exceptions import SpecError
+from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
+from airflow_alignment.sources import describe_source, validate_data_arg
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_alignment.results import CheckResult
+
+
+_DEFAULTS: dict[str, Any] = {
+    "pos_label": 1,
+    "confidence": None,
+    "n_boot": 1000,
+    "decide_on": "estimate",
+    "random_state": 0,
+}
+
+
+class PerformanceCheckOperator(AlignmentCheckOperator):
+    """Judge a model's predictions against model-quality bounds (accuracy, recall, ROC AUC, ...).
+
+    Count-based metrics come from the four cells of the confusion matrix; score metrics
+    (``roc_auc``, ``log_loss``, ``brier_score``) are scikit-learn's. The numbers equal
+    ``sklearn.metrics``. A constraint bounds a metric absolutely (``min``, ``max``) and/or
+    relative to a baseline result (``baseline: {max_decrease: 0.02}``).
+
+    :param data: predictions with labels: a path or URI, a ``FileSource``, or a callable
+        returning a DataFrame (templated).
+    :param y_true: column of true labels (binary).
+    :param constraints: a list of constraints, e.g. ``[{"metric": "accuracy", "min": 0.7}]``
+        (templated).
+    :param y_pred: column of predicted labels; or give ``y_score`` (with ``threshold`` for
+        count metrics).
+    :param y_score: column of scores or probabilities.
+    :param threshold: ``y_score >= threshold`` predicts the positive label.
+    :param pos_label: the label that counts as positive (default 1).
+    :param sample_weight: column of sample weights.
+    :param confidence: e.g. ``0.95`` to add bootstrap confidence intervals.
+    :param n_boot: bootstrap replicates.
+    :param decide_on: ``estimate``, ``conservative`` or ``significant``.
+    :param baseline: a stored performance result (path or URI of its JSON) for
+        baseline-relative constraints (templated).
+    :param severity: ``block`` or ``warn``, the default of every constraint.
+    :param check_name: the name recorded in the result; defaults to the task id (templated).
+    :param random_state: seed of the bootstrap.
+    :param policy: an alignment policy; with ``check=`` the arguments above come from that
+        check of the policy. With ``model=`` too, baseline constraints compare with the last
+        approved run (see :class:`AlignmentCheckOperator`).
+    """
+
+    kind = "performance"
+    template_fields = ("data", "constraints", "baseline", "check_name")
+    template_fields_renderers = {"constraints": "json"}
+
+    def __init__(
+        self,
+        *,
+        data: Any = None,
+        y_true: str | None = None,
+        constraints: Any = None,
+        y_pred: str | None = None,
+        y_score: str | None = None,
+        threshold: float | None = None,
+        pos_label: Any = None,
+        sample_weight: str | None = None,
+        confidence: float | None = None,
+        n_boot: int | None = None,
+        decide_on: str | None = None,
+        baseline: Any = None,
+        severity: str | None = None,
+        check_name: str | None = None,
+        random_state: int | None = None,
+        policy: Any = None,
+        check: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "policy", "check", "__class__")}
+        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
+        args = {**_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
+        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
+        name = type(self).__name__
+        validate_data_arg(args.get("data"), f"{name}.data")
+        for required in ("y_true", "constraints"):
+            if args.get(required) is None:
+                raise SpecError(f"{name}: {required}= is required")
+        if (args.get("y_pred") is None) == (args.get("y_score") is None):
+            raise SpecError(f"{name}: give exactly one of y_pred= (labels) or y_score= (scores, with threshold=)")
+        self.options = {k: args[k] for k in ("decide_on", "confidence", "n_boot")}
+        self.options["severity"] = self.severity
+        if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
+            validate_constraints(args["constraints"], **self.options)  # fail at parse time on a bad spec
+        self.data = args.get("data")
+        self.constraints = args["constraints"]
+        self.baseline = args.get("baseline")
+        self.columns = {k: args.get(k) for k in ("y_true", "y_pred", "y_score", "sample_weight")}
+        self.threshold = args.get("threshold")
+        self.pos_label = args["pos_label"]
+        self.random_state = args["random_state"]
+
+    def evaluate(self, context: Context) -> CheckResult:
+        from airflow_alignment.engines.performance import evaluate
+        from airflow_alignment.sources import load_frame
+
+        constraints = json.loads(self.constraints) if isinstance(self.constraints, str) else self.constraints
+        frame = load_frame(self.data, columns=[c for c in self.columns.values() if c])
+        return evaluate(
+            frame,
+            **self.columns,
+            constraints=constraints,
+            threshold=self.threshold,
+            pos_label=self.pos_label,
+            baseline=self.baseline or self.last_approved_baseline(),
+            check_name=self.check_name,
+            random_state=self.random_state,
+            source=describe_source(self.data),
+            **self.options,
+        )
