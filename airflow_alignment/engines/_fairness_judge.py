@@ -42,8 +42,8 @@ class Baseline:
         self.info, self.observed = info, observed
 
 
-def load_baseline(baseline: Any) -> Baseline:
-    """A ``CheckResult``, its dict, or a path / URI of its JSON; ``None`` for no baseline."""
+def load_baseline(baseline: Any, kind: str = "fairness") -> Baseline:
+    """A ``CheckResult`` of ``kind``, its dict, or a path / URI of its JSON; ``None`` for no baseline."""
     from airflow_alignment.engines.fairness import load_result
 
     if baseline is None:
@@ -60,8 +60,8 @@ def load_baseline(baseline: Any) -> Baseline:
         result = CheckResult.from_dict(doc)
     except (TypeError, ValueError) as exc:
         raise SpecError(f"baseline: {where} is not a CheckResult: {exc}") from None
-    if result.kind != "fairness":
-        raise SpecError(f"baseline: {where} is a {result.kind!r} result, not a fairness one")
+    if result.kind != kind:
+        raise SpecError(f"baseline: {where} is a {result.kind!r} result, not a {kind} one")
     info = {"given": True, "source": where, "check": result.check, "status": result.status,
             "started_at": result.started_at}  # fmt: skip
     return Baseline(info, {a.name: a.observed for a in result.assertions})

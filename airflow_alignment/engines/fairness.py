@@ -99,18 +99,23 @@ def validate_constraints(
     :raises SpecError: naming the position, e.g. ``constraints[1].min: ...``.
     """
     _check_options(decide_on, severity, confidence, n_boot, min_group_size, missing_groups)
+    return validate_list(
+        constraints,
+        lambda raw, here: _constraint(raw, here, decide_on, severity, confidence),
+        example="{'metric': 'demographic_parity_ratio', 'min': 0.8}",
+    )
+
+
+def validate_list(constraints: Any, build: Callable[[Any, str], dict[str, Any]], example: str) -> list[dict[str, Any]]:
+    """Validate each constraint with ``build(raw, "constraints[i]")``; names must be unique."""
     if isinstance(constraints, (str, bytes, Mapping)) or not isinstance(constraints, Sequence):
-        raise SpecError(
-            "constraints: expected a list like [{'metric': 'demographic_parity_ratio', 'min': 0.8}], "
-            f"got {type(constraints).__name__}"
-        )
+        raise SpecError(f"constraints: expected a list like [{example}], got {type(constraints).__name__}")
     if not constraints:
-        raise SpecError("constraints: the list is empty; give at least one, e.g. "
-                        "{'metric': 'demographic_parity_ratio', 'min': 0.8}")
+        raise SpecError(f"constraints: the list is empty; give at least one, e.g. {example}")
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(constraints):
-        spec = _constraint(raw, f"constraints[{i}]", decide_on, severity, confidence)
+        spec = build(raw, f"constraints[{i}]")
         if spec["name"] in seen:
             raise SpecError(
                 f"constraints[{i}].name: {spec['name']!r} is already the name of constraints[{seen[spec['name']]}]; "

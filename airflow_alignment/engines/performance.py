@@ -81,24 +81,11 @@ def validate_constraints(
     :raises SpecError: naming the position, e.g. ``constraints[1].min: ...``.
     """
     fairness._check_options(decide_on, severity, confidence, n_boot, 0, "error")
-    if isinstance(constraints, (str, bytes, Mapping)) or not isinstance(constraints, Sequence):
-        raise SpecError(
-            f"constraints: expected a list like [{{'metric': 'accuracy', 'min': 0.7}}], got {type(constraints).__name__}"
-        )
-    if not constraints:
-        raise SpecError("constraints: the list is empty; give at least one, e.g. {'metric': 'accuracy', 'min': 0.7}")
-    out: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(constraints):
-        spec = _constraint(raw, f"constraints[{i}]", decide_on, severity, confidence)
-        if spec["name"] in seen:
-            raise SpecError(
-                f"constraints[{i}].name: {spec['name']!r} is already the name of constraints[{seen[spec['name']]}]; "
-                "give each constraint its own 'name'"
-            )
-        seen[spec["name"]] = i
-        out.append(spec)
-    return out
+    return fairness.validate_list(
+        constraints,
+        lambda raw, here: _constraint(raw, here, decide_on, severity, confidence),
+        example="{'metric': 'accuracy', 'min': 0.7}",
+    )
 
 
 def _constraint(raw: Any, here: str, decide_on: str, severity: str, confidence: float | None) -> dict[str, Any]:
@@ -234,27 +221,9 @@ def evaluate(
 
 def load_baseline(baseline: Any) -> Baseline:
     """A performance ``CheckResult``, its dict, or a path / URI of its JSON; ``None`` for none."""
-    from airflow_alignment.engines._fairness_judge import NO_BASELINE, Baseline
+    from airflow_alignment.engines._fairness_judge import load_baseline as load
 
-    if baseline is None:
-        return Baseline({"given": False, "message": NO_BASELINE})
-    if isinstance(baseline, CheckResult):
-        doc, where = baseline.to_dict(), "CheckResult"
-    elif isinstance(baseline, Mapping):
-        doc, where = dict(baseline), "dict"
-    elif isinstance(baseline, (str, os.PathLike)):
-        doc, where = fairness.load_result(os.fspath(baseline)), os.fspath(baseline)
-    else:
-        raise SpecError(f"baseline: expected a CheckResult, its dict, or a path / URI, got {type(baseline).__name__}")
-    try:
-        result = CheckResult.from_dict(doc)
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"baseline: {where} is not a CheckResult: {exc}") from None
-    if result.kind != "performance":
-        raise SpecError(f"baseline: {where} is a {result.kind!r} result, not a performance one")
-    info = {"given": True, "source": where, "check": result.check, "status": result.status,
-            "started_at": result.started_at}  # fmt: skip
-    return Baseline(info, {a.name: a.observed for a in result.assertions})
+    return load(baseline, kind="performance")
 
 
 def _check_columns(
