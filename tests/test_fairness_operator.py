@@ -66,3 +66,5 @@ def test_constraints_are_validated_when_the_dag_is_parsed():
     with pytest.raises(SpecError, match="exactly one of y_pred="):
         build(y_score="s")
     build(constraints="{{ var.json.fairness_constraints }}")  # templated: checked at run time
+    with pytest.raises(SpecError, match="FairnessCheckOperator.data: no data source given"):
+        build(data=None)

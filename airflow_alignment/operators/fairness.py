@@ -99,7 +99,7 @@ class FairnessCheckOperator(AlignmentCheckOperator):
         args = {**_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
         name = type(self).__name__
-        validate_data_arg(args["data"], f"{name}.data")
+        validate_data_arg(args.get("data"), f"{name}.data")
         for required in ("y_true", "sensitive_features", "constraints"):
             if args.get(required) is None:
                 raise SpecError(f"{name}: {required}= is required")
@@ -109,7 +109,7 @@ class FairnessCheckOperator(AlignmentCheckOperator):
         self.options["severity"] = self.severity
         if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
             validate_constraints(args["constraints"], **self.options)  # fail at parse time on a bad spec
-        self.data = args["data"]
+        self.data = args.get("data")
         self.constraints = args["constraints"]
         self.baseline = args.get("baseline")
         self.columns = {k: args.get(k) for k in ("y_true", "y_pred", "y_score", "sample_weight")}
