@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.fairness import validate_constraints
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
-from airflow_alignment.sources import describe_source, validate_data_arg
+from airflow_alignment.operators._labelled import LabelledCheckOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -29,7 +27,7 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class FairnessCheckOperator(AlignmentCheckOperator):
+class FairnessCheckOperator(LabelledCheckOperator):
     """Judge a model's predictions against fairness constraints, group by group.
 
     Count-based metrics (selection rate, TPR, FPR, precision, ...) are computed from per-group
@@ -65,8 +63,8 @@ class FairnessCheckOperator(AlignmentCheckOperator):
     """
 
     kind = "fairness"
-    template_fields = ("data", "constraints", "baseline", "check_name")
-    template_fields_renderers = {"constraints": "json"}
+    defaults = _DEFAULTS
+    option_keys = ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")
 
     def __init__(
         self,
@@ -94,50 +92,21 @@ class FairnessCheckOperator(AlignmentCheckOperator):
         check: str | None = None,
         **kwargs: Any,
     ) -> None:
-        given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "policy", "check", "__class__")}
-        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
-        args = {**_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
+        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        name = type(self).__name__
-        validate_data_arg(args.get("data"), f"{name}.data")
-        for required in ("y_true", "sensitive_features", "constraints"):
-            if args.get(required) is None:
-                raise SpecError(f"{name}: {required}= is required")
-        if (args.get("y_pred") is None) == (args.get("y_score") is None):
-            raise SpecError(f"{name}: give exactly one of y_pred= (labels) or y_score= (with threshold=)")
-        self.options = {k: args[k] for k in ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")}
-        self.options["severity"] = self.severity
-        if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
-            validate_constraints(args["constraints"], **self.options)  # fail at parse time on a bad spec
-        self.data = args.get("data")
-        self.constraints = args["constraints"]
-        self.baseline = args.get("baseline")
-        self.columns = {k: args.get(k) for k in ("y_true", "y_pred", "y_score", "sample_weight")}
+        if args.get("sensitive_features") is None:
+            raise SpecError(f"{type(self).__name__}: sensitive_features= is required")
+        self.setup(args, validate_constraints)
         features = args["sensitive_features"]
         self.sensitive_features = [features] if isinstance(features, str) else list(features)
-        self.threshold = args.get("threshold")
-        self.pos_label = args["pos_label"]
         self.marginal = args["marginal"]
-        self.random_state = args["random_state"]
 
     def evaluate(self, context: Context) -> CheckResult:
         from airflow_alignment.engines.fairness import evaluate
-        from airflow_alignment.sources import load_frame
 
-        constraints = json.loads(self.constraints) if isinstance(self.constraints, str) else self.constraints
-        used = [c for c in self.columns.values() if c] + self.sensitive_features
-        frame = load_frame(self.data, columns=used)
         return evaluate(
-            frame,
-            **self.columns,
+            self.load(self.sensitive_features),
             sensitive_features=self.sensitive_features,
-            constraints=constraints,
-            threshold=self.threshold,
-            pos_label=self.pos_label,
-            baseline=self.baseline or self.last_approved_baseline(),
-            check_name=self.check_name,
             marginal=self.marginal,
-            random_state=self.random_state,
-            source=describe_source(self.data),
-            **self.options,
+            **self.engine_arguments(),
         )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.performance import validate_constraints
-from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
-from airflow_alignment.sources import describe_source, validate_data_arg
+from airflow_alignment.operators._labelled import LabelledCheckOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,7 +22,7 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class PerformanceCheckOperator(AlignmentCheckOperator):
+class PerformanceCheckOperator(LabelledCheckOperator):
     """Judge a model's predictions against model-quality bounds (accuracy, recall, ROC AUC, ...).
 
     Count-based metrics come from the four cells of the confusion matrix; score metrics
@@ -58,8 +55,8 @@ class PerformanceCheckOperator(AlignmentCheckOperator):
     """
 
     kind = "performance"
-    template_fields = ("data", "constraints", "baseline", "check_name")
-    template_fields_renderers = {"constraints": "json"}
+    defaults = _DEFAULTS
+    option_keys = ("decide_on", "confidence", "n_boot")
 
     def __init__(
         self,
@@ -83,44 +80,11 @@ class PerformanceCheckOperator(AlignmentCheckOperator):
         check: str | None = None,
         **kwargs: Any,
     ) -> None:
-        given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "policy", "check", "__class__")}
-        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
-        args = {**_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
+        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        name = type(self).__name__
-        validate_data_arg(args.get("data"), f"{name}.data")
-        for required in ("y_true", "constraints"):
-            if args.get(required) is None:
-                raise SpecError(f"{name}: {required}= is required")
-        if (args.get("y_pred") is None) == (args.get("y_score") is None):
-            raise SpecError(f"{name}: give exactly one of y_pred= (labels) or y_score= (scores, with threshold=)")
-        self.options = {k: args[k] for k in ("decide_on", "confidence", "n_boot")}
-        self.options["severity"] = self.severity
-        if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
-            validate_constraints(args["constraints"], **self.options)  # fail at parse time on a bad spec
-        self.data = args.get("data")
-        self.constraints = args["constraints"]
-        self.baseline = args.get("baseline")
-        self.columns = {k: args.get(k) for k in ("y_true", "y_pred", "y_score", "sample_weight")}
-        self.threshold = args.get("threshold")
-        self.pos_label = args["pos_label"]
-        self.random_state = args["random_state"]
+        self.setup(args, validate_constraints)
 
     def evaluate(self, context: Context) -> CheckResult:
         from airflow_alignment.engines.performance import evaluate
-        from airflow_alignment.sources import load_frame
 
-        constraints = json.loads(self.constraints) if isinstance(self.constraints, str) else self.constraints
-        frame = load_frame(self.data, columns=[c for c in self.columns.values() if c])
-        return evaluate(
-            frame,
-            **self.columns,
-            constraints=constraints,
-            threshold=self.threshold,
-            pos_label=self.pos_label,
-            baseline=self.baseline or self.last_approved_baseline(),
-            check_name=self.check_name,
-            random_state=self.random_state,
-            source=describe_source(self.data),
-            **self.options,
-        )
+        return evaluate(self.load(), **self.engine_arguments())
