@@ -35,7 +35,18 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "sensors": [],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_alignment.sensors.expectations",
+                    "airflow_alignment.sensors.fairness",
+                ],
+            }
+        ],
+        "triggers": [
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_alignment.triggers.alignment"]}
+        ],
         "extra-links": ["airflow_alignment.plugin.links.AlignmentReportLink"],
         "plugins": [
             {"name": "airflow_alignment", "plugin-class": "airflow_alignment.plugin.AlignmentPlugin"},

@@ -1,0 +1,223 @@
+"""What the alignment sensors share: poke an evaluation, defer it, time out with its story.
+
+A sensor names an *evaluator*: a module-level function ``spec -> (done, CheckResult)`` that
+takes plain values only (so the trigger can run it too) and says whether the wait is over.
+:func:`attempt` runs it once and sorts the outcome:
+
+- ``done``: the data is there; the result is the sensor's answer (it may still be ``failed``,
+  e.g. a fairness constraint once the feedback is complete);
+- ``waiting``: not yet (the file is missing, too few rows, too few labels);
+- ``error``: the spec itself is wrong (``SpecError``): waiting would not help.
+
+``poke()`` runs :func:`attempt` in the worker; with ``deferrable=True`` the sensor pokes once
+and then hands the same evaluator and spec to
+:class:`~airflow_alignment.triggers.alignment.AlignmentSensorTrigger`. Whichever way it ends,
+the last result is stored and audited (``publish_result``) before the task state is decided;
+on timeout the error names the last result's summary, and ``soft_fail`` skips instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+
+from airflow.sdk import BaseSensorOperator
+
+from airflow_alignment.engines.common import check_severity
+from airflow_alignment.exceptions import AlignmentError, SpecError
+from airflow_alignment.operators.base import (
+    AlignmentCheckOperator,
+    publish_result,
+    raise_for_status,
+)
+from airflow_alignment.plugin.links import AlignmentReportLink
+from airflow_alignment.reporting.store import ArtifactStore
+
+try:
+    from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+except ImportError:  # pragma: no cover - Airflow 3.1
+    from airflow.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_alignment.results import CheckResult, Kind
+
+Outcome = Literal["done", "waiting", "error"]
+Evaluator = Callable[[dict[str, Any]], "tuple[bool, CheckResult]"]
+
+# The triggerer's own timeout is a backstop: the trigger ends at its deadline and reports the
+# last result, which the worker turns into a timeout that names it.
+_BACKSTOP = timedelta(minutes=5)
+
+
+def attempt(evaluator: str | Evaluator, spec: dict[str, Any], check: dict[str, str]) -> tuple[Outcome, CheckResult]:
+    """Run the evaluator once; ``check`` names the result (``name``, ``kind``, ``severity``)."""
+    from airflow_alignment.results import error_result
+
+    func = _import(evaluator) if isinstance(evaluator, str) else evaluator
+    t0 = time.perf_counter()
+    try:
+        done, result = func(spec)
+    except AlignmentError as exc:
+        result = error_result(check=check["name"], kind=check["kind"], severity=check["severity"], exc=exc)  # type: ignore[arg-type]
+        result.duration_s = round(time.perf_counter() - t0, 6)
+        return ("error" if isinstance(exc, SpecError) else "waiting"), result
+    return ("done" if done else "waiting"), result
+
+
+def _import(path: str) -> Evaluator:
+    from importlib import import_module
+
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)  # type: ignore[no-any-return]
+
+
+def plain_data(data: Any, where: str) -> Any:
+    """``data`` as plain values the trigger can carry: a path string or a FileSource dict."""
+    from airflow_alignment.sources import FileSource
+
+    if isinstance(data, FileSource):
+        return {"path": str(data.path), "format": data.format, "storage_options": data.storage_options,
+                "read_options": data.read_options}
+    if isinstance(data, (str, dict)):
+        return data
+    if hasattr(data, "__fspath__"):
+        return str(data)
+    raise SpecError(
+        f"{where}: a deferrable sensor needs a path, a URI or a FileSource (the triggerer cannot run a "
+        f"{type(data).__name__}); use mode='poke' or mode='reschedule' for a callable"
+    )
+
+
+class AlignmentSensor(BaseSensorOperator):
+    """Base class of the package's sensors.
+
+    :param severity: ``block`` (a failed final result fails the task) or ``warn``.
+    :param check_name: the name recorded in the result; defaults to the task id.
+    :param policy: an alignment policy; with ``check=`` the sensor takes that check's spec
+        from it, and every result records the policy's name, version and sha256.
+    :param check: the name of the policy's check (default: ``check_name`` or the task id).
+    :param model: the model the check is about (names the "last approved" baseline).
+    :param artifact_store: base folder or URI of the artifact store.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    """
+
+    kind: ClassVar[Kind]
+    evaluator: ClassVar[str]  # dotted path of the module-level evaluator
+    ui_color = "#d6ecdc"
+    operator_extra_links = (AlignmentReportLink(),)
+
+    def __init__(
+        self,
+        *,
+        severity: str | None = None,
+        check_name: str | None = None,
+        policy_ref: dict[str, str] | None = None,
+        model: str | None = None,
+        artifact_store: str | None = None,
+        deferrable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.severity = check_severity(severity or "block", f"{type(self).__name__}.severity")
+        self.check_name = check_name or self.task_id
+        self.policy_ref = policy_ref
+        self.model = model
+        self.artifact_store = artifact_store
+        self.deferrable = deferrable
+        self._last: CheckResult | None = None
+        self._published = False
+        self._pokes = 0
+
+    @classmethod
+    def policy_arguments(
+        cls, policy: Any, check: str | None, given: dict[str, Any], task_id: str
+    ) -> tuple[dict[str, Any], dict[str, str] | None]:
+        """The operators' policy merge (one implementation), returning the policy's ref."""
+        merged, loaded = AlignmentCheckOperator.policy_arguments.__func__(cls, policy, check, given, task_id)  # type: ignore[attr-defined]
+        return merged, (loaded.ref if loaded is not None else None)
+
+    # -- what subclasses give -----------------------------------------------------------
+    def spec(self, context: Context) -> dict[str, Any]:
+        """The evaluator's input, from rendered fields: plain values only."""
+        raise NotImplementedError
+
+    # -- the sensor ---------------------------------------------------------------------
+    @property
+    def _check(self) -> dict[str, str]:
+        return {"name": self.check_name, "kind": self.kind, "severity": self.severity}
+
+    def poke(self, context: Context) -> bool:
+        outcome, result = attempt(self.evaluator, self.spec(context), self._check)
+        self._last, self._pokes = result, self._pokes + 1
+        if outcome == "error":
+            self._conclude(result, context)  # raises: a wrong spec does not get better by waiting
+        self.log.info("evaluation %d: %s (%s)", self._pokes, outcome, result.summary)
+        return outcome == "done"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if not self.deferrable:
+            try:
+                super().execute(context)
+            except (AirflowSensorTimeout, AirflowSkipException) as exc:
+                raise self._timed_out(exc, context) from exc
+        elif not self.poke(context):
+            from airflow_alignment.triggers.alignment import AlignmentSensorTrigger
+
+            self.defer(
+                trigger=AlignmentSensorTrigger(
+                    evaluator=self.evaluator,
+                    spec=self.spec(context),
+                    check=self._check,
+                    poke_interval=self.poke_interval,
+                    deadline=time.time() + self.timeout,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout) + _BACKSTOP,
+            )
+        return self._conclude(cast("CheckResult", self._last), context)  # poke() set it
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume from the trigger: the event carries the last result."""
+        from airflow_alignment.results import CheckResult
+
+        self._last = CheckResult.from_dict(event["result"])
+        self._pokes += int(event.get("pokes", 0))
+        if event["status"] == "timeout":
+            raise self._timed_out(AirflowSensorTimeout(f"no success within {self.timeout:g} s"), context)
+        return self._conclude(self._last, context)
+
+    # -- ending -------------------------------------------------------------------------
+    def _conclude(self, result: CheckResult, context: Context) -> dict[str, Any]:
+        compact = self.publish(result, context)
+        raise_for_status(result)
+        return compact
+
+    def _timed_out(self, exc: Exception, context: Context) -> Exception:
+        """Store the last result and return the timeout (or soft_fail skip) that names it."""
+        if self._last is None or self._published:
+            return exc
+        self.publish(self._last, context)
+        message = (
+            f"{self.task_id} timed out after {self.timeout:g} s and {self._pokes} evaluation(s); "
+            f"last evaluation: {self._last.summary}"
+        )
+        return AirflowSkipException(message) if self.soft_fail else AirflowSensorTimeout(message)
+
+    def publish(self, result: CheckResult, context: Context) -> dict[str, Any]:
+        self._published = True
+        result.policy = result.policy or self.policy_ref
+        return publish_result(
+            result,
+            context,
+            store=ArtifactStore(self.artifact_store),
+            model=self.model,
+            log=self.log,
+            push=result.status in ("failed", "error"),  # the task raises: Airflow would not push it
+        )
+
+
+__all__: Sequence[str] = ["AlignmentSensor", "attempt"]

@@ -1,0 +1,109 @@
+"""``ExpectationsSensor``: wait until a dataset exists and meets its expectations."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow_alignment.engines.expectations import normalize_expectations
+from airflow_alignment.exceptions import SpecError
+from airflow_alignment.operators.base import is_templated
+from airflow_alignment.sensors.base import AlignmentSensor, plain_data
+from airflow_alignment.sources import validate_data_arg
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_alignment.results import CheckResult
+
+
+class ExpectationsSensor(AlignmentSensor):
+    """Wait until a dataset exists and satisfies Great Expectations expectations: a partition
+    arrived, it holds at least ``min_rows`` rows, its values are fresh and sane.
+
+    Each poke loads the data and runs the expectations. A missing or unreadable source, an
+    empty file or a failed block expectation means "not yet"; a ``passed`` or ``warned`` result
+    ends the wait and is the task's XCom. On timeout the task fails with the last result's
+    summary (``soft_fail=True`` skips instead); the last result is stored either way.
+
+    :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, or a
+        callable returning a DataFrame (not with ``deferrable=True``) (templated).
+    :param expectations: a list of expectations in GX JSON form, or a JSON string of one
+        (templated).
+    :param suite: a GX expectation suite: path or URI of its JSON file, or a dict (templated).
+    :param min_rows: shorthand for ``expect_table_row_count_to_be_between(min_value=min_rows)``.
+    :param format: the data's format when its suffix does not tell.
+    :param severity: default severity of an expectation that names none: ``block`` or ``warn``.
+    :param check_name: the name recorded in the result; defaults to the task id.
+    :param policy: an alignment policy; with ``check=`` the arguments above come from that
+        check of the policy.
+    :param deferrable: wait in the triggerer (the evaluation runs in a worker thread there).
+    :param poke_interval: seconds between evaluations; ``timeout``, ``mode``, ``soft_fail``
+        are ``BaseSensorOperator``'s.
+    """
+
+    kind = "expectations"
+    evaluator = "airflow_alignment.sensors.expectations.evaluate_arrival"
+    template_fields = ("data", "expectations", "suite", "check_name")
+    template_fields_renderers = {"expectations": "json", "suite": "json"}
+
+    def __init__(
+        self,
+        *,
+        data: Any = None,
+        expectations: Any = None,
+        suite: Any = None,
+        min_rows: int | None = None,
+        format: str | None = None,
+        severity: str | None = None,
+        check_name: str | None = None,
+        policy: Any = None,
+        check: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        given = {"data": data, "expectations": expectations, "suite": suite, "severity": severity, "check_name": check_name,
+                     "format": format}
+        args, ref = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
+        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy_ref=ref, **kwargs)
+        name = type(self).__name__
+        validate_data_arg(args["data"], f"{name}.data")
+        if self.deferrable:
+            plain_data(args["data"], f"{name}.data")
+        self.data = args["data"]
+        self.expectations = args.get("expectations")
+        self.suite = args.get("suite")
+        self.format = args.get("format")
+        if min_rows is not None and (isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1):
+            raise SpecError(f"{name}.min_rows: expected a positive integer, got {min_rows!r}")
+        self.min_rows = min_rows
+        if self.expectations is None and self.suite is None and min_rows is None:
+            raise SpecError(f"{name}: give expectations= (a list), suite= (a GX suite JSON file) or min_rows=")
+        if self.expectations is not None and not is_templated(self.expectations):
+            spec = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
+            normalize_expectations(spec)  # fail at parse time on a malformed spec
+
+    def spec(self, context: Context) -> dict[str, Any]:
+        expectations = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
+        expectations = list(expectations or [])
+        if self.min_rows is not None:
+            expectations.append({"type": "expect_table_row_count_to_be_between",
+                                 "kwargs": {"min_value": self.min_rows}})
+        data = plain_data(self.data, "data") if self.deferrable else self.data
+        return {"data": data, "expectations": expectations, "suite": self.suite, "format": self.format,
+                "severity": self.severity, "check_name": self.check_name}
+
+
+def evaluate_arrival(spec: dict[str, Any]) -> tuple[bool, CheckResult]:
+    """Load the data and run its expectations; the wait is over when nothing blocks."""
+    from airflow_alignment.engines.expectations import (
+        evaluate,
+        needed_columns,
+        resolve_specs,
+    )
+    from airflow_alignment.sources import describe_source, load_frame
+
+    specs = resolve_specs(spec["expectations"] or None, spec["suite"])
+    frame = load_frame(spec["data"], columns=needed_columns(specs), format=spec["format"])
+    result = evaluate(frame, specs, severity=spec["severity"], check_name=spec["check_name"],
+                      source=describe_source(spec["data"]))
+    return result.status in ("passed", "warned"), result

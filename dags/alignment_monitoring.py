@@ -1,0 +1,145 @@
+"""Monitoring template: a daily check of a deployed credit model on its production feedback.
+
+The deployed model's predictions are logged when they are made; whether the applicant repaid
+(the label) arrives days later. Every day this DAG:
+
+1. waits for labelled feedback (``FairnessFeedbackSensor``): every group of ``sex`` needs at
+   least ``min_group_size`` labelled predictions in the last 7 days; then it judges fairness,
+   on absolute bounds and against the approved baseline (the model's fairness when it was
+   approved);
+2. checks drift of this week's applicants against the training data (``DriftCheckOperator``);
+3. when either degraded, triggers the retraining DAG (``alignment_lending_pipeline``) and
+   notifies (``AlignmentNotifier``); otherwise it ends at ``healthy``.
+
+Both checks run with ``severity="warn"``: a degradation is a signal to act on, not a broken
+run. The first task simulates production (seeded, nothing downloaded): the vendor's credit
+score now under-scores women by 80 points instead of 50, and incomes rose by 20%; labels
+arrive two days late and one in ten never does. Replace ``simulate_production`` with the
+paths of your outcome log, training data and approved baseline (or give the sensor
+``policy=`` and ``model=`` to compare with the last approved run in the artifact store).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import dag, task
+
+from airflow_alignment.notifications import AlignmentNotifier
+from airflow_alignment.operators import DriftCheckOperator
+from airflow_alignment.sensors import FairnessFeedbackSensor
+
+DATA_DIR = os.environ.get(
+    "ALIGNMENT_SAMPLE_DATA",
+    os.path.join(os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), "alignment-sample-data"),
+)
+FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age"]
+CONSTRAINTS = [
+    {"metric": "demographic_parity_ratio", "min": 0.8, "rationale": "four-fifths rule"},
+    {"metric": "equalized_odds_difference", "max": 0.15},
+    {
+        "metric": "demographic_parity_ratio",
+        "name": "parity_vs_approved",
+        "baseline": {"max_decrease": 0.05},
+        "rationale": "no more than 5 points worse than when the model was approved",
+    },
+]
+
+
+def produced(name: str) -> str:
+    """A path the first task returned (rendered when the task runs)."""
+    return "{{ ti.xcom_pull(task_ids='simulate_production')['" + name + "'] }}"
+
+
+def approve(frame):  # the deployed model: a cut-off on the vendor's credit score
+    return (frame["credit_score"] >= 640).astype("int64")
+
+
+@dag(
+    dag_id="alignment_monitoring",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "template"],
+    doc_md=__doc__,
+)
+def alignment_monitoring():
+    @task
+    def simulate_production(run_id: str | None = None, data_interval_end: datetime | None = None) -> dict[str, str]:
+        import numpy as np
+
+        from airflow_alignment.engines.fairness import evaluate
+        from airflow_alignment.reporting.store import safe_segment
+        from airflow_alignment.samples import lending_applicants
+
+        folder = os.path.join(DATA_DIR, "monitoring", safe_segment(run_id))
+        os.makedirs(folder, exist_ok=True)
+        training = lending_applicants(6_000, seed=7)
+        training["approved"] = approve(training)
+        approved = evaluate(training, y_true="repaid", y_pred="approved", sensitive_features="sex",
+                            constraints=CONSTRAINTS, check_name="wait_for_feedback")
+        log = lending_applicants(4_000, seed=8, score_bias=80.0)
+        log["income"] = (log["income"] * 1.2).round(2)
+        log["approved"] = approve(log)
+        rng = np.random.default_rng(8)
+        end = data_interval_end or datetime.now().astimezone()
+        log["predicted_at"] = [end - timedelta(hours=float(h)) for h in rng.uniform(0, 24 * 10, len(log))]
+        late = (log["predicted_at"] > end - timedelta(days=2)) | (rng.random(len(log)) < 0.1)
+        log["repaid"] = log["repaid"].astype("Float64").mask(late)  # not labelled yet
+        paths = {name: os.path.join(folder, f"{name}.parquet") for name in ("training", "outcome_log")}
+        training.drop(columns="approved").to_parquet(paths["training"], index=False)
+        log.to_parquet(paths["outcome_log"], index=False)
+        paths["baseline"] = os.path.join(folder, "approved_fairness.json")
+        with open(paths["baseline"], "w", encoding="utf-8") as handle:
+            handle.write(approved.to_json())
+        return paths
+
+    feedback = FairnessFeedbackSensor(
+        task_id="wait_for_feedback",
+        data=produced("outcome_log"),
+        y_true="repaid",
+        y_pred="approved",
+        sensitive_features="sex",
+        constraints=CONSTRAINTS,
+        baseline=produced("baseline"),
+        min_group_size=300,
+        timestamp_column="predicted_at",
+        window=timedelta(days=7),
+        severity="warn",
+        mode="reschedule",
+        poke_interval=timedelta(minutes=30),
+        timeout=timedelta(hours=12),
+    )
+    drift = DriftCheckOperator(
+        task_id="check_drift",
+        reference=produced("training"),
+        current=produced("outcome_log"),
+        features=FEATURES,
+        severity="warn",
+    )
+
+    @task.branch
+    def decide(ti=None) -> list[str]:
+        results = {t: ti.xcom_pull(task_ids=t) for t in ("wait_for_feedback", "check_drift")}
+        degraded = {t: r["summary"] for t, r in results.items() if r["status"] != "passed"}
+        ti.xcom_push(key="reason", value="; ".join(f"{t}: {s}" for t, s in degraded.items()))
+        return ["trigger_retraining"] if degraded else ["healthy"]
+
+    retrain = TriggerDagRunOperator(
+        task_id="trigger_retraining",
+        trigger_dag_id="alignment_lending_pipeline",
+        conf={"reason": "{{ ti.xcom_pull(task_ids='decide', key='reason') }}"},
+        on_success_callback=AlignmentNotifier(
+            message="{{ dag.dag_id }} {{ ds }}: retraining triggered: "
+            "{{ ti.xcom_pull(task_ids='decide', key='reason') }}",
+            path=os.path.join(DATA_DIR, "monitoring", "notifications.jsonl"),
+        ),
+    )
+    paths = simulate_production()
+    paths >> [feedback, drift] >> decide() >> [retrain, EmptyOperator(task_id="healthy")]
+
+
+alignment_monitoring()
