@@ -130,6 +130,7 @@ class AlignmentCheckOperator(BaseOperator):
     def publish(self, result: CheckResult, context: Context) -> dict[str, Any]:
         """Store the full result, audit it, push the bounded one to XCom, log the story."""
         result.policy = result.policy or self.policy_ref
+        self._last_result = result  # for the OpenLineage facets, read after execute()
         return publish_result(
             result,
             context,
@@ -146,6 +147,17 @@ class AlignmentCheckOperator(BaseOperator):
         from airflow_alignment.reporting.baselines import last_approved
 
         return last_approved(ArtifactStore(self.artifact_store), self.policy_ref["name"], self.model, self.check_name)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The input dataset(s), the judged one with a ``DataQualityAssertionsDatasetFacet``
+        (see :mod:`airflow_alignment.operators._lineage`); ``None`` without the provider."""
+        from airflow_alignment.operators._lineage import operator_lineage
+
+        return operator_lineage(self, getattr(self, "_last_result", None))
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As :meth:`get_openlineage_facets_on_complete`: a failed check stored its result too."""
+        return self.get_openlineage_facets_on_complete(task_instance)
 
 
 def publish_result(
