@@ -88,25 +88,8 @@ class AlignmentCheckOperator(BaseOperator):
     def policy_arguments(
         cls, policy: Any, check: str | None, given: dict[str, Any], task_id: str
     ) -> tuple[dict[str, Any], Any]:
-        """Merge a policy check's spec under the arguments given to the operator.
-
-        Returns the merged arguments and the loaded ``Policy`` (or ``None`` without one).
-        """
-        if policy is None:
-            if check is not None:
-                raise SpecError(f"{cls.__name__}: check={check!r} names a policy check, but no policy= is given")
-            return given, None
-        from airflow_alignment.policy import load_policy
-
-        loaded = load_policy(policy)
-        spec = loaded.check(check or given.get("check_name") or task_id)
-        if spec.kind != cls.kind:
-            raise SpecError(
-                f"{cls.__name__}: policy check {spec.name!r} is of kind {spec.kind!r}; use the operator for that kind"
-            )
-        merged = spec.operator_kwargs()
-        merged.update({k: v for k, v in given.items() if v is not None})
-        return merged, loaded
+        """Merge a policy check's spec under the arguments given to the operator."""
+        return merge_policy(cls.__name__, cls.kind, policy, check, given, task_id)
 
     def evaluate(self, context: Context) -> CheckResult:
         """Load the data, run the engine, return its result (subclasses)."""
@@ -158,6 +141,29 @@ class AlignmentCheckOperator(BaseOperator):
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """As :meth:`get_openlineage_facets_on_complete`: a failed check stored its result too."""
         return self.get_openlineage_facets_on_complete(task_instance)
+
+
+def merge_policy(
+    owner: str, kind: str, policy: Any, check: str | None, given: dict[str, Any], task_id: str
+) -> tuple[dict[str, Any], Any]:
+    """The arguments of a check task: a policy check's spec with the given arguments over it.
+
+    Returns the merged arguments and the loaded ``Policy`` (``None`` without one). ``owner``
+    names the operator or sensor in messages.
+    """
+    if policy is None:
+        if check is not None:
+            raise SpecError(f"{owner}: check={check!r} names a policy check, but no policy= is given")
+        return given, None
+    from airflow_alignment.policy import load_policy
+
+    loaded = load_policy(policy)
+    spec = loaded.check(check or given.get("check_name") or task_id)
+    if spec.kind != kind:
+        raise SpecError(f"{owner}: policy check {spec.name!r} is of kind {spec.kind!r}; use the operator for that kind")
+    merged = spec.operator_kwargs()
+    merged.update({k: v for k, v in given.items() if v is not None})
+    return merged, loaded
 
 
 def publish_result(

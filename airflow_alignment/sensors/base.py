@@ -28,7 +28,7 @@ from airflow.sdk import BaseSensorOperator
 from airflow_alignment.engines.common import check_severity
 from airflow_alignment.exceptions import AlignmentError, SpecError
 from airflow_alignment.operators.base import (
-    AlignmentCheckOperator,
+    merge_policy,
     publish_result,
     raise_for_status,
 )
@@ -137,7 +137,7 @@ class AlignmentSensor(BaseSensorOperator):
         cls, policy: Any, check: str | None, given: dict[str, Any], task_id: str
     ) -> tuple[dict[str, Any], dict[str, str] | None]:
         """The operators' policy merge (one implementation), returning the policy's ref."""
-        merged, loaded = AlignmentCheckOperator.policy_arguments.__func__(cls, policy, check, given, task_id)  # type: ignore[attr-defined]
+        merged, loaded = merge_policy(cls.__name__, cls.kind, policy, check, given, task_id)
         return merged, (loaded.ref if loaded is not None else None)
 
     # -- what subclasses give -----------------------------------------------------------
