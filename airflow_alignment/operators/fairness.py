@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 
-_DEFAULTS: dict[str, Any] = {
+# the defaults of every fairness task (this operator and FairnessFeedbackSensor)
+FAIRNESS_DEFAULTS: dict[str, Any] = {
     "pos_label": 1,
     "min_group_size": 30,
     "confidence": None,
@@ -63,7 +64,7 @@ class FairnessCheckOperator(LabelledCheckOperator):
     """
 
     kind = "fairness"
-    defaults = _DEFAULTS
+    defaults = FAIRNESS_DEFAULTS
     option_keys = ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")
 
     def __init__(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines.fairness import validate_constraints
 from airflow_alignment.exceptions import SpecError, preview
 from airflow_alignment.operators.base import is_templated
+from airflow_alignment.operators.fairness import FAIRNESS_DEFAULTS
 from airflow_alignment.sensors.base import AlignmentSensor, plain_data
 from airflow_alignment.sources import validate_data_arg
 
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 _OPTIONS = ("pos_label", "confidence", "n_boot", "decide_on", "marginal", "missing_groups", "random_state")
-_DEFAULTS: dict[str, Any] = {"pos_label": 1, "min_group_size": 30, "confidence": None, "n_boot": 1000,
-                             "decide_on": "estimate", "marginal": False, "missing_groups": "error", "random_state": 0}
 
 
 class FairnessFeedbackSensor(AlignmentSensor):
@@ -89,7 +88,7 @@ class FairnessFeedbackSensor(AlignmentSensor):
     ) -> None:
         given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "policy", "check", "__class__")}
         args, ref = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
-        args = {**_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
+        args = {**FAIRNESS_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy_ref=ref, **kwargs)
         name = type(self).__name__
         validate_data_arg(args["data"], f"{name}.data")
