@@ -18,8 +18,9 @@ ROOT="$(pwd)"
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
 
-# Debian packages the tests need; one line to extend (e.g. APT_PACKAGES=(chromium postgresql)).
-APT_PACKAGES=(chromium fonts-dejavu-core)
+# Debian packages the tests need; one line to extend. postgresql: the server binaries that the
+# postgres_server fixture (tests/sqlservers.py) runs on a loopback port for the session.
+APT_PACKAGES=(chromium fonts-dejavu-core postgresql)
 # The oldest Airflow line we support; the newest 3.1.x on PyPI (pip index versions apache-airflow).
 AIRFLOW31_SPEC="${AIRFLOW31_SPEC:-apache-airflow==3.1.8}"
 SMOKE_VENV="$ROOT/.venv-airflow31"

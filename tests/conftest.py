@@ -122,3 +122,61 @@ def xcom_value(run: Any, task_id: str, key: str = "return_value") -> Any:
         except json.JSONDecodeError:
             return value
     return value
+
+
+# --- Real SQL servers (tests/sqlservers.py) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    """A private PostgreSQL server for the session, from the Debian ``postgresql`` packages.
+
+    Yields a :class:`tests.sqlservers.PostgresServer`: ``.host`` (``"127.0.0.1"``, the only
+    address it listens on), ``.port`` (a free port), ``.user`` (``"postgres"``), ``.password``
+    (random), ``.database`` (``"alignment"``, created empty), ``.url`` (the SQLAlchemy URL
+    ``postgresql+psycopg2://postgres:<password>@127.0.0.1:<port>/alignment``) and
+    ``.airflow_connection`` (the JSON value for an ``AIRFLOW_CONN_*`` variable). The server is
+    stopped and its directory deleted at the end of the session, or at exit if the session dies.
+
+    Fails (does not skip) when the server binaries are missing: ``scripts/test.sh`` installs
+    them, so their absence is a broken environment, not an optional feature.
+    """
+    from tests.sqlservers import PostgresUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"cannot start the test PostgreSQL server: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def pg_conn_id(postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Airflow connection id ``"alignment_pg"`` for :func:`postgres_server`'s database.
+
+    Registered as ``AIRFLOW_CONN_ALIGNMENT_PG`` (JSON form) for the duration of the test, so
+    ``BaseHook.get_connection("alignment_pg")`` and tasks run in-process by ``dag.test()`` both
+    see it; its hook is a ``PostgresHook``.
+    """
+    monkeypatch.setenv("AIRFLOW_CONN_ALIGNMENT_PG", postgres_server.airflow_connection)
+    return "alignment_pg"
+
+
+@pytest.fixture()
+def sqlite_conn_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An Airflow SQLite connection ``"alignment_sqlite"`` to a new file ``tmp_path/warehouse.db``.
+
+    Returns an object with ``.conn_id`` (``"alignment_sqlite"``), ``.path`` (the database file,
+    not created yet: SQLite creates it on first connect) and ``.url`` (its SQLAlchemy URL, for
+    :func:`tests.sqlservers.write_table`). Registered as ``AIRFLOW_CONN_ALIGNMENT_SQLITE`` in JSON
+    form with the path as ``host``, which is where the sqlite provider's ``SqliteHook`` reads it.
+    """
+    from types import SimpleNamespace
+
+    path = tmp_path / "warehouse.db"
+    connection = json.dumps({"conn_type": "sqlite", "host": str(path)})
+    monkeypatch.setenv("AIRFLOW_CONN_ALIGNMENT_SQLITE", connection)
+    return SimpleNamespace(conn_id="alignment_sqlite", path=path, url=f"sqlite:///{path}")
