@@ -11,7 +11,8 @@ severity, owner and rationale.
     checks:
       - name: fairness
         kind: fairness
-        data: predictions            # a key of alignment_checks(data=...), or a path / URI
+        data: predictions            # a key of alignment_checks(data=...), a path / URI, or a
+                                     # mapping: {conn_id: warehouse, table: predictions, where: ...}
         owner: fairness-board
         rationale: Four-fifths rule.
         references: ["29 CFR 1607.4(D)"]
@@ -209,7 +210,16 @@ def _check(raw: Any, here: str, defaults: Mapping[str, Any]) -> PolicyCheck:
     if not _TASK_ID.fullmatch(name):
         raise SpecError(f"{here}.name: {name!r} becomes a task id: use letters, digits, '_', '-' and '.' only")
     if raw.get("data") in (None, ""):
-        raise SpecError(f"{here}.data: required (a key of alignment_checks(data=...), a path or a URI)")
+        raise SpecError(f"{here}.data: required (a key of alignment_checks(data=...), a path, a URI, or a "
+                        "mapping such as {conn_id: warehouse, table: predictions})")
+    if isinstance(raw["data"], dict):
+        from airflow_alignment.sources import as_source
+
+        try:
+            as_source(raw["data"])
+        except SpecError as exc:
+            text = str(exc)
+            raise SpecError(f"{here}.{text}" if text.startswith("data:") else f"{here}.data: {text}") from None
     spec = {k: raw[k] for k in KIND_KEYS[kind] if k in raw}
     for key, value in defaults.items():
         if key in KIND_KEYS[kind] and key not in spec:
@@ -267,7 +277,9 @@ def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) ->
                        if k in spec}
             validate_constraints(spec["constraints"], severity=severity, **options)
         else:
-            from airflow_alignment.engines.performance import validate_constraints as validate_performance
+            from airflow_alignment.engines.performance import (
+                validate_constraints as validate_performance,
+            )
 
             options = {k: spec[k] for k in ("decide_on", "confidence", "n_boot") if k in spec}
             validate_performance(spec["constraints"], severity=severity, **options)

@@ -6,6 +6,8 @@ callable that returns a DataFrame.
 - a path or URI string (``"data/batch.parquet"``, ``"s3://aws_default@bucket/x.csv"``),
   templated by the operator before it reaches here;
 - a :class:`FileSource` (a path plus an explicit ``format`` and fsspec ``storage_options``);
+- a :class:`SqlSource` (a table or a query behind an Airflow connection);
+- a mapping with ``conn_id`` (a SqlSource) or ``path`` (a FileSource), as policies write them;
 - an ``ObjectStoragePath`` or ``pathlib.Path``;
 - a callable taking no argument and returning a ``pandas.DataFrame``;
 - a ``pandas.DataFrame`` (mostly for engines called from a notebook).
@@ -20,7 +22,7 @@ Nothing heavy is imported at module level: operators import this at DAG parse ti
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FORMATS = ("csv", "parquet", "jsonl")
+# Files this large (bytes) are read in batches by the checks that can work on batches.
+STREAM_BYTES = 512 * 1024 * 1024
+DEFAULT_BATCH_ROWS = 1_000_000
 _SUFFIXES = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -56,21 +61,116 @@ class FileSource:
     :param format: ``csv``, ``parquet`` or ``jsonl``; inferred from the suffix when omitted.
     :param storage_options: passed to fsspec when the path is a URI with a scheme.
     :param read_options: extra keyword arguments for the pandas reader (e.g. ``{"sep": ";"}``).
+    :param batch_rows: read the file ``batch_rows`` rows at a time where a check can work on
+        batches (count-based fairness and performance metrics), so a file bigger than memory
+        can be checked. Files of :data:`STREAM_BYTES` or more are streamed in batches of
+        :data:`DEFAULT_BATCH_ROWS` without asking.
     """
 
     path: str
     format: str | None = None
     storage_options: dict[str, Any] = field(default_factory=dict)
     read_options: dict[str, Any] = field(default_factory=dict)
+    batch_rows: int | None = None
 
     template_fields: Sequence[str] = ("path",)
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
             raise SpecError(f"FileSource.format: unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
+        if self.batch_rows is not None and (
+            isinstance(self.batch_rows, bool) or not isinstance(self.batch_rows, int) or self.batch_rows < 1
+        ):
+            raise SpecError(f"FileSource.batch_rows: expected a whole number of rows of at least 1, "
+                            f"got {self.batch_rows!r}")  # fmt: skip
 
     def __str__(self) -> str:
         return str(self.path)
+
+
+@dataclass
+class SqlSource:
+    """A table (optionally filtered) or a query behind an Airflow connection.
+
+    ``SqlSource(conn_id="warehouse", table="predictions", where="ds = :ds",
+    parameters={"ds": "{{ ds }}"})``. Checks that reduce to counts (expectations, count-based
+    fairness and performance metrics) run inside the database; the rest read only the columns
+    they need, in chunks.
+
+    :param conn_id: an Airflow connection whose hook speaks SQLAlchemy (PostgreSQL, SQLite,
+        and any provider built on common-sql's ``DbApiHook``).
+    :param table: a table or view; ``schema.table`` names a schema too (or pass ``schema=``).
+        Quoted by the database's dialect.
+    :param where: a SQL condition on ``table``, written by the DAG author (templated), e.g.
+        ``"ds = :ds"`` with ``parameters``, or ``"ds = '{{ ds }}'"``; or a mapping
+        ``{column: value}`` (each an equality with a bound value).
+    :param query: a ``SELECT`` to check instead of a table (templated); ``:name`` placeholders
+        take ``parameters``.
+    :param parameters: values bound to the ``:name`` placeholders of ``where`` / ``query``
+        (templated). Values never become SQL text.
+    :param chunk_rows: rows fetched per round trip when rows must be read.
+    """
+
+    conn_id: str
+    table: str | None = None
+    where: str | dict[str, Any] | None = None
+    query: str | None = None
+    schema: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    chunk_rows: int = 100_000
+
+    template_fields: Sequence[str] = ("table", "where", "query", "schema", "parameters")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.conn_id, str) or not self.conn_id.strip():
+            raise SpecError(f"SqlSource.conn_id: expected the id of an Airflow connection, got {self.conn_id!r}")
+        if (self.table is None) == (self.query is None):
+            raise SpecError("SqlSource: give exactly one of table= (optionally with where=) or query=")
+        if self.query is not None and self.where is not None:
+            raise SpecError("SqlSource.where: applies to table=; put the condition in the query")
+        if self.where is not None and not isinstance(self.where, (str, dict)):
+            raise SpecError(f"SqlSource.where: expected SQL text or a {{column: value}} mapping, got {self.where!r}")
+        if not isinstance(self.parameters, dict):
+            raise SpecError(f"SqlSource.parameters: expected a mapping of placeholder names to values, "
+                            f"got {type(self.parameters).__name__}")  # fmt: skip
+        if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) or self.chunk_rows < 1:
+            raise SpecError(f"SqlSource.chunk_rows: expected a whole number of at least 1, got {self.chunk_rows!r}")
+
+    def __str__(self) -> str:
+        bound = ""
+        if self.parameters:
+            bound = " [" + ", ".join(f"{k}={v!r}" for k, v in self.parameters.items()) + "]"
+        if self.query is not None:
+            text = " ".join(self.query.split())
+            return f"sql://{self.conn_id}/({text[:200]}){bound}"
+        name = f"{self.schema}.{self.table}" if self.schema else str(self.table)
+        where = ""
+        if isinstance(self.where, dict):
+            where = " WHERE " + " AND ".join(f"{k} = {v!r}" for k, v in self.where.items())
+        elif self.where:
+            where = f" WHERE {' '.join(self.where.split())}"
+        return f"sql://{self.conn_id}/{name}{where}{bound}"
+
+
+def as_source(data: Any) -> Any:
+    """A mapping written in a policy becomes the source it describes; anything else as given."""
+    if isinstance(data, dict):
+        if "conn_id" in data:
+            return _build(SqlSource, data, "SqlSource")
+        if "path" in data:
+            return _build(FileSource, data, "FileSource")
+        raise SpecError(f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys {sorted(data)}")
+    return data
+
+
+def _build(cls: Any, raw: dict[str, Any], name: str) -> Any:
+    import dataclasses
+
+    known = [f.name for f in dataclasses.fields(cls) if f.name != "template_fields"]
+    for key in raw:
+        if key not in known:
+            raise SpecError(f"data: unknown {name} key {key!r}.{did_you_mean(str(key), known)} Keys: {', '.join(known)}")
+    return cls(**raw)
 
 
 def validate_data_arg(data: Any, where: str = "data") -> None:
@@ -79,10 +179,17 @@ def validate_data_arg(data: Any, where: str = "data") -> None:
         raise SpecError(f"{where}: no data source given; pass a path, a URI, a FileSource or a callable")
     if isinstance(data, str) and not data.strip():
         raise SpecError(f"{where}: the data path is an empty string")
+    if isinstance(data, dict) and not any("{{" in str(v) for v in data.values()):
+        as_source(data)  # a malformed mapping fails at parse time
 
 
 def describe_source(data: Any) -> str:
     """A short text naming the source, for results and logs."""
+    if isinstance(data, dict):
+        try:
+            data = as_source(data)
+        except SpecError:
+            return str(data)
     if callable(data) and not hasattr(data, "columns"):
         name = getattr(data, "__qualname__", None) or type(data).__name__
         module = getattr(data, "__module__", None)
@@ -112,13 +219,92 @@ def load_frame(data: Any, columns: Sequence[str] | None = None, format: str | No
         return _select(frame, columns, describe_source(data))
     if isinstance(data, FileSource):
         return _read_file(data.path, data.format or format, columns, data.storage_options, data.read_options)
+    if isinstance(data, SqlSource):
+        from airflow_alignment import sql
+
+        return sql.read_frame(data, columns)
     if isinstance(data, dict):
-        return load_frame(FileSource(**data), columns=columns, format=format)
+        return load_frame(as_source(data), columns=columns, format=format)
     if isinstance(data, (str, os.PathLike)):
         return _read_file(data, format, columns, {}, {})
     raise SpecError(
         f"data: cannot read a {type(data).__name__}; pass a path, a URI, a FileSource, a callable or a DataFrame"
     )
+
+
+def batch_rows(data: Any) -> int | None:
+    """Rows per batch when ``data`` is a file to stream: ``FileSource.batch_rows``, or
+    :data:`DEFAULT_BATCH_ROWS` for a file of :data:`STREAM_BYTES` or more; else ``None``."""
+    data = as_source(data)
+    if isinstance(data, FileSource) and data.batch_rows is not None:
+        return data.batch_rows
+    if isinstance(data, FileSource):
+        path, options = data.path, data.storage_options
+    elif isinstance(data, (str, os.PathLike)):
+        path, options = data, {}
+    else:
+        return None
+    try:
+        size = _size(path, options)
+    except Exception:  # noqa: BLE001 - the read that follows reports an unreachable file
+        return None
+    return DEFAULT_BATCH_ROWS if size >= STREAM_BYTES else None
+
+
+def _size(path: Any, storage_options: dict[str, Any]) -> int:
+    text = str(path)
+    if "://" not in text or text.startswith("file://"):
+        return os.path.getsize(text[len("file://") :] if text.startswith("file://") else text)
+    return int(object_path(text, **storage_options).stat().st_size)
+
+
+def iter_batches(data: Any, columns: Sequence[str], rows: int) -> Iterator[pd.DataFrame]:
+    """The ``columns`` of a file, ``rows`` rows at a time (Parquet through pyarrow's batch
+    reader, CSV and JSON lines through pandas' chunked readers). Yields at least one batch."""
+    import pandas as pd
+
+    data = as_source(data)
+    if isinstance(data, FileSource):
+        path, fmt, options, read_options = data.path, data.format, data.storage_options, data.read_options
+    elif isinstance(data, (str, os.PathLike)):
+        path, fmt, options, read_options = data, None, {}, {}
+    else:
+        raise SpecError(f"data: only files can be read in batches, not a {type(data).__name__}")
+    text = str(path)
+    fmt = fmt or infer_format(text)
+    wanted = list(dict.fromkeys(columns))
+    target = _open_target(path, options)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            with _binary(target) as handle:
+                parquet = pq.ParquetFile(handle)
+                _require(wanted, list(parquet.schema_arrow.names), text)
+                empty = True
+                for batch in parquet.iter_batches(batch_size=rows, columns=wanted, **read_options):
+                    empty = False
+                    yield batch.to_pandas()
+                if empty:
+                    yield parquet.schema_arrow.empty_table().select(wanted).to_pandas()
+            return
+        with _binary(target) as handle:
+            if fmt == "csv":
+                header = pd.read_csv(handle, nrows=0, **read_options)
+                _require(wanted, [str(c) for c in header.columns], text)
+        with _binary(target) as handle:
+            reader = (pd.read_csv(handle, usecols=wanted, chunksize=rows, **read_options) if fmt == "csv"
+                      else pd.read_json(handle, lines=True, chunksize=rows, **read_options))  # fmt: skip
+            empty = True
+            for chunk in reader:
+                empty = False
+                yield _select(chunk, wanted, text) if fmt != "csv" else chunk[wanted]
+            if empty:
+                yield pd.DataFrame({c: pd.Series(dtype=object) for c in wanted})
+    except AlignmentError:
+        raise
+    except Exception as exc:
+        raise _read_error(exc, text, fmt) from exc
 
 
 def infer_format(path: str) -> str:
@@ -147,18 +333,22 @@ def _read_file(
         raise SpecError(f"format: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     target = _open_target(path, storage_options)
     try:
-        frame = _READERS[fmt](target, columns, read_options)
-    except FileNotFoundError as exc:
-        raise SourceUnavailableError(f"data file not found: {text}") from exc
-    except (PermissionError, ConnectionError, TimeoutError) as exc:
-        raise SourceUnavailableError(f"could not read {text}: {exc}") from exc
+        return _READERS[fmt](target, columns, read_options)
     except AlignmentError:
         raise
     except Exception as exc:
-        if isinstance(exc, OSError) and not _is_parse_error(exc):
-            raise SourceUnavailableError(f"could not read {text}: {exc}") from exc
-        raise DataError(f"could not read {text} as {fmt}: {type(exc).__name__}: {exc}") from exc
-    return frame
+        raise _read_error(exc, text, fmt) from exc
+
+
+def _read_error(exc: Exception, text: str, fmt: str) -> Exception:
+    """What a failed read means: an unreachable file is retryable, unparsable content is not."""
+    if isinstance(exc, FileNotFoundError):
+        return SourceUnavailableError(f"data file not found: {text}")
+    if isinstance(exc, (PermissionError, ConnectionError, TimeoutError)) or (
+        isinstance(exc, OSError) and not _is_parse_error(exc)
+    ):
+        return SourceUnavailableError(f"could not read {text}: {exc}")
+    return DataError(f"could not read {text} as {fmt}: {type(exc).__name__}: {exc}")
 
 
 def object_path(uri: str, **storage_options: Any) -> Any:

@@ -3,6 +3,13 @@
 Every problem with the data is found here and raised as a :class:`DataError` that names the
 column, the count and the fix: missing values, labels that are not binary, predictions that
 look like probabilities, a single group.
+
+The data may also be a :class:`~airflow_alignment.engines.cells.CellTable` (one row per
+distinct combination of features, label and prediction, with the number of rows behind it).
+The checks are the same and so are the messages: every count is a sum of the rows behind the
+cells, and the arrays carry that ``multiplicity`` so the cell counts equal the rows' counts.
+Only what the cells cannot tell differs: how many rows have a negative weight (the message
+gives the smallest weight instead).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from airflow_alignment.engines.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ, CellTable
+from airflow_alignment.engines.common import require_columns
 from airflow_alignment.exceptions import DataError, SpecError, preview
 
 # Above this many possible feature combinations, compress the codes with a hash, not a table.
@@ -22,7 +31,7 @@ _DENSE_COMBINATIONS = 1 << 22
 
 @dataclass
 class Inputs:
-    """The data of one fairness check, as arrays (one entry per kept row)."""
+    """The data of one fairness check, as arrays (one entry per kept row, or per kept cell)."""
 
     features: list[str]
     codes: np.ndarray  # intersectional group of each row, 0..G-1 (int64)
@@ -34,10 +43,19 @@ class Inputs:
     score: np.ndarray | None
     weight: np.ndarray | None
     dropped: dict[str, int]  # rows left out for missing values, by column
+    # From a CellTable: the number of rows behind each entry (None: one row each), and the sum
+    # of squared weights behind each entry (for the bootstrap; None: ``weight ** 2``).
+    multiplicity: np.ndarray | None = None
+    weight_sq: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        """The number of rows the arrays stand for."""
+        return len(self.codes) if self.multiplicity is None else int(self.multiplicity.sum())
 
 
 def prepare(
-    df: pd.DataFrame,
+    df: pd.DataFrame | CellTable,
     *,
     y_true: str,
     y_pred: str | None,
@@ -48,7 +66,16 @@ def prepare(
     sample_weight: str | None,
     missing_groups: str,
 ) -> Inputs:
-    df, dropped = _handle_missing(df, y_true, y_pred, y_score, sample_weight, features, missing_groups)
+    """The checked arrays of ``df``: a DataFrame, or a CellTable (see :func:`check_table`)."""
+    counted = isinstance(df, CellTable)
+    if isinstance(df, CellTable):
+        # The table's prediction column is y_pred, or y_score thresholded upstream (1.0 / 0.0 /
+        # NaN); beside y_pred it holds no score, and the score metrics are refused before.
+        y_score = y_score if df.thresholded else None
+        df = df.frame
+    df, dropped = _handle_missing(df, y_true, y_pred, y_score, sample_weight, features, missing_groups, counted)
+    multiplicity = df[ROWS].to_numpy(dtype=np.int64) if counted else None
+    rows = len(df) if multiplicity is None else int(multiplicity.sum())
     true_values = _distinct(df[y_true])
     _require_binary(true_values, "y_true", y_true, pos_label)
     predicted = None
@@ -57,10 +84,17 @@ def prepare(
         _require_predictions(df[y_pred], pred_values, y_pred, pos_label)
         _require_same_labels(true_values, pred_values, y_true, y_pred, pos_label)
         predicted = _equals(df[y_pred], pos_label)
-    score = _numeric(df[y_score], "y_score", y_score) if y_score is not None else None
-    if predicted is None and score is not None and threshold is not None:
-        predicted = score >= threshold
-    weight = _weights(df[sample_weight], sample_weight) if sample_weight is not None else None
+    score = weight = weight_sq = None
+    if counted:
+        if predicted is None and y_score is not None:
+            predicted = df[y_score].to_numpy(dtype=float) == 1.0
+        if sample_weight is not None:
+            weight, weight_sq = _cell_weights(df, sample_weight)
+    else:
+        score = _numeric(df[y_score], "y_score", y_score) if y_score is not None else None
+        if predicted is None and score is not None and threshold is not None:
+            predicted = score >= threshold
+        weight = _weights(df[sample_weight], sample_weight) if sample_weight is not None else None
     codes, levels, values = _group_codes(df, features)
     groups = [
         {f: values[j][int(code)] for j, (f, code) in enumerate(zip(features, row, strict=True))} for row in levels
@@ -68,11 +102,62 @@ def prepare(
     if len(groups) < 2:
         what = f"sensitive feature {features[0]!r}" if len(features) == 1 else f"sensitive features {features}"
         raise DataError(
-            f"{what} has a single group {groups[0]} in {len(df):,} rows: "
+            f"{what} has a single group {groups[0]} in {rows:,} rows: "
             "fairness compares at least two groups"
         )
     return Inputs(features, codes, groups, levels, values, _equals(df[y_true], pos_label), predicted, score,
-                  weight, dropped)
+                  weight, dropped, multiplicity, weight_sq)
+
+
+def check_table(
+    table: CellTable,
+    *,
+    y_true: str,
+    y_pred: str | None,
+    y_score: str | None,
+    threshold: float | None,
+    features: list[str],
+    sample_weight: str | None,
+) -> None:
+    """A CellTable fits the call: each column is in the table, in the role it was counted for.
+
+    A column absent from the table is a :class:`DataError`, as an absent column of a
+    DataFrame; a column counted in another role (the table's predictions are ``y_pred`` but
+    the call thresholds ``y_score``, ...) is a :class:`SpecError`. The table may hold more
+    sensitive features than the call names (their cells add up), or a weight the call leaves
+    out. Beside ``y_pred``, ``y_score`` is not looked at: the table holds no score.
+    """
+    head = table.frame.iloc[:0][table.columns]
+    roles = [("y_true column", y_true), ("y_pred column", y_pred),
+             ("y_score column", y_score if y_pred is None else None), ("sample_weight column", sample_weight)]
+    roles += [("sensitive feature", f) for f in features]  # fmt: skip
+    for what, col in roles:
+        if col is not None:
+            require_columns(head, [col], what=what)
+    if table.y_true != y_true:
+        raise SpecError(f"y_true: the cell table counts the labels of {table.y_true!r}, not {y_true!r}; "
+                        "build the table with the same y_true")  # fmt: skip
+    if (y_pred if y_pred is not None else y_score) != table.prediction or table.thresholded != (y_pred is None):
+        have = _prediction_role(table.prediction, table.thresholded)
+        want = f"y_pred={y_pred!r}" if y_pred is not None else f"y_score={y_score!r} with threshold={threshold!r}"
+        raise SpecError(f"the cell table counts the predictions of {have}, but the check reads {want}; "
+                        "build the table with the same columns")  # fmt: skip
+    if table.thresholded and table.threshold is not None and threshold != table.threshold:
+        raise SpecError(f"threshold: the cell table cut {table.prediction!r} at {table.threshold!r}, but the check "
+                        f"reads threshold={threshold!r}; build the table with the same threshold")  # fmt: skip
+    if sample_weight is not None and table.sample_weight != sample_weight:
+        raise SpecError(f"sample_weight: the cell table sums the weights of {table.sample_weight!r}, "
+                        f"not {sample_weight!r}; build the table with the same sample_weight")  # fmt: skip
+    for feature in features:
+        if feature not in table.features:
+            raise SpecError(f"sensitive feature {feature!r} is not a sensitive feature of the cell table "
+                            f"({table.features}); build the table with it")  # fmt: skip
+
+
+def _prediction_role(column: str | None, thresholded: bool) -> str:
+    if column is None:
+        return "no column"
+    return f"y_score={column!r} with a threshold" if thresholded else f"y_pred={column!r}"
 
 
 def _handle_missing(
@@ -83,7 +168,11 @@ def _handle_missing(
     sample_weight: str | None,
     features: list[str],
     missing_groups: str,
+    counted: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop or refuse rows with missing values; ``counted``: ``df`` is a cell table's frame."""
+    rows = df[ROWS].to_numpy(dtype=np.int64) if counted else None
+    total = len(df) if rows is None else int(rows.sum())
     roles = [("y_true", y_true), ("y_pred", y_pred), ("y_score", y_score), ("sample_weight", sample_weight)]
     roles += [("sensitive feature", f) for f in features]
     keep: np.ndarray | None = None
@@ -92,7 +181,7 @@ def _handle_missing(
         if col is None:
             continue
         missing = df[col].isna().to_numpy()
-        count = int(missing.sum())
+        count = int(missing.sum()) if rows is None else int(rows[missing].sum())
         if not count:
             continue
         feature = role == "sensitive feature"
@@ -108,11 +197,11 @@ def _handle_missing(
                 else "fill them, or pass missing_groups='drop' to leave those rows out"
             )
             values = "value" if count == 1 else "values"
-            raise DataError(f"{where} {col!r} has {count:,} missing {values} (NaN/None) in {len(df):,} rows; {fix}")
+            raise DataError(f"{where} {col!r} has {count:,} missing {values} (NaN/None) in {total:,} rows; {fix}")
     if keep is None:
         return df, dropped
     if not keep.any():
-        raise DataError(f"every one of the {len(df):,} rows has a missing value in {sorted(dropped)}")
+        raise DataError(f"every one of the {total:,} rows has a missing value in {sorted(dropped)}")
     return df.loc[keep], dropped
 
 
@@ -183,6 +272,27 @@ def _weights(series: pd.Series, col: str) -> np.ndarray:
     if weight.sum() <= 0:
         raise DataError(f"sample_weight column {col!r} sums to 0: no row carries weight")
     return weight
+
+
+def _cell_weights(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """The weight sums and squared-weight sums of a cell table's cells, checked as :func:`_weights`.
+
+    The cells keep each cell's smallest weight, not how many rows are negative: the message
+    says the smallest one.
+    """
+    weight = _numeric(df[col], "sample_weight", col)
+    smallest = df[WEIGHT_MIN].to_numpy(dtype=float)
+    negative, infinite = smallest < 0, ~np.isfinite(weight)
+    if negative.any() or infinite.any():
+        found = [f"smallest {float(smallest[negative].min()):.6g}"] if negative.any() else []
+        found += ["some infinite"] if infinite.any() else []
+        raise DataError(
+            f"sample_weight column {col!r} has negative or infinite values ({', '.join(found)}); "
+            "weights must be finite and at least 0"
+        )
+    if weight.sum() <= 0:
+        raise DataError(f"sample_weight column {col!r} sums to 0: no row carries weight")
+    return weight, df[WEIGHT_SQ].to_numpy(dtype=float)
 
 
 def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.ndarray, list[list[Any]]]:

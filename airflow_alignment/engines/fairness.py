@@ -14,6 +14,11 @@ metrics (``roc_auc``, ``log_loss``, ``brier_score``) and callables go through fa
 defined; where fairlearn reports 0 for an empty denominator this engine reports ``null`` and
 the reason.
 
+``df`` may be a :class:`~airflow_alignment.engines.cells.CellTable` instead: the cell counts
+computed elsewhere (a database ``GROUP BY``, a file read in batches). The result is the same as
+on the rows the table was computed from, except ``result.data`` (the table's description and
+fingerprint); score metrics and callables need the rows and are refused (``SpecError``).
+
 The names and :func:`validate_constraints` at the top import nothing heavy: the operator
 calls them when the DAG is parsed. numpy, pandas and fairlearn load when ``evaluate`` runs.
 """
@@ -26,8 +31,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.common import check_severity, describe, require_columns, require_rows
-from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError, did_you_mean
+from airflow_alignment.engines.cells import CellTable
+from airflow_alignment.engines.common import (
+    check_severity,
+    describe,
+    require_columns,
+    require_rows,
+)
+from airflow_alignment.exceptions import (
+    DataError,
+    SourceUnavailableError,
+    SpecError,
+    did_you_mean,
+)
 from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
 
 if TYPE_CHECKING:
@@ -259,7 +275,7 @@ def _is_number(value: Any) -> bool:
 
 # -- evaluation -----------------------------------------------------------------------------
 def evaluate(
-    df: pd.DataFrame,
+    df: pd.DataFrame | CellTable,
     *,
     y_true: str,
     sensitive_features: str | Sequence[str],
@@ -284,7 +300,9 @@ def evaluate(
 ) -> CheckResult:
     """Compute per-group metrics on ``df`` and judge the fairness ``constraints``.
 
-    :param df: the data, one row per prediction.
+    :param df: the data, one row per prediction; or a :class:`~.cells.CellTable` of it (same
+        result but ``data``; the table's columns must play the roles named here, and it cannot
+        feed score metrics or callables).
     :param y_true: column of true labels (two classes; ``pos_label`` is the positive one).
     :param sensitive_features: a column, or several (their combinations are the groups).
     :param constraints: list of constraints; see ``docs/fairness-engine.md``.
@@ -308,7 +326,8 @@ def evaluate(
     :param metrics: more metrics to report (names or callables ``f(y_true, y_pred)``).
     :param random_state: seed of the bootstrap.
     :param source: text naming where ``df`` came from, recorded in ``result.data``.
-    :raises SpecError: a bad constraint or option (names the position).
+    :raises SpecError: a bad constraint or option (names the position); with a CellTable, a
+        metric that needs the rows, or a table counted for other columns.
     :raises DataError: a missing column, missing values, labels that are not binary,
         probabilities given as ``y_pred``, fewer than two groups of ``min_group_size`` rows.
     """
@@ -323,8 +342,7 @@ def evaluate(
     features = [sensitive_features] if isinstance(sensitive_features, str) else list(sensitive_features)
     reported = _reported_metrics(specs, metrics)
     columns = _check_columns(df, y_true, y_pred, y_score, threshold, features, sample_weight, reported, specs)
-    require_rows(df, source)
-    data = describe(df, source, columns)  # first: its hashes are freed before the arrays below exist
+    data = _describe(df, source, columns)
     inputs = _prepare(df, y_true, y_pred, y_score, threshold, pos_label, features, sample_weight, missing_groups)
     views = _views(inputs, marginal, min_group_size, confidence, n_boot, random_state)
     values = {view.key: _metric_values(view, inputs, reported) for view in views}
@@ -338,7 +356,7 @@ def evaluate(
         kind="fairness",
         status=status_from_assertions(assertions),
         severity=check_severity(severity, "severity"),  # type: ignore[arg-type]
-        summary=judge.summary(assertions, int(views[0].included.sum()), len(inputs.codes), features),
+        summary=judge.summary(assertions, int(views[0].included.sum()), inputs.rows, features),
         assertions=assertions,
         metrics=judge.metrics_block(views, values, inputs, found, confidence, {
             "sensitive_features": features, "pos_label": pos_label, "threshold": threshold,
@@ -373,7 +391,7 @@ def _reported_metrics(specs: list[dict[str, Any]], extra: Any) -> dict[str, Any]
 
 
 def _check_columns(
-    df: pd.DataFrame,
+    df: pd.DataFrame | CellTable,
     y_true: str,
     y_pred: str | None,
     y_score: str | None,
@@ -396,6 +414,16 @@ def _check_columns(
         if isinstance(m, str) and m in SCORE_METRICS and y_score is None:
             where = next((f"constraints[{i}]" for i, s in enumerate(specs) if m in s["metrics"]), "metrics")
             raise SpecError(f"{where}: {name} is computed from scores: give y_score (a column of scores)")
+    if isinstance(df, CellTable):
+        from airflow_alignment.engines._fairness_inputs import check_table
+
+        for name, m in reported.items():
+            if not (isinstance(m, str) and m in COUNT_METRICS):
+                where = next((f"constraints[{i}]" for i, s in enumerate(specs) if m in s["metrics"]), "metrics")
+                raise SpecError(f"{where}: {name} {_needs_rows(m)}")
+        check_table(df, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold, features=features,
+                    sample_weight=sample_weight)  # fmt: skip
+        return df.columns
     roles = [("y_true column", y_true), ("y_pred column", y_pred), ("y_score column", y_score),
              ("sample_weight column", sample_weight)] + [("sensitive feature", f) for f in features]
     for what, col in roles:
@@ -404,8 +432,29 @@ def _check_columns(
     return [col for _, col in roles if col is not None]
 
 
+def _needs_rows(metric: Any) -> str:
+    """Why ``metric`` (a score metric name or a callable) cannot be computed from a CellTable."""
+    if callable(metric):
+        return ("needs the rows, not counts: a callable metric is called on the rows' labels and predictions, "
+                "and a cell table holds only their counts; pass the rows (a DataFrame)")  # fmt: skip
+    return ("needs the rows (scores), not counts: a cell table holds the counts of labels and thresholded "
+            "predictions, not the scores; pass the rows (a DataFrame)")  # fmt: skip
+
+
+def _describe(df: pd.DataFrame | CellTable, source: str | None, columns: list[str]) -> dict[str, Any]:
+    """The ``data`` block (computed first: its hashes are freed before the arrays exist)."""
+    if isinstance(df, CellTable):
+        require_rows(df.frame, source if source is not None else df.source)  # a cell stands for 1+ rows
+        data = df.describe()
+        if source is not None:
+            data["source"] = source
+        return data
+    require_rows(df, source)
+    return describe(df, source, columns)
+
+
 def _prepare(
-    df: pd.DataFrame, y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None,
+    df: pd.DataFrame | CellTable, y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None,
     pos_label: Any, features: list[str], sample_weight: str | None, missing_groups: str,
 ) -> Inputs:  # fmt: skip
     from airflow_alignment.engines._fairness_inputs import prepare
@@ -457,11 +506,14 @@ def _views(
     from airflow_alignment.engines import _fairness_metrics as fm
 
     n_groups = len(inputs.groups)
-    counts = fm.cell_counts(inputs.codes, n_groups, inputs.positive, _predicted(inputs))
+    counts = fm.cell_counts(inputs.codes, n_groups, inputs.positive, _predicted(inputs), inputs.multiplicity)
+    if inputs.multiplicity is not None:  # sums of whole numbers: exact in float64, integers as from rows
+        counts = counts.astype(np.int64)
     cells, cells_sq = counts, None
     if inputs.weight is not None:
+        squares = inputs.weight**2 if inputs.weight_sq is None else inputs.weight_sq
         cells = fm.cell_counts(inputs.codes, n_groups, inputs.positive, _predicted(inputs), inputs.weight)
-        cells_sq = fm.cell_counts(inputs.codes, n_groups, inputs.positive, _predicted(inputs), inputs.weight**2)
+        cells_sq = fm.cell_counts(inputs.codes, n_groups, inputs.positive, _predicted(inputs), squares)
     views = [View("", inputs.features, inputs.groups, counts, cells, None, min_group_size)]
     if marginal and len(inputs.features) > 1:
         for j, feature in enumerate(inputs.features):

@@ -20,6 +20,11 @@ The numbers equal ``sklearn.metrics`` wherever both are defined; where scikit-le
 for an empty denominator (precision without a predicted positive) this engine reports
 ``null`` and the reason.
 
+``df`` may be a :class:`~airflow_alignment.engines.cells.CellTable` instead (the cell counts
+computed elsewhere, e.g. by a database ``GROUP BY``): the result is the same as on the rows it
+was computed from, except ``result.data``; score metrics need the rows and are refused
+(``SpecError``).
+
 The names and :func:`validate_constraints` import nothing heavy: the operator calls them when
 the DAG is parsed. numpy, pandas and scikit-learn load when :func:`evaluate` runs.
 """
@@ -27,16 +32,21 @@ the DAG is parsed. numpy, pandas and scikit-learn load when :func:`evaluate` run
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import fairness
-from airflow_alignment.engines.common import check_severity, describe, require_columns, require_rows
+from airflow_alignment.engines.cells import ROWS, CellTable
+from airflow_alignment.engines.common import check_severity, require_columns
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
-from airflow_alignment.results import Assertion, CheckResult, status_from_assertions, utcnow
+from airflow_alignment.results import (
+    Assertion,
+    CheckResult,
+    status_from_assertions,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -147,7 +157,7 @@ def _meetable(spec: dict[str, Any], here: str) -> None:
 
 # -- evaluation -----------------------------------------------------------------------------
 def evaluate(
-    df: pd.DataFrame,
+    df: pd.DataFrame | CellTable,
     *,
     y_true: str,
     constraints: Any,
@@ -167,7 +177,9 @@ def evaluate(
 ) -> CheckResult:
     """Compute model-quality metrics on ``df`` and judge the performance ``constraints``.
 
-    :param df: the data, one row per prediction.
+    :param df: the data, one row per prediction; or a :class:`~.cells.CellTable` of it (same
+        result but ``data``; its columns must play the roles named here, and it cannot feed
+        score metrics).
     :param y_true: column of true labels (two classes; ``pos_label`` is the positive one).
     :param constraints: list of constraints such as ``{"metric": "accuracy", "min": 0.7}`` or
         ``{"metric": "roc_auc", "baseline": {"max_decrease": 0.01}}``; see
@@ -187,7 +199,8 @@ def evaluate(
     :param check_name: the result's ``check`` (default ``"performance"``).
     :param random_state: seed of the bootstrap.
     :param source: text naming where ``df`` came from, recorded in ``result.data``.
-    :raises SpecError: a bad constraint, option or baseline (names the position).
+    :raises SpecError: a bad constraint, option or baseline (names the position); with a
+        CellTable, a score metric, or a table counted for other columns.
     :raises DataError: a missing column, missing values, labels that are not binary,
         probabilities given as ``y_pred``, scores outside [0, 1] for ``log_loss`` or
         ``brier_score``.
@@ -197,8 +210,7 @@ def evaluate(
                                  n_boot=n_boot)  # fmt: skip
     found = load_baseline(baseline)  # before the data work: a bad baseline fails fast
     columns = _check_columns(df, y_true, y_pred, y_score, threshold, sample_weight, specs)
-    require_rows(df, source)
-    data = describe(df, source, columns)
+    data = fairness._describe(df, source, columns)
     inputs = _prepare(df, y_true, y_pred, y_score, threshold, pos_label, sample_weight, specs)
     values = _metric_values(inputs, specs, confidence, n_boot, random_state)
     assertions = [_judge(spec, values[spec["metric_name"]], confidence, found) for spec in specs]
@@ -210,7 +222,7 @@ def evaluate(
         kind="performance",
         status=status_from_assertions(assertions),
         severity=check_severity(severity, "severity"),  # type: ignore[arg-type]
-        summary=summary(assertions, len(inputs.positive)),
+        summary=summary(assertions, inputs.rows),
         assertions=assertions,
         metrics=_metrics_block(values, inputs, found, settings),
         data=data,
@@ -227,7 +239,7 @@ def load_baseline(baseline: Any) -> Baseline:
 
 
 def _check_columns(
-    df: pd.DataFrame,
+    df: pd.DataFrame | CellTable,
     y_true: str,
     y_pred: str | None,
     y_score: str | None,
@@ -246,6 +258,15 @@ def _check_columns(
         if name in COUNT_METRICS and y_pred is None and (y_score is None or threshold is None):
             raise SpecError(f"constraints[{i}]: {name} is computed from predicted labels: give y_pred "
                             "(a column of predicted labels), or y_score with a threshold")  # fmt: skip
+    if isinstance(df, CellTable):
+        from airflow_alignment.engines._fairness_inputs import check_table
+
+        for i, spec in enumerate(specs):
+            if spec["metric_name"] in SCORE_METRICS:
+                raise SpecError(f"constraints[{i}]: {spec['metric_name']} {fairness._needs_rows(spec['metric_name'])}")
+        check_table(df, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold, features=[],
+                    sample_weight=sample_weight)  # fmt: skip
+        return df.columns
     roles = [("y_true column", y_true), ("y_pred column", y_pred), ("y_score column", y_score),
              ("sample_weight column", sample_weight)]  # fmt: skip
     for what, col in roles:
@@ -256,25 +277,44 @@ def _check_columns(
 
 @dataclass
 class Inputs:
-    """The data of one performance check, as arrays (one entry per row)."""
+    """The data of one performance check, as arrays (one entry per row, or per cell)."""
 
     positive: np.ndarray  # y_true == pos_label
     predicted: np.ndarray | None  # y_pred == pos_label, or y_score >= threshold
     score: np.ndarray | None
     weight: np.ndarray | None
+    # From a CellTable: the rows behind each entry and their squared weights (see _fairness_inputs).
+    multiplicity: np.ndarray | None = None
+    weight_sq: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        """The number of rows the arrays stand for."""
+        return len(self.positive) if self.multiplicity is None else int(self.multiplicity.sum())
 
 
 def _prepare(
-    df: pd.DataFrame, y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None,
+    df: pd.DataFrame | CellTable, y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None,
     pos_label: Any, sample_weight: str | None, specs: list[dict[str, Any]],
 ) -> Inputs:  # fmt: skip
+    import numpy as np
+
     from airflow_alignment.engines import _fairness_inputs as fi
 
+    table = df if isinstance(df, CellTable) else None
+    multiplicity = None
+    if isinstance(df, CellTable):  # y_score is the thresholded prediction, or (beside y_pred) not in the table
+        y_score = y_score if df.thresholded else None
+        df = df.frame
+        multiplicity = df[ROWS].to_numpy(dtype=np.int64)
+    rows = len(df) if multiplicity is None else int(multiplicity.sum())
     for role, col in (("y_true", y_true), ("y_pred", y_pred), ("y_score", y_score), ("sample_weight", sample_weight)):
-        count = 0 if col is None else int(df[col].isna().sum())
+        count = 0
+        if col is not None:
+            count = int(df[col].isna().sum()) if multiplicity is None else int(multiplicity[df[col].isna()].sum())
         if count:
             values = "value" if count == 1 else "values"
-            raise DataError(f"{role} column {col!r} has {count:,} missing {values} (NaN/None) in {len(df):,} rows; "
+            raise DataError(f"{role} column {col!r} has {count:,} missing {values} (NaN/None) in {rows:,} rows; "
                             "fill them, or leave those rows out of the data")  # fmt: skip
     true_values = fi._distinct(df[y_true])
     fi._require_binary(true_values, "y_true", y_true, pos_label)
@@ -287,7 +327,13 @@ def _prepare(
     elif len(true_values) == 2 and pos_label not in true_values:
         raise DataError(f"pos_label={pos_label!r} is not one of the labels of y_true {y_true!r} "
                         f"({preview(true_values)}); set pos_label to the positive one, e.g. pos_label={true_values[-1]!r}")  # fmt: skip
-    score = None
+    score = weight = weight_sq = None
+    if table is not None:
+        if predicted is None and y_score is not None:  # 1.0 where score >= threshold (upstream)
+            predicted = df[y_score].to_numpy(dtype=float) == 1.0
+        if sample_weight is not None:
+            weight, weight_sq = fi._cell_weights(df, sample_weight)
+        return Inputs(fi._equals(df[y_true], pos_label), predicted, None, weight, multiplicity, weight_sq)
     if y_score is not None:
         score = fi._numeric(df[y_score], "y_score", y_score)
         _require_scores(score, y_score, specs)
@@ -334,34 +380,48 @@ def _metric_values(
     out: dict[str, MetricValue] = {}
     if inputs.predicted is not None:
         names = [m for m in COUNT_METRICS if m not in ALIASES or m in asked]
-        out.update(_count_metrics(names, inputs.positive, inputs.predicted, inputs.weight, confidence, n_boot, rng))
+        out.update(_count_metrics(names, inputs, confidence, n_boot, rng))
     if inputs.score is not None:
         for name in dict.fromkeys(m for m in asked if m in SCORE_METRICS):
             out[name] = _score_metric(name, inputs.positive, inputs.score, inputs.weight, confidence, n_boot, rng)
     return out
 
 
-def _cells(positive: np.ndarray, predicted: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
-    """The confusion cells ``[tn, fp, fn, tp]`` of the whole data (one group), shape ``(1, 4)``."""
+def _cells(inputs: Inputs, kind: str = "counts") -> np.ndarray:
+    """The confusion cells ``[tn, fp, fn, tp]`` of the whole data (one group), shape ``(1, 4)``.
+
+    ``kind``: ``counts`` (rows, int64), ``weight`` (weight sums) or ``weight_sq`` (sums of
+    squared weights).
+    """
     import numpy as np
 
     from airflow_alignment.engines import _fairness_metrics as fm
 
-    one_group = np.zeros(len(positive), dtype=np.int64)
-    return fm.cell_counts(one_group, 1, positive, predicted, weight)
+    assert inputs.predicted is not None
+    if kind == "counts":
+        weight = inputs.multiplicity
+    elif kind == "weight":
+        weight = inputs.weight
+    else:
+        assert inputs.weight is not None
+        weight = inputs.weight**2 if inputs.weight_sq is None else inputs.weight_sq
+    one_group = np.zeros(len(inputs.positive), dtype=np.int64)
+    cells = fm.cell_counts(one_group, 1, inputs.positive, inputs.predicted, weight)
+    if kind == "counts" and inputs.multiplicity is not None:  # sums of whole numbers: exact, as from rows
+        cells = cells.astype(np.int64)
+    return cells
 
 
 def _count_metrics(
-    names: list[str], positive: np.ndarray, predicted: np.ndarray, weight: np.ndarray | None,
-    confidence: float | None, n_boot: int, rng: np.random.Generator,
-) -> dict[str, MetricValue]:  # fmt: skip
+    names: list[str], inputs: Inputs, confidence: float | None, n_boot: int, rng: np.random.Generator
+) -> dict[str, MetricValue]:
     from airflow_alignment.engines import _fairness_metrics as fm
 
-    counts = _cells(positive, predicted, None)
-    cells = counts if weight is None else _cells(positive, predicted, weight)
+    counts = _cells(inputs)
+    cells = counts if inputs.weight is None else _cells(inputs, "weight")
     boot_cells = None
     if confidence is not None:
-        squares = None if weight is None else _cells(positive, predicted, weight**2)
+        squares = None if inputs.weight is None else _cells(inputs, "weight_sq")
         boot_cells, _ = fm.bootstrap_cells(counts, None if cells is counts else cells, squares, n_boot, rng)
     out = {}
     for name in names:
@@ -449,7 +509,7 @@ def _metrics_block(
 ) -> dict[str, Any]:
     from airflow_alignment.engines import _fairness_judge as judge
 
-    out: dict[str, Any] = {"rows": len(inputs.positive)}
+    out: dict[str, Any] = {"rows": inputs.rows}
     if inputs.weight is not None:
         out["weight"] = float(inputs.weight.sum())
     for name, mv in values.items():
@@ -463,9 +523,9 @@ def _metrics_block(
             entry["ci_note"] = mv.ci_note
         out[name] = entry
     if inputs.predicted is not None:
-        out["confusion_matrix"] = _confusion(_cells(inputs.positive, inputs.predicted, None)[0])
+        out["confusion_matrix"] = _confusion(_cells(inputs)[0])
         if inputs.weight is not None:
-            out["weighted_confusion_matrix"] = _confusion(_cells(inputs.positive, inputs.predicted, inputs.weight)[0])
+            out["weighted_confusion_matrix"] = _confusion(_cells(inputs, "weight")[0])
     out["settings"] = settings
     out["baseline"] = baseline.info
     return out

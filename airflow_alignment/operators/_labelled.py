@@ -14,6 +14,8 @@ from airflow_alignment.sources import describe_source, validate_data_arg
 if TYPE_CHECKING:
     import pandas as pd
 
+    from airflow_alignment.engines.cells import CellTable
+
 LABEL_COLUMNS = ("y_true", "y_pred", "y_score", "sample_weight")
 
 
@@ -56,10 +58,59 @@ class LabelledCheckOperator(AlignmentCheckOperator):
         self.pos_label = args["pos_label"]
         self.random_state = args["random_state"]
 
-    def load(self, extra_columns: list[str] | None = None) -> pd.DataFrame:
-        from airflow_alignment.sources import load_frame
+    def load(self, features: list[str] | None = None) -> pd.DataFrame | CellTable:
+        """The data the engine judges: the rows, or their cell counts where counts suffice.
 
-        return load_frame(self.data, columns=[c for c in self.columns.values() if c] + (extra_columns or []))
+        Counts suffice when every metric the constraints read is count-based. Then a
+        ``SqlSource`` becomes one ``GROUP BY`` inside the database and a large file (or a
+        ``FileSource`` with ``batch_rows``) is read in batches; only the cell table reaches
+        this process. Score metrics (``roc_auc``, ``log_loss``, ``brier_score``) need the rows:
+        the needed columns are read (from SQL, ``chunk_rows`` at a time).
+        """
+        from airflow_alignment.sources import (
+            SqlSource,
+            as_source,
+            batch_rows,
+            iter_batches,
+            load_frame,
+        )
+
+        source = as_source(self.data)
+        columns = [c for c in self.columns.values() if c] + (features or [])
+        needs_rows = self.rows_needed()
+        if isinstance(source, SqlSource) and not needs_rows:
+            from airflow_alignment import sql
+
+            self.log.info("counting cells inside the database of %s", source)
+            return sql.cell_table(source, features=features or [], **self.cell_arguments())
+        rows = None if needs_rows else batch_rows(source)
+        if rows is not None:
+            from airflow_alignment.engines import cells
+
+            self.log.info("reading %s in batches of %s rows and counting cells", source, f"{rows:,}")
+            return cells.from_batches(iter_batches(source, columns, rows), features=features or [],
+                                      source=describe_source(source), **self.cell_arguments())  # fmt: skip
+        if isinstance(source, SqlSource) and needs_rows:
+            self.log.info("%s need the rows: reading columns %s of %s", ", ".join(needs_rows), columns, source)
+        return load_frame(source, columns=columns)
+
+    def cell_arguments(self) -> dict[str, Any]:
+        return {"y_true": self.columns["y_true"], "y_pred": self.columns["y_pred"], "y_score": self.columns["y_score"],
+                "threshold": self.threshold, "sample_weight": self.columns["sample_weight"]}  # fmt: skip
+
+    def rows_needed(self) -> list[str]:
+        """The metrics of the (rendered) constraints that need rows, not counts."""
+        from airflow_alignment.engines.fairness import SCORE_METRICS
+
+        constraints = json.loads(self.constraints) if isinstance(self.constraints, str) else self.constraints
+        needed = []
+        for raw in constraints or []:
+            metric = raw.get("metric") if isinstance(raw, dict) else None
+            if callable(metric):
+                needed.append(getattr(metric, "__name__", "a callable metric"))
+            elif metric in SCORE_METRICS:
+                needed.append(str(metric))
+        return list(dict.fromkeys(needed))
 
     def engine_arguments(self) -> dict[str, Any]:
         """The keyword arguments every label engine's ``evaluate`` takes, rendered."""

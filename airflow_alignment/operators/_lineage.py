@@ -60,6 +60,13 @@ def source_dataset(source: Any) -> Any:
     """The OpenLineage ``Dataset`` a ``data=`` argument names, or ``None`` (callable, frame)."""
     from airflow.providers.common.compat.openlineage.facet import Dataset
 
+    from airflow_alignment.sources import SqlSource, as_source
+
+    if isinstance(source, dict) and "conn_id" in source:
+        source = as_source(source)
+    if isinstance(source, SqlSource):
+        named = sql_dataset_name(source)
+        return None if named is None else Dataset(namespace=named[0], name=named[1])
     path = _source_path(source)
     if path is None:
         return None
@@ -74,6 +81,27 @@ def dataset_name(path: str) -> tuple[str, str]:
     parts = urlsplit(path)
     bucket = parts.netloc.rpartition("@")[2]  # s3://aws_default@bucket/key: the conn id is not a name
     return f"{parts.scheme}://{bucket}", parts.path.lstrip("/")
+
+
+def sql_dataset_name(source: Any) -> tuple[str, str] | None:
+    """``(namespace, name)`` of a SQL table by OpenLineage's naming: ``postgres://host:port``
+    and ``database.schema.table``; a SQLite file is ``sqlite://<path>`` and the table. A
+    ``query=`` source names no single table: ``None``."""
+    if source.query is not None:
+        return None
+    from airflow_alignment import sql
+
+    try:
+        url = sql.engine(source).url
+    except Exception:  # noqa: BLE001 - lineage never fails the task
+        return None
+    schema, table = sql.table_name(source)
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite://{os.path.abspath(url.database or '')}", table
+    scheme = "postgres" if url.get_backend_name() == "postgresql" else url.get_backend_name()
+    schema = schema or ("public" if scheme == "postgres" else None)
+    name = ".".join(p for p in (url.database, schema, table) if p)
+    return f"{scheme}://{url.host}:{url.port or ''}".rstrip(":"), name
 
 
 def dataset_facets(result: CheckResult) -> dict[str, Any]:

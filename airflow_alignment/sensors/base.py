@@ -76,18 +76,20 @@ def _import(path: str) -> Evaluator:
 
 
 def plain_data(data: Any, where: str) -> Any:
-    """``data`` as plain values the trigger can carry: a path string or a FileSource dict."""
-    from airflow_alignment.sources import FileSource
+    """``data`` as plain values the trigger can carry: a path string, or a FileSource or
+    SqlSource as the mapping that :func:`airflow_alignment.sources.as_source` reads back."""
+    import dataclasses
 
-    if isinstance(data, FileSource):
-        return {"path": str(data.path), "format": data.format, "storage_options": data.storage_options,
-                "read_options": data.read_options}
+    from airflow_alignment.sources import FileSource, SqlSource
+
+    if isinstance(data, (FileSource, SqlSource)):
+        return {f.name: getattr(data, f.name) for f in dataclasses.fields(data) if f.name != "template_fields"}
     if isinstance(data, (str, dict)):
         return data
     if hasattr(data, "__fspath__"):
         return str(data)
     raise SpecError(
-        f"{where}: a deferrable sensor needs a path, a URI or a FileSource (the triggerer cannot run a "
+        f"{where}: a deferrable sensor needs a path, a URI, a FileSource or a SqlSource (the triggerer cannot run a "
         f"{type(data).__name__}); use mode='poke' or mode='reschedule' for a callable"
     )
 

@@ -1,0 +1,373 @@
+"""SQL sources: statements built with SQLAlchemy from a :class:`~airflow_alignment.sources.SqlSource`.
+
+Everything that reaches the database is a SQLAlchemy construct: table and column names are
+quoted by the connection's dialect (``sqlalchemy.table`` / ``sqlalchemy.column``), values are
+bound parameters (``:name`` placeholders of ``where`` / ``query``, and the threshold of a
+score). The only SQL text taken as is is what the DAG author wrote in ``where=`` or
+``query=`` (like ``partition_clause`` of common-sql's check operators).
+
+- :func:`engine` opens the Airflow connection's SQLAlchemy engine (through its hook);
+- :func:`read_frame` reads the needed columns, ``chunk_rows`` at a time;
+- :func:`cell_table` runs the one ``GROUP BY`` that count-based fairness and performance
+  metrics need (see :mod:`airflow_alignment.engines.cells`);
+- :func:`select_sql` renders a statement with its values as literals (by the dialect), for
+  tools that take SQL text (Great Expectations' query assets).
+
+Imported only when a SQL source is used; SQLAlchemy comes with Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_alignment.exceptions import (
+    DataError,
+    SourceUnavailableError,
+    SpecError,
+    did_you_mean,
+    preview,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from airflow_alignment.engines.cells import CellTable
+    from airflow_alignment.sources import SqlSource
+
+log = logging.getLogger(__name__)
+
+_ENGINES: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+# -- connection -----------------------------------------------------------------------------
+def engine(source: SqlSource | str) -> sa.Engine:
+    """The SQLAlchemy engine of the source's Airflow connection.
+
+    Engines (and their connection pools) are kept per connection id and connection URI, so
+    a long-lived process (the triggerer) picks up a connection that was edited.
+    """
+    conn_id = source if isinstance(source, str) else source.conn_id
+    conn = _connection(conn_id)
+    key = f"{conn_id}\x1f{conn.get_uri()}"
+    with _LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = _open(conn_id, conn)
+        return _ENGINES[key]
+
+
+def dispose(conn_id: str | None = None) -> None:
+    """Close and forget the cached engines of ``conn_id`` (of every connection with ``None``)."""
+    with _LOCK:
+        for key in list(_ENGINES):
+            if conn_id is None or key.split("\x1f", 1)[0] == conn_id:
+                _ENGINES.pop(key).dispose()
+
+
+def sqlalchemy_url(source: SqlSource | str) -> str:
+    """The connection's SQLAlchemy URL as text, password included (for Great Expectations)."""
+    return engine(source).url.render_as_string(hide_password=False)
+
+
+def _connection(conn_id: str) -> Any:
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # pragma: no cover - Airflow < 3.1 is not supported
+        from airflow.hooks.base import BaseHook
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as exc:
+        raise SpecError(f"SqlSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
+                        "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
+                        f"{conn_id.upper()}") from exc  # fmt: skip
+
+
+def _open(conn_id: str, conn: Any) -> sa.Engine:
+    try:
+        hook = conn.get_hook()
+    except Exception as exc:
+        raise SpecError(
+            f"SqlSource: connection {conn_id!r} has type {conn.conn_type!r}, whose hook could not be loaded "
+            f"({type(exc).__name__}: {exc}); install its provider, e.g. apache-airflow-providers-postgres"
+        ) from exc
+    if hasattr(hook, "get_sqlalchemy_engine"):
+        return hook.get_sqlalchemy_engine()
+    if hasattr(hook, "get_uri"):
+        import sqlalchemy as sa
+
+        return sa.create_engine(hook.get_uri())
+    raise SpecError(f"SqlSource: connection {conn_id!r} ({conn.conn_type}) is not a SQL connection: its hook "
+                    f"{type(hook).__name__} has no SQLAlchemy engine")  # fmt: skip
+
+
+def dialect(source: SqlSource) -> str:
+    """The dialect name of the source's database: ``postgresql``, ``sqlite``, ..."""
+    return engine(source).dialect.name
+
+
+# -- statements -----------------------------------------------------------------------------
+def relation(source: SqlSource, columns: Sequence[str] | None = None) -> Any:
+    """The rows of the source as a SQLAlchemy selectable (a filtered table or a subquery)."""
+    import sqlalchemy as sa
+
+    if source.query is not None:
+        stmt = sa.text(source.query).bindparams(**_binds(source.query, source.parameters))
+        cols = [sa.column(c) for c in (columns if columns is not None else available_columns(source))]
+        return stmt.columns(*cols).subquery("alignment_source")
+    schema, name = table_name(source)
+    cols = [sa.column(c) for c in (columns if columns is not None else available_columns(source))]
+    table = sa.table(name, *cols, schema=schema)
+    select = sa.select(*table.c)
+    condition = _where(source, table)
+    if condition is not None:
+        select = select.where(condition)
+    return select.subquery("alignment_source")
+
+
+def select_statement(source: SqlSource, columns: Sequence[str] | None = None) -> Any:
+    """``SELECT <columns> FROM <source>``: quoted names, bound values."""
+    import sqlalchemy as sa
+
+    rel = relation(source, columns)
+    return sa.select(*rel.c)
+
+
+def select_sql(source: SqlSource, columns: Sequence[str] | None = None) -> str:
+    """:func:`select_statement` as SQL text, the bound values rendered as literals by the
+    dialect's own literal processors (quotes escaped), for tools that only take SQL text."""
+    stmt = select_statement(source, columns)
+    return str(stmt.compile(dialect=engine(source).dialect, compile_kwargs={"literal_binds": True}))
+
+
+def table_name(source: SqlSource) -> tuple[str | None, str]:
+    """``(schema, table)``: ``schema=``, or the part before the first dot of ``table``."""
+    table = str(source.table)
+    if source.schema:
+        return source.schema, table
+    if "." in table:
+        schema, _, name = table.partition(".")
+        return schema, name
+    return None, table
+
+
+def _where(source: SqlSource, table: Any) -> Any:
+    import sqlalchemy as sa
+
+    where = source.where
+    if where is None or (isinstance(where, str) and not where.strip()):
+        return None
+    if isinstance(where, dict):
+        clauses = []
+        for i, (col, value) in enumerate(where.items()):
+            column = sa.column(str(col))
+            clauses.append(column.is_(None) if value is None else column == sa.bindparam(f"where_{i}", value))
+        return sa.and_(*clauses)
+    return sa.text(where).bindparams(**_binds(where, source.parameters))
+
+
+def _binds(text: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the text uses; an unknown placeholder or an unused parameter is an error."""
+    import re
+
+    used = set(re.findall(r"(?<![:\w]):([A-Za-z_]\w*)", text))
+    missing = sorted(used - set(parameters))
+    if missing:
+        raise SpecError(f"SqlSource: placeholder(s) {', '.join(':' + m for m in missing)} have no value; "
+                        f"pass parameters={{{', '.join(repr(m) + ': ...' for m in missing)}}}")  # fmt: skip
+    unused = sorted(set(parameters) - used)
+    if unused:
+        raise SpecError(f"SqlSource.parameters: {', '.join(map(repr, unused))} not used by any :name placeholder "
+                        f"in {text!r}")  # fmt: skip
+    return dict(parameters)
+
+
+def available_columns(source: SqlSource) -> list[str]:
+    """The columns of the source, read from the database (no rows)."""
+    import sqlalchemy as sa
+
+    eng = engine(source)
+    try:
+        if source.query is not None:
+            stmt = sa.text(source.query).bindparams(**_binds(source.query, source.parameters))
+            probe = sa.select(sa.text("*")).select_from(stmt.columns().subquery("alignment_probe")).limit(0)
+            with eng.connect() as conn:
+                return list(conn.execute(probe).keys())
+        schema, name = table_name(source)
+        inspector = sa.inspect(eng)
+        found = [c["name"] for c in inspector.get_columns(name, schema=schema)]
+    except sa.exc.NoSuchTableError as exc:
+        raise _missing_table(source, eng) from exc
+    except sa.exc.OperationalError as exc:
+        raise database_error(source, exc) from exc
+    except sa.exc.ProgrammingError as exc:
+        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
+    if not found:
+        raise _missing_table(source, eng)
+    return found
+
+
+def require_columns(source: SqlSource, columns: Sequence[str], what: str = "column") -> None:
+    """Raise :class:`DataError` naming a missing column and the closest existing one."""
+    available = available_columns(source)
+    for col in columns:
+        if col not in available:
+            raise DataError(f"{what} {col!r} not in {source}.{did_you_mean(str(col), available)} "
+                            f"Columns: [{preview(available, limit=30)}]")  # fmt: skip
+
+
+def _missing_table(source: SqlSource, eng: Any) -> DataError:
+    import sqlalchemy as sa
+
+    schema, name = table_name(source)
+    try:
+        tables = sa.inspect(eng).get_table_names(schema=schema) + sa.inspect(eng).get_view_names(schema=schema)
+    except Exception:  # noqa: BLE001 - only for the hint
+        tables = []
+    where = f" in schema {schema!r}" if schema else ""
+    return DataError(f"table {name!r} not found{where} in connection {source.conn_id!r}."
+                     f"{did_you_mean(name, tables)} Tables: [{preview(sorted(tables), limit=30)}]")  # fmt: skip
+
+
+def database_error(source: SqlSource, exc: Exception) -> Exception:
+    """A driver's ``OperationalError`` as ours: a refused statement (missing table or column,
+    bad syntax) is a :class:`DataError`; anything else (connection refused, server gone, a
+    timeout) is a retryable :class:`SourceUnavailableError`."""
+    text = first_line(exc)
+    lowered = text.lower()
+    if any(word in lowered for word in ("no such column", "no such table", "syntax error", "does not exist")):
+        return DataError(f"{source}: the database refused the query: {text}")
+    return SourceUnavailableError(f"could not query {source}: {text}")
+
+
+def first_line(exc: Exception) -> str:
+    """The driver's own message, first line (without SQLAlchemy's statement and link)."""
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+# -- reading --------------------------------------------------------------------------------
+def read_frame(source: SqlSource, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The needed ``columns`` of the source as a DataFrame, fetched ``chunk_rows`` at a time
+    (a server-side cursor where the driver has one)."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    if columns is not None:
+        columns = list(dict.fromkeys(columns))
+        require_columns(source, columns)
+    stmt = select_statement(source, columns)
+    parts: list[pd.DataFrame] = []
+    try:
+        with engine(source).connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=source.chunk_rows).execute(stmt)
+            keys = list(result.keys())
+            for rows in result.partitions(source.chunk_rows):
+                parts.append(pd.DataFrame.from_records(rows, columns=keys))
+    except sa.exc.OperationalError as exc:
+        raise database_error(source, exc) from exc
+    except sa.exc.ProgrammingError as exc:
+        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
+    if not parts:
+        return pd.DataFrame({k: pd.Series(dtype=object) for k in keys})
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return frame.infer_objects()
+
+
+def row_count(source: SqlSource) -> int:
+    """``SELECT COUNT(*)`` of the source."""
+    import sqlalchemy as sa
+
+    if source.query is not None:
+        stmt = sa.text(source.query).bindparams(**_binds(source.query, source.parameters))
+        rel = stmt.columns().subquery("alignment_source")
+    else:
+        schema, name = table_name(source)
+        table = sa.table(name, schema=schema)
+        condition = _where(source, table)
+        rel = (sa.select(sa.literal(1).label("one")).select_from(table) if condition is None else
+               sa.select(sa.literal(1).label("one")).select_from(table).where(condition)).subquery("alignment_source")
+    try:
+        with engine(source).connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(rel)).scalar_one())
+    except sa.exc.OperationalError as exc:
+        raise database_error(source, exc) from exc
+    except sa.exc.ProgrammingError as exc:
+        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
+
+
+def cell_table(
+    source: SqlSource,
+    *,
+    features: Sequence[str],
+    y_true: str,
+    y_pred: str | None = None,
+    y_score: str | None = None,
+    threshold: float | None = None,
+    sample_weight: str | None = None,
+) -> CellTable:
+    """The cell counts of the source in one ``GROUP BY`` inside the database.
+
+    ``SELECT <features>, <y_true>, <prediction>, COUNT(*) [, SUM(w), SUM(w*w), MIN(w)]
+    ... GROUP BY ...``, where a thresholded score becomes ``CASE WHEN score IS NULL THEN NULL
+    WHEN score >= :threshold THEN 1.0 ELSE 0.0 END`` (the threshold a bound value).
+    """
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from airflow_alignment.engines import cells
+
+    keys, prediction, thresholded = cells.key_columns(features, y_true, y_pred, y_score, threshold)
+    needed = list(dict.fromkeys(keys + ([sample_weight] if sample_weight else [])))
+    require_columns(source, needed)
+    rel = relation(source, needed)
+    # Inner select: the grouping values (a thresholded score becomes its 1/0 prediction).
+    inner: list[Any] = []
+    for key in keys:
+        col = rel.c[key]
+        if thresholded and key == prediction:
+            above = col >= sa.bindparam("threshold", float(threshold), type_=sa.Float())  # type: ignore[arg-type]
+            col = sa.case((col.is_(None), sa.null()), (above, sa.literal(1.0)), else_=sa.literal(0.0))
+        inner.append(col.label(key))
+    if sample_weight is not None:
+        w = sa.cast(rel.c[sample_weight], sa.Float())
+        inner.append(sa.case((rel.c[sample_weight].is_(None), sa.literal(1)), else_=sa.literal(0))
+                     .label(cells.WEIGHT_MISSING))  # fmt: skip
+        inner.append(w.label("__w__"))
+    sub = sa.select(*inner).subquery("alignment_cells")
+    group = [sub.c[k] for k in keys] + ([sub.c[cells.WEIGHT_MISSING]] if sample_weight is not None else [])
+    aggregates: list[Any] = [sa.func.count().label(cells.ROWS)]
+    if sample_weight is not None:
+        wc = sub.c["__w__"]
+        aggregates += [sa.func.sum(wc).label("__w__"), sa.func.sum(wc * wc).label(cells.WEIGHT_SQ),
+                       sa.func.min(wc).label(cells.WEIGHT_MIN)]  # fmt: skip
+    stmt = sa.select(*group, *aggregates).group_by(*group)
+    log.info("counting cells in the database: %s", _one_line(stmt, source))
+    try:
+        with engine(source).connect() as conn:
+            result = conn.execute(stmt)
+            frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+    except sa.exc.OperationalError as exc:
+        raise database_error(source, exc) from exc
+    except sa.exc.ProgrammingError as exc:
+        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
+    frame = frame.infer_objects()
+    frame[cells.ROWS] = frame[cells.ROWS].astype("int64")
+    if thresholded and prediction is not None:
+        frame[prediction] = pd.to_numeric(frame[prediction]).astype(float)
+    if sample_weight is not None:
+        frame[cells.WEIGHT_MISSING] = frame[cells.WEIGHT_MISSING].astype(bool)
+        for col in ("__w__", cells.WEIGHT_SQ, cells.WEIGHT_MIN):
+            frame[col] = pd.to_numeric(frame[col]).astype(float)
+    return cells.CellTable(cells.finish(frame, keys, sample_weight), y_true, prediction, thresholded, sample_weight,
+                           list(features), str(source), threshold if thresholded else None)  # fmt: skip
+
+
+def _one_line(stmt: Any, source: SqlSource) -> str:
+    try:
+        return " ".join(str(stmt.compile(dialect=engine(source).dialect)).split())
+    except Exception:  # noqa: BLE001 - only for the log
+        return repr(stmt)
