@@ -1,4 +1,5 @@
-"""Data expectations: Great Expectations run on a DataFrame, judged into a ``CheckResult``.
+"""Data expectations: Great Expectations run on a DataFrame or inside a SQL database, judged
+into a ``CheckResult``.
 
 Expectations come in GX's own JSON form::
 
@@ -16,6 +17,13 @@ Use it without Airflow::
                                          "kwargs": {"column": "age"}}])
     print(result.status, result.summary)
 
+Given a :class:`~airflow_alignment.sources.SqlSource` (or a policy mapping with ``conn_id``)
+instead of a DataFrame, the expectations run inside the database: a Great Expectations SQL data
+source is built from the Airflow connection's SQLAlchemy URL (``add_sqlite``, ``add_postgres``,
+else ``add_sql``), with a table asset for a bare ``table=`` and a query asset (the source's
+``SELECT``, values rendered as literals by the dialect) for ``where=``, ``query=`` or a schema.
+No row is read into pandas; both paths share the judging (assertions, summary, metrics).
+
 Great Expectations is imported when ``evaluate`` runs, never at module import: the spec
 helpers here run at DAG parse time.
 """
@@ -23,6 +31,7 @@ helpers here run at DAG parse time.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,11 +39,16 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines.common import describe_in_background, require_columns, require_rows
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError, did_you_mean, preview
 from airflow_alignment.results import Assertion, CheckResult, Severity, status_from_assertions, utcnow
+from airflow_alignment.sources import SqlSource, as_source
 
 if TYPE_CHECKING:
     import pandas as pd
 
+log = logging.getLogger(__name__)
+
 SAMPLE_SIZE = 10
+# The result format asked of GX: counts, percents and a sample of unexpected values.
+_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
 _SPEC_KEYS = ("type", "kwargs", "severity", "meta", "notes", "description", "name", "id")
 # GX's own severities map onto ours; "block"/"warn" are accepted as well.
 _SEVERITY_ALIASES: dict[str, Severity] = {
@@ -142,7 +156,7 @@ def resolve_specs(expectations: Any = None, suite: Any = None) -> list[dict[str,
 
 # -- evaluation -----------------------------------------------------------------------------
 def evaluate(
-    df: pd.DataFrame,
+    df: pd.DataFrame | SqlSource | Mapping[str, Any],
     expectations: Any = None,
     suite: Any = None,
     severity: str = "block",
@@ -150,56 +164,90 @@ def evaluate(
     *,
     source: str | None = None,
 ) -> CheckResult:
-    """Run the expectations on ``df`` with Great Expectations and judge the result.
+    """Run the expectations with Great Expectations and judge the result.
 
-    :param df: the data.
+    :param df: the data: a ``pandas.DataFrame``, or a
+        :class:`~airflow_alignment.sources.SqlSource` (or a mapping with ``conn_id``, as
+        policies write it), whose expectations run inside the database (see the module
+        docstring).
     :param expectations: a list of expectations in GX JSON form; each may carry
         ``severity`` (``block``/``critical`` or ``warn``/``warning``/``info``).
     :param suite: a GX suite (dict, or path / URI of its JSON file), added after ``expectations``.
     :param severity: the default severity of an expectation that names none.
     :param check_name: the result's ``check`` (default ``"expectations"``).
-    :param source: text naming where ``df`` came from, recorded in ``result.data``.
+    :param source: text naming where the data came from, recorded in ``result.data``
+        (default for a SqlSource: ``str(source)``, e.g. ``sql://warehouse/t WHERE ds = '...'``).
     :raises SpecError: an unknown expectation type or invalid kwargs (names the position).
-    :raises DataError: an empty dataset or a column that does not exist.
+    :raises DataError: an empty dataset, a column or table that does not exist, or an
+        expectation the data (or the database's GX dialect) cannot evaluate.
+    :raises SourceUnavailableError: the database cannot be reached (retryable).
     """
     started, t0 = utcnow(), time.perf_counter()
     default_severity = _severity(severity, "severity")
     specs = resolve_specs(expectations, suite)
-    require_rows(df, source)
-    _check_columns(df, specs)
-    data = describe_in_background(df, source, needed_columns(specs))
-    outcomes = _run_gx(df, specs)
+    data = as_source(dict(df)) if isinstance(df, Mapping) else df
+    if not isinstance(data, SqlSource) and not hasattr(data, "columns"):
+        raise SpecError(f"expectations: evaluate() takes a pandas.DataFrame or a SqlSource, got "
+                        f"{type(data).__name__}; read files with airflow_alignment.sources.load_frame")  # fmt: skip
+    if isinstance(data, SqlSource):
+        outcomes, described, rows = _evaluate_sql(data, specs, source)
+    else:
+        require_rows(data, source)
+        _check_columns(data, specs)
+        describing = describe_in_background(data, source, needed_columns(specs))
+        outcomes = _run_gx(data, specs)
+        described, rows = describing(), len(data)
+    return _judge(specs, outcomes, default_severity, rows=rows, data=described, check_name=check_name,
+                  started=started, t0=t0)  # fmt: skip
+
+
+def _judge(
+    specs: Sequence[Mapping[str, Any]],
+    outcomes: Sequence[Any],
+    default_severity: Severity,
+    *,
+    rows: int,
+    data: dict[str, Any],
+    check_name: str | None,
+    started: str,
+    t0: float,
+) -> CheckResult:
+    """The ``CheckResult`` of GX's outcomes, one assertion per expectation (both paths)."""
     assertions = [
         _assertion(i, spec, outcome, default_severity) for i, (spec, outcome) in enumerate(zip(specs, outcomes))
     ]
-    status = status_from_assertions(assertions)
     return CheckResult(
         check=check_name or "expectations",
         kind="expectations",
-        status=status,
+        status=status_from_assertions(assertions),
         severity=default_severity,
-        summary=_summary(assertions, len(df)),
+        summary=_summary(assertions, rows),
         assertions=assertions,
         metrics={
             "evaluated": len(assertions),
             "failed": sum(a.success is False and a.severity == "block" for a in assertions),
             "warned": sum(a.success is False and a.severity == "warn" for a in assertions),
         },
-        data=data(),
+        data=data,
         started_at=started,
         duration_s=round(time.perf_counter() - t0, 6),
     )
 
 
+def _spec_columns(spec: Mapping[str, Any]) -> list[Any]:
+    """The columns one expectation names."""
+    kwargs = spec["kwargs"]
+    names = [kwargs[k] for k in _COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
+    for key in _COLUMN_LIST_KWARGS:
+        if isinstance(kwargs.get(key), (list, tuple)):
+            names.extend(kwargs[key])
+    return names
+
+
 def _check_columns(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> None:
     for i, spec in enumerate(specs):
-        kwargs = spec["kwargs"]
-        names = [kwargs[k] for k in _COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
-        for key in _COLUMN_LIST_KWARGS:
-            if isinstance(kwargs.get(key), (list, tuple)):
-                names.extend(kwargs[key])
         try:
-            require_columns(df, names)
+            require_columns(df, _spec_columns(spec))
         except DataError as exc:
             raise DataError(f"expectations[{i}] ({spec['type']}): {exc}") from None
 
@@ -244,8 +292,7 @@ def build_gx_expectations(specs: Sequence[Mapping[str, Any]]) -> list[Any]:
 
 
 def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
-    import great_expectations as gx
-
+    """GX's outcome of each spec on the DataFrame, in the order of ``specs``."""
     expectations = build_gx_expectations(specs)
     context = _gx_context()
     batch = (
@@ -253,14 +300,27 @@ def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
         .add_dataframe_asset("data")
         .add_batch_definition_whole_dataframe("whole")
     )
+    return _validate(context, batch, specs, expectations, {"dataframe": df})
+
+
+def _validate(
+    context: Any,
+    batch: Any,
+    specs: Sequence[Mapping[str, Any]],
+    expectations: list[Any],
+    batch_parameters: dict[str, Any] | None,
+) -> list[Any]:
+    """Run ``expectations`` on ``batch`` (a GX batch definition); outcomes in spec order.
+
+    An expectation GX could not evaluate raises :class:`DataError` naming its position.
+    """
+    import great_expectations as gx
+
     suite = context.suites.add(gx.ExpectationSuite(name="airflow_alignment", expectations=expectations))
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(data=batch, suite=suite, name="airflow_alignment")
     )
-    run = definition.run(
-        batch_parameters={"dataframe": df},
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-    )
+    run = definition.run(batch_parameters=batch_parameters, result_format=dict(_RESULT_FORMAT))
     by_index = {r.expectation_config.meta.get("airflow_alignment_index"): r for r in run.results}
     outcomes = []
     for i, spec in enumerate(specs):
@@ -273,10 +333,179 @@ def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
     return outcomes
 
 
+# -- SQL sources ----------------------------------------------------------------------------
+def _evaluate_sql(
+    src: SqlSource, specs: Sequence[Mapping[str, Any]], source: str | None
+) -> tuple[list[Any], dict[str, Any], int]:
+    """GX's outcomes inside the database, the ``data`` block and the row count.
+
+    The columns (and the table) are checked first, from the database's catalogue, so a typo
+    gets the same kind of message as on a DataFrame; the row count runs beside GX.
+
+    ``data.fingerprint`` is ``None``: a content hash would read every row, which is what
+    running in the database avoids, and a hash of the query text would not tell two versions
+    of the data apart (see docs/operators/data-expectations.md, "SQL sources").
+    """
+    from airflow_alignment import sql
+
+    text = source or str(src)
+    available = sql.available_columns(src)  # DataError: no such table; SourceUnavailableError
+    _check_sql_columns(src, specs, available)
+    counting = _in_background(lambda: sql.row_count(src), "alignment-row-count")
+    try:
+        outcomes = _run_gx_sql(src, specs)
+    except DataError:
+        rows = counting()
+        if rows == 0:  # the outcomes of an empty batch are not the question
+            raise DataError(f"the dataset from {text} is empty (0 rows): there is nothing to check") from None
+        raise
+    rows = counting()
+    if rows == 0:
+        raise DataError(f"the dataset from {text} is empty (0 rows): there is nothing to check")
+    data = {"source": text, "rows": rows, "columns": needed_columns(specs) or list(available), "fingerprint": None}
+    return outcomes, data, rows
+
+
+def _check_sql_columns(src: SqlSource, specs: Sequence[Mapping[str, Any]], available: Sequence[str]) -> None:
+    """As :func:`_check_columns`, against the columns the database reports for the source."""
+    from airflow_alignment import sql
+
+    for i, spec in enumerate(specs):
+        names = _spec_columns(spec)
+        missing = [n for n in names if n not in available]
+        if not missing:
+            continue
+        try:
+            sql.require_columns(src, names)  # the message of every SQL check
+        except DataError as exc:
+            raise DataError(f"expectations[{i}] ({spec['type']}): {exc}") from None
+        raise DataError(f"expectations[{i}] ({spec['type']}): column {missing[0]!r} not in {src}. "
+                        f"Columns: [{preview(list(available), limit=30)}]")  # fmt: skip
+
+
+def _run_gx_sql(src: SqlSource, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """GX's outcome of each spec, computed by GX's SQL execution engine in the database."""
+    import sqlalchemy as sa
+
+    from airflow_alignment import sql
+
+    expectations = build_gx_expectations(specs)  # a bad spec fails before any connection
+    context = _gx_context()
+    datasource = None
+    try:
+        datasource = _sql_datasource(context, src)
+        batch = _sql_asset(datasource, src).add_batch_definition_whole_table("whole")
+        return _validate(context, batch, specs, expectations, None)
+    except DataError:
+        _probe(src)  # an expectation that failed because the database went away is I/O
+        raise
+    except sa.exc.OperationalError as exc:
+        raise sql.database_error(src, exc) from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataError(f"{src}: the database refused the query: {sql.first_line(exc)}") from exc
+    finally:
+        if datasource is not None:
+            _dispose(datasource)
+
+
+def _sql_datasource(context: Any, src: SqlSource) -> Any:
+    """A GX SQL data source on the connection's URL: ``add_sqlite`` / ``add_postgres`` where
+    they fit (SQLite's engine registers the ``REGEXP`` function GX's regex expectations use),
+    else the generic ``add_sql``. GX connects once to test the URL; its ``TestConnectionError``
+    (a ``ConnectionError``) becomes :class:`SourceUnavailableError`."""
+    import warnings
+
+    from airflow_alignment import sql
+
+    url = sql.sqlalchemy_url(src)
+    dialect = sql.dialect(src)
+    sources = context.data_sources
+    try:
+        if dialect == "sqlite":
+            return sources.add_sqlite("airflow_alignment", connection_string=url)
+        if dialect == "postgresql":
+            try:
+                return sources.add_postgres("airflow_alignment", connection_string=url)
+            except ValueError as exc:  # pydantic: GX's PostgresDsn is narrower than SQLAlchemy's URLs
+                # e.g. a Unix-socket host in the query string: the generic data source takes it
+                log.debug("GX's postgres data source refused the URL of %s (%s); using add_sql", src, exc)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "a more specific data source may be more appropriate"
+            return sources.add_sql("airflow_alignment", connection_string=url)
+    except ConnectionError as exc:  # GX's TestConnectionError
+        cause = exc.__cause__ or exc
+        raise SourceUnavailableError(f"could not connect to {src}: {sql.first_line(cause)}") from exc
+
+
+def _sql_asset(datasource: Any, src: SqlSource) -> Any:
+    """A table asset for a bare table; a query asset (the source's ``SELECT``) otherwise."""
+    import sqlalchemy as sa
+
+    from airflow_alignment import sql
+
+    where = src.where
+    unfiltered = where is None or where == {} or (isinstance(where, str) and not where.strip())
+    if src.table is not None and unfiltered:
+        schema, name = sql.table_name(src)
+        if schema is None:  # GX deprecated schema_name on table assets: a schema goes through a query
+            # quote=None: the dialect quotes the name when it must (mixed case, reserved words),
+            # as airflow_alignment.sql does; GX would otherwise lower-case it and never quote it.
+            return datasource.add_table_asset("data", table_name=sa.sql.quoted_name(name, None))
+    return datasource.add_query_asset("data", query=sql.select_sql(src))
+
+
+def _probe(src: SqlSource) -> None:
+    """Raise :class:`SourceUnavailableError` when the database no longer answers."""
+    import sqlalchemy as sa
+
+    from airflow_alignment import sql
+
+    try:
+        with sql.engine(src).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # any failure to answer SELECT 1 is I/O
+        raise SourceUnavailableError(f"could not query {src}: {sql.first_line(exc)}") from exc
+
+
+def _dispose(datasource: Any) -> None:
+    """Close the connections of the engines GX opened (one to test the URL, one to validate)."""
+    for get in (lambda: datasource._engine, lambda: datasource._execution_engine.engine):
+        try:
+            engine = get()
+        except Exception:  # noqa: BLE001 - never built
+            continue
+        if engine is not None:
+            engine.dispose()
+
+
+def _in_background(fn: Any, name: str) -> Any:
+    """Start ``fn()`` in a thread; the returned function joins it and returns (or raises) its value."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+
+    def result() -> Any:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return result
+
+
 def _assertion(index: int, spec: Mapping[str, Any], outcome: Any, default: Severity) -> Assertion:
     kwargs = spec["kwargs"]
-    raw = dict(outcome.result or {})
-    sample = _distinct(raw.get("partial_unexpected_list") or [])
+    raw = {k: _plain(v) for k, v in (outcome.result or {}).items()}
+    sample = _distinct([_plain(v) for v in raw.get("partial_unexpected_list") or []])
     details: dict[str, Any] = {"index": index, "type": spec["type"], "kwargs": kwargs}
     for key in ("element_count", "unexpected_count", "unexpected_percent", "missing_count"):
         if key in raw:
@@ -333,6 +562,15 @@ def _describe_failure(a: Assertion, rows: int) -> str:
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _plain(value: Any) -> Any:
+    """A database ``Decimal`` as the float pandas would hold; anything else as given."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value.as_tuple().exponent == 0 else float(value)
+    return value
 
 
 def _distinct(values: Sequence[Any]) -> list[Any]:

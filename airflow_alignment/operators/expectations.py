@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 class DataExpectationsOperator(AlignmentCheckOperator):
     """Validate a dataset against Great Expectations expectations.
 
-    :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, or a
-        callable returning a DataFrame (templated).
+    :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, a
+        callable returning a DataFrame, or a ``SqlSource`` (or a mapping with ``conn_id``)
+        (templated). On a ``SqlSource`` the expectations run inside the database through
+        Great Expectations' SQL data sources; no row is loaded into the worker.
     :param expectations: a list of expectations in GX JSON form,
         ``{"type": "expect_...", "kwargs": {...}, "severity": "warning"}``, or a JSON string of
         one (templated).
@@ -68,12 +70,18 @@ class DataExpectationsOperator(AlignmentCheckOperator):
             normalize_expectations(spec)  # fail at parse time on a malformed spec
 
     def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.expectations import evaluate, needed_columns, resolve_specs
-        from airflow_alignment.sources import load_frame
+        from airflow_alignment.engines.expectations import (
+            evaluate,
+            needed_columns,
+            resolve_specs,
+        )
+        from airflow_alignment.sources import SqlSource, as_source, load_frame
 
         expectations = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
         specs = resolve_specs(expectations, self.suite)
-        frame = load_frame(self.data, columns=needed_columns(specs), format=self.format)
-        return evaluate(
-            frame, specs, severity=self.severity, check_name=self.check_name, source=describe_source(self.data)
-        )
+        data = as_source(self.data)
+        # A SQL source is validated where it lives; everything else is loaded (needed columns only).
+        target = data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs),
+                                                                     format=self.format)  # fmt: skip
+        return evaluate(target, specs, severity=self.severity, check_name=self.check_name,
+                        source=describe_source(data))  # fmt: skip

@@ -21,13 +21,15 @@ class ExpectationsSensor(AlignmentSensor):
     """Wait until a dataset exists and satisfies Great Expectations expectations: a partition
     arrived, it holds at least ``min_rows`` rows, its values are fresh and sane.
 
-    Each poke loads the data and runs the expectations. A missing or unreadable source, an
+    Each poke loads the data and runs the expectations (on a ``SqlSource``, inside the
+    database: a partition that has no row yet is "not yet"). A missing or unreadable source, an
     empty file or a failed block expectation means "not yet"; a ``passed`` or ``warned`` result
     ends the wait and is the task's XCom. On timeout the task fails with the last result's
     summary (``soft_fail=True`` skips instead); the last result is stored either way.
 
-    :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, or a
-        callable returning a DataFrame (not with ``deferrable=True``) (templated).
+    :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, a
+        ``SqlSource`` (or a mapping with ``conn_id``), or a callable returning a DataFrame (not
+        with ``deferrable=True``) (templated).
     :param expectations: a list of expectations in GX JSON form, or a JSON string of one
         (templated).
     :param suite: a GX expectation suite: path or URI of its JSON file, or a dict (templated).
@@ -94,16 +96,24 @@ class ExpectationsSensor(AlignmentSensor):
 
 
 def evaluate_arrival(spec: dict[str, Any]) -> tuple[bool, CheckResult]:
-    """Load the data and run its expectations; the wait is over when nothing blocks."""
+    """Load the data (a SQL source stays in its database) and run its expectations; the wait
+    is over when nothing blocks."""
     from airflow_alignment.engines.expectations import (
         evaluate,
         needed_columns,
         resolve_specs,
     )
-    from airflow_alignment.sources import describe_source, load_frame
+    from airflow_alignment.sources import (
+        SqlSource,
+        as_source,
+        describe_source,
+        load_frame,
+    )
 
     specs = resolve_specs(spec["expectations"] or None, spec["suite"])
-    frame = load_frame(spec["data"], columns=needed_columns(specs), format=spec["format"])
-    result = evaluate(frame, specs, severity=spec["severity"], check_name=spec["check_name"],
-                      source=describe_source(spec["data"]))
+    data = as_source(spec["data"])  # the trigger carries a SqlSource as its mapping
+    target = data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs),
+                                                                 format=spec["format"])  # fmt: skip
+    result = evaluate(target, specs, severity=spec["severity"], check_name=spec["check_name"],
+                      source=describe_source(data))
     return result.status in ("passed", "warned"), result
