@@ -255,3 +255,17 @@ def test_a_rendering_bug_does_not_cost_the_result(tmp_path, monkeypatch, caplog)
     assert json.loads(store.read_text(result_key(context)))["check"] == "data_quality"
     assert not store.exists(result_key(context, "report.html"))
     assert "could not render the HTML report" in caplog.text
+
+
+def test_marginal_views_render_with_their_exclusions():
+    """Each feature judged alone gets its own section, with the min_group_size it excluded by."""
+    from airflow_alignment.engines.fairness import evaluate
+    from airflow_alignment.samples import lending_applicants
+
+    df = lending_applicants(1500, seed=3)
+    df["approved"] = (df["credit_score"] > df["credit_score"].median()).astype("int64")
+    result = evaluate(df, y_true="repaid", y_pred="approved", sensitive_features=["sex", "race"], marginal=True,
+                      constraints=CONSTRAINTS[:1], min_group_size=30)  # fmt: skip
+    page = html.render_report(checked(result))
+    assert "by sex and race" in page and "by sex alone" in page and "by race alone" in page
+    assert page.count("min_group_size (30)") == 3

@@ -202,7 +202,8 @@ def _fairness_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                          for g in block.get("excluded_groups") or []],
         })  # fmt: skip
     settings = metrics.get("settings") or {}
-    out[0]["min_group_size"] = settings.get("min_group_size")
+    for view in out:  # every view (the marginal ones too) says the size below which it excludes
+        view["min_group_size"] = settings.get("min_group_size")
     out[0]["baseline"] = (metrics.get("baseline") or {}).get("message") or _pretty(metrics.get("baseline"))
     out[0]["settings"] = _pretty(settings)
     return out
