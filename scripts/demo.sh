@@ -6,6 +6,10 @@
 #   bash scripts/demo.sh alignment_data_quality  # just these DAG ids
 #
 # Airflow lives in <repo>/.airflow-home; its output goes to .airflow-home/logs/demo-*.log.
+# The warehouse template's connection alignment_warehouse is a SQLite file in
+# .airflow-home/alignment-sample-data unless AIRFLOW_CONN_ALIGNMENT_WAREHOUSE is set (see
+# scripts/run_demo.py); its provider, apache-airflow-providers-sqlite, comes with the package's
+# test extra that ensure_dev_venv installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"

@@ -10,6 +10,11 @@ For each alignment check task it prints the task id, the task state, the result 
 result summary and where the full result is stored. Airflow's own output goes to a log file
 (``$AIRFLOW_HOME/logs/demo-run.log`` unless ``--log`` says otherwise), never to stdout.
 
+The warehouse template (``alignment_warehouse_checks``) needs the Airflow connection
+``alignment_warehouse``: unless ``AIRFLOW_CONN_ALIGNMENT_WAREHOUSE`` is already set, the demo
+defines it as a SQLite file in the sample data folder (``$ALIGNMENT_SAMPLE_DATA``, by default
+``$AIRFLOW_HOME/alignment-sample-data``), which the template's first task creates.
+
 Exit status: 0 when every pipeline ran as designed. A check that fails on bad data is a finding,
 not a crash. It is non-zero when something crashed: a DAG did not parse, ``dag.test()`` raised,
 a task that is not an alignment check failed, or a check failed without storing a result or
@@ -77,6 +82,21 @@ def airflow_output_to(log_path: Path) -> Iterator[IO[str]]:
             os.close(saved_out)
             os.close(saved_err)
             report.flush()
+
+
+# -- connections -------------------------------------------------------------------------------
+WAREHOUSE_ENV = "AIRFLOW_CONN_ALIGNMENT_WAREHOUSE"
+
+
+def define_warehouse(home: Path) -> str:
+    """Define the ``alignment_warehouse`` connection as a SQLite file in the sample data folder
+    (where the templates write their data) unless it is already defined; say which it is."""
+    if os.environ.get(WAREHOUSE_ENV):
+        return f"{WAREHOUSE_ENV} (already set)"
+    data = Path(os.environ.get("ALIGNMENT_SAMPLE_DATA", home / "alignment-sample-data"))
+    path = data / "warehouse.db"
+    os.environ[WAREHOUSE_ENV] = json.dumps({"conn_type": "sqlite", "host": str(path)})
+    return f"SQLite {path}"
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -239,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
     log_path = args.log or home / "logs" / "demo-run.log"
     out = sys.stdout
-    out.write(f"Airflow home : {home}\nAirflow log  : {log_path}\n")
+    warehouse = define_warehouse(home)
+    out.write(f"Airflow home : {home}\nAirflow log  : {log_path}\nWarehouse    : {warehouse}\n")
     out.flush()
     outcomes: list[DagOutcome] = []
     problems: list[str] = []  # outside any one DAG run

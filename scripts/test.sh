@@ -48,7 +48,7 @@ trap 'rm -f "$SMOKE_LOG" "$MAIN_LOG"' EXIT
 smoke_rc=0
 if [ "${SKIP_SMOKE:-0}" != "1" ]; then
     phase_start "Airflow 3.1 smoke ($AIRFLOW31_SPEC)"
-    if ensure_venv "$SMOKE_VENV" "$AIRFLOW31_SPEC" -e . "pytest>=8"; then
+    if ensure_venv "$SMOKE_VENV" "$AIRFLOW31_SPEC" -e . "apache-airflow-providers-sqlite>=4.3" "pytest>=8"; then
         phase_end "setup (.venv-airflow31)"
         PHASE_T0=$SECONDS
         ALIGNMENT_SMOKE_AIRFLOW="${AIRFLOW31_SPEC##*==}"

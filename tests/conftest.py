@@ -37,6 +37,12 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAG_FOLDER)
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 os.environ.pop("AIRFLOW__ALIGNMENT__ARTIFACT_STORE", None)
 os.environ["ALIGNMENT_SAMPLE_DATA"] = str(_HOME / "sample-data")
+# The SQL database of the warehouse template (dags/alignment_warehouse_checks.py): a SQLite file
+# that its first task creates (set, not defaulted: the template replaces partitions of its table,
+# which must never be a real warehouse's). tests/test_warehouse_template.py also runs it on PostgreSQL.
+os.environ["AIRFLOW_CONN_ALIGNMENT_WAREHOUSE"] = json.dumps(
+    {"conn_type": "sqlite", "host": str(_HOME / "sample-data" / "warehouse.db")}
+)
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 # dag.test() runs DAGs from the configured bundle: the dags folder holds the templates and

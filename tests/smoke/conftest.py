@@ -42,6 +42,10 @@ def smoke_env() -> dict[str, str]:
         AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
         ALIGNMENT_SAMPLE_DATA=str(home / "sample-data"),
+        # the SQL database of dags/alignment_warehouse_checks.py (created by its first task)
+        AIRFLOW_CONN_ALIGNMENT_WAREHOUSE=json.dumps(
+            {"conn_type": "sqlite", "host": str(home / "sample-data" / "warehouse.db")}
+        ),
         GX_ANALYTICS_ENABLED="false",
     )
     log = home / "db-migrate.log"

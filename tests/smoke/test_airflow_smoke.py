@@ -1,7 +1,10 @@
-"""Smoke test on the oldest supported Airflow line (3.1): the data-quality template end to end.
+"""Smoke test on the oldest supported Airflow line (3.1): the data-quality and warehouse
+templates end to end.
 
 A real ``dag.test()`` on a fresh SQLite metadata DB: the clean batch passes, the broken batch
-fails the task, and both results are stored and valid against the result schema.
+fails the task, and both results are stored and valid against the result schema. The warehouse
+template writes a SQLite table behind the connection ``alignment_warehouse`` (set by
+``conftest.py``), checks its partition inside the database, and the gate approves.
 """
 
 from __future__ import annotations
@@ -54,3 +57,36 @@ def test_data_quality_template(run_dag_test) -> None:
         validate(compact)
         assert compact["status"] == doc["status"]
         assert compact["full_result"] == stored[task_id]["path"]
+
+
+WAREHOUSE = "alignment_warehouse_checks"
+WAREHOUSE_CHECKS = ("alignment.predictions_quality", "alignment.fairness", "alignment.performance",
+                    "alignment.score_ranking", "alignment.gate")
+
+
+def test_warehouse_template(run_dag_test) -> None:
+    report = run_dag_test(WAREHOUSE)
+    states, stored = report["states"], report["stored"]
+    print(f"Airflow {report['airflow_version']}: run {report['run_state']}, tasks {states} (log: {report['log']})")
+
+    assert states == {"write_predictions": "success", **dict.fromkeys(WAREHOUSE_CHECKS, "success")}, report["log"]
+    assert report["run_state"] == "success"
+    partitions = report["xcom"]["write_predictions"]
+    assert len(partitions) == 3 and set(partitions.values()) == {20_000}, partitions
+    ds = max(partitions)  # the run's ds: the last of the days written
+
+    for task_id in WAREHOUSE_CHECKS:
+        doc = stored[task_id]["doc"]
+        validate(doc)
+        assert doc["status"] == "passed", (task_id, doc["summary"])
+        assert doc["context"]["dag_id"] == WAREHOUSE
+        compact = report["xcom"][task_id]
+        validate(compact)
+        assert compact["status"] == "passed" and compact["full_result"] == stored[task_id]["path"]
+    for task_id in ("alignment.predictions_quality", "alignment.fairness", "alignment.performance"):
+        data = stored[task_id]["doc"]["data"]
+        assert data["source"] == f"sql://alignment_warehouse/predictions WHERE ds = :ds [ds='{ds}']", data
+        assert data["rows"] == partitions[ds]
+    for task_id in ("alignment.fairness", "alignment.performance"):  # counted by a GROUP BY in SQLite
+        assert stored[task_id]["doc"]["data"]["fingerprint"].startswith("sha256:cells:")
+    assert stored["alignment.gate"]["doc"]["metrics"]["verdict"] == "approved"
