@@ -7,7 +7,7 @@ Usage (``scripts/demo.sh`` sets up the venv and ``AIRFLOW_HOME`` first)::
     python scripts/run_demo.py alignment_data_quality
 
 For each alignment check task it prints the task id, the task state, the result status, the
-result summary and where the full result is stored. Airflow's own output goes to a log file
+result summary and where the full result is stored; for each gate, its verdict. Airflow's own output goes to a log file
 (``$AIRFLOW_HOME/logs/demo-run.log`` unless ``--log`` says otherwise), never to stdout.
 
 The warehouse template (``alignment_warehouse_checks``) needs the Airflow connection
@@ -48,6 +48,8 @@ class CheckRow:
     status: str | None = None
     summary: str | None = None
     path: str | None = None
+    gate: bool = False  # an AlignmentGateOperator: its verdict, not a check
+    verdict: str | None = None
 
 
 @dataclass
@@ -137,6 +139,13 @@ def check_task_ids(dag: Any) -> set[str]:
     return ids
 
 
+def gate_task_ids(dag: Any) -> set[str]:
+    """Task ids of the DAG's alignment gates."""
+    from airflow_alignment.operators.gate import AlignmentGateOperator
+
+    return {task_id for task_id, task in dag.task_dict.items() if isinstance(task, AlignmentGateOperator)}
+
+
 # -- results -----------------------------------------------------------------------------------
 def xcom_result(ti: Any) -> dict[str, Any] | None:
     from airflow.models.xcom import XComModel
@@ -187,27 +196,30 @@ def stored_result(ti: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 def collect(dag: Any, run: Any) -> DagOutcome:
     outcome = DagOutcome(dag_id=dag.dag_id, run_state=str(getattr(run.state, "value", run.state)))
-    checks = check_task_ids(dag)
-    for ti in sorted(run.get_task_instances(), key=lambda t: (t.task_id, t.map_index)):
+    checks, gates = check_task_ids(dag), gate_task_ids(dag)
+    for ti in sorted(run.get_task_instances(), key=lambda t: (t.task_id in gates, t.task_id, t.map_index)):
         state = str(getattr(ti.state, "value", ti.state))
-        if ti.task_id not in checks:
+        if ti.task_id not in checks and ti.task_id not in gates:
             if state == "failed":
                 outcome.problems.append(f"task {ti.task_id} (not a check) failed")
             continue
-        row = CheckRow(task_id=ti.task_id, map_index=ti.map_index, state=state)
+        row = CheckRow(task_id=ti.task_id, map_index=ti.map_index, state=state, gate=ti.task_id in gates)
         compact = xcom_result(ti)
         full, path = stored_result(ti)
         doc = full or compact
         if doc:
             row.status, row.summary = doc.get("status"), doc.get("summary")
+            if row.gate:
+                row.verdict = (doc.get("metrics") or {}).get("verdict")
         row.path = path or (compact or {}).get("full_result")
         outcome.checks.append(row)
         name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        what = "gate" if row.gate else "check"
         if state in ("success", "failed") and not doc:
-            outcome.problems.append(f"check {name} ended {state} but stored no result")
+            outcome.problems.append(f"{what} {name} ended {state} but stored no result")
         elif row.status == "error":
-            outcome.problems.append(f"check {name} could not be evaluated: {row.summary}")
-        elif state == "failed" and row.status not in ("failed", "error"):
+            outcome.problems.append(f"{what} {name} could not be evaluated: {row.summary}")
+        elif state == "failed" and row.status not in ("failed", "error") and not row.gate:
             outcome.problems.append(f"check {name} failed but its result says {row.status}")
     return outcome
 
@@ -240,7 +252,10 @@ def print_outcome(out: IO[str], outcome: DagOutcome) -> None:
             verdict = ""
         out.write(f"  {name}\n")
         out.write(f"    task state : {row.state}\n")
-        out.write(f"    status     : {row.status or '-'}{'   <- ' + verdict if verdict else ''}\n")
+        if row.gate:
+            out.write(f"    verdict    : {row.verdict or '-'}\n")
+        else:
+            out.write(f"    status     : {row.status or '-'}{'   <- ' + verdict if verdict else ''}\n")
         out.write(f"    summary    : {row.summary or '-'}\n")
         out.write(f"    result     : {row.path or '-'}\n")
     if not outcome.checks:
@@ -284,11 +299,13 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()  # into the log
             problems.append(f"the demo crashed: {traceback.format_exc(limit=1).strip()}")
             report.write(f"PROBLEM: {problems[-1]}\n")
-    findings = sum(row.status in ("failed", "warned") for o in outcomes for row in o.checks)
+    findings = sum(row.status in ("failed", "warned") for o in outcomes for row in o.checks if not row.gate)
+    n_checks = sum(not row.gate for o in outcomes for row in o.checks)
+    n_gates = sum(row.gate for o in outcomes for row in o.checks)
     n_problems = len(problems) + sum(len(o.problems) for o in outcomes)
     ok = not n_problems and bool(outcomes)
     out.write(
-        f"\n{len(outcomes)} pipeline(s), {sum(len(o.checks) for o in outcomes)} check(s), "
+        f"\n{len(outcomes)} pipeline(s), {n_checks} check(s), {n_gates} gate verdict(s), "
         f"{findings} finding(s), {n_problems} problem(s): "
         f"{'ran as designed' if ok else 'SOMETHING CRASHED, see ' + str(log_path)}\n"
     )

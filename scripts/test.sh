@@ -2,8 +2,9 @@
 # The whole test run (what CI runs through .ci/run):
 #
 #   1. setup: .venv with the package and its test extra (+ Debian packages in APT_PACKAGES);
-#   2. smoke test on Airflow 3.1: .venv-airflow31 with apache-airflow 3.1.x and the package,
-#      then tests/smoke/ (a real dag.test() of the data-quality template on a fresh SQLite home);
+#   2. smoke test on Airflow 3.1: .venv-airflow31 with apache-airflow 3.1.x, the SQLite provider
+#      and the package, then tests/smoke/ (real dag.test() runs of the data-quality and warehouse
+#      templates on a fresh SQLite home);
 #   3. the main pytest suite in .venv (tests/, without tests/smoke/), last, so that its summary
 #      is the last pytest output; a combined "N passed, N failed" line closes the run.
 #
