@@ -18,9 +18,10 @@ Imported only when a SQL source is used; SQLAlchemy comes with Airflow.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.exceptions import (
@@ -114,18 +115,42 @@ def relation(source: SqlSource, columns: Sequence[str] | None = None) -> Any:
     """The rows of the source as a SQLAlchemy selectable (a filtered table or a subquery)."""
     import sqlalchemy as sa
 
-    if source.query is not None:
-        stmt = sa.text(source.query).bindparams(**_binds(source.query, source.parameters))
-        cols = [sa.column(c) for c in (columns if columns is not None else available_columns(source))]
-        return stmt.columns(*cols).subquery("alignment_source")
-    schema, name = table_name(source)
     cols = [sa.column(c) for c in (columns if columns is not None else available_columns(source))]
-    table = sa.table(name, *cols, schema=schema)
+    if source.query is not None:
+        return _query_text(source).columns(*cols).subquery("alignment_source")
+    table, condition = _filtered_table(source, cols)
     select = sa.select(*table.c)
-    condition = _where(source, table)
-    if condition is not None:
-        select = select.where(condition)
-    return select.subquery("alignment_source")
+    return (select if condition is None else select.where(condition)).subquery("alignment_source")
+
+
+def _query_text(source: SqlSource) -> Any:
+    """``query=`` as a SQLAlchemy ``text`` with its ``:name`` placeholders bound."""
+    import sqlalchemy as sa
+
+    return sa.text(source.query).bindparams(**_binds(source.query, source.parameters))
+
+
+def _filtered_table(source: SqlSource, columns: Sequence[Any] = ()) -> tuple[Any, Any]:
+    """``table=`` as a SQLAlchemy ``table`` (with ``columns``) and its ``where`` condition or ``None``."""
+    import sqlalchemy as sa
+
+    schema, name = table_name(source)
+    table = sa.table(name, *columns, schema=schema)
+    return table, _where(source, table)
+
+
+@contextlib.contextmanager
+def querying(source: SqlSource) -> Iterator[None]:
+    """Driver errors raised inside the block as ours: see :func:`database_error`; SQL the
+    database refuses to compile or plan (``ProgrammingError``) is a :class:`DataError`."""
+    import sqlalchemy as sa
+
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise database_error(source, exc) from exc
+    except sa.exc.ProgrammingError as exc:
+        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
 
 
 def select_statement(source: SqlSource, columns: Sequence[str] | None = None) -> Any:
@@ -191,20 +216,15 @@ def available_columns(source: SqlSource) -> list[str]:
 
     eng = engine(source)
     try:
-        if source.query is not None:
-            stmt = sa.text(source.query).bindparams(**_binds(source.query, source.parameters))
-            probe = sa.select(sa.text("*")).select_from(stmt.columns().subquery("alignment_probe")).limit(0)
-            with eng.connect() as conn:
-                return list(conn.execute(probe).keys())
-        schema, name = table_name(source)
-        inspector = sa.inspect(eng)
-        found = [c["name"] for c in inspector.get_columns(name, schema=schema)]
+        with querying(source):
+            if source.query is not None:
+                probe = sa.select(sa.text("*")).select_from(_query_text(source).columns().subquery("alignment_probe"))
+                with eng.connect() as conn:
+                    return list(conn.execute(probe.limit(0)).keys())
+            schema, name = table_name(source)
+            found = [c["name"] for c in sa.inspect(eng).get_columns(name, schema=schema)]
     except sa.exc.NoSuchTableError as exc:
         raise _missing_table(source, eng) from exc
-    except sa.exc.OperationalError as exc:
-        raise database_error(source, exc) from exc
-    except sa.exc.ProgrammingError as exc:
-        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
     if not found:
         raise _missing_table(source, eng)
     return found
@@ -254,25 +274,19 @@ def read_frame(source: SqlSource, columns: Sequence[str] | None = None) -> pd.Da
     """The needed ``columns`` of the source as a DataFrame, fetched ``chunk_rows`` at a time
     (a server-side cursor where the driver has one)."""
     import pandas as pd
-    import sqlalchemy as sa
 
     if columns is not None:
         columns = list(dict.fromkeys(columns))
         require_columns(source, columns)
     stmt = select_statement(source, columns)
     parts: list[pd.DataFrame] = []
-    try:
-        with engine(source).connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=source.chunk_rows).execute(stmt)
-            keys = list(result.keys())
-            for rows in result.partitions(source.chunk_rows):
-                # plain tuples: pandas probes each SQLAlchemy Row for array attributes otherwise,
-                # which costs three times the fetch itself
-                parts.append(pd.DataFrame.from_records([tuple(r) for r in rows], columns=keys))
-    except sa.exc.OperationalError as exc:
-        raise database_error(source, exc) from exc
-    except sa.exc.ProgrammingError as exc:
-        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
+    with querying(source), engine(source).connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=source.chunk_rows).execute(stmt)
+        keys = list(result.keys())
+        for rows in result.partitions(source.chunk_rows):
+            # plain tuples: pandas probes each SQLAlchemy Row for array attributes otherwise,
+            # which costs three times the fetch itself
+            parts.append(pd.DataFrame.from_records([tuple(r) for r in rows], columns=keys))
     if not parts:
         return pd.DataFrame({k: pd.Series(dtype=object) for k in keys})
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -284,21 +298,13 @@ def row_count(source: SqlSource) -> int:
     import sqlalchemy as sa
 
     if source.query is not None:
-        stmt = sa.text(source.query).bindparams(**_binds(source.query, source.parameters))
-        rel = stmt.columns().subquery("alignment_source")
+        count = sa.select(sa.func.count()).select_from(_query_text(source).columns().subquery("alignment_source"))
     else:
-        schema, name = table_name(source)
-        table = sa.table(name, schema=schema)
-        condition = _where(source, table)
-        rel = (sa.select(sa.literal(1).label("one")).select_from(table) if condition is None else
-               sa.select(sa.literal(1).label("one")).select_from(table).where(condition)).subquery("alignment_source")
-    try:
-        with engine(source).connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(rel)).scalar_one())
-    except sa.exc.OperationalError as exc:
-        raise database_error(source, exc) from exc
-    except sa.exc.ProgrammingError as exc:
-        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
+        table, condition = _filtered_table(source)
+        count = sa.select(sa.func.count()).select_from(table)
+        count = count if condition is None else count.where(condition)
+    with querying(source), engine(source).connect() as conn:
+        return int(conn.execute(count).scalar_one())
 
 
 def cell_table(
@@ -348,14 +354,9 @@ def cell_table(
                        sa.func.min(wc).label(cells.WEIGHT_MIN)]  # fmt: skip
     stmt = sa.select(*group, *aggregates).group_by(*group)
     log.info("counting cells in the database: %s", _one_line(stmt, source))
-    try:
-        with engine(source).connect() as conn:
-            result = conn.execute(stmt)
-            frame = pd.DataFrame.from_records([tuple(r) for r in result.fetchall()], columns=list(result.keys()))
-    except sa.exc.OperationalError as exc:
-        raise database_error(source, exc) from exc
-    except sa.exc.ProgrammingError as exc:
-        raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
+    with querying(source), engine(source).connect() as conn:
+        result = conn.execute(stmt)
+        frame = pd.DataFrame.from_records([tuple(r) for r in result.fetchall()], columns=list(result.keys()))
     frame = frame.infer_objects()
     frame[cells.ROWS] = frame[cells.ROWS].astype("int64")
     if thresholded and prediction is not None:
@@ -364,8 +365,8 @@ def cell_table(
         frame[cells.WEIGHT_MISSING] = frame[cells.WEIGHT_MISSING].astype(bool)
         for col in ("__w__", cells.WEIGHT_SQ, cells.WEIGHT_MIN):
             frame[col] = pd.to_numeric(frame[col]).astype(float)
-    return cells.CellTable(cells.finish(frame, keys, sample_weight), y_true, prediction, thresholded, sample_weight,
-                           list(features), str(source), threshold if thresholded else None)  # fmt: skip
+    return cells.build(frame, features=features, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold,
+                       sample_weight=sample_weight, source=str(source))
 
 
 def _one_line(stmt: Any, source: SqlSource) -> str:

@@ -141,10 +141,8 @@ def from_frame(
     source: str | None = None,
 ) -> CellTable:
     """The cell table of the rows of ``df``."""
-    keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
-    partial = _aggregate(df, keys, prediction, thresholded, threshold, sample_weight)
-    return CellTable(finish(partial, keys, sample_weight), y_true, prediction, thresholded, sample_weight,
-                     list(features), source, threshold if thresholded else None)  # fmt: skip
+    return from_batches([df], features=features, y_true=y_true, y_pred=y_pred, y_score=y_score,
+                        threshold=threshold, sample_weight=sample_weight, source=source)  # fmt: skip
 
 
 def from_batches(
@@ -167,9 +165,8 @@ def from_batches(
             parts = [_combine(parts, keys, sample_weight)]
     if not parts:
         raise ValueError("no batch")  # iter_batches always yields at least one (maybe empty) batch
-    combined = _combine(parts, keys, sample_weight)
-    return CellTable(finish(combined, keys, sample_weight), y_true, prediction, thresholded, sample_weight,
-                     list(features), source, threshold if thresholded else None)  # fmt: skip
+    return build(_combine(parts, keys, sample_weight), features=features, y_true=y_true, y_pred=y_pred,
+                 y_score=y_score, threshold=threshold, sample_weight=sample_weight, source=source)  # fmt: skip
 
 
 def _aggregate(
@@ -198,11 +195,7 @@ def _aggregate(
         frame[WEIGHT_SQ] = weight * weight
         frame[WEIGHT_MIN] = weight
         group_keys.append(WEIGHT_MISSING)
-    grouped = frame.groupby(group_keys, dropna=False, sort=False, observed=True)
-    agg: dict[str, Any] = {ROWS: "sum"}
-    if sample_weight is not None:
-        agg.update({"__w__": "sum", WEIGHT_SQ: "sum", WEIGHT_MIN: "min"})
-    return grouped.agg(agg).reset_index()
+    return _sum_cells(frame, keys, sample_weight)
 
 
 def _numeric(series: pd.Series, role: str, col: str) -> Any:
@@ -217,7 +210,11 @@ def _numeric(series: pd.Series, role: str, col: str) -> Any:
 def _combine(parts: list[pd.DataFrame], keys: list[str], sample_weight: str | None) -> pd.DataFrame:
     import pandas as pd
 
-    frame = pd.concat(parts, ignore_index=True)
+    return _sum_cells(pd.concat(parts, ignore_index=True), keys, sample_weight)
+
+
+def _sum_cells(frame: pd.DataFrame, keys: list[str], sample_weight: str | None) -> pd.DataFrame:
+    """One row per cell (and per missing-weight flag): rows and weight sums added up."""
     group_keys = list(keys) + ([WEIGHT_MISSING] if sample_weight is not None else [])
     agg: dict[str, Any] = {ROWS: "sum"}
     if sample_weight is not None:
@@ -225,15 +222,28 @@ def _combine(parts: list[pd.DataFrame], keys: list[str], sample_weight: str | No
     return frame.groupby(group_keys, dropna=False, sort=False, observed=True).agg(agg).reset_index()
 
 
-def finish(frame: pd.DataFrame, keys: list[str], sample_weight: str | None) -> pd.DataFrame:
-    """Final column names: the weight sum under the weight column's name (NaN where missing)."""
+def build(
+    frame: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    y_true: str,
+    y_pred: str | None = None,
+    y_score: str | None = None,
+    threshold: float | None = None,
+    sample_weight: str | None = None,
+    source: str | None = None,
+) -> CellTable:
+    """The CellTable of summed cells (the key columns, :data:`ROWS`, and with weights
+    ``__w__``, :data:`WEIGHT_SQ`, :data:`WEIGHT_MIN`, :data:`WEIGHT_MISSING`), whoever summed
+    them: the weight sum goes under the weight column's name (NaN where the weight is missing)."""
     import numpy as np
 
-    if sample_weight is None:
-        return frame[keys + [ROWS]].reset_index(drop=True)
+    keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
     out = frame[keys + [ROWS]].copy()
-    missing = frame[WEIGHT_MISSING].to_numpy(dtype=bool)
-    out[sample_weight] = np.where(missing, np.nan, frame["__w__"].to_numpy(dtype=float))
-    out[WEIGHT_SQ] = np.where(missing, 0.0, frame[WEIGHT_SQ].to_numpy(dtype=float))
-    out[WEIGHT_MIN] = np.where(missing, np.nan, frame[WEIGHT_MIN].to_numpy(dtype=float))
-    return out.reset_index(drop=True)
+    if sample_weight is not None:
+        missing = frame[WEIGHT_MISSING].to_numpy(dtype=bool)
+        out[sample_weight] = np.where(missing, np.nan, frame["__w__"].to_numpy(dtype=float))
+        out[WEIGHT_SQ] = np.where(missing, 0.0, frame[WEIGHT_SQ].to_numpy(dtype=float))
+        out[WEIGHT_MIN] = np.where(missing, np.nan, frame[WEIGHT_MIN].to_numpy(dtype=float))
+    return CellTable(out.reset_index(drop=True), y_true, prediction, thresholded, sample_weight, list(features),
+                     source, threshold if thresholded else None)  # fmt: skip
