@@ -151,14 +151,15 @@ def _result(key: str, text: str | Exception) -> dict[str, Any]:
     """The validated result document read at ``key``, or its unreadable entry."""
     from jsonschema import ValidationError
 
-    from airflow_alignment.results import validate
+    from airflow_alignment.results import SCHEMA_ID, validate
 
     if isinstance(text, Exception):
         return unreadable_entry(key, text)
     try:
         doc = json.loads(text)
-        if not isinstance(doc, dict):
-            raise ValueError(f"a JSON {type(doc).__name__}, not a check result object")
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_ID:
+            found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
+            return unreadable_entry(key, f"not a {SCHEMA_ID} document (schema: {found!r})")
         validate(doc)
     except ValueError as exc:
         return unreadable_entry(key, exc)

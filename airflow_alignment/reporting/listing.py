@@ -38,7 +38,8 @@ def iter_keys(store: ArtifactStore, folder: str, *, after: str | None = None) ->
 
     Lazy: a consumer that stops early makes no further listing request.
     """
-    start = f"{folder}/{after}/\uffff" if after is not None else None
+    # DEL sorts after every character of a key (keys are percent-encoded ASCII)
+    start = f"{folder}/{after}/\x7f" if after is not None else None
     if store.is_local:
         yield from _local_keys(store, folder, after)
         return
@@ -140,12 +141,16 @@ def _fsspec_keys(fs: Any, prefix: str, start_after: str | None) -> Iterator[str]
 
 
 _LISTERS = {"s3": _s3_keys}
+# s3fs asks for an object's size (a HEAD) before reading it in parallel chunks; index entries
+# and results are small: one GET each
+_READ_OPTIONS: dict[str, dict[str, Any]] = {"s3": {"max_concurrency": 1}}
 
 
 def _read_remote(fs: Any, paths: list[str]) -> list[bytes | Exception]:
     """One ``GET`` per path; concurrent on async filesystems (s3fs, gcsfs), threads elsewhere."""
     from fsspec.asyn import AsyncFileSystem, sync
 
+    options = _READ_OPTIONS.get(_protocol(fs), {})
     if isinstance(fs, AsyncFileSystem):
 
         async def all_of() -> list[bytes | Exception]:
@@ -153,7 +158,7 @@ def _read_remote(fs: Any, paths: list[str]) -> list[bytes | Exception]:
 
             async def one(path: str) -> bytes:
                 async with gate:
-                    return bytes(await fs._cat_file(path))
+                    return bytes(await fs._cat_file(path, **options))
 
             return list(await asyncio.gather(*(one(p) for p in paths), return_exceptions=True))
 
@@ -161,7 +166,7 @@ def _read_remote(fs: Any, paths: list[str]) -> list[bytes | Exception]:
 
     def read(path: str) -> bytes | Exception:
         try:
-            return bytes(fs.cat_file(path))
+            return bytes(fs.cat_file(path, **options))
         except Exception as exc:  # noqa: BLE001 - any store error is this one key's error
             return exc
 
