@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -41,40 +42,54 @@ _REQUEST = re.compile(r'"(?:\x1b\[[\d;]*m)?([A-Z]+) (\S+) HTTP/1')
 # -- stores ---------------------------------------------------------------------------------
 @dataclass
 class Place:
-    """An artifact store and direct access to its files (not through the package)."""
+    """An artifact store and direct access to its files (not through the package): a local
+    folder, a bucket on the moto server (``client``), or another fsspec store (``fs``)."""
 
     store: ArtifactStore
     bucket: str | None = None
     client: Any = None
+    fs: Any = None
 
     def _object(self, key: str) -> str:
         return f"alignment/{key}"
 
+    def _path(self, key: str) -> str:
+        return f"/{self.bucket}/alignment/{key}"
+
     def read(self, key: str) -> bytes:
-        if self.bucket is None:
-            return Path(self.store.uri(key)).read_bytes()
-        return bytes(self.client.get_object(Bucket=self.bucket, Key=self._object(key))["Body"].read())
+        if self.fs is not None:
+            return bytes(self.fs.cat_file(self._path(key)))
+        if self.client is not None:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=self._object(key))["Body"].read())
+        return Path(self.store.uri(key)).read_bytes()
 
     def write(self, key: str, data: bytes) -> None:
-        if self.bucket is None:
-            Path(self.store.uri(key)).write_bytes(data)
-        else:
+        if self.fs is not None:
+            self.fs.pipe_file(self._path(key), data)
+        elif self.client is not None:
             self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
+        else:
+            Path(self.store.uri(key)).write_bytes(data)
 
     def delete(self, key: str) -> None:
-        if self.bucket is None:
-            os.remove(self.store.uri(key))
-        else:
+        if self.fs is not None:
+            self.fs.rm_file(self._path(key))
+        elif self.client is not None:
             self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+        else:
+            os.remove(self.store.uri(key))
 
     def delete_folder(self, folder: str) -> None:
-        if self.bucket is None:
+        if self.fs is not None:
+            self.fs.rm(self._path(folder), recursive=True)
+        elif self.client is not None:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                          Prefix=self._object(folder) + "/")  # fmt: skip
+            for page in pages:
+                for item in page.get("Contents", []):
+                    self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
+        else:
             shutil.rmtree(self.store.uri(folder))
-            return
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._object(folder) + "/")
-        for page in pages:
-            for item in page.get("Contents", []):
-                self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
 
 
 def new_bucket(moto_server: Any, name: str) -> Place:
@@ -91,12 +106,21 @@ def s3_connection(moto_server):
     mp.undo()
 
 
-@pytest.fixture(params=["local", "s3"])
-def place(request, tmp_path, s3_connection) -> Place:
-    """An empty store: a local folder, or a fresh bucket on the moto server."""
+@pytest.fixture(params=["local", "s3", "fsspec"])
+def place(request, tmp_path, s3_connection) -> Iterator[Place]:
+    """An empty store: a local folder, a fresh bucket on the moto server, or fsspec's in-memory
+    filesystem (the listing any other fsspec store gets: GCS, Azure...)."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-")
     if request.param == "local":
-        return Place(ArtifactStore(tmp_path / "store"))
-    return new_bucket(s3_connection, re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-"))
+        yield Place(ArtifactStore(tmp_path / "store"))
+    elif request.param == "s3":
+        yield new_bucket(s3_connection, name)
+    else:
+        import fsspec
+
+        memory = fsspec.filesystem("memory")
+        yield Place(ArtifactStore(f"memory://{name}/alignment"), bucket=name, fs=memory)
+        memory.rm(f"/{name}", recursive=True)
 
 
 def run_id_of(day: int) -> str:
@@ -365,17 +389,15 @@ def test_history_html_links_older_runs_and_back(stores, monkeypatch):
 
 
 # -- stores from before the index -----------------------------------------------------------
-def test_rebuild_indexes_results_stored_before_the_index(place, tmp_path):
+def test_rebuild_indexes_results_stored_before_the_index(place, capsys):
     runs = store_runs(place.store, range(4))
     before = reader.dag_history(place.store, DAG, 30)
     place.delete_folder(f"index/{DAG}")
     emptied = reader.dag_history(place.store, DAG, 30)
     assert emptied["runs"] == [] and emptied["unindexed_results"] is True
-    env = {**os.environ, "AIRFLOW__ALIGNMENT__ARTIFACT_STORE": place.store.base}
-    command = [sys.executable, "-m", "airflow_alignment.reporting.index", "rebuild", "--no-db"]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert f"{DAG}: 12 entries written for 4 runs, 0 unreadable results skipped" in done.stdout
+    command = ["rebuild", "--no-db", "--store", place.store.base]  # the command's main() (memory:// is per process)
+    assert index.main(command) == 0
+    assert f"{DAG}: 12 entries written for 4 runs, 0 unreadable results skipped" in capsys.readouterr().out
     after = reader.dag_history(place.store, DAG, 30)
     assert shown(after) == runs and after["unindexed_results"] is False
     def entries(history):  # without the DB, a rebuilt run is placed at its first result's start
@@ -383,8 +405,8 @@ def test_rebuild_indexes_results_stored_before_the_index(place, tmp_path):
 
     assert entries(after) == entries(before)
     assert [r["run_after"] for r in after["runs"]] == [(DAY0 + timedelta(days=d, minutes=1)).isoformat() for d in range(4)]
-    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert f"{DAG}: 0 entries written for 0 runs" in again.stdout  # idempotent
+    assert index.main(command) == 0
+    assert f"{DAG}: 0 entries written for 0 runs" in capsys.readouterr().out  # idempotent
 
 
 @pytest.mark.airflow
@@ -409,10 +431,12 @@ def test_dag_test_runs_are_indexed_by_run_after_and_outlive_db_clean(airflow_hom
     ordered = sorted(run_after, key=run_after.__getitem__)
     assert shown(history) == ordered[-len(history["runs"]):]
 
-    # the index is rebuilt the same from the results and the DB's run_after
-    stored = {run["run_id"]: run for run in history["runs"]}
+    # the documented command rebuilds the same index from the results and the DB's run_after
     shutil.rmtree(Path(store.base) / "index" / "history_runs")
-    assert index.rebuild(store, "history_runs", index.dag_runs_after("history_runs"))["runs"] == len(stored)
+    rebuild = [sys.executable, "-m", "airflow_alignment.reporting.index", "rebuild", "--dag", "history_runs"]
+    done = subprocess.run(rebuild, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"history_runs: 4 entries written for 2 runs, 0 unreadable results skipped ({store.base})" in done.stdout
     assert reader.dag_history(store, "history_runs", 30)["runs"] == history["runs"]
 
     # airflow db clean removes the DagRuns; the history still shows the stored runs
