@@ -18,7 +18,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from airflow_alignment import __version__
@@ -359,9 +359,18 @@ def _trend_charts(runs: Sequence[Mapping[str, Any]], tasks: Sequence[str]) -> li
                     s["values"][i] = a["observed"]
                     s["statuses"][i] = {True: "passed", False: "failed"}.get(a.get("success"))
         if series and len(runs) > 1:
-            svg = charts.trend_chart(task_id, labels, list(series.values()), salt=f"trend-{t_index}")
+            svg = _trend_svg(json.dumps([task_id, labels, list(series.values()), f"trend-{t_index}"]))
             out.append({"task_id": task_id, "svg": svg})
     return out
+
+
+@lru_cache(maxsize=256)
+def _trend_svg(spec: str) -> str:
+    """A trend chart, drawn once per distinct content (``spec``: its arguments as JSON): the
+    history page of a DAG shows the same charts to every viewer until a run is added, and
+    drawing is most of that page's cost."""
+    title, labels, series, salt = json.loads(spec)
+    return charts.trend_chart(title, labels, series, salt=salt)
 
 
 def _bounds_of(assertion: Mapping[str, Any]) -> dict[str, Any]:

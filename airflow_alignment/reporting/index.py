@@ -152,16 +152,22 @@ def _entry_problem(doc: Any, task_id: str | None, map_index: int, try_number: in
     return "; ".join(wrong)
 
 
-def write_entry(store: ArtifactStore, doc: Mapping[str, Any], run_after: datetime | str) -> str:
-    """Write the index entry of a published result (``doc``: its JSON form) and return its key."""
+def entry(doc: Mapping[str, Any], run_after: datetime | str) -> tuple[str, str]:
+    """The key and the text of the index entry of a result (``doc``: its JSON form)."""
     ctx = doc.get("context") or {}
     folder = run_folder(run_after, ctx["run_id"])
     key = entry_key(ctx["dag_id"], folder, ctx["task_id"], int(ctx.get("map_index", -1)),
                     int(ctx.get("try_number") or 0))  # fmt: skip
     when = datetime.fromisoformat(run_after) if isinstance(run_after, str) else run_after
-    entry = {"schema": ENTRY_SCHEMA, "dag_id": ctx["dag_id"], "run_id": ctx["run_id"],
-             "run_after": when.isoformat(), **compact_entry(doc)}  # fmt: skip
-    store.write_text(key, json.dumps(entry, allow_nan=False))
+    body = {"schema": ENTRY_SCHEMA, "dag_id": ctx["dag_id"], "run_id": ctx["run_id"],
+            "run_after": when.isoformat(), **compact_entry(doc)}  # fmt: skip
+    return key, json.dumps(body, allow_nan=False)
+
+
+def write_entry(store: ArtifactStore, doc: Mapping[str, Any], run_after: datetime | str) -> str:
+    """Write the index entry of a published result (``doc``: its JSON form) and return its key."""
+    key, text = entry(doc, run_after)
+    store.write_text(key, text)
     return key
 
 
