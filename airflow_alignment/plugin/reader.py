@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from airflow_alignment.reporting.index import (
     INDEX,
+    UNREADABLE,
     compact_entry,
     folder_run,
     parse_entry,
@@ -35,7 +36,6 @@ from airflow_alignment.reporting.store import RESULTS, ArtifactStore, result_key
 
 RESULT = "result.json"
 REPORT = "report.html"
-UNREADABLE = "unreadable"
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,14 @@ from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
+from airflow_alignment.reporting.index import UNREADABLE
 from airflow_alignment.reporting.store import ArtifactStore, result_key
 from airflow_alignment.results import CheckResult
 
 REPORT_NAME = "report.html"
 VERDICT_TEXT = {"approved": "Approved", "needs_review": "Needs review", "rejected": "Rejected"}
-# "unreadable" (a stored file that cannot be shown): above warned, since it may hide a failure
-_STATUS_RANK = {"error": 5, "failed": 4, "unreadable": 3, "warned": 2, "passed": 1}
+# an unreadable entry (a stored file that cannot be shown): above warned, since it may hide a failure
+_STATUS_RANK = {"error": 5, "failed": 4, UNREADABLE: 3, "warned": 2, "passed": 1}
 _FAIRNESS_RESERVED = ("settings", "excluded_groups", "dropped_rows", "baseline", "marginal")
 _SAMPLE_SHOWN = 10
 
@@ -320,7 +321,7 @@ def _gate(doc: Mapping[str, Any], link: LinkFor | None) -> dict[str, Any]:
 
 # -- run summary and history ----------------------------------------------------------------
 def _summary_row(r: Mapping[str, Any]) -> dict[str, Any]:
-    summary = f"unreadable result {r.get('key')}: {r.get('error')}" if r.get("status") == "unreadable" else r.get("summary")
+    summary = f"unreadable result {r.get('key')}: {r.get('error')}" if r.get("status") == UNREADABLE else r.get("summary")
     return {**r, "badge": r.get("verdict") or r.get("status"), "summary": summary,
             "map": "" if r.get("map_index") in (None, -1) else r.get("map_index")}  # fmt: skip
 
@@ -335,8 +336,8 @@ def _history_cell(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     numeric = [a for a in result.get("assertions") or [] if _number(a.get("observed")) is not None]
     headline = f"{numeric[0]['name']} {fmt(numeric[0]['observed'])}" if numeric else None
-    if result.get("status") == "unreadable":
-        return {"badge": "unreadable", "headline": f"unreadable result {result.get('key')}",
+    if result.get("status") == UNREADABLE:
+        return {"badge": UNREADABLE, "headline": f"unreadable result {result.get('key')}",
                 "summary": result.get("error"), "href": result.get("report_url")}  # fmt: skip
     return {"badge": result.get("verdict") or result.get("status"), "headline": headline,
             "summary": result.get("summary"), "href": result.get("report_url")}  # fmt: skip

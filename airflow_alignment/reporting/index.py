@@ -38,6 +38,7 @@ from airflow_alignment.reporting.listing import iter_keys, read_texts
 from airflow_alignment.reporting.store import RESULTS, ArtifactStore, safe_segment
 
 INDEX = "index"
+UNREADABLE = "unreadable"  # the status of an entry whose stored file cannot be shown
 ENTRY_SCHEMA = "airflow-alignment/index-entry/v1"
 RESULT_NAME = "result.json"
 _STAMP_TOP = 10**17  # microseconds: 10^17 us after 1970 is the year 5138
@@ -119,7 +120,7 @@ def unreadable_entry(key: str, error: BaseException | str, task_id: str | None =
     of a :func:`compact_entry` (``None`` where unknown), ``status: "unreadable"``, its key and why."""
     entry = compact_entry({"context": {"task_id": task_id, "map_index": map_index, "try_number": try_number}})
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return {**entry, "status": "unreadable", "key": key, "error": message}
+    return {**entry, "status": UNREADABLE, "key": key, "error": message}
 
 
 def parse_entry(key: str, text: str | Exception) -> dict[str, Any]:
