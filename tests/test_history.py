@@ -377,6 +377,29 @@ def test_a_stored_report_is_served_when_its_result_is_bad(stores, monkeypatch):
         place.write(result_key(context), saved)
 
 
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_a_report_that_vanishes_is_rendered_from_its_result(stores, monkeypatch, where):
+    place = stores["places"][where]
+    monkeypatch.setenv("AIRFLOW__ALIGNMENT__ARTIFACT_STORE", place.store.base)
+    context = {"dag_id": DAG, "run_id": run_id_of(0), "task_id": "quality_a", "map_index": -1, "try_number": 1}
+    report = result_key(context, "report.html")
+    saved = place.read(report)
+    real = reader.read_texts
+
+    def vanish_then_read(store, keys):
+        keys = list(keys)
+        if report in keys:
+            place.delete(report)
+        return real(store, keys)
+
+    monkeypatch.setattr(reader, "read_texts", vanish_then_read)
+    try:
+        page = get(stores, f"/alignment/dags/{DAG}/runs/{quote(run_id_of(0), safe='')}/tasks/quality_a/report")
+        assert page.status_code == 200 and "expect_column_values_to_be_between" in page.text and "day 0" in page.text
+    finally:
+        place.write(report, saved)
+
+
 def test_history_html_links_older_runs_and_back(stores, monkeypatch):
     monkeypatch.setenv("AIRFLOW__ALIGNMENT__ARTIFACT_STORE", stores["places"]["local"].store.base)
     first = get(stores, f"/alignment/dags/{DAG}/history", params={"limit": 2}).text
