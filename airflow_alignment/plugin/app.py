@@ -158,8 +158,8 @@ def task_report(
     if page is None:  # stored before reports existed, its rendering failed at run time, or unreadable
         doc = reader.read_result(store, context)
         if reader.is_unreadable(doc):
-            return _page(html.render_message("Unreadable alignment result",
-                                             f"The stored result {doc['key']} cannot be shown: {doc['error']}"))  # fmt: skip
+            message = f"The stored result {doc['key']} cannot be shown: {doc['error']}"
+            return _page(html.render_message("Unreadable alignment result", message))
         page = html.render_report(doc, link=_report_link(dag_id, run_id))
     return _page(page)
 

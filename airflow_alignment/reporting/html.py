@@ -321,7 +321,9 @@ def _gate(doc: Mapping[str, Any], link: LinkFor | None) -> dict[str, Any]:
 
 # -- run summary and history ----------------------------------------------------------------
 def _summary_row(r: Mapping[str, Any]) -> dict[str, Any]:
-    summary = f"unreadable result {r.get('key')}: {r.get('error')}" if r.get("status") == UNREADABLE else r.get("summary")
+    summary = r.get("summary")
+    if r.get("status") == UNREADABLE:
+        summary = f"unreadable result {r.get('key')}: {r.get('error')}"
     return {**r, "badge": r.get("verdict") or r.get("status"), "summary": summary,
             "map": "" if r.get("map_index") in (None, -1) else r.get("map_index")}  # fmt: skip
 

@@ -294,8 +294,10 @@ def dag_runs_after(dag_id: str) -> dict[str, datetime]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_alignment.reporting.index",
-                                     description="Build the history index of results stored before it existed.")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_alignment.reporting.index",
+        description="Build the history index of results stored before it existed.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("rebuild", help="index every stored result that has no index entry")
     build.add_argument("--dag", action="append", help="a DAG id (repeat for several; default: every DAG)")
