@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from airflow_alignment.plugin import reader
-from airflow_alignment.plugin.links import app_path, report_path
+from airflow_alignment.plugin.links import app_path, report_path, root_path
 from airflow_alignment.reporting import html
 from airflow_alignment.reporting.index import RUN_FOLDER
 from airflow_alignment.reporting.store import ArtifactStore
@@ -197,7 +197,8 @@ def history_json(dag_id: DagId, store: Store, before: Before, limit: Limit = 30)
 
 # -- data of the pages ----------------------------------------------------------------------
 def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, Any]:
-    results = [_with_urls(entry, dag_id, run_id) for entry in reader.run_results(store, dag_id, run_id)]
+    root = root_path()
+    results = [_with_urls(entry, dag_id, run_id, root) for entry in reader.run_results(store, dag_id, run_id)]
     return {
         "dag_id": dag_id,
         "run_id": run_id,
@@ -211,9 +212,9 @@ def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, An
 
 def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) -> dict[str, Any]:
     history = reader.dag_history(store, dag_id, limit, before)
-    runs = []
+    runs, root = [], root_path()
     for run in history["runs"]:
-        results = [_with_urls(entry, dag_id, run["run_id"]) for entry in run["results"]]
+        results = [_with_urls(entry, dag_id, run["run_id"], root) for entry in run["results"]]
         runs.append({
             "run_id": run["run_id"],
             "run_after": run["run_after"],
@@ -221,7 +222,7 @@ def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) 
             "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
             "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
             "status": html.worst_status([r["status"] for r in results]),
-            "run_url": app_path("dags", dag_id, "runs", run["run_id"]),
+            "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
             "results": results,
         })  # fmt: skip
     older = history["next_before"]
@@ -237,11 +238,12 @@ def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) 
     }
 
 
-def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str) -> dict[str, Any]:
+def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str, root: str) -> dict[str, Any]:
     context = {"dag_id": dag_id, "run_id": run_id, "task_id": entry["task_id"], "map_index": entry["map_index"]}
-    entry["report_url"] = report_path(context, try_number=entry["try_number"])
+    entry["report_url"] = report_path(context, try_number=entry["try_number"], root=root)
     entry["result_url"] = app_path("api", "dags", dag_id, "runs", run_id, "tasks", entry["task_id"], "result",
-                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]})  # fmt: skip
+                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
+                                   root=root)  # fmt: skip
     return entry
 
 
