@@ -20,9 +20,11 @@ store's fsync (2 ms a file here), so that 10,000 runs take a minute, not an hour
 2. **S3 on a moto server** (``python -m moto.server`` on 127.0.0.1): the same pages, with the
    requests the server logged for each. The index holds every run; results are stored for the
    newest 30 runs only (no page lists ``results/`` beyond the one run it shows).
-3. **Concurrent clients** on a real ``airflow api-server`` process (its default: one worker)
-   over the local store: ``--clients`` threads, each making ``--requests`` requests of the
-   1,000-run DAG's history (JSON, then HTML): p50 and p95 latency, requests per second.
+3. **Concurrent clients** on a real ``airflow api-server`` process over the local store, with
+   one worker (Airflow's default) and with two (Airflow's advice: about one per core):
+   ``--clients`` threads, each making ``--requests`` requests of the 1,000-run DAG's history
+   (JSON, then HTML): p50 and p95 latency, requests per second. The clients run on the same two
+   cores as the server.
 
 Goals (issue 12): the 10,000-run history page within 1.5x of the 10-run page and under 300 ms on
 a local store; at most ``limit x tasks + 10`` object-store requests; p95 under 1 s with 20
@@ -240,13 +242,14 @@ def time_one(client: Any, headers: dict[str, str], url: str) -> float:
 
 
 # -- concurrent clients on a real api-server -------------------------------------------------
-def start_api_server() -> tuple[subprocess.Popen[bytes], str]:
+def start_api_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
     from tests.sqlservers import free_port
 
     port = free_port()
     log = open(HOME / "api-server.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--port", str(port), "--host",
-                                "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    command = [sys.executable, "-m", "airflow", "api-server", "--port", str(port), "--host", "127.0.0.1",
+               "--workers", str(workers)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -282,7 +285,7 @@ def concurrent(url: str, token: str, clients: int, per_client: int) -> dict[str,
     barrier = threading.Barrier(clients)
 
     def client() -> None:
-        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120) as http:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120) as http:  # one connection each
             barrier.wait()
             for _ in range(per_client):
                 t0 = time.perf_counter()
@@ -305,18 +308,17 @@ def concurrent(url: str, token: str, clients: int, per_client: int) -> dict[str,
             "count": len(latencies)}  # fmt: skip
 
 
-def measure_concurrency(clients: int, per_client: int, runs: int) -> dict[str, dict[str, float]]:
+def measure_concurrency(clients: int, per_client: int, runs: int, workers: int) -> dict[str, dict[str, float]]:
     import httpx
 
-    process, base = start_api_server()
+    process, base = start_api_server(workers)
     try:
         token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": PASSWORD}).json()["access_token"]
         out = {}
         for name in ("history json", "history html"):
             url = base + pages(f"history_{runs}", runs)[name]
-            for _ in range(3):  # warm the worker
-                httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
-            out[name] = concurrent(url, token, clients, per_client)
+            concurrent(url, token, 4 * workers, 3)  # warm every worker (each keeps its own charts)
+            out[f"{name}, {workers} worker(s)"] = concurrent(url, token, clients, per_client)
         return out
     finally:
         stop(process)
@@ -329,6 +331,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=10, help="requests per client")
+    parser.add_argument("--workers", default="1,2", help="api-server worker counts to measure")
     parser.add_argument("--no-s3", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -344,7 +347,9 @@ def main() -> None:
         client, headers = api_client()
         local = time_pages(client, headers, sizes, args.repeats)
         s3 = [] if args.no_s3 else measure_s3(sizes, tasks, max(3, args.repeats // 3))
-        crowd = measure_concurrency(args.clients, args.requests, 1000 if 1000 in sizes else sizes[-1])
+        crowd = {}
+        for workers in (int(w) for w in args.workers.split(",")):
+            crowd.update(measure_concurrency(args.clients, args.requests, 1000 if 1000 in sizes else sizes[-1], workers))
         report(sizes, local, s3, crowd, args)
     finally:
         shutil.rmtree(HOME, ignore_errors=True)
@@ -370,7 +375,7 @@ def report(sizes: list[int], local: dict[tuple[int, str], float], s3: list[tuple
         print(f"{'stored runs':>11}  {'page':<12}  {'requests':>8}  {'LIST':>4}  {'GET':>4}  {'other':>5}  {'median':>9}")
         for n, name, total, lists, gets, other, seconds in s3:
             print(f"{n:>11,}  {name:<12}  {total:>8}  {lists:>4}  {gets:>4}  {other:>5}  {seconds * 1e3:>6.0f} ms")
-    print(f"\n{args.clients} concurrent clients x {args.requests} requests, `airflow api-server` (1 worker), "
+    print(f"\n{args.clients} concurrent clients x {args.requests} requests, `airflow api-server --workers N`, "
           f"history of the {1000 if 1000 in sizes else sizes[-1]:,}-run DAG, limit={LIMIT}")  # fmt: skip
     for name, numbers in crowd.items():
         print(f"{name}: p50 {numbers['p50']:.3f} s, p95 {numbers['p95']:.3f} s, {numbers['rps']:.1f} requests/s "
