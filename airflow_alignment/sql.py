@@ -140,9 +140,9 @@ def relation(
     else:
         base, condition = _filtered_table(source, cols)
         conditions = [] if condition is None else [condition]
-    conditions += [base.c[c].is_not(None) for c in not_null]
-    if window is not None:
+    if window is not None:  # before not_null: its probe must not read another column
         conditions.append(_window_condition(source, base, conditions, window))
+    conditions += [base.c[c].is_not(None) for c in not_null]
     select = sa.select(*[base.c[c] for c in names])
     return (select.where(*conditions) if conditions else select).subquery("alignment_source")
 

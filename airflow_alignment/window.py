@@ -61,7 +61,10 @@ class Window:
             names = [str(c) for c in frame.columns]
             raise DataError(f"timestamp_column {self.column!r} not in {where}.{did_you_mean(self.column, names)} "
                             f"Columns: [{preview(names, limit=30)}]")  # fmt: skip
-        stamps = pd.to_datetime(frame[self.column], utc=True)
+        try:  # ISO 8601 in any of its forms, row by row ('T' or ' ', with or without an offset)
+            stamps = pd.to_datetime(frame[self.column], utc=True, format="ISO8601")
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"timestamp_column {self.column!r} of {where}: not ISO 8601 timestamps ({exc})") from exc
         inside = (stamps > pd.Timestamp(self.start_utc)) & (stamps <= pd.Timestamp(self.end_utc))
         return frame[inside.to_numpy()]
 
