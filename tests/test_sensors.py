@@ -253,6 +253,24 @@ def test_deferred_sensor_evaluates_on_the_worker_only_after_the_file_changed(tmp
     assert checked(xcom)["status"] == "passed" and xcom["data"]["rows"] == 3 and sensor._pokes == 3
 
 
+def test_data_that_could_not_be_read_is_tried_again_unchanged(tmp_path):
+    """An I/O failure on data that is there (here: a folder where the file should be) is no
+    reason to wait for a change: the next look that finds data resumes the task."""
+    path = tmp_path / "batch.csv"
+    path.mkdir()
+    sensor = _sensor(data=str(path), min_rows=1, deferrable=True, poke_interval=0.05, timeout=30,
+                     artifact_store=str(tmp_path / "store"))
+    ti = _TI()
+    trigger = _deferred(lambda: sensor.execute({"ti": ti}))
+    assert trigger.carry["last"]["error"]["type"] == "SourceUnavailableError"
+    assert trigger.previous is None  # not the folder's fingerprint
+    path.rmdir()
+    write_batch(path, [20, 30])
+    [event], _ = asyncio.run(_collect(trigger))
+    assert event.payload["status"] == "changed"
+    assert checked(sensor.execute_complete({"ti": ti}, event.payload))["status"] == "passed"
+
+
 def test_deferred_timeout_names_the_last_evaluation(tmp_path):
     from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 

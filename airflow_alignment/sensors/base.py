@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from airflow.sdk import BaseSensorOperator
 
 from airflow_alignment.engines.common import check_severity
-from airflow_alignment.exceptions import AlignmentError, SpecError
+from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError
 from airflow_alignment.operators.base import (
     merge_policy,
     publish_result,
@@ -237,7 +237,10 @@ class AlignmentSensor(BaseSensorOperator):
         left = deadline - time.time()
         if left <= 0:
             raise self._timed_out(AirflowSensorTimeout(f"no success within {self.timeout:g} s"), context)
-        carry = {"deadline": deadline, "evaluations": self._pokes, "last": cast("CheckResult", self._last).compact()}
+        last = cast("CheckResult", self._last)
+        if (last.error or {}).get("type") == SourceUnavailableError.__name__:
+            before = None  # the data could not be read (I/O): any data that is there is worth a new try
+        carry = {"deadline": deadline, "evaluations": self._pokes, "last": last.compact()}
         self.defer(
             trigger=AlignmentSensorTrigger(
                 condition=condition, previous=before, poke_interval=self.poke_interval, deadline=deadline, carry=carry

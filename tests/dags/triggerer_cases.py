@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.sdk import DAG
 
 from airflow_alignment.sensors import ExpectationsSensor, FairnessFeedbackSensor
@@ -35,3 +36,14 @@ with DAG(dag_id="triggerer_arrivals", schedule=None, start_date=START, catchup=F
         constraints=[{"metric": "demographic_parity_difference", "max": 0.5}],
         timestamp_column="ts", window=timedelta(days=7), window_end="{{ dag_run.conf['end'] }}", **WAIT,
     )  # fmt: skip
+
+# benchmarks/bench_triggerer.py: FLEET sensors waiting on files that never arrive, ours and
+# Airflow's own FileSensor (FileTrigger) as the peer
+FLEET, FLEET_POKE_S = 50, 5
+MISSING = ["{{ dag_run.conf['folder'] }}/missing-%d.csv" % i for i in range(FLEET)]
+with DAG(dag_id="triggerer_fleet_alignment", schedule=None, start_date=START, catchup=False, max_active_tasks=FLEET):
+    ExpectationsSensor.partial(task_id="wait", expectations=[AGE], deferrable=True, poke_interval=FLEET_POKE_S,
+                               timeout=3600).expand(data=MISSING)  # fmt: skip
+with DAG(dag_id="triggerer_fleet_file", schedule=None, start_date=START, catchup=False, max_active_tasks=FLEET):
+    FileSensor.partial(task_id="wait", fs_conn_id="bench_fs_root", deferrable=True, poke_interval=FLEET_POKE_S,
+                       timeout=3600).expand(filepath=MISSING)  # fmt: skip

@@ -8,6 +8,7 @@ its end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -103,6 +104,14 @@ def _environment(home: Path, port: int) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def airflow_server() -> Iterator[Airflow]:
+    with standalone() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def standalone() -> Iterator[Airflow]:
+    """Start ``airflow standalone`` (see the module's docstring), log in, stop it at the end
+    (its log is copied to ``test-artifacts/``). ``benchmarks/bench_triggerer.py`` uses it too."""
     home = Path(tempfile.mkdtemp(prefix="alignment-e2e-home-"))
     port = _free_port()
     log = home / "standalone.log"

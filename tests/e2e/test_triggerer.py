@@ -31,10 +31,10 @@ TIMEOUT_S = 300
 
 
 # -- REST helpers --------------------------------------------------------------------------------
-def _ready(server: Airflow) -> None:
+def _ready(server: Airflow, dag_ids: tuple[str, ...] = DAGS) -> None:
     """Wait until the DAGs are parsed, then unpause them."""
     deadline = time.monotonic() + TIMEOUT_S
-    for dag_id in DAGS:
+    for dag_id in dag_ids:
         while server.api("GET", f"/api/v2/dags/{dag_id}").status_code != 200:
             assert time.monotonic() < deadline, f"{dag_id} was never parsed:\n{server.log_tail()}"
             time.sleep(2)

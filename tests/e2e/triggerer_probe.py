@@ -1,5 +1,6 @@
 """A test-only trigger that reports from inside the triggerer process that runs it: its pid,
-its resident memory, and which heavy libraries and which of our modules it has imported.
+its resident memory and CPU time (and its parent's, the triggerer's supervisor), and which
+heavy libraries and which of our modules it has imported.
 
 ``tests/dags/triggerer_cases.py`` defers to it (``TriggererProbe``); the REST API returns the
 report as the task's XCom. Importable by every Airflow component because the test starts
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,10 +45,14 @@ class ModulesProbeTrigger(BaseTrigger):
         return ("tests.e2e.triggerer_probe.ModulesProbeTrigger", {})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        parent = os.getppid()  # the triggerer's supervisor, which talks to the database for it
         yield TriggerEvent({
             "pid": os.getpid(),
+            "at": time.time(),
             "rss_kb": rss_kb(),
             "cpu_s": cpu_seconds(),
+            "parent_rss_kb": rss_kb(parent),
+            "parent_cpu_s": cpu_seconds(parent),
             "heavy": [m for m in HEAVY if m in sys.modules],
             "ours": [m for m in OURS if m in sys.modules],
         })  # fmt: skip
