@@ -186,3 +186,37 @@ def sqlite_conn_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     connection = json.dumps({"conn_type": "sqlite", "host": str(path)})
     monkeypatch.setenv("AIRFLOW_CONN_ALIGNMENT_SQLITE", connection)
     return SimpleNamespace(conn_id="alignment_sqlite", path=path, url=f"sqlite:///{path}")
+
+
+# --- A real S3 endpoint (tests/objectstore.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Any:
+    """A moto S3 server on a free ``127.0.0.1`` port for the session (``.url``, ``.client()``,
+    ``.airflow_connection``); stopped at the end of the session."""
+    from tests.objectstore import start_moto
+
+    server = start_moto()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def s3_bucket(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
+    """A fresh bucket on :func:`moto_server`, reached through the Airflow connection
+    ``"alignment_s3"`` (``AIRFLOW_CONN_ALIGNMENT_S3``, type ``aws``, ``endpoint_url`` in extra).
+
+    Returns an object with ``.name``, ``.client`` (boto3, for the test's own reads and writes)
+    and ``.uri(key)`` (``s3://alignment_s3@<bucket>/<key>``, as a DAG would write it).
+    """
+    import re
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("AIRFLOW_CONN_ALIGNMENT_S3", moto_server.airflow_connection)
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + f"-{os.getpid()}"
+    client = moto_server.client()
+    client.create_bucket(Bucket=name)
+    return SimpleNamespace(name=name, client=client, uri=lambda key: f"s3://alignment_s3@{name}/{key}")
