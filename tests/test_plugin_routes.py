@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -41,19 +45,44 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world(airflow_home, tmp_path_factory):
-    """Stored results of two runs (and of a DAG full of payloads), and Airflow's API app."""
-    root = tmp_path_factory.mktemp("plugin")
-    store_dir = root / "store"
+@contextmanager
+def airflow_api(root: Path, store: str) -> Iterator[dict[str, Any]]:
+    """Airflow's API app (the plugin mounted through its entry point) with SimpleAuthManager's
+    users, reading the artifact store ``store``: ``{"client", "tokens", "am"}``."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("AIRFLOW__ALIGNMENT__ARTIFACT_STORE", str(store_dir))
+    mp.setenv("AIRFLOW__ALIGNMENT__ARTIFACT_STORE", store)
     mp.setenv("AIRFLOW__CORE__AUTH_MANAGER",
               "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")  # fmt: skip
     mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,viewer:viewer,outsider:")
     mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
     mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(root / "passwords.json"))
     mp.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "test-secret-for-the-alignment-plugin-routes-" + "x" * 32)
+    from airflow.api_fastapi.app import create_app, get_auth_manager, purge_cached_app
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi.testclient import TestClient
+
+    purge_cached_app()
+    app = create_app("core")
+    am = get_auth_manager()
+    tokens = {
+        name: am.generate_jwt(SimpleAuthManagerUser(username=name, role=role))
+        for name, role in (("admin", "admin"), ("viewer", "viewer"), ("outsider", ""))
+    }
+    tokens["expired"] = am.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"),
+                                        expiration_time_in_seconds=-3600)  # fmt: skip
+    try:
+        with TestClient(app) as client:
+            yield {"client": client, "tokens": tokens, "am": am}
+    finally:
+        purge_cached_app()
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def world(airflow_home, tmp_path_factory):
+    """Stored results of two runs (and of a DAG full of payloads), and Airflow's API app."""
+    root = tmp_path_factory.mktemp("plugin")
+    store_dir = root / "store"
     store = ArtifactStore(store_dir)
 
     plain, mitigated = fairness_result(n=1200), fairness_result(n=1200, bias=0.0, seed=8)
@@ -81,23 +110,8 @@ def world(airflow_home, tmp_path_factory):
     (root / "outside" / "-1" / "try-1" / "result.json").write_text(json.dumps({"check": "LEAKED"}))
     (root / "outside" / "-1" / "try-1" / "report.html").write_text("LEAKED")
 
-    from airflow.api_fastapi.app import create_app, get_auth_manager, purge_cached_app
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from fastapi.testclient import TestClient
-
-    purge_cached_app()
-    app = create_app("core")
-    am = get_auth_manager()
-    tokens = {
-        name: am.generate_jwt(SimpleAuthManagerUser(username=name, role=role))
-        for name, role in (("admin", "admin"), ("viewer", "viewer"), ("outsider", ""))
-    }
-    tokens["expired"] = am.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"),
-                                        expiration_time_in_seconds=-3600)  # fmt: skip
-    with TestClient(app) as client:
-        yield {"client": client, "tokens": tokens, "store": store, "root": root, "am": am}
-    purge_cached_app()
-    mp.undo()
+    with airflow_api(root, str(store_dir)) as api:
+        yield {**api, "store": store, "root": root}
 
 
 def get(world, url, user="admin", **kwargs):

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import time
+from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 
@@ -86,12 +87,19 @@ def gate_result(findings: list[tuple[str, CheckResult | None]]) -> CheckResult:
 
 
 def publish(result: CheckResult, store: ArtifactStore, *, dag_id: str, run_id: str, task_id: str,
-            map_index: int = -1, try_number: int = 1) -> dict[str, Any]:  # fmt: skip
-    """Store ``result`` the way an operator does (``publish_result``, with a stand-in TI)."""
+            map_index: int = -1, try_number: int = 1, run_after: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """Store ``result`` the way an operator does (``publish_result``, with a stand-in TI and DAG
+    run); ``run_after`` defaults to the date of a ``manual__<date>`` run id, else 2026-01-01."""
     from airflow_alignment.operators.base import publish_result
 
+    if run_after is None:
+        try:
+            run_after = datetime.fromisoformat(run_id.split("__", 1)[-1])
+        except ValueError:
+            run_after = datetime(2026, 1, 1)
     ti = SimpleNamespace(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, try_number=try_number)
-    return publish_result(result, {"ti": ti}, store=store, model=None, log=logging.getLogger("test"), push=False)
+    context = {"ti": ti, "dag_run": SimpleNamespace(run_id=run_id, run_after=run_after.replace(tzinfo=run_after.tzinfo or timezone.utc))}
+    return publish_result(result, context, store=store, model=None, log=logging.getLogger("test"), push=False)
 
 
 def assert_escaped(page: str) -> None:
@@ -213,9 +221,10 @@ def test_payloads_in_column_group_and_policy_names_render_as_text_everywhere():
     quality = expectations_result(column=EVIL_IMG, sample=[EVIL_SCRIPT, EVIL_IMG])
     gate = gate_result([(EVIL_IMG, fair), ("q", quality)])
     pages = [html.render_report(fair), html.render_report(quality), html.render_report(gate)]
-    from airflow_alignment.plugin.reader import compact_entry
+    from airflow_alignment.reporting.index import compact_entry, unreadable_entry
 
     entries = [{**compact_entry(r.to_dict()), "task_id": EVIL_SCRIPT, "report_url": "/x"} for r in (gate, fair)]
+    entries.append(unreadable_entry(f"index/{EVIL_IMG}.json", EVIL_SCRIPT, task_id=EVIL_IMG))
     pages.append(html.render_run({"dag_id": EVIL_IMG, "run_id": EVIL_SCRIPT, "results": entries}))
     runs = [{"run_id": EVIL_SCRIPT + str(i), "started_at": None, "status": "failed", "results": entries}
             for i in range(2)]  # fmt: skip

@@ -178,7 +178,7 @@ def publish_result(
 ) -> dict[str, Any]:
     """Store ``result`` (before any state is decided), append it to the audit trail, push its
     bounded form to XCom when ``push``, and log what a reader of the task log needs."""
-    from airflow_alignment.reporting import audit
+    from airflow_alignment.reporting import audit, index
     from airflow_alignment.reporting.html import write_report
 
     ti = context["ti"]
@@ -187,6 +187,7 @@ def publish_result(
     result.full_result = store.uri(key)
     result.report = write_report(result, store)  # before the result, so that it names its report
     store.write_text(key, result.to_json())
+    index.write_entry(store, result.to_dict(), index.run_after_of(context, result.started_at))  # after the result
     audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
     compact = result.compact()
     if push:

@@ -5,7 +5,8 @@ Pages (HTML; the Airflow UI shows them in its "Alignment" tabs) and the same dat
 - ``/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/report`` the report of a task instance
   (``?map_index=`` default -1, ``?try_number=`` default the latest try);
 - ``/dags/{dag_id}/runs/{run_id}`` every alignment result of a run, gate verdicts first;
-- ``/dags/{dag_id}/history`` verdicts and key numbers across runs, with trend charts;
+- ``/dags/{dag_id}/history`` verdicts and key numbers across runs, with trend charts
+  (``?limit=`` runs, newest first; ``?before=`` the ``next_before`` of the previous page);
 - ``/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/result``, ``/api/dags/{dag_id}/runs/{run_id}``
   and ``/api/dags/{dag_id}/history``: the same as JSON.
 
@@ -13,7 +14,8 @@ Airflow does not protect a plugin's app, so every route depends on Airflow's own
 token comes from the ``Authorization: Bearer`` header (API clients) or from the ``_token``
 cookie the UI sets at login (which is what the UI's iframe sends). No valid token: 401; a user
 the auth manager does not let read the DAG's task instances: 403. Handlers only read the
-artifact store.
+artifact store, and each costs what it shows (see :mod:`airflow_alignment.plugin.reader`);
+a stored file that cannot be read is shown as one "unreadable result" entry, never a 500.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from airflow_alignment.plugin import reader
-from airflow_alignment.plugin.links import app_path, report_path
+from airflow_alignment.plugin.links import app_path, report_path, root_path
 from airflow_alignment.reporting import html
+from airflow_alignment.reporting.index import RUN_FOLDER
 from airflow_alignment.reporting.store import ArtifactStore
 
 # Airflow's KEY_REGEX for dag and task ids; run ids: printable, no separator (Airflow's column
@@ -117,12 +120,19 @@ def _map_index(map_index: Annotated[str | None, Query()] = None) -> int:
     return int(map_index)
 
 
+def _before(before: Annotated[str | None, Query(max_length=300)] = None) -> str | None:
+    if before is not None and not RUN_FOLDER.fullmatch(before):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid before: pass the next_before of a history page")
+    return before
+
+
 DagId = Annotated[str, Depends(_dag_id)]
 RunId = Annotated[str, Depends(_run_id)]
 TaskId = Annotated[str, Depends(_task_id)]
 MapIndex = Annotated[int, Depends(_map_index)]
 TryNumber = Annotated[int | None, Query(ge=0, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+Before = Annotated[str | None, Depends(_before)]
 
 
 def _store() -> ArtifactStore:
@@ -137,15 +147,20 @@ Store = Annotated[ArtifactStore, Depends(_store)]
 def task_report(
     dag_id: DagId, run_id: RunId, task_id: TaskId, map_index: MapIndex, store: Store, try_number: TryNumber = None
 ) -> HTMLResponse:
-    context = reader.task_key(store, dag_id, run_id, task_id, map_index, try_number)
-    if context is None:
+    found = reader.task_try(store, dag_id, run_id, task_id, map_index, try_number)
+    if found is None:
         what = f"try {try_number} of " if try_number is not None else ""
         return _page(html.render_message("No alignment result",
                                          f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
                                          f"{dag_id} has no stored alignment result."), 404)  # fmt: skip
-    page = reader.read_report(store, context)
-    if page is None:  # stored before reports existed, or its rendering failed at run time
-        page = html.render_report(reader.read_result(store, context), link=_report_link(dag_id, run_id))
+    context, names = found
+    page = reader.read_report(store, context) if reader.REPORT in names else None
+    if page is None:  # stored before reports existed, its rendering failed at run time, or unreadable
+        doc = reader.read_result(store, context)
+        if reader.is_unreadable(doc):
+            message = f"The stored result {doc['key']} cannot be shown: {doc['error']}"
+            return _page(html.render_message("Unreadable alignment result", message))
+        page = html.render_report(doc, link=_report_link(dag_id, run_id))
     return _page(page)
 
 
@@ -155,8 +170,8 @@ def run_page(dag_id: DagId, run_id: RunId, store: Store) -> HTMLResponse:
 
 
 @app.get("/dags/{dag_id}/history", response_class=HTMLResponse)
-def history_page(dag_id: DagId, store: Store, limit: Limit = 30) -> HTMLResponse:
-    return _page(html.render_history(_history(store, dag_id, limit)))
+def history_page(dag_id: DagId, store: Store, before: Before, limit: Limit = 30) -> HTMLResponse:
+    return _page(html.render_history(_history(store, dag_id, limit, before)))
 
 
 # -- JSON -----------------------------------------------------------------------------------
@@ -164,10 +179,10 @@ def history_page(dag_id: DagId, store: Store, limit: Limit = 30) -> HTMLResponse
 def task_result(
     dag_id: DagId, run_id: RunId, task_id: TaskId, map_index: MapIndex, store: Store, try_number: TryNumber = None
 ) -> JSONResponse:
-    context = reader.task_key(store, dag_id, run_id, task_id, map_index, try_number)
-    if context is None:
+    found = reader.task_try(store, dag_id, run_id, task_id, map_index, try_number)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored alignment result for this task instance")
-    return JSONResponse(reader.read_result(store, context), headers=_SECURITY_HEADERS)
+    return JSONResponse(reader.read_result(store, found[0]), headers=_SECURITY_HEADERS)
 
 
 @app.get("/api/dags/{dag_id}/runs/{run_id}")
@@ -176,13 +191,14 @@ def run_json(dag_id: DagId, run_id: RunId, store: Store) -> JSONResponse:
 
 
 @app.get("/api/dags/{dag_id}/history")
-def history_json(dag_id: DagId, store: Store, limit: Limit = 30) -> JSONResponse:
-    return JSONResponse(_history(store, dag_id, limit), headers=_SECURITY_HEADERS)
+def history_json(dag_id: DagId, store: Store, before: Before, limit: Limit = 30) -> JSONResponse:
+    return JSONResponse(_history(store, dag_id, limit, before), headers=_SECURITY_HEADERS)
 
 
 # -- data of the pages ----------------------------------------------------------------------
 def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, Any]:
-    results = [_with_urls(reader.compact_entry(d), dag_id, run_id) for d in reader.run_results(store, dag_id, run_id)]
+    root = root_path()
+    results = [_with_urls(entry, dag_id, run_id, root) for entry in reader.run_results(store, dag_id, run_id)]
     return {
         "dag_id": dag_id,
         "run_id": run_id,
@@ -194,27 +210,40 @@ def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, An
     }
 
 
-def _history(store: ArtifactStore, dag_id: str, limit: int) -> dict[str, Any]:
-    runs = []
-    for run in reader.dag_history(store, dag_id, limit):
-        results = [_with_urls(reader.compact_entry(d), dag_id, run["run_id"]) for d in run["results"]]
+def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) -> dict[str, Any]:
+    history = reader.dag_history(store, dag_id, limit, before)
+    runs, root = [], root_path()
+    for run in history["runs"]:
+        results = [_with_urls(entry, dag_id, run["run_id"], root) for entry in run["results"]]
         runs.append({
             "run_id": run["run_id"],
+            "run_after": run["run_after"],
             "started_at": run["started_at"],
-            "label": (run["started_at"] or run["run_id"])[:19].replace("T", " "),
+            "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
             "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
             "status": html.worst_status([r["status"] for r in results]),
-            "run_url": app_path("dags", dag_id, "runs", run["run_id"]),
+            "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
             "results": results,
         })  # fmt: skip
-    return {"dag_id": dag_id, "runs": runs, "json_url": app_path("api", "dags", dag_id, "history", query={"limit": limit})}
+    older = history["next_before"]
+    return {
+        "dag_id": dag_id,
+        "runs": runs,
+        "json_url": app_path("api", "dags", dag_id, "history", query={"limit": limit, "before": before}),
+        "next_before": older,
+        "older_url": older and app_path("dags", dag_id, "history", query={"limit": limit, "before": older}),
+        "older_json_url": older and app_path("api", "dags", dag_id, "history", query={"limit": limit, "before": older}),
+        "newest_url": before and app_path("dags", dag_id, "history", query={"limit": limit}),
+        "unindexed_results": history["unindexed_results"],
+    }
 
 
-def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str) -> dict[str, Any]:
+def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str, root: str) -> dict[str, Any]:
     context = {"dag_id": dag_id, "run_id": run_id, "task_id": entry["task_id"], "map_index": entry["map_index"]}
-    entry["report_url"] = report_path(context, try_number=entry["try_number"])
+    entry["report_url"] = report_path(context, try_number=entry["try_number"], root=root)
     entry["result_url"] = app_path("api", "dags", dag_id, "runs", run_id, "tasks", entry["task_id"], "result",
-                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]})  # fmt: skip
+                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
+                                   root=root)  # fmt: skip
     return entry
 
 

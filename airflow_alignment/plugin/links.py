@@ -7,6 +7,7 @@ FastAPI nor the plugin's app.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -26,19 +27,27 @@ def root_path() -> str:
     return urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
 
 
-def app_path(*segments: Any, query: Mapping[str, Any] | None = None) -> str:
-    """An absolute path into the plugin's app; every segment is percent-encoded."""
-    path = root_path() + URL_PREFIX + "".join("/" + quote(str(s), safe="") for s in segments)
+def app_path(*segments: Any, query: Mapping[str, Any] | None = None, root: str | None = None) -> str:
+    """An absolute path into the plugin's app; every segment is percent-encoded. ``root``: the
+    :func:`root_path`, when the caller builds many paths (reading the option costs 25 us)."""
+    root = root_path() if root is None else root
+    path = root + URL_PREFIX + "".join(map(_segment, segments))
     wanted = {k: v for k, v in (query or {}).items() if v is not None}
     return f"{path}?{urlencode(wanted)}" if wanted else path
 
 
-def report_path(context: Mapping[str, Any], *, try_number: int | None = None) -> str:
+@lru_cache(maxsize=4096)
+def _segment(value: Any) -> str:
+    """``/`` and the percent-encoded ``value`` (a history page builds 600 paths of a few ids)."""
+    return "/" + quote(str(value), safe="")
+
+
+def report_path(context: Mapping[str, Any], *, try_number: int | None = None, root: str | None = None) -> str:
     """The report page of a task instance (``context``: dag_id, run_id, task_id, map_index)."""
     map_index = context.get("map_index")
     return app_path(
         "dags", context["dag_id"], "runs", context["run_id"], "tasks", context["task_id"], "report",
-        query={"map_index": -1 if map_index is None else int(map_index), "try_number": try_number},
+        query={"map_index": -1 if map_index is None else int(map_index), "try_number": try_number}, root=root,
     )  # fmt: skip
 
 

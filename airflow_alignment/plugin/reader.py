@@ -2,27 +2,42 @@
 
 Results sit at ``results/<dag>/<run>/<task>/<map_index>/try-<n>/result.json`` (see
 :func:`airflow_alignment.reporting.store.result_key`), the report beside them as
-``report.html``. Identifiers are turned into keys only by ``result_key`` and ``safe_segment``,
-which percent-encode every segment: whatever a URL carries, a key stays inside its folder.
+``report.html``; the history reads the index (:mod:`airflow_alignment.reporting.index`).
+Identifiers are turned into keys only by ``result_key``, ``safe_segment`` and the index's key
+functions, which percent-encode every segment: whatever a URL carries, a key stays inside its
+folder.
+
+Every page costs what it shows: a task's page lists its task folder, a run's page its run
+folder, the history the newest ``limit`` runs of the index (:mod:`airflow_alignment.reporting.listing`).
+A stored file that cannot be read, or is not what it should be, becomes one entry with
+``status: "unreadable"``, its key and the error (:func:`~airflow_alignment.reporting.index.unreadable_entry`);
+the rest of the page is shown.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_alignment.reporting.store import (
-    RESULTS,
-    ArtifactStore,
-    result_key,
-    safe_segment,
+from airflow_alignment.reporting.index import (
+    INDEX,
+    UNREADABLE,
+    compact_entry,
+    folder_run,
+    parse_entry,
+    parse_entry_key,
+    unreadable_entry,
 )
+from airflow_alignment.reporting.listing import iter_keys, read_texts
+from airflow_alignment.reporting.store import RESULTS, ArtifactStore, result_key, safe_segment
 
 RESULT = "result.json"
 REPORT = "report.html"
+
+log = logging.getLogger(__name__)
 
 
 def _folder(*parts: Any) -> str:
@@ -34,94 +49,124 @@ def _try_of(segment: str) -> int | None:
     return int(number) if segment.startswith("try-") and number.isdigit() else None
 
 
-def tries(store: ArtifactStore, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[int]:
-    """The try numbers of a task instance that left a result, in order."""
+def is_unreadable(entry: Mapping[str, Any]) -> bool:
+    return entry.get("status") == UNREADABLE
+
+
+# -- one task instance ----------------------------------------------------------------------
+def task_files(store: ArtifactStore, dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[int, set[str]]:
+    """The files (``result.json``, ``report.html``) stored for each try of a task instance."""
     folder = _folder(dag_id, run_id, task_id, map_index)
-    found = set()
-    for key in store.list(folder):
+    found: dict[int, set[str]] = {}
+    for key in iter_keys(store, folder):
         rest = key[len(folder) + 1 :].split("/")
-        if len(rest) == 2 and rest[1] == RESULT and (number := _try_of(rest[0])) is not None:
-            found.add(number)
-    return sorted(found)
+        if len(rest) == 2 and (number := _try_of(rest[0])) is not None:
+            found.setdefault(number, set()).add(rest[1])
+    return found
 
 
-def task_key(
+def task_try(
     store: ArtifactStore, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int | None
-) -> dict[str, Any] | None:
-    """The context of the asked try (the latest when ``try_number`` is None), if it has a result."""
-    if try_number is None:
-        found = tries(store, dag_id, run_id, task_id, map_index)
-        if not found:
-            return None
-        try_number = found[-1]
-    context = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index,
-               "try_number": try_number}  # fmt: skip
-    return context if store.exists(result_key(context, RESULT)) else None
+) -> tuple[dict[str, Any], set[str]] | None:
+    """The context of the asked try (the latest when ``try_number`` is None) that left a result,
+    and the names of its stored files; ``None`` when it left none."""
+    files = {n: names for n, names in task_files(store, dag_id, run_id, task_id, map_index).items() if RESULT in names}
+    if not files or (try_number is not None and try_number not in files):
+        return None
+    number = max(files) if try_number is None else try_number
+    context = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "try_number": number}
+    return context, files[number]
 
 
 def read_result(store: ArtifactStore, context: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(json.loads(store.read_text(result_key(context, RESULT))))
+    """The stored result of a task instance try, or its unreadable entry (:func:`is_unreadable`)."""
+    key = result_key(context, RESULT)
+    return _result(key, read_texts(store, [key])[key])
 
 
 def read_report(store: ArtifactStore, context: Mapping[str, Any]) -> str | None:
+    """The stored report, or ``None`` when it cannot be read (the page is then rendered from the result)."""
     key = result_key(context, REPORT)
-    return store.read_text(key) if store.exists(key) else None
+    text = read_texts(store, [key])[key]
+    if isinstance(text, Exception):
+        log.warning("report %s could not be read (%s); rendering it from the result", key, text)
+        return None
+    return text
 
 
+# -- one run --------------------------------------------------------------------------------
 def run_results(store: ArtifactStore, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-    """The latest try of every task instance of a run that left a result: gates first."""
-    latest = _latest_tries(store.list(_folder(dag_id, run_id)))
-    docs = [read_result(store, _context(dag_id, run_id, seg)) for seg in latest.values()]
-    return sorted(docs, key=_gate_first)
+    """The latest try of every task instance of a run that left a result, as compact entries
+    (:func:`~airflow_alignment.reporting.index.compact_entry`): gates first."""
+    latest = _latest_tries(list(iter_keys(store, _folder(dag_id, run_id))))
+    keys = {result_key(_context(dag_id, run_id, seg), RESULT): seg for seg in latest.values()}
+    entries = []
+    for key, text in read_texts(store, keys).items():
+        doc = _result(key, text)
+        if is_unreadable(doc):
+            ctx = _context(dag_id, run_id, keys[key])
+            entries.append(unreadable_entry(key, doc["error"], ctx["task_id"], ctx["map_index"], ctx["try_number"]))
+        else:
+            entries.append(compact_entry(doc))
+    return sorted(entries, key=_gate_first)
 
 
-def dag_history(store: ArtifactStore, dag_id: str, limit: int) -> list[dict[str, Any]]:
-    """The ``limit`` most recent runs of a DAG that left results, oldest first, each with the
-    latest try of every task instance (as :func:`run_results`)."""
-    by_run: dict[str, list[str]] = {}
-    folder = _folder(dag_id)
-    for key in store.list(folder):
-        by_run.setdefault(key[len(folder) + 1 :].split("/", 1)[0], []).append(key)
-    runs = []
-    for run_segment, keys in by_run.items():
-        latest = _latest_tries(keys)
-        run_id = unquote(run_segment)
-        docs = sorted((read_result(store, _context(dag_id, run_id, seg)) for seg in latest.values()), key=_gate_first)
-        if docs:
-            started = min((d.get("started_at") or "" for d in docs), default="")
-            runs.append({"run_id": run_id, "started_at": started or None, "results": docs})
-    runs.sort(key=lambda r: (r["started_at"] or "", r["run_id"]))
-    return runs[-limit:]
+# -- the history ----------------------------------------------------------------------------
+def dag_history(store: ArtifactStore, dag_id: str, limit: int, before: str | None = None) -> dict[str, Any]:
+    """The ``limit`` newest runs of a DAG in the index (older than the run folder ``before``),
+    oldest first, each with the latest try of every task instance; and the folder to pass as
+    ``before`` for older runs (``None`` when there are none).
+
+    Returns ``{"runs": [{run_id, run_after, started_at, results}], "next_before",
+    "unindexed_results"}``; ``unindexed_results`` is true when the index of the DAG is empty but
+    results are stored (written before the index existed: see ``index rebuild``).
+    """
+    runs: dict[str, dict[tuple[str, int], tuple[int, str]]] = {}
+    more = False
+    for key in iter_keys(store, f"{INDEX}/{safe_segment(dag_id)}", after=before):
+        parsed = parse_entry_key(key)
+        if parsed is None:
+            continue
+        folder, task_id, map_index, try_number = parsed
+        if folder not in runs and len(runs) == limit:
+            more = True
+            break
+        latest = runs.setdefault(folder, {})
+        if (task_id, map_index) not in latest or try_number > latest[(task_id, map_index)][0]:
+            latest[(task_id, map_index)] = (try_number, key)
+    texts = read_texts(store, [key for latest in runs.values() for _, key in latest.values()])
+    shown = []
+    for folder, latest in runs.items():
+        run_id, run_after = folder_run(folder) or (folder, None)
+        entries = sorted((parse_entry(key, texts[key]) for _, key in latest.values()), key=_gate_first)
+        started = min((e["started_at"] for e in entries if isinstance(e.get("started_at"), str)), default=None)
+        shown.append({"run_id": run_id, "run_after": run_after, "started_at": started, "results": entries})
+    unindexed = not runs and before is None and next(iter_keys(store, _folder(dag_id)), None) is not None
+    next_before = list(runs)[-1] if more else None
+    return {"runs": shown[::-1], "next_before": next_before, "unindexed_results": unindexed}
 
 
-def compact_entry(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """What the run summary and the history keep of a result."""
-    ctx = doc.get("context") or {}
-    metrics = doc.get("metrics") if isinstance(doc.get("metrics"), Mapping) else {}
-    return {
-        "task_id": ctx.get("task_id"),
-        "map_index": ctx.get("map_index", -1),
-        "try_number": ctx.get("try_number"),
-        "check": doc.get("check"),
-        "kind": doc.get("kind"),
-        "status": doc.get("status"),
-        "severity": doc.get("severity"),
-        "verdict": metrics.get("verdict") if doc.get("kind") == "gate" else None,
-        "summary": doc.get("summary"),
-        "started_at": doc.get("started_at"),
-        "policy": doc.get("policy"),
-        "data_fingerprint": (doc.get("data") or {}).get("fingerprint"),
-        "assertions": [
-            {
-                "name": a.get("name"),
-                "success": a.get("success"),
-                "severity": a.get("severity"),
-                "observed": a.get("observed") if _is_number(a.get("observed")) else None,
-                "expected": _bounds(a.get("expected")),
-            }
-            for a in doc.get("assertions") or []
-        ],
-    }
+# -- reading --------------------------------------------------------------------------------
+def _result(key: str, text: str | Exception) -> dict[str, Any]:
+    """The validated result document read at ``key``, or its unreadable entry."""
+    from jsonschema import ValidationError
+
+    from airflow_alignment.results import SCHEMA_ID, validate
+
+    if isinstance(text, Exception):
+        return unreadable_entry(key, text)
+    try:
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_ID:
+            found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
+            return unreadable_entry(key, f"not a {SCHEMA_ID} document (schema: {found!r})")
+        validate(doc)
+    except ValueError as exc:
+        return unreadable_entry(key, exc)
+    except ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the document"
+        return unreadable_entry(key, f"not a check result: {where}: {exc.message}")
+    return doc
 
 
 def _latest_tries(keys: list[str]) -> dict[tuple[str, str], tuple[str, str, str]]:
@@ -145,16 +190,7 @@ def _context(dag_id: str, run_id: str, segments: tuple[str, str, str]) -> dict[s
             "try_number": _try_of(try_segment)}  # fmt: skip
 
 
-def _gate_first(doc: Mapping[str, Any]) -> tuple[int, str, int]:
-    ctx = doc.get("context") or {}
-    return (0 if doc.get("kind") == "gate" else 1, str(ctx.get("task_id")), int(ctx.get("map_index", -1)))
-
-
-def _bounds(expected: Any) -> dict[str, Any] | None:
-    if isinstance(expected, Mapping) and set(expected) <= {"min", "max"}:
-        return {k: v for k, v in expected.items() if _is_number(v)} or None
-    return None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _gate_first(entry: Mapping[str, Any]) -> tuple[int, str, int]:
+    map_index = entry.get("map_index")
+    return (0 if entry.get("kind") == "gate" else 1, str(entry.get("task_id")),
+            map_index if isinstance(map_index, int) else -1)  # fmt: skip

@@ -30,6 +30,7 @@ p.summary { margin: 6px 0 14px; font-size: 15px; }
 .b-warned, .b-needs_review { background: {{ status_colours.warned }}; }
 .b-failed, .b-rejected { background: {{ status_colours.failed }}; }
 .b-error { background: {{ status_colours.error }}; }
+.b-unreadable { background: #37474f; }
 .verdict { border-radius: 6px; padding: 12px 16px; margin: 10px 0 16px; color: #fff; font-size: 16px; }
 .verdict strong { font-size: 20px; margin-right: 10px; }
 .v-approved { background: {{ status_colours.passed }}; }
@@ -160,7 +161,8 @@ _RUN = """{% extends "base.html" %}
 _HISTORY = """{% extends "base.html" %}
 {% block body %}
 <h1>Alignment history of {{ h.dag_id }}</h1>
-<p class="muted">{{ rows | length }} run(s) with alignment results, newest first{% if h.get('json_url') %} · <a href="{{ h.get('json_url') }}">JSON</a>{% endif %}</p>
+<p class="muted">{{ rows | length }} run(s) with alignment results, newest first{% if h.get('newest_url') %} · <a href="{{ h.get('newest_url') }}">newest runs</a>{% endif %}{% if h.get('json_url') %} · <a href="{{ h.get('json_url') }}">JSON</a>{% endif %}</p>
+{% if h.get('unindexed_results') %}<p class="error">This DAG has results stored before the history index existed. Index them once with <code>python -m airflow_alignment.reporting.index rebuild --dag {{ h.dag_id }}</code>.</p>{% endif %}
 {% if rows %}
 <table>
 <tr><th>Run</th><th>Started</th><th>Outcome</th>{% for t in tasks %}<th>{{ t }}</th>{% endfor %}</tr>
@@ -173,6 +175,7 @@ _HISTORY = """{% extends "base.html" %}
 </tr>
 {% endfor %}
 </table>
+{% if h.get('older_url') %}<p><a href="{{ h.get('older_url') }}" id="older">Older runs</a></p>{% endif %}
 {% if charts %}<h2>Trends</h2>
 {% for c in charts %}<div class="chart">{{ c.svg | safe }}</div>{% endfor %}
 {% elif rows | length < 2 %}<p class="muted">Trend charts appear from the second run on.</p>{% endif %}

@@ -18,17 +18,19 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
+from airflow_alignment.reporting.index import UNREADABLE
 from airflow_alignment.reporting.store import ArtifactStore, result_key
 from airflow_alignment.results import CheckResult
 
 REPORT_NAME = "report.html"
 VERDICT_TEXT = {"approved": "Approved", "needs_review": "Needs review", "rejected": "Rejected"}
-_STATUS_RANK = {"error": 4, "failed": 3, "warned": 2, "passed": 1}
+# an unreadable entry (a stored file that cannot be shown): above warned, since it may hide a failure
+_STATUS_RANK = {"error": 5, "failed": 4, UNREADABLE: 3, "warned": 2, "passed": 1}
 _FAIRNESS_RESERVED = ("settings", "excluded_groups", "dropped_rows", "baseline", "marginal")
 _SAMPLE_SHOWN = 10
 
@@ -79,7 +81,8 @@ def render_run(summary: Mapping[str, Any]) -> str:
     """The page of one DAG run: its gate verdicts first, then every alignment result.
 
     :param summary: ``{dag_id, run_id, results: [{task_id, map_index, try_number, check, kind,
-        status, summary, verdict?, report_url?}], history_url?, json_url?}``.
+        status, summary, verdict?, report_url?}], history_url?, json_url?}``; a result with
+        status ``unreadable`` (a stored file that could not be read) shows its ``key`` and ``error``.
     """
     rows = [_summary_row(r) for r in summary.get("results", [])]
     gates = [r for r in rows if r["kind"] == "gate"]
@@ -92,8 +95,9 @@ def render_history(history: Mapping[str, Any]) -> str:
 
     :param history: ``{dag_id, json_url?, runs: [{run_id, started_at, label?, status,
         verdict?, run_url?, results: [{task_id, check, kind, status, verdict?, summary,
-        report_url?, assertions: [{name, observed, expected, success, severity}]}]}]}``,
-        oldest run first.
+        report_url?, assertions: [{name, observed, expected, success, severity}]}]}], older_url?,
+        newest_url?, unindexed_results?}``, oldest run first; ``older_url`` and ``newest_url``
+        link to the next and the first page.
     """
     runs = list(history.get("runs", []))
     tasks = sorted({r["task_id"] for run in runs for r in run.get("results", [])}, key=_gate_first(runs))
@@ -112,7 +116,7 @@ def render_message(title: str, message: str) -> str:
 
 
 def worst_status(statuses: Sequence[str | None]) -> str | None:
-    """The most serious of ``statuses`` (``error`` > ``failed`` > ``warned`` > ``passed``)."""
+    """The most serious of ``statuses`` (``error`` > ``failed`` > ``unreadable`` > ``warned`` > ``passed``)."""
     known = [s for s in statuses if s in _STATUS_RANK]
     return max(known, key=_STATUS_RANK.__getitem__) if known else None
 
@@ -317,7 +321,10 @@ def _gate(doc: Mapping[str, Any], link: LinkFor | None) -> dict[str, Any]:
 
 # -- run summary and history ----------------------------------------------------------------
 def _summary_row(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {**r, "badge": r.get("verdict") or r.get("status"),
+    summary = r.get("summary")
+    if r.get("status") == UNREADABLE:
+        summary = f"unreadable result {r.get('key')}: {r.get('error')}"
+    return {**r, "badge": r.get("verdict") or r.get("status"), "summary": summary,
             "map": "" if r.get("map_index") in (None, -1) else r.get("map_index")}  # fmt: skip
 
 
@@ -331,6 +338,9 @@ def _history_cell(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     numeric = [a for a in result.get("assertions") or [] if _number(a.get("observed")) is not None]
     headline = f"{numeric[0]['name']} {fmt(numeric[0]['observed'])}" if numeric else None
+    if result.get("status") == UNREADABLE:
+        return {"badge": UNREADABLE, "headline": f"unreadable result {result.get('key')}",
+                "summary": result.get("error"), "href": result.get("report_url")}  # fmt: skip
     return {"badge": result.get("verdict") or result.get("status"), "headline": headline,
             "summary": result.get("summary"), "href": result.get("report_url")}  # fmt: skip
 
@@ -352,9 +362,18 @@ def _trend_charts(runs: Sequence[Mapping[str, Any]], tasks: Sequence[str]) -> li
                     s["values"][i] = a["observed"]
                     s["statuses"][i] = {True: "passed", False: "failed"}.get(a.get("success"))
         if series and len(runs) > 1:
-            svg = charts.trend_chart(task_id, labels, list(series.values()), salt=f"trend-{t_index}")
+            svg = _trend_svg(json.dumps([task_id, labels, list(series.values()), f"trend-{t_index}"]))
             out.append({"task_id": task_id, "svg": svg})
     return out
+
+
+@lru_cache(maxsize=256)
+def _trend_svg(spec: str) -> str:
+    """A trend chart, drawn once per distinct content (``spec``: its arguments as JSON): the
+    history page of a DAG shows the same charts to every viewer until a run is added, and
+    drawing is most of that page's cost."""
+    title, labels, series, salt = json.loads(spec)
+    return charts.trend_chart(title, labels, series, salt=salt)
 
 
 def _bounds_of(assertion: Mapping[str, Any]) -> dict[str, Any]:
