@@ -186,3 +186,61 @@ def sqlite_conn_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     connection = json.dumps({"conn_type": "sqlite", "host": str(path)})
     monkeypatch.setenv("AIRFLOW_CONN_ALIGNMENT_SQLITE", connection)
     return SimpleNamespace(conn_id="alignment_sqlite", path=path, url=f"sqlite:///{path}")
+
+
+# --- A real S3 endpoint (tests/objectstores.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def process_watchdog() -> Any:
+    """Stops the session's server process groups even if pytest is killed (tests/processes.py)."""
+    from tests.processes import Watchdog
+
+    watchdog = Watchdog()
+    try:
+        yield watchdog
+    finally:
+        watchdog.close()
+
+
+@pytest.fixture(scope="session")
+def moto_server(process_watchdog: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``moto`` in server mode on a free loopback port for the session: ``.port``, ``.client``
+    (a plain boto3 S3 client on it) and ``.service``."""
+    from types import SimpleNamespace
+
+    from tests.objectstores import boto3_client, start_moto
+
+    service, port = start_moto(tmp_path_factory.mktemp("moto"), process_watchdog)
+    try:
+        yield SimpleNamespace(port=port, client=boto3_client(port), service=service)
+    finally:
+        service.stop()
+
+
+@pytest.fixture()
+def s3_store(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
+    """A fresh bucket on :func:`moto_server` behind a :class:`tests.objectstores.SwitchableProxy`,
+    and a new Airflow ``aws`` connection to it (through the proxy, with botocore's retries cut to
+    one attempt so that an unreachable store fails in seconds). A new connection id per test:
+    Airflow caches a filesystem per connection id, and each test's proxy has its own port.
+
+    Returns ``.base`` (``s3://<conn_id>@<bucket>/alignment``), ``.bucket``, ``.proxy`` and
+    ``.client`` (boto3, straight to moto: what the store really holds)."""
+    import re
+    import uuid
+    from types import SimpleNamespace
+
+    from tests.objectstores import SwitchableProxy, aws_connection
+
+    bucket = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-bkt"
+    moto_server.client.create_bucket(Bucket=bucket)
+    proxy = SwitchableProxy(moto_server.port)
+    connection = aws_connection(proxy.port, retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2)
+    conn_id = f"s3_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection)
+    try:
+        yield SimpleNamespace(base=f"s3://{conn_id}@{bucket}/alignment", bucket=bucket, proxy=proxy,
+                              client=moto_server.client)  # fmt: skip
+    finally:
+        proxy.go_down()
