@@ -21,7 +21,8 @@ source scripts/setup.sh
 
 # Debian packages the tests need; one line to extend. postgresql: the server binaries that the
 # postgres_server fixture (tests/sqlservers.py) runs on a loopback port for the session.
-APT_PACKAGES=(chromium fonts-dejavu-core postgresql)
+# redis-server: the Celery broker of the deployment test (tests/deploy/).
+APT_PACKAGES=(chromium fonts-dejavu-core postgresql redis-server)
 # The oldest Airflow line we support; the newest 3.1.x on PyPI (pip index versions apache-airflow).
 AIRFLOW31_SPEC="${AIRFLOW31_SPEC:-apache-airflow==3.1.8}"
 SMOKE_VENV="$ROOT/.venv-airflow31"
