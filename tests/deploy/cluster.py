@@ -51,7 +51,7 @@ DAG_FILES = [
     ROOT / "dags" / "alignment_monitoring.py",
     ROOT / "dags" / "alignment_data_arrival.py",
     ROOT / "dags" / "policies",
-    ROOT / "tests" / "dags" / "deploy_faults.py",
+    ROOT / "tests" / "dags" / "deploy_cases.py",
 ]
 WORKERS = ("worker-a", "worker-b")
 START_TIMEOUT_S = 180

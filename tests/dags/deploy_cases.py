@@ -1,10 +1,14 @@
-"""The deployment test's fault cases (tests/deploy/): two DAGs, each lands a batch of applications
-in the sample-data location (``ALIGNMENT_SAMPLE_DATA``: S3 in the deployment test) and checks it.
+"""DAGs of the deployment test (tests/deploy/). Two fault cases, each lands a batch of applications
+in the sample-data location (``ALIGNMENT_SAMPLE_DATA``: S3 in the deployment test) and checks it:
 
 - ``alignment_deploy_worker_loss``: the check's first try takes long enough for the test to kill
   the worker running it (SIGKILL); the retry, on the other worker, is quick.
 - ``alignment_deploy_store_loss``: a quick check; the test takes the object store away while its
   result is written, and brings it back before the retry.
+
+And ``alignment_deploy_late_data``: a deferrable ``ExpectationsSensor`` waits for a batch that
+nobody in the DAG writes: the test uploads it (with boto3) once the sensor has deferred to the
+triggerer.
 
 The data is generated (seeded); results go to the configured artifact store.
 """
@@ -18,6 +22,7 @@ from typing import Any
 from airflow.sdk import DAG, task
 
 from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.sensors import ExpectationsSensor
 
 #: How long the first try of ``slow_check`` waits before it evaluates.
 SLOW_FIRST_TRY_S = 120
@@ -71,4 +76,15 @@ with DAG("alignment_deploy_store_loss", schedule=None, start_date=datetime(2026,
         expectations=EXPECTATIONS,
         retries=2,
         retry_delay=timedelta(seconds=25),  # the test reads try 1's XCom and log meanwhile
+    )
+
+with DAG("alignment_deploy_late_data", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+         tags=["alignment", "test"]):  # fmt: skip
+    ExpectationsSensor(
+        task_id="wait_for_batch",
+        data=BATCH,
+        expectations=EXPECTATIONS,
+        deferrable=True,
+        poke_interval=3,
+        timeout=timedelta(minutes=10),
     )
