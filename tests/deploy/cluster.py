@@ -136,8 +136,13 @@ class Cluster:
         value = entry["value"]
         return json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
 
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
-        """The task log of one try, as the UI shows it (read from S3 by the api-server)."""
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int, timeout_s: float = 30) -> str:
+        """The task log of one try, as the UI shows it, once the api-server reads it from S3
+        (the worker uploads it when the try ends, a moment after the state changes)."""
+        return str(self.wait_until(f"the log of try {try_number} of {task_id} on S3",
+                                   lambda: self._log_from_s3(dag_id, run_id, task_id, try_number), timeout_s))  # fmt: skip
+
+    def _log_from_s3(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
         path = f"{self.run_path(dag_id, run_id)}/taskInstances/{task_id}/logs/{try_number}"
         response = self.api("GET", path, params={"full_content": "true"}, headers={"Accept": "application/x-ndjson"})
         assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text[:500]}"
@@ -146,7 +151,8 @@ class Cluster:
             entry = json.loads(line) if line.strip() else {}
             text = entry.get("event") if isinstance(entry, dict) else None
             lines.append(str(text) if text is not None else line)
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        return text if f"Log message source details\ns3://{BUCKET}/logs/" in text else None
 
     def wait_until(self, what: str, ready: Any, timeout_s: float = 300, every_s: float = 1.0) -> Any:
         deadline = time.monotonic() + timeout_s

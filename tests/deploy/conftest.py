@@ -15,10 +15,6 @@ import pytest
 from tests.deploy.cluster import ROOT, Cluster, start_cluster
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "deploy: starts a distributed Airflow (Celery, PostgreSQL, Redis, S3)")
-
-
 @pytest.fixture(scope="package")
 def cluster(postgres_server: Any, moto_server: Any, process_watchdog: Any) -> Iterator[Cluster]:
     import shutil
