@@ -6,7 +6,8 @@
 #      and the package, then tests/smoke/ (real dag.test() runs of the data-quality and warehouse
 #      templates on a fresh SQLite home);
 #   3. the main pytest suite in .venv (tests/, without tests/smoke/), last, so that its summary
-#      is the last pytest output; a combined "N passed, N failed" line closes the run.
+#      is the last pytest output; a combined "N passed, N failed" line closes the run. It includes
+#      tests/deploy/: a distributed Airflow (Celery on Redis, PostgreSQL, moto S3) on loopback.
 #
 #   bash scripts/test.sh                  # everything
 #   bash scripts/test.sh -k store         # extra arguments go to the main pytest run
