@@ -10,6 +10,9 @@ score). The only SQL text taken as is is what the DAG author wrote in ``where=``
 - :func:`read_frame` reads the needed columns, ``chunk_rows`` at a time;
 - :func:`cell_table` runs the one ``GROUP BY`` that count-based fairness and performance
   metrics need (see :mod:`airflow_alignment.engines.cells`);
+- :func:`group_counts` counts rows and labelled rows per group (a feedback sensor's wait);
+- :func:`relation`'s ``window`` and ``not_null`` keep the rows of a time window, or with a
+  label, by a ``WHERE`` inside the database (read, counted or grouped alike);
 - :func:`select_sql` renders a statement with its values as literals (by the dialect), for
   tools that take SQL text (Great Expectations' query assets).
 
@@ -22,6 +25,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.exceptions import (
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 
     from airflow_alignment.engines.cells import CellTable
     from airflow_alignment.sources import SqlSource
+    from airflow_alignment.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +116,71 @@ def dialect(source: SqlSource) -> str:
 
 
 # -- statements -----------------------------------------------------------------------------
-def relation(source: SqlSource, columns: Sequence[str] | None = None) -> Any:
-    """The rows of the source as a SQLAlchemy selectable (a filtered table or a subquery)."""
+def relation(
+    source: SqlSource,
+    columns: Sequence[str] | None = None,
+    *,
+    window: Window | None = None,
+    not_null: Sequence[str] = (),
+) -> Any:
+    """The rows of the source as a SQLAlchemy selectable (a filtered table or a subquery).
+
+    ``window`` keeps the rows inside a time window and ``not_null`` those where each of these
+    columns has a value: both are ``WHERE`` conditions inside the database, so the rows they
+    leave out are never fetched.
+    """
     import sqlalchemy as sa
 
-    cols = [sa.column(c) for c in (columns if columns is not None else available_columns(source))]
+    names = list(columns) if columns is not None else available_columns(source)
+    filtered = list(dict.fromkeys(names + ([window.column] if window else []) + list(not_null)))
+    cols = [sa.column(c) for c in filtered]
     if source.query is not None:
-        return _query_text(source).columns(*cols).subquery("alignment_source")
-    table, condition = _filtered_table(source, cols)
-    select = sa.select(*table.c)
-    return (select if condition is None else select.where(condition)).subquery("alignment_source")
+        base: Any = _query_text(source).columns(*cols).subquery("alignment_query")
+        conditions = []
+    else:
+        base, condition = _filtered_table(source, cols)
+        conditions = [] if condition is None else [condition]
+    if window is not None:  # before not_null: its probe must not read another column
+        conditions.append(_window_condition(source, base, conditions, window))
+    conditions += [base.c[c].is_not(None) for c in not_null]
+    select = sa.select(*[base.c[c] for c in names])
+    return (select.where(*conditions) if conditions else select).subquery("alignment_source")
+
+
+def _window_condition(source: SqlSource, base: Any, conditions: list[Any], window: Window) -> Any:
+    """``start < column <= end`` in the database's own terms.
+
+    SQLite keeps timestamps as text (``2026-03-02 12:00:00``, ``2026-03-02T12:00:00+01:00``):
+    ``strftime`` brings each to UTC text that sorts as time. Elsewhere the column is a
+    timestamp: the bounds are bound as UTC datetimes, aware or naive as the column's values are
+    (a naive timestamp counts as UTC, as in pandas). One value of the column tells which.
+    """
+    import sqlalchemy as sa
+
+    col = base.c[window.column]
+    start, end = window.start_utc, window.end_utc
+    if dialect(source) == "sqlite":
+        text = sa.func.strftime("%Y-%m-%d %H:%M:%f", col)
+        return sa.and_(text > _sqlite_time(start), text <= _sqlite_time(end))
+    probe = sa.select(col).where(*conditions, col.is_not(None)).limit(1)
+    with querying(source), engine(source).connect() as conn:
+        sample = conn.execute(probe).scalar()
+    if sample is None:
+        return sa.false()  # no timestamp at all: no row is inside
+    if not isinstance(sample, datetime):
+        raise DataError(
+            f"timestamp_column {window.column!r} of {source} holds {type(sample).__name__} values (e.g. {sample!r}), "
+            f"not timestamps; store it as TIMESTAMP [WITH TIME ZONE] or select CAST({window.column} AS TIMESTAMP WITH "
+            "TIME ZONE) in query="
+        )
+    if sample.tzinfo is None:
+        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    return sa.and_(col > sa.bindparam("alignment_window_start", start), col <= sa.bindparam("alignment_window_end", end))
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """UTC text in the form of SQLite's ``strftime('%Y-%m-%d %H:%M:%f')`` (milliseconds)."""
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 1000:03d}"
 
 
 def _query_text(source: SqlSource) -> Any:
@@ -153,11 +213,12 @@ def querying(source: SqlSource) -> Iterator[None]:
         raise DataError(f"{source}: the database refused the query: {first_line(exc)}") from exc
 
 
-def select_statement(source: SqlSource, columns: Sequence[str] | None = None) -> Any:
-    """``SELECT <columns> FROM <source>``: quoted names, bound values."""
+def select_statement(source: SqlSource, columns: Sequence[str] | None = None, **rows: Any) -> Any:
+    """``SELECT <columns> FROM <source>``: quoted names, bound values; ``rows`` as for
+    :func:`relation` (``window``, ``not_null``)."""
     import sqlalchemy as sa
 
-    rel = relation(source, columns)
+    rel = relation(source, columns, **rows)
     return sa.select(*rel.c)
 
 
@@ -270,15 +331,15 @@ def first_line(exc: Exception) -> str:
 
 
 # -- reading --------------------------------------------------------------------------------
-def read_frame(source: SqlSource, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_frame(source: SqlSource, columns: Sequence[str] | None = None, **rows: Any) -> pd.DataFrame:
     """The needed ``columns`` of the source as a DataFrame, fetched ``chunk_rows`` at a time
-    (a server-side cursor where the driver has one)."""
+    (a server-side cursor where the driver has one); ``rows`` as for :func:`relation`."""
     import pandas as pd
 
     if columns is not None:
         columns = list(dict.fromkeys(columns))
-        require_columns(source, columns)
-    stmt = select_statement(source, columns)
+        require_columns(source, columns + _row_columns(**rows))
+    stmt = select_statement(source, columns, **rows)
     parts: list[pd.DataFrame] = []
     with querying(source), engine(source).connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=source.chunk_rows).execute(stmt)
@@ -316,8 +377,10 @@ def cell_table(
     y_score: str | None = None,
     threshold: float | None = None,
     sample_weight: str | None = None,
+    **rows: Any,
 ) -> CellTable:
-    """The cell counts of the source in one ``GROUP BY`` inside the database.
+    """The cell counts of the source in one ``GROUP BY`` inside the database; ``rows`` as for
+    :func:`relation` (``window``, ``not_null``).
 
     ``SELECT <features>, <y_true>, <prediction>, COUNT(*) [, SUM(w), SUM(w*w), MIN(w)]
     ... GROUP BY ...``, where a thresholded score becomes ``CASE WHEN score IS NULL THEN NULL
@@ -330,8 +393,8 @@ def cell_table(
 
     keys, prediction, thresholded = cells.key_columns(features, y_true, y_pred, y_score, threshold)
     needed = list(dict.fromkeys(keys + ([sample_weight] if sample_weight else [])))
-    require_columns(source, needed)
-    rel = relation(source, needed)
+    require_columns(source, needed + _row_columns(**rows))
+    rel = relation(source, needed, **rows)
     # Inner select: the grouping values (a thresholded score becomes its 1/0 prediction).
     inner: list[Any] = []
     for key in keys:
@@ -367,6 +430,39 @@ def cell_table(
             frame[col] = pd.to_numeric(frame[col]).astype(float)
     return cells.build(frame, features=features, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold,
                        sample_weight=sample_weight, source=str(source))
+
+
+def group_counts(
+    source: SqlSource, features: Sequence[str], label: str, *, window: Window | None = None
+) -> list[tuple[tuple[Any, ...], int, int]]:
+    """Rows and labelled rows (``label`` not null) per group of ``features``, inside ``window``:
+    ``SELECT <features>, COUNT(*), COUNT(<label>) ... GROUP BY <features>`` in the database.
+
+    Returns ``[(group values, rows, labelled), ...]`` in the order pandas' ``groupby`` gives
+    (sorted, a missing value last). Plain Python values: the triggerer runs this too.
+    """
+    import sqlalchemy as sa
+
+    features = list(features)
+    require_columns(source, list(dict.fromkeys(features + [label] + ([window.column] if window else []))))
+    rel = relation(source, list(dict.fromkeys(features + [label])), window=window)
+    keys = [rel.c[f] for f in features]
+    stmt = sa.select(*keys, sa.func.count().label("rows"), sa.func.count(rel.c[label]).label("labelled"))
+    stmt = stmt.group_by(*keys)
+    log.info("counting labelled rows per group in the database: %s", _one_line(stmt, source))
+    with querying(source), engine(source).connect() as conn:
+        found = [(tuple(r[: len(features)]), int(r[-2]), int(r[-1])) for r in conn.execute(stmt)]
+    return sorted(found, key=lambda item: _group_order(item[0]))
+
+
+def _group_order(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Sort key of a group: by value, a missing value last (as pandas' ``groupby``)."""
+    return tuple((v is None, "" if v is None else v) for v in values)
+
+
+def _row_columns(window: Window | None = None, not_null: Sequence[str] = ()) -> list[str]:
+    """The columns that :func:`relation`'s row conditions read."""
+    return ([window.column] if window else []) + list(not_null)
 
 
 def _one_line(stmt: Any, source: SqlSource) -> str:

@@ -188,7 +188,38 @@ def sqlite_conn_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return SimpleNamespace(conn_id="alignment_sqlite", path=path, url=f"sqlite:///{path}")
 
 
-# --- A real S3 endpoint (tests/objectstores.py) -----------------------------------------------
+# --- A real S3 endpoint (tests/objectstore.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Any:
+    """A moto S3 server on a free ``127.0.0.1`` port for the session (``.url``, ``.client()``,
+    ``.airflow_connection``); stopped at the end of the session."""
+    from tests.objectstore import start_moto
+
+    server = start_moto()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def s3_bucket(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
+    """A fresh bucket on :func:`moto_server`, reached through the Airflow connection
+    ``"alignment_s3"`` (``AIRFLOW_CONN_ALIGNMENT_S3``, type ``aws``, ``endpoint_url`` in extra).
+
+    Returns an object with ``.name``, ``.client`` (boto3, for the test's own reads and writes)
+    and ``.uri(key)`` (``s3://alignment_s3@<bucket>/<key>``, as a DAG would write it).
+    """
+    import re
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("AIRFLOW_CONN_ALIGNMENT_S3", moto_server.airflow_connection)
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + f"-{os.getpid()}"
+    client = moto_server.client()
+    client.create_bucket(Bucket=name)
+    return SimpleNamespace(name=name, client=client, uri=lambda key: f"s3://alignment_s3@{name}/{key}")
 
 
 @pytest.fixture(scope="session")
@@ -203,24 +234,9 @@ def process_watchdog() -> Any:
         watchdog.close()
 
 
-@pytest.fixture(scope="session")
-def moto_server(process_watchdog: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """``moto`` in server mode on a free loopback port for the session: ``.port``, ``.client``
-    (a plain boto3 S3 client on it) and ``.service``."""
-    from types import SimpleNamespace
-
-    from tests.objectstores import boto3_client, start_moto
-
-    service, port = start_moto(tmp_path_factory.mktemp("moto"), process_watchdog)
-    try:
-        yield SimpleNamespace(port=port, client=boto3_client(port), service=service)
-    finally:
-        service.stop()
-
-
 @pytest.fixture()
 def s3_store(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
-    """A fresh bucket on :func:`moto_server` behind a :class:`tests.objectstores.SwitchableProxy`,
+    """A fresh bucket on :func:`moto_server` behind a :class:`tests.objectstore.SwitchableProxy`,
     and a new Airflow ``aws`` connection to it (through the proxy, with botocore's retries cut to
     one attempt so that an unreachable store fails in seconds). A new connection id per test:
     Airflow caches a filesystem per connection id, and each test's proxy has its own port.
@@ -231,16 +247,16 @@ def s3_store(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.
     import uuid
     from types import SimpleNamespace
 
-    from tests.objectstores import SwitchableProxy, aws_connection
+    from tests.objectstore import SwitchableProxy, aws_connection
 
     bucket = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-bkt"
-    moto_server.client.create_bucket(Bucket=bucket)
+    client = moto_server.client()
+    client.create_bucket(Bucket=bucket)
     proxy = SwitchableProxy(moto_server.port)
-    connection = aws_connection(proxy.port, retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2)
+    connection = aws_connection(proxy.url, retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2)
     conn_id = f"s3_{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection)
     try:
-        yield SimpleNamespace(base=f"s3://{conn_id}@{bucket}/alignment", bucket=bucket, proxy=proxy,
-                              client=moto_server.client)  # fmt: skip
+        yield SimpleNamespace(base=f"s3://{conn_id}@{bucket}/alignment", bucket=bucket, proxy=proxy, client=client)
     finally:
         proxy.go_down()

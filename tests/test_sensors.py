@@ -35,11 +35,15 @@ def write_batch(path: Path, ages: list[int]) -> None:
     tmp.replace(path)  # atomic: a poke never reads half a file
 
 
-def arrivals(monkeypatch, evaluator: str, events: dict) -> list[int]:
-    """Wrap a sensor evaluator so that data arrives just before its N-th call: ``events`` maps
-    N to the action. Sensors import their evaluator by name at each poke (in the worker and in
-    the trigger alike), and dag.test() runs both in this process. Returns the calls so far."""
+def arrivals(monkeypatch, evaluator: str, events: dict, *, deferred: bool = False) -> list[int]:
+    """Wrap a sensor evaluator so that data arrives for its N-th call: ``events`` maps N to the
+    action. In poke mode the action runs just before call N. A deferred sensor only evaluates
+    again once the triggerer saw the data change, so there (``deferred=True``) the action runs
+    0.5 s after call N - 1 returned, while the trigger polls. Sensors import their evaluator by
+    name at each evaluation, and dag.test() runs the worker and the trigger in this process.
+    Returns the calls so far."""
     import importlib
+    import threading
 
     module_name, name = evaluator.rsplit(".", 1)
     module = importlib.import_module(f"airflow_alignment.sensors.{module_name}")
@@ -47,9 +51,13 @@ def arrivals(monkeypatch, evaluator: str, events: dict) -> list[int]:
 
     def wrapped(spec):
         calls.append(len(calls) + 1)
-        if calls[-1] in events:
+        if not deferred and calls[-1] in events:
             events[calls[-1]]()
-        return real(spec)
+        try:
+            return real(spec)
+        finally:
+            if deferred and calls[-1] + 1 in events:
+                threading.Timer(0.5, events[calls[-1] + 1]).start()
 
     monkeypatch.setattr(module, name, wrapped)
     return calls
@@ -66,7 +74,7 @@ def test_waits_until_the_batch_arrives_and_is_valid(dag_id, airflow_home, artifa
     # poke 1: no file; poke 2: a file that is too short; poke 3: a valid one
     calls = arrivals(monkeypatch, "expectations.evaluate_arrival", {
         2: lambda: write_batch(path, [20, 30]), 3: lambda: write_batch(path, [20, 30, 40, 50, 60]),
-    })
+    }, deferred=dag_id == "sensor_deferrable")
     run = run_case(dag_id, path=path)
     assert task_states(run) == {"wait": "success"}
     assert calls == [1, 2, 3]
@@ -176,32 +184,20 @@ def test_parse_time_errors():
         _sensor(expectations=[{"kwargs": {}}])
 
 
-# -- the trigger --------------------------------------------------------------------------
-def _trigger(path: Path, **kwargs):
-    from airflow_alignment.triggers import AlignmentSensorTrigger
+# -- deferrable: the trigger waits on the file, the worker evaluates ------------------------
+def _deferred(call):
+    """Run ``call`` (a sensor's execute or execute_complete); return the trigger it deferred to."""
+    from airflow.sdk.exceptions import TaskDeferred
 
-    sensor = _sensor(data=str(path), min_rows=3, deferrable=True)
-    return AlignmentSensorTrigger(evaluator=sensor.evaluator, spec=sensor.spec({}), check=sensor._check, **kwargs)
-
-
-def test_trigger_serialize_round_trip(tmp_path):
-    from airflow.sdk.serde import deserialize, serialize
-
-    from airflow_alignment.triggers import AlignmentSensorTrigger
-
-    trigger = _trigger(tmp_path / "b.csv", poke_interval=0.1, deadline=123.5)
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_alignment.triggers.alignment.AlignmentSensorTrigger"
-    again = AlignmentSensorTrigger(**deserialize(serialize(kwargs)))
-    assert again.serialize() == (classpath, kwargs)
-    assert json.loads(json.dumps(kwargs)) == kwargs  # plain values only
-    assert kwargs["spec"]["expectations"][-1] == {
-        "type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 3}
-    }
+    with pytest.raises(TaskDeferred) as deferred:
+        call()
+    assert deferred.value.method_name == "execute_complete"
+    return deferred.value.trigger
 
 
-async def _collect(trigger, ticker_period: float = 0.01):
-    """Run the trigger beside a ticker; return its events and how often the ticker ran."""
+async def _collect(trigger, ticker_period: float = 0.01, during=None):
+    """Run the trigger beside a ticker (and ``during``, a coroutine, if given); return its
+    events and how often the ticker ran."""
     ticks = 0
     done = asyncio.Event()
 
@@ -211,51 +207,175 @@ async def _collect(trigger, ticker_period: float = 0.01):
             ticks += 1
             await asyncio.sleep(ticker_period)
 
-    task = asyncio.create_task(ticker())
+    tasks = [asyncio.create_task(ticker())] + ([asyncio.create_task(during)] if during else [])
     events = [event async for event in trigger.run()]
     done.set()
-    await task
+    await asyncio.gather(*tasks)
     return events, ticks
 
 
-def test_trigger_runs_the_evaluation_off_the_event_loop(tmp_path, monkeypatch):
-    import airflow_alignment.sensors.expectations as module
+def _later(delay: float, action):
+    async def run():
+        await asyncio.sleep(delay)
+        action()
 
-    path = tmp_path / "b.csv"
-    write_batch(path, [20, 30, 40])
-    real = module.evaluate_arrival
+    return run()
 
-    def slow(spec):  # a blocking evaluation: 0.5 s of sleep in the evaluator
+
+def test_deferred_sensor_evaluates_on_the_worker_only_after_the_file_changed(tmp_path):
+    """The re-defer loop: evaluate, defer with the fingerprint, resume on a change, evaluate,
+    defer again with the new fingerprint while the data is still not enough, then succeed."""
+    from airflow_alignment.triggers.readiness import file_condition, observe
+
+    path = tmp_path / "batch.csv"
+    sensor = _sensor(data=str(path), min_rows=3, deferrable=True, poke_interval=0.05, timeout=30,
+                     artifact_store=str(tmp_path / "store"))
+    ti = _TI()
+    trigger = _deferred(lambda: sensor.execute({"ti": ti}))  # evaluation 1: no file
+    assert trigger.condition == file_condition(str(path), None) and trigger.previous is None
+    assert trigger.carry["evaluations"] == 1 and "data file not found" in trigger.carry["last"]["summary"]
+
+    [event], _ = asyncio.run(_collect(trigger, during=_later(0.2, lambda: write_batch(path, [20, 30]))))
+    assert event.payload["status"] == "changed" and event.payload["polls"] >= 2
+    trigger = _deferred(lambda: sensor.execute_complete({"ti": ti}, event.payload))  # evaluation 2: 2 rows
+    assert trigger.previous == observe(trigger.condition).fingerprint  # the file it just evaluated
+    assert trigger.carry["evaluations"] == 2 and trigger.carry["deadline"] == event.payload["carry"]["deadline"]
+
+    # the file does not change: the trigger does not fire, whatever the number of polls
+    trigger.deadline = time.time() + 0.4
+    [event], _ = asyncio.run(_collect(trigger))
+    assert event.payload["status"] == "timeout" and event.payload["polls"] >= 5
+
+    trigger.deadline = time.time() + 30
+    [event], _ = asyncio.run(_collect(trigger, during=_later(0.2, lambda: write_batch(path, [20, 30, 40]))))
+    assert event.payload["status"] == "changed"
+    xcom = sensor.execute_complete({"ti": ti}, event.payload)  # evaluation 3: enough
+    assert checked(xcom)["status"] == "passed" and xcom["data"]["rows"] == 3 and sensor._pokes == 3
+
+
+def test_data_that_could_not_be_read_is_tried_again_unchanged(tmp_path):
+    """An I/O failure on data that is there (here: a folder where the file should be) is no
+    reason to wait for a change: the next look that finds data resumes the task."""
+    path = tmp_path / "batch.csv"
+    path.mkdir()
+    sensor = _sensor(data=str(path), min_rows=1, deferrable=True, poke_interval=0.05, timeout=30,
+                     artifact_store=str(tmp_path / "store"))
+    ti = _TI()
+    trigger = _deferred(lambda: sensor.execute({"ti": ti}))
+    assert trigger.carry["last"]["error"]["type"] == "SourceUnavailableError"
+    assert trigger.previous is None  # not the folder's fingerprint
+    path.rmdir()
+    write_batch(path, [20, 30])
+    [event], _ = asyncio.run(_collect(trigger))
+    assert event.payload["status"] == "changed"
+    assert checked(sensor.execute_complete({"ti": ti}, event.payload))["status"] == "passed"
+
+
+def test_deferred_timeout_names_the_last_evaluation(tmp_path):
+    from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+    path = tmp_path / "batch.csv"
+    write_batch(path, [20, 30])
+    for soft_fail, expected in ((False, AirflowSensorTimeout), (True, AirflowSkipException)):
+        sensor = _sensor(data=str(path), min_rows=3, deferrable=True, poke_interval=0.05, timeout=0.5,
+                         soft_fail=soft_fail, artifact_store=str(tmp_path / "store"))
+        ti = _TI()
+        trigger = _deferred(lambda: sensor.execute({"ti": ti}))
+        [event], _ = asyncio.run(_collect(trigger))
+        assert event.payload["status"] == "timeout"
+        with pytest.raises(expected) as caught:
+            sensor.execute_complete({"ti": ti}, event.payload)
+        summary = checked(ti.pushed["return_value"])["summary"]
+        assert summary.startswith("1 of 2 expectations failed")
+        assert str(caught.value) == f"wait timed out after 0.5 s and 1 evaluation(s); last evaluation: {summary}"
+
+
+def test_trigger_serialize_round_trip(tmp_path):
+    from airflow.sdk.serde import deserialize, serialize
+
+    from airflow_alignment.triggers import AlignmentSensorTrigger
+
+    sensor = _sensor(data=str(tmp_path / "b.csv"), min_rows=3, deferrable=True, poke_interval=0.05, timeout=5,
+                     artifact_store=str(tmp_path / "store"))
+    trigger = _deferred(lambda: sensor.execute({"ti": _TI()}))
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_alignment.triggers.alignment.AlignmentSensorTrigger"
+    again = AlignmentSensorTrigger(**deserialize(serialize(kwargs)))
+    assert again.serialize() == (classpath, kwargs)
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain values only
+    assert kwargs["condition"] == {"kind": "file", "path": str(tmp_path / "b.csv"), "storage_options": {},
+                                   "min_bytes": 1}
+
+
+def test_trigger_looks_off_the_event_loop(tmp_path, monkeypatch):
+    """A slow look (a far object store, a busy database) never blocks the triggerer's loop."""
+    import airflow_alignment.triggers.alignment as module
+
+    from airflow_alignment.triggers import AlignmentSensorTrigger
+    from airflow_alignment.triggers.readiness import file_condition
+
+    real = module.observe
+
+    def slow(condition):
         time.sleep(0.5)
-        return real(spec)
+        return real(condition)
 
-    monkeypatch.setattr(module, "evaluate_arrival", slow)
-    events, ticks = asyncio.run(_collect(_trigger(path, poke_interval=0.1)))
-    assert ticks >= 20  # the loop kept turning while the evaluation blocked its thread
-    [event] = events
-    assert event.payload["status"] == "done" and event.payload["pokes"] == 1
-    assert checked(event.payload["result"])["status"] == "passed"
-
-
-def test_trigger_reports_timeout_with_the_last_result(tmp_path):
+    monkeypatch.setattr(module, "observe", slow)
     path = tmp_path / "b.csv"
     write_batch(path, [20])
-    events, _ = asyncio.run(_collect(_trigger(path, poke_interval=0.1, deadline=time.time() + 0.35)))
+    events, ticks = asyncio.run(_collect(AlignmentSensorTrigger(file_condition(str(path)), poke_interval=0.1)))
+    assert ticks >= 20  # the loop kept turning while the look blocked its thread
     [event] = events
-    assert event.payload["status"] == "timeout" and event.payload["pokes"] >= 3
-    result = checked(event.payload["result"])
-    assert result["status"] == "failed" and result["data"]["rows"] == 1
+    assert event.payload["status"] == "changed" and event.payload["polls"] == 1
 
 
-def test_trigger_waits_for_the_file(tmp_path):
+def test_trigger_waits_for_min_bytes(tmp_path):
+    from airflow_alignment.triggers import AlignmentSensorTrigger
+    from airflow_alignment.triggers.readiness import file_condition
+
     path = tmp_path / "b.csv"
+    write_batch(path, [20])  # "age\n20\n": 7 bytes
+    trigger = AlignmentSensorTrigger(file_condition(str(path), min_bytes=20), poke_interval=0.05,
+                                     deadline=time.time() + 10)
+    [event], _ = asyncio.run(_collect(trigger, during=_later(0.3, lambda: write_batch(path, list(range(20, 30))))))
+    assert event.payload["status"] == "changed" and event.payload["fingerprint"]["size"] >= 20
+    assert event.payload["polls"] >= 3 and event.payload["note"].endswith(" bytes")
 
-    async def scenario():
-        asyncio.get_running_loop().call_later(0.3, write_batch, path, [20, 30, 40])
-        return await _collect(_trigger(path, poke_interval=0.1, deadline=time.time() + 5))
 
-    [event], _ = asyncio.run(scenario())
-    assert event.payload["status"] == "done" and event.payload["pokes"] >= 2
+def test_trigger_stops_on_a_wrong_condition(tmp_path):
+    """An unknown connection does not get better by waiting: the trigger says so at once and
+    the resumed sensor fails with it (a stored error result)."""
+    from airflow_alignment.operators.base import AlignmentCheckFailed
+    from airflow_alignment.triggers import AlignmentSensorTrigger
+
+    condition = {"kind": "rows", "source": {"conn_id": "no_such_connection", "table": "t"}, "min_rows": 1}
+    trigger = AlignmentSensorTrigger(condition, poke_interval=0.05, deadline=time.time() + 10,
+                                     carry={"evaluations": 1, "deadline": time.time() + 10})
+    [event], _ = asyncio.run(_collect(trigger))
+    assert event.payload["status"] == "error" and event.payload["polls"] == 1
+    assert "no Airflow connection 'no_such_connection'" in event.payload["message"]
+    sensor, ti = _sensor(artifact_store=str(tmp_path / "store")), _TI()
+    with pytest.raises(AlignmentCheckFailed, match="the triggerer could not watch the data: SqlSource.conn_id"):
+        sensor.execute_complete({"ti": ti}, event.payload)
+    assert checked(ti.pushed["return_value"])["error"]["type"] == "SpecError"
+
+
+def test_deferrable_default_comes_from_airflow_config(monkeypatch):
+    from airflow_alignment.sensors import FairnessFeedbackSensor
+
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    assert _sensor().deferrable is True
+    assert _sensor(deferrable=False).deferrable is False
+    # a callable cannot travel to the triggerer: the configured default gives way ...
+    assert _sensor(data=lambda: None).deferrable is False
+    # ... an explicit deferrable=True does not
+    with pytest.raises(SpecError, match="a deferrable sensor needs a path"):
+        _sensor(data=lambda: None, deferrable=True)
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
+    assert _sensor().deferrable is False
+    feedback = FairnessFeedbackSensor(task_id="w", data="x.csv", y_true="y", y_pred="p", sensitive_features="g",
+                                      constraints=[{"metric": "demographic_parity_difference", "max": 0.1}])
+    assert feedback.deferrable is False
 
 
 # -- FairnessFeedbackSensor --------------------------------------------------------------
@@ -307,7 +427,10 @@ def test_feedback_evaluator_counts_labels_in_the_window(tmp_path):
 def test_feedback_sensor_waits_for_labels(dag_id, airflow_home, artifact_root, tmp_path, monkeypatch):
     path = tmp_path / "log.csv"
     write_log(path, labelled_b=1)
-    calls = arrivals(monkeypatch, "fairness.evaluate_feedback", {3: lambda: write_log(path, labelled_b=6)})
+    # evaluation 2 still lacks labels (3 of the 4 group B needs): a deferred sensor waits again
+    calls = arrivals(monkeypatch, "fairness.evaluate_feedback", {
+        2: lambda: write_log(path, labelled_b=3), 3: lambda: write_log(path, labelled_b=6),
+    }, deferred=dag_id == "feedback_deferrable")
     run = run_case(dag_id, path=path, end=END)
     assert task_states(run) == {"wait": "success"}
     assert calls == [1, 2, 3]

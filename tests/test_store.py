@@ -145,7 +145,7 @@ def test_all_or_nothing_removes_what_a_failed_group_wrote(tmp_path, monkeypatch)
 
 def test_object_store_on_s3(s3_store):
     """A real S3 endpoint (moto server): what the store writes is what boto3 reads back."""
-    from tests.objectstores import keys
+    from tests.objectstore import keys
 
     store = ArtifactStore(s3_store.base)
     uri = store.write_text("results/d/r/t/-1/try-1/result.json", '{"x": 1}')
@@ -180,7 +180,7 @@ def test_the_next_try_removes_what_an_interrupted_publish_left(s3_store):
     """The endpoint goes away while the result is written, after the report: the report
     cannot be removed then; the next try of the task removes it."""
     from airflow_alignment.reporting.store import remove_unfinished_tries
-    from tests.objectstores import keys
+    from tests.objectstore import keys
 
     store = ArtifactStore(s3_store.base)
     ctx = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}

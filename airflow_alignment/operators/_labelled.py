@@ -100,17 +100,8 @@ class LabelledCheckOperator(AlignmentCheckOperator):
 
     def rows_needed(self) -> list[str]:
         """The metrics of the (rendered) constraints that need rows, not counts."""
-        from airflow_alignment.engines.fairness import SCORE_METRICS
-
         constraints = json.loads(self.constraints) if isinstance(self.constraints, str) else self.constraints
-        needed = []
-        for raw in constraints or []:
-            metric = raw.get("metric") if isinstance(raw, dict) else None
-            if callable(metric):
-                needed.append(getattr(metric, "__name__", "a callable metric"))
-            elif metric in SCORE_METRICS:
-                needed.append(str(metric))
-        return list(dict.fromkeys(needed))
+        return metrics_needing_rows(constraints)
 
     def engine_arguments(self) -> dict[str, Any]:
         """The keyword arguments every label engine's ``evaluate`` takes, rendered."""
@@ -126,3 +117,17 @@ class LabelledCheckOperator(AlignmentCheckOperator):
             "random_state": self.random_state,
             "source": describe_source(self.data),
         }
+
+
+def metrics_needing_rows(constraints: Any) -> list[str]:
+    """The metrics of ``constraints`` that need rows, not cell counts (scores, callables)."""
+    from airflow_alignment.engines.fairness import SCORE_METRICS
+
+    needed = []
+    for raw in constraints or []:
+        metric = raw.get("metric") if isinstance(raw, dict) else None
+        if callable(metric):
+            needed.append(getattr(metric, "__name__", "a callable metric"))
+        elif metric in SCORE_METRICS:
+            needed.append(str(metric))
+    return list(dict.fromkeys(needed))

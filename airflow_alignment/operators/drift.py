@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.drift import SPEC_DEFAULTS, validate_spec
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator
 from airflow_alignment.sources import describe_source, validate_data_arg
+from airflow_alignment.window import Window, window_arguments, window_end
 
 if TYPE_CHECKING:
+    import pandas as pd
     from airflow.sdk import Context
 
     from airflow_alignment.results import CheckResult
@@ -25,8 +28,10 @@ class DriftCheckOperator(AlignmentCheckOperator):
     group's selection rate. See :func:`airflow_alignment.engines.drift.evaluate`.
 
     :param reference: the training set or the approved baseline's data: a path or URI, a
-        ``FileSource``, or a callable returning a DataFrame (templated).
-    :param current: the data to judge, in the same forms (templated).
+        ``FileSource``, a ``SqlSource``, or a callable returning a DataFrame (templated).
+    :param current: the data to judge, in the same forms, or a ``SqlSource`` (templated). On a
+        ``SqlSource`` the window is a ``WHERE`` inside the database and only the needed columns
+        are read (with ``features`` given): rows outside the window never leave it.
     :param data: another name for ``current``, the one policies and ``alignment_checks`` use.
     :param features: columns to compare; default every shared column except ``prediction``,
         ``sensitive_features`` and ``exclude``.
@@ -44,6 +49,11 @@ class DriftCheckOperator(AlignmentCheckOperator):
     :param threshold: ``prediction >= threshold`` counts as selected (for scores).
     :param selection_rate_max_change: the largest allowed change of a group's rate (default 0.05).
     :param min_group_size: groups smaller on either side are reported, not judged (default 30).
+    :param timestamp_column: with ``window``, judge only the current rows whose timestamp lies in
+        the ``window`` before ``window_end``; the column is left out of the default features.
+    :param window: how far back from ``window_end`` current rows count (a ``timedelta``).
+    :param window_end: the end of the window, ISO text (templated); default the data interval's
+        end, else now.
     :param severity: ``block`` or ``warn``: of the blocking band and of the tests.
     :param check_name: the name recorded in the result; defaults to the task id (templated).
     :param policy: an alignment policy; with ``check=`` the arguments above come from that
@@ -51,7 +61,7 @@ class DriftCheckOperator(AlignmentCheckOperator):
     """
 
     kind = "drift"
-    template_fields = ("reference", "current", "check_name")
+    template_fields = ("reference", "current", "window_end", "check_name")
 
     def __init__(
         self,
@@ -74,6 +84,9 @@ class DriftCheckOperator(AlignmentCheckOperator):
         threshold: float | None = None,
         selection_rate_max_change: float | None = None,
         min_group_size: int | None = None,
+        timestamp_column: str | None = None,
+        window: timedelta | None = None,
+        window_end: str | None = None,
         severity: str | None = None,
         check_name: str | None = None,
         policy: Any = None,
@@ -89,30 +102,58 @@ class DriftCheckOperator(AlignmentCheckOperator):
         current = args.get("current") if args.get("current") is not None else args.get("data")
         validate_data_arg(args.get("reference"), f"{name}.reference")
         validate_data_arg(current, f"{name}.current")
+        window_arguments(name, args.get("window"), args.get("timestamp_column"))
+        self.timestamp_column = args.get("timestamp_column")
+        self.window = args.get("window")
+        self.window_end = args.get("window_end")
         options = {k: args.get(k) for k in SPEC_DEFAULTS}
         options["severity"] = self.severity
         try:
             self.spec = validate_spec(**options)  # fail at parse time on a bad spec
         except SpecError as exc:
             raise SpecError(f"{name}.{exc}") from None
+        if self.timestamp_column:  # a timestamp always drifts: never a default feature
+            self.spec["exclude"] = [*self.spec["exclude"], self.timestamp_column]
         self.reference = args["reference"]
         self.current = current
 
     def evaluate(self, context: Context) -> CheckResult:
         from airflow_alignment.engines.drift import evaluate
-        from airflow_alignment.sources import load_frame
 
         spec = {k: v for k, v in self.spec.items() if k != "bounds"}
         bounds = {f: _as_bound(b) for f, b in self.spec["bounds"].items()}
+        window = None
+        if self.window is not None:
+            window = Window(self.timestamp_column, self.window.total_seconds(), window_end(self.window_end, context))
         return evaluate(
-            load_frame(self.reference),
-            load_frame(self.current),
+            self._load(self.reference),
+            self._load(self.current, window),
             bounds=bounds,
             check_name=self.check_name,
-            source=describe_source(self.current),
+            source=describe_source(self.current) + (f" [{window}]" if window else ""),
             reference_source=describe_source(self.reference),
             **spec,
         )
+
+    def _load(self, data: Any, window: Window | None = None) -> pd.DataFrame:
+        """The needed columns (all without ``features``) of the rows in ``window``: a ``WHERE``
+        inside the database for a ``SqlSource``, a filter after reading for a file."""
+        from airflow_alignment import sql
+        from airflow_alignment.sources import SqlSource, as_source, load_frame
+
+        spec, columns = self.spec, None
+        if spec["features"]:
+            named = [*spec["features"], *(spec["categorical"] or []), spec["prediction"], *spec["sensitive_features"]]
+            columns = list(dict.fromkeys(c for c in named if c))
+        source = as_source(data)
+        if isinstance(source, SqlSource):
+            return sql.read_frame(source, columns, window=window)
+        if window is None:
+            return load_frame(source, columns=columns)
+        if columns is None:
+            return window.keep(load_frame(source), describe_source(source))
+        frame = window.keep(load_frame(source, columns=[*columns, window.column]), describe_source(source))
+        return frame[columns]  # the timestamp served the window only, as in the database
 
 
 def _as_bound(resolved: dict[str, Any]) -> dict[str, Any]:

@@ -1,19 +1,29 @@
-"""What the alignment sensors share: poke an evaluation, defer it, time out with its story.
+"""What the alignment sensors share: poke an evaluation, defer on a readiness condition, time
+out with its story.
 
 A sensor names an *evaluator*: a module-level function ``spec -> (done, CheckResult)`` that
-takes plain values only (so the trigger can run it too) and says whether the wait is over.
-:func:`attempt` runs it once and sorts the outcome:
+takes plain values and says whether the wait is over. :func:`attempt` runs it once and sorts
+the outcome:
 
 - ``done``: the data is there; the result is the sensor's answer (it may still be ``failed``,
   e.g. a fairness constraint once the feedback is complete);
 - ``waiting``: not yet (the file is missing, too few rows, too few labels);
 - ``error``: the spec itself is wrong (``SpecError``): waiting would not help.
 
-``poke()`` runs :func:`attempt` in the worker; with ``deferrable=True`` the sensor pokes once
-and then hands the same evaluator and spec to
-:class:`~airflow_alignment.triggers.alignment.AlignmentSensorTrigger`. Whichever way it ends,
-the last result is stored and audited (``publish_result``) before the task state is decided;
-on timeout the error names the last result's summary, and ``soft_fail`` skips instead.
+``poke()`` runs :func:`attempt` in the worker. With ``deferrable=True`` every evaluation
+still runs on a worker: after one that says ``waiting``, the sensor defers to
+:class:`~airflow_alignment.triggers.alignment.AlignmentSensorTrigger` with its *readiness
+condition* (:meth:`AlignmentSensor.readiness`: the file or object, a SQL ``COUNT(*)``,
+labelled rows per group) and the condition's fingerprint taken just before that evaluation.
+The triggerer only looks at the condition; when it holds and the data changed, the task
+resumes in :meth:`AlignmentSensor.execute_complete`, evaluates again, and either ends or
+defers again with the new fingerprint. The deadline, the evaluations so far and the last
+result travel with the trigger, which hands them back in its event (``carry``): Airflow
+keeps a deferral's ``kwargs`` in production, but ``dag.test()`` keeps only the event.
+
+Whichever way it ends, the last result is stored and audited (``publish_result``) before the
+task state is decided; on timeout the error names the last result's summary, and
+``soft_fail`` skips instead.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from airflow.sdk import BaseSensorOperator
 
 from airflow_alignment.engines.common import check_severity
-from airflow_alignment.exceptions import AlignmentError, SpecError
+from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError
 from airflow_alignment.operators.base import (
     merge_policy,
     publish_result,
@@ -68,6 +78,15 @@ def attempt(evaluator: str | Evaluator, spec: dict[str, Any], check: dict[str, s
     return ("done" if done else "waiting"), result
 
 
+def default_deferrable() -> bool:
+    """Airflow's ``[operators] default_deferrable`` (``False`` when unset)."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # pragma: no cover - Airflow 3.1
+        from airflow.configuration import conf
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
 def _import(path: str) -> Evaluator:
     from importlib import import_module
 
@@ -104,7 +123,12 @@ class AlignmentSensor(BaseSensorOperator):
     :param check: the name of the policy's check (default: ``check_name`` or the task id).
     :param model: the model the check is about (names the "last approved" baseline).
     :param artifact_store: base folder or URI of the artifact store.
-    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param deferrable: between evaluations, wait in the triggerer on a readiness condition
+        instead of holding a worker slot. Default: Airflow's ``[operators] default_deferrable``
+        (for a ``data=`` that cannot travel to the triggerer, a callable, that default is
+        ignored; ``deferrable=True`` given explicitly is an error then).
+    :param min_bytes: with ``deferrable=True`` on a file or object, the triggerer waits until it
+        holds at least this many bytes (default 1: an empty file is not data yet).
     """
 
     kind: ClassVar[Kind]
@@ -120,16 +144,22 @@ class AlignmentSensor(BaseSensorOperator):
         policy_ref: dict[str, str] | None = None,
         model: str | None = None,
         artifact_store: str | None = None,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
+        min_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if min_bytes is not None and (isinstance(min_bytes, bool) or not isinstance(min_bytes, int) or min_bytes < 1):
+            raise SpecError(f"{type(self).__name__}.min_bytes: expected a whole number of bytes of at least 1, "
+                            f"got {min_bytes!r}")  # fmt: skip
         self.severity = check_severity(severity or "block", f"{type(self).__name__}.severity")
         self.check_name = check_name or self.task_id
         self.policy_ref = policy_ref
         self.model = model
         self.artifact_store = artifact_store
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self._deferrable_given = deferrable is not None
+        self.min_bytes = min_bytes
         self._last: CheckResult | None = None
         self._published = False
         self._pokes = 0
@@ -142,10 +172,30 @@ class AlignmentSensor(BaseSensorOperator):
         merged, loaded = merge_policy(cls.__name__, cls.kind, policy, check, given, task_id)
         return merged, (loaded.ref if loaded is not None else None)
 
+    def can_defer(self, data: Any, where: str) -> bool:
+        """Whether ``data`` can travel to the triggerer. A callable cannot: explicit
+        ``deferrable=True`` is a ``SpecError`` then; the configured default gives way."""
+        if not self.deferrable:
+            return False
+        try:
+            plain_data(data, where)
+        except SpecError:
+            if self._deferrable_given:
+                raise
+            self.deferrable = False
+        return self.deferrable
+
     # -- what subclasses give -----------------------------------------------------------
     def spec(self, context: Context) -> dict[str, Any]:
         """The evaluator's input, from rendered fields: plain values only."""
         raise NotImplementedError
+
+    def readiness(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """What the triggerer waits on between evaluations (see
+        :mod:`airflow_alignment.triggers.readiness`); the default: the file or object exists."""
+        from airflow_alignment.triggers.readiness import file_condition
+
+        return file_condition(spec["data"], self.min_bytes)
 
     # -- the sensor ---------------------------------------------------------------------
     @property
@@ -153,7 +203,10 @@ class AlignmentSensor(BaseSensorOperator):
         return {"name": self.check_name, "kind": self.kind, "severity": self.severity}
 
     def poke(self, context: Context) -> bool:
-        outcome, result = attempt(self.evaluator, self.spec(context), self._check)
+        return self._evaluate(self.spec(context), context)
+
+    def _evaluate(self, spec: dict[str, Any], context: Context) -> bool:
+        outcome, result = attempt(self.evaluator, spec, self._check)
         self._last, self._pokes = result, self._pokes + 1
         if outcome == "error":
             self._conclude(result, context)  # raises: a wrong spec does not get better by waiting
@@ -166,31 +219,55 @@ class AlignmentSensor(BaseSensorOperator):
                 super().execute(context)
             except (AirflowSensorTimeout, AirflowSkipException) as exc:
                 raise self._timed_out(exc, context) from exc
-        elif not self.poke(context):
-            from airflow_alignment.triggers.alignment import AlignmentSensorTrigger
+            return self._conclude(cast("CheckResult", self._last), context)  # poke() set it
+        return self._evaluate_or_defer(context, deadline=time.time() + self.timeout)
 
-            self.defer(
-                trigger=AlignmentSensorTrigger(
-                    evaluator=self.evaluator,
-                    spec=self.spec(context),
-                    check=self._check,
-                    poke_interval=self.poke_interval,
-                    deadline=time.time() + self.timeout,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.timeout) + _BACKSTOP,
-            )
-        return self._conclude(cast("CheckResult", self._last), context)  # poke() set it
+    def _evaluate_or_defer(self, context: Context, deadline: float) -> dict[str, Any]:
+        """Evaluate on this worker; if the data is not enough yet, defer on the readiness
+        condition with the fingerprint taken before the evaluation (a change during it wakes
+        the trigger at once)."""
+        from airflow_alignment.triggers.alignment import AlignmentSensorTrigger
+        from airflow_alignment.triggers.readiness import fingerprint_now
+
+        spec = self.spec(context)
+        condition = self.readiness(spec)
+        before = fingerprint_now(condition)
+        if self._evaluate(spec, context):
+            return self._conclude(cast("CheckResult", self._last), context)
+        left = deadline - time.time()
+        if left <= 0:
+            raise self._timed_out(AirflowSensorTimeout(f"no success within {self.timeout:g} s"), context)
+        last = cast("CheckResult", self._last)
+        if (last.error or {}).get("type") == SourceUnavailableError.__name__:
+            before = None  # the data could not be read (I/O): any data that is there is worth a new try
+        carry = {"deadline": deadline, "evaluations": self._pokes, "last": last.compact()}
+        self.defer(
+            trigger=AlignmentSensorTrigger(
+                condition=condition, previous=before, poke_interval=self.poke_interval, deadline=deadline, carry=carry
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=left) + _BACKSTOP,
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume from the trigger: the event carries the last result."""
-        from airflow_alignment.results import CheckResult
+        """Resume from the trigger: the data changed (evaluate it here), the deadline passed,
+        or the readiness condition is wrong. The event carries the sensor's deadline, its
+        evaluations so far and the last result back."""
+        from airflow_alignment.results import CheckResult, error_result
 
-        self._last = CheckResult.from_dict(event["result"])
-        self._pokes += int(event.get("pokes", 0))
+        carry = event.get("carry") or {}
+        self._pokes = int(carry.get("evaluations", 0))
+        self._last = CheckResult.from_dict(carry["last"]) if carry.get("last") else None
+        deadline = carry.get("deadline")
+        self.log.info("trigger: %s after %s poll(s)%s", event["status"], event.get("polls"),
+                      f" ({event['note']})" if event.get("note") else "")  # fmt: skip
         if event["status"] == "timeout":
             raise self._timed_out(AirflowSensorTimeout(f"no success within {self.timeout:g} s"), context)
-        return self._conclude(self._last, context)
+        if event["status"] == "error":
+            exc = SpecError(f"the triggerer could not watch the data: {event['message']}")
+            result = error_result(check=self.check_name, kind=self.kind, severity=self.severity, exc=exc)  # type: ignore[arg-type]
+            return self._conclude(result, context)
+        return self._evaluate_or_defer(context, deadline if deadline is not None else time.time() + self.timeout)
 
     # -- ending -------------------------------------------------------------------------
     def _conclude(self, result: CheckResult, context: Context) -> dict[str, Any]:

@@ -39,7 +39,10 @@ class ExpectationsSensor(AlignmentSensor):
     :param check_name: the name recorded in the result; defaults to the task id.
     :param policy: an alignment policy; with ``check=`` the arguments above come from that
         check of the policy.
-    :param deferrable: wait in the triggerer (the evaluation runs in a worker thread there).
+    :param deferrable: between evaluations, wait in the triggerer until the file or object
+        changed (or, on a ``SqlSource``, its ``COUNT(*)`` changed and reaches ``min_rows``);
+        each evaluation runs on a worker. Default: ``[operators] default_deferrable``.
+    :param min_bytes: with ``deferrable``, the size a file must reach before it is evaluated.
     :param poke_interval: seconds between evaluations; ``timeout``, ``mode``, ``soft_fail``
         are ``BaseSensorOperator``'s.
     """
@@ -69,8 +72,7 @@ class ExpectationsSensor(AlignmentSensor):
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy_ref=ref, **kwargs)
         name = type(self).__name__
         validate_data_arg(args["data"], f"{name}.data")
-        if self.deferrable:
-            plain_data(args["data"], f"{name}.data")
+        self.can_defer(args["data"], f"{name}.data")
         self.data = args["data"]
         self.expectations = args.get("expectations")
         self.suite = args.get("suite")
@@ -93,6 +95,15 @@ class ExpectationsSensor(AlignmentSensor):
         data = plain_data(self.data, "data") if self.deferrable else self.data
         return {"data": data, "expectations": expectations, "suite": self.suite, "format": self.format,
                 "severity": self.severity, "check_name": self.check_name}
+
+    def readiness(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """On a SQL source: ``COUNT(*)`` reaches ``min_rows`` (at least one row) and changed;
+        on a file or object: it exists, holds ``min_bytes`` and changed."""
+        from airflow_alignment.sources import SqlSource, as_source
+
+        if isinstance(as_source(spec["data"]), SqlSource):
+            return {"kind": "rows", "source": spec["data"], "min_rows": self.min_rows}
+        return super().readiness(spec)
 
 
 def evaluate_arrival(spec: dict[str, Any]) -> tuple[bool, CheckResult]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.fairness import validate_constraints
@@ -13,12 +14,16 @@ from airflow_alignment.operators.base import is_templated
 from airflow_alignment.operators.fairness import FAIRNESS_DEFAULTS
 from airflow_alignment.sensors.base import AlignmentSensor, plain_data
 from airflow_alignment.sources import validate_data_arg
+from airflow_alignment.triggers.readiness import group_name
+from airflow_alignment.window import window_arguments, window_end
 
 if TYPE_CHECKING:
     import pandas as pd
     from airflow.sdk import Context
 
     from airflow_alignment.results import CheckResult
+    from airflow_alignment.sources import SqlSource
+    from airflow_alignment.window import Window
 
 _OPTIONS = ("pos_label", "confidence", "n_boot", "decide_on", "marginal", "missing_groups", "random_state")
 
@@ -33,10 +38,15 @@ class FairnessFeedbackSensor(AlignmentSensor):
     labelled rows per group of ``sensitive_features``, and waits while any group seen in the
     window has fewer than ``min_group_size``. Once every group has enough, it evaluates the
     constraints on the labelled rows exactly as :class:`FairnessCheckOperator` does, and that
-    result is the task's: ``failed`` fails the task (``severity="warn"`` only warns).
+    result is the task's: ``failed`` fails the task (``severity="warn"`` only warns). On a
+    ``SqlSource`` the window, the label filter and the counts run inside the database.
 
-    :param data: the outcome log: a path or URI, a ``FileSource``, or a callable returning a
-        DataFrame (not with ``deferrable=True``) (templated).
+    With ``deferrable=True`` the triggerer waits, between evaluations on a worker, until the
+    file or object changed, or (``SqlSource``) until a ``GROUP BY`` in the database shows
+    enough labelled rows in every group.
+
+    :param data: the outcome log: a path or URI, a ``FileSource``, a ``SqlSource``, or a
+        callable returning a DataFrame (not with ``deferrable=True``) (templated).
     :param y_true: column of the labels that arrive later (null = not labelled yet).
     :param y_pred: column of predicted labels; or give ``y_score`` and ``threshold``.
     :param y_score: column of scores; ``threshold`` turns it into labels.
@@ -92,18 +102,14 @@ class FairnessFeedbackSensor(AlignmentSensor):
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy_ref=ref, **kwargs)
         name = type(self).__name__
         validate_data_arg(args["data"], f"{name}.data")
-        if self.deferrable:
-            plain_data(args["data"], f"{name}.data")
+        self.can_defer(args["data"], f"{name}.data")
         for required in ("y_true", "sensitive_features", "constraints"):
             if args.get(required) is None:
                 raise SpecError(f"{name}: {required}= is required")
         if (args.get("y_pred") is None) == (args.get("y_score") is None):
             raise SpecError(f"{name}: give exactly one of y_pred= (labels) or y_score= (with threshold=)")
         window = args.get("window")
-        if window is not None and (not isinstance(window, timedelta) or window <= timedelta(0)):
-            raise SpecError(f"{name}.window: expected a positive timedelta, e.g. timedelta(days=7); got {window!r}")
-        if (window is None) != (args.get("timestamp_column") is None):
-            raise SpecError(f"{name}: window= and timestamp_column= go together (the window is over that column)")
+        window_arguments(name, window, args.get("timestamp_column"))
         self.min_group_size = args["min_group_size"]
         if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
             validate_constraints(args["constraints"], decide_on=args["decide_on"], severity=self.severity,
@@ -121,7 +127,6 @@ class FairnessFeedbackSensor(AlignmentSensor):
 
     def spec(self, context: Context) -> dict[str, Any]:
         constraints = json.loads(self.constraints) if isinstance(self.constraints, str) else self.constraints
-        end = self.window_end or context.get("data_interval_end") or datetime.now(timezone.utc)
         return {
             "data": plain_data(self.data, "data") if self.deferrable else self.data,
             **self.columns,
@@ -129,12 +134,25 @@ class FairnessFeedbackSensor(AlignmentSensor):
             "constraints": constraints,
             "min_group_size": self.min_group_size,
             "window_s": self.window.total_seconds() if self.window else None,
-            "window_end": end if isinstance(end, str) else end.isoformat(),
+            "window_end": window_end(self.window_end, context),
             "baseline": self.baseline or self._approved_baseline(),
             "severity": self.severity,
             "check_name": self.check_name,
             **self.options,
         }
+
+    def readiness(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """On a SQL source: every group seen in the window has ``min_group_size`` labelled rows
+        (one ``GROUP BY`` in the database) and the counts changed; on a file or object: it
+        exists and changed."""
+        from airflow_alignment.sources import SqlSource, as_source
+
+        if not isinstance(as_source(spec["data"]), SqlSource):
+            return super().readiness(spec)
+        window = _window(spec)
+        return {"kind": "labelled", "source": spec["data"], "features": spec["sensitive_features"],
+                "label": spec["y_true"], "min_per_group": spec["min_group_size"],
+                "window": dataclasses.asdict(window) if window else None}  # fmt: skip
 
     def _approved_baseline(self) -> dict[str, Any] | None:
         if not (self.policy_ref and self.model):
@@ -146,84 +164,127 @@ class FairnessFeedbackSensor(AlignmentSensor):
 
 
 def evaluate_feedback(spec: dict[str, Any]) -> tuple[bool, CheckResult]:
-    """Count labelled rows per group in the window; when every group has enough, judge them."""
-    from airflow_alignment.engines.fairness import evaluate
+    """Count labelled rows per group in the window; when every group has enough, judge them.
+
+    On a ``SqlSource`` the window and the label filter are ``WHERE`` conditions and the counts a
+    ``GROUP BY`` inside the database; the judgement reads the cell counts of the labelled rows
+    in the window (or those rows, for score metrics). Rows outside the window never leave the
+    database. On a file the rows are read and filtered here, with the same bounds.
+    """
+    from airflow_alignment.sources import SqlSource, as_source
+
+    data = as_source(spec["data"])
+    window = _window(spec)
+    if isinstance(data, SqlSource):
+        from airflow_alignment import sql
+
+        tally = sql.group_counts(data, spec["sensitive_features"], spec["y_true"], window=window)
+        if _short(tally, spec):
+            return False, _waiting(spec, tally)
+        return True, _judge(spec, _labelled_cells_or_rows(data, spec, window), tally)
+    frame, tally = _file_tally(data, spec, window)
+    if _short(tally, spec):
+        return False, _waiting(spec, tally)
+    labelled = frame[frame[spec["y_true"]].notna()].copy()
+    y_true = spec["y_true"]
+    if labelled[y_true].dtype.kind == "f" and (labelled[y_true] % 1 == 0).all():
+        labelled[y_true] = labelled[y_true].astype("int64")  # nulls made the labels floats
+    return True, _judge(spec, labelled, tally)
+
+
+Tally = list  # [(group values, rows in the window, labelled rows), ...] in groupby order
+
+
+def _window(spec: dict[str, Any]) -> Window | None:
+    from airflow_alignment.window import Window
+
+    if not spec["timestamp_column"]:
+        return None
+    return Window(column=spec["timestamp_column"], seconds=spec["window_s"], end=spec["window_end"])
+
+
+def _file_tally(data: Any, spec: dict[str, Any], window: Window | None) -> tuple[pd.DataFrame, Tally]:
+    """The window's rows of a file, and their rows and labelled rows per group."""
     from airflow_alignment.sources import describe_source, load_frame
 
     features, y_true = spec["sensitive_features"], spec["y_true"]
     used = [c for c in (y_true, spec["y_pred"], spec["y_score"], spec["timestamp_column"]) if c] + features
-    frame = _in_window(load_frame(spec["data"], columns=used), spec)
-    labelled = frame[frame[y_true].notna()].copy()
-    counts = _labelled_per_group(frame, labelled, features)
-    short = counts[counts < spec["min_group_size"]]
-    if len(frame) == 0 or len(short):
-        return False, _waiting(spec, frame, counts, short)
-    if labelled[y_true].dtype.kind == "f" and (labelled[y_true] % 1 == 0).all():
-        labelled[y_true] = labelled[y_true].astype("int64")  # nulls made the labels floats
+    frame = load_frame(data, columns=used)
+    if window is not None:
+        frame = window.keep(frame, describe_source(data))
+    seen = frame.groupby(features, dropna=False, observed=True).size()
+    labelled = frame[frame[y_true].notna()].groupby(features, dropna=False, observed=True).size()
+    labelled = labelled.reindex(seen.index, fill_value=0)
+    keys = [k if isinstance(k, tuple) else (k,) for k in seen.index]
+    return frame, [(k, int(n), int(m)) for k, n, m in zip(keys, seen.to_numpy(), labelled.to_numpy())]
+
+
+def _short(tally: Tally, spec: dict[str, Any]) -> bool:
+    """No row in the window yet, or a group with fewer labelled rows than it needs."""
+    return not tally or any(labelled < spec["min_group_size"] for _, _, labelled in tally)
+
+
+def _labelled_cells_or_rows(data: SqlSource, spec: dict[str, Any], window: Window | None) -> Any:
+    """The labelled rows of the window, as the judgement needs them: their cell counts (one
+    ``GROUP BY``), or the rows themselves when a constraint reads scores."""
+    from airflow_alignment import sql
+    from airflow_alignment.operators._labelled import metrics_needing_rows
+
+    rows = {"window": window, "not_null": [spec["y_true"]]}
+    if metrics_needing_rows(spec["constraints"]):
+        used = [c for c in (spec["y_true"], spec["y_pred"], spec["y_score"]) if c] + spec["sensitive_features"]
+        return sql.read_frame(data, used, **rows)
+    return sql.cell_table(data, features=spec["sensitive_features"], y_true=spec["y_true"], y_pred=spec["y_pred"],
+                          y_score=spec["y_score"], threshold=spec["threshold"], **rows)  # fmt: skip
+
+
+def _judge(spec: dict[str, Any], target: Any, tally: Tally) -> CheckResult:
+    from airflow_alignment.engines.fairness import evaluate
+    from airflow_alignment.sources import describe_source
+
     options = {k: spec[k] for k in _OPTIONS}
     result = evaluate(
-        labelled, y_true=y_true, y_pred=spec["y_pred"], y_score=spec["y_score"], threshold=spec["threshold"],
-        sensitive_features=features, constraints=spec["constraints"], min_group_size=spec["min_group_size"],
-        baseline=spec["baseline"], severity=spec["severity"], check_name=spec["check_name"],
-        source=describe_source(spec["data"]), **options,
+        target, y_true=spec["y_true"], y_pred=spec["y_pred"], y_score=spec["y_score"], threshold=spec["threshold"],
+        sensitive_features=spec["sensitive_features"], constraints=spec["constraints"],
+        min_group_size=spec["min_group_size"], baseline=spec["baseline"], severity=spec["severity"],
+        check_name=spec["check_name"], source=describe_source(spec["data"]), **options,
     )  # fmt: skip
-    result.metrics["feedback"] = _feedback_metrics(spec, frame, counts)
-    return True, result
+    result.metrics["feedback"] = _feedback_metrics(spec, tally)
+    return result
 
 
-def _in_window(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
-    import pandas as pd
-
-    column = spec["timestamp_column"]
-    if not column:
-        return frame
-    stamps = pd.to_datetime(frame[column], utc=True)
-    end = pd.Timestamp(spec["window_end"])
-    end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
-    keep = (stamps > end - pd.Timedelta(seconds=spec["window_s"])) & (stamps <= end)
-    return frame[keep.to_numpy()]
-
-
-def _labelled_per_group(frame: pd.DataFrame, labelled: pd.DataFrame, features: list[str]) -> pd.Series:
-    """Labelled rows of every group seen in the window (zero for a group with none yet)."""
-    seen = frame.groupby(features, dropna=False, observed=True).size()
-    return labelled.groupby(features, dropna=False, observed=True).size().reindex(seen.index, fill_value=0)
-
-
-def _group_name(key: Any, features: list[str]) -> str:
-    values = key if isinstance(key, tuple) else (key,)
-    return ",".join(f"{f}={v}" for f, v in zip(features, values))
-
-
-def _feedback_metrics(spec: dict[str, Any], frame: pd.DataFrame, counts: pd.Series) -> dict[str, Any]:
+def _feedback_metrics(spec: dict[str, Any], tally: Tally) -> dict[str, Any]:
     return {
-        "window_rows": len(frame),
-        "labelled_rows": int(counts.sum()),
+        "window_rows": sum(rows for _, rows, _ in tally),
+        "labelled_rows": sum(labelled for _, _, labelled in tally),
         "window_end": spec["window_end"] if spec["timestamp_column"] else None,
         "window_s": spec["window_s"],
-        "labelled_per_group": {_group_name(k, spec["sensitive_features"]): int(v) for k, v in counts.items()},
+        "labelled_per_group": {group_name(k, spec["sensitive_features"]): n for k, _, n in tally},
     }
 
 
-def _waiting(spec: dict[str, Any], frame: pd.DataFrame, counts: pd.Series, short: pd.Series) -> CheckResult:
+def _waiting(spec: dict[str, Any], tally: Tally) -> CheckResult:
     from airflow_alignment.engines.common import check_severity
     from airflow_alignment.results import Assertion, CheckResult, utcnow
+    from airflow_alignment.sources import describe_source
 
     features, need = spec["sensitive_features"], spec["min_group_size"]
     severity = check_severity(spec["severity"], "severity")
+    metrics = _feedback_metrics(spec, tally)
     assertions = [
-        Assertion(name=f"labelled_rows({_group_name(k, features)})", success=int(v) >= need, observed=int(v),
+        Assertion(name=f"labelled_rows({group_name(k, features)})", success=n >= need, observed=n,
                   expected=f">= {need}", severity=severity)  # type: ignore[arg-type]
-        for k, v in counts.items()
+        for k, _, n in tally
     ]
-    if len(frame) == 0:
+    short = [(k, n) for k, _, n in tally if n < need]
+    if not tally:
         summary = "waiting for feedback: no predictions in the window"
     else:
-        lacking = preview(f"{_group_name(k, features)} ({int(v)})" for k, v in short.items())
-        summary = (f"waiting for labelled feedback: {len(short)} of {len(counts)} groups have fewer than {need} "
-                   f"labelled rows ({int(counts.sum())} of {len(frame)} rows labelled): {lacking}")
+        lacking = preview(f"{group_name(k, features)} ({n})" for k, n in short)
+        summary = (f"waiting for labelled feedback: {len(short)} of {len(tally)} groups have fewer than {need} "
+                   f"labelled rows ({metrics['labelled_rows']} of {metrics['window_rows']} rows labelled): {lacking}")
     return CheckResult(
         check=spec["check_name"], kind="fairness", status="failed", severity=severity,  # type: ignore[arg-type]
-        summary=summary, assertions=assertions, metrics={"feedback": _feedback_metrics(spec, frame, counts)},
-        data={"source": str(spec["data"]), "rows": len(frame)}, started_at=utcnow(),
+        summary=summary, assertions=assertions, metrics={"feedback": metrics},
+        data={"source": describe_source(spec["data"]), "rows": metrics["window_rows"]}, started_at=utcnow(),
     )

@@ -1,5 +1,6 @@
-"""Triggers of airflow-alignment: the deferrable half of the sensors. Importing this module is
-cheap: the evaluation (pandas, Great Expectations, fairlearn) is imported when a trigger runs."""
+"""Triggers of airflow-alignment: the deferrable half of the sensors. The triggerer only looks at
+cheap readiness conditions (a file changed, a count grew); it never imports pandas, Great
+Expectations or fairlearn: the evaluation runs on a worker when the task resumes."""
 
 from __future__ import annotations
 

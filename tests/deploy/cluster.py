@@ -8,7 +8,7 @@ What runs (each in its own process group, see ``tests/processes.py``; all on 127
 - S3: the session's ``moto`` server; the bucket ``alignment-deploy`` holds the sample data, the
   model registry, the artifact store (``alignment/``) and the task logs (``logs/``). The
   connection ``alignment_s3`` (data, registry, artifact store) goes through a
-  :class:`tests.objectstores.SwitchableProxy`, so a test can take the endpoint away; the task
+  :class:`tests.objectstore.SwitchableProxy`, so a test can take the endpoint away; the task
   logs go straight to moto (connection ``moto_logs``);
 - ``airflow api-server``, ``airflow scheduler``, ``airflow dag-processor``,
   ``airflow triggerer`` and two ``airflow celery worker`` (``worker-a``, ``worker-b``).
@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.objectstores import SwitchableProxy, aws_connection
+from tests.objectstore import SwitchableProxy, aws_connection
 from tests.processes import Service, Watchdog, port_open
 from tests.sqlservers import free_port
 
@@ -264,9 +264,9 @@ def environment(home: Path, *, api_port: int, database_url: str, broker_url: str
         "ALIGNMENT_SAMPLE_DATA": f"s3://{STORE_CONN}@{BUCKET}/sample-data",
         "ALIGNMENT_MODEL_REGISTRY": f"s3://{STORE_CONN}@{BUCKET}/model-registry",
         f"AIRFLOW_CONN_{STORE_CONN.upper()}": aws_connection(
-            proxy_port, retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3
+            f"http://127.0.0.1:{proxy_port}", retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3
         ),
-        f"AIRFLOW_CONN_{LOGS_CONN.upper()}": aws_connection(moto_port),
+        f"AIRFLOW_CONN_{LOGS_CONN.upper()}": aws_connection(f"http://127.0.0.1:{moto_port}"),
         "GX_ANALYTICS_ENABLED": "false",
         "NO_COLOR": "1",
     }

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.deploy.cluster import BUCKET, PASSWORD, ROOT, USER, WORKERS, Cluster
-from tests.objectstores import keys
+from tests.objectstore import keys
 
 pytestmark = pytest.mark.deploy
 
@@ -173,6 +173,7 @@ def test_a_deferred_sensor_waits_in_the_triggerer_and_resumes_on_a_worker(cluste
     assert cluster.task_instance(dag_id, run_id, "wait_for_batch")["hostname"] in WORKERS  # resumed on a worker
     log = cluster.task_log(dag_id, run_id, "wait_for_batch", 1)
     assert "evaluation 1: waiting" in log  # the worker's first look found nothing, then it deferred
+    assert "trigger: " in log  # ... and resumed when the triggerer saw the batch arrive
 
 
 def test_monitoring_judges_feedback_and_drift_and_triggers_retraining(cluster: Cluster, lending_run: str):

@@ -1,10 +1,14 @@
-"""A real Airflow for the browser test: ``airflow standalone`` on a free loopback port, SQLite in
-a temporary AIRFLOW_HOME, the repository's ``dags/`` as DAG folder, SimpleAuthManager with a
-known admin password. Stopped (its whole process group) when the module's tests are done.
+"""A real Airflow for the end-to-end tests: ``airflow standalone`` (scheduler, dag-processor,
+triggerer, api-server, LocalExecutor) on a free loopback port, SQLite in a temporary
+AIRFLOW_HOME, the repository's ``dags/`` plus ``tests/dags/triggerer_cases.py`` as DAG folder,
+the repository root on ``PYTHONPATH`` (for the test-only triggerer probe), SimpleAuthManager
+with a known admin password. Started once per session, stopped (its whole process group) at
+its end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -41,6 +45,7 @@ class Airflow:
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(kwargs.pop("headers", {}))
         return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
     def log_tail(self, lines: int = 60) -> str:
@@ -54,6 +59,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _dag_folder(home: Path) -> Path:
+    """The templates and the triggerer test's DAGs, linked (not copied)."""
+    folder = home / "dags"
+    folder.mkdir()
+    for src in [*(ROOT / "dags").iterdir(), ROOT / "tests" / "dags" / "triggerer_cases.py"]:
+        if not src.name.startswith((".", "__")):
+            (folder / src.name).symlink_to(src)
+    return folder
+
+
 def _environment(home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_HOME"))}
     passwords = home / "passwords.json"
@@ -62,7 +77,8 @@ def _environment(home: Path, port: int) -> dict[str, str]:
     env.update({
         "AIRFLOW_HOME": str(home),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "PYTHONPATH": str(ROOT),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(_dag_folder(home)),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # paused: only the DAG a test unpauses runs (the daily templates would compete for SQLite)
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
@@ -87,10 +103,16 @@ def _environment(home: Path, port: int) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def airflow_server() -> Iterator[Airflow]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    with standalone() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def standalone() -> Iterator[Airflow]:
+    """Start ``airflow standalone`` (see the module's docstring), log in, stop it at the end
+    (its log is copied to ``test-artifacts/``). ``benchmarks/bench_triggerer.py`` uses it too."""
     home = Path(tempfile.mkdtemp(prefix="alignment-e2e-home-"))
     port = _free_port()
     log = home / "standalone.log"

@@ -29,6 +29,12 @@ CHROMIUM_FLAGS = [
 ]  # fmt: skip
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+
+
 @pytest.fixture(scope="module")
 def finished_run(airflow_server: Airflow) -> str:
     """Trigger the lending template twice through the REST API (two runs make a trend) and wait

@@ -1,16 +1,22 @@
-"""A real S3 endpoint for the tests: ``moto`` in server mode, and a TCP proxy that can go away.
+"""A real S3 endpoint for the tests: moto in server mode on a free loopback port.
 
-:func:`start_moto` runs ``moto.server`` (PyPI ``moto[server]``, in the test extra) on a free
-loopback port, as a :class:`tests.processes.Service` (its own process group, watched).
+:func:`start_moto` runs ``python -m moto.server`` (``moto[server]`` in the ``test`` extra) on
+``127.0.0.1``; the server dies with the test process even when that one is killed (Linux
+``PR_SET_PDEATHSIG``), and :meth:`MotoServer.stop` ends it normally. Code under test reaches it
+through an Airflow connection of type ``aws`` whose extra names the ``endpoint_url``, as a
+deployment on MinIO or Ceph would: ``s3://<conn_id>@<bucket>/<key>`` through Airflow's
+``ObjectStoragePath``. Tests read and write objects with boto3 directly, not through our code.
 
-:class:`SwitchableProxy` forwards a loopback port to the moto server, byte for byte. The tests
-use it to make the S3 endpoint disappear: :meth:`SwitchableProxy.go_down` closes the listening
+:class:`SwitchableProxy` forwards a loopback port to the moto server, byte for byte. Tests use
+it to make the S3 endpoint disappear: :meth:`SwitchableProxy.go_down` closes the listening
 socket and every connection (clients then get "connection refused", as from a stopped server);
 :meth:`SwitchableProxy.come_up` listens on the same port again. Stopping moto itself would do
 the same for the clients, but moto keeps its buckets in memory and a restart would lose them.
 :meth:`SwitchableProxy.arm` makes the proxy go down by itself at the first request whose bytes
 match a pattern (say, the ``PUT`` of a ``result.json``), before forwarding it: the endpoint
 disappears while that object is being written.
+
+``tests/conftest.py`` wraps this in the ``moto_server``, ``s3_bucket`` and ``s3_store`` fixtures.
 """
 
 from __future__ import annotations
@@ -18,55 +24,104 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.processes import Service, Watchdog, port_open
 from tests.sqlservers import free_port
 
-ACCESS_KEY, SECRET_KEY, REGION = "alignment-test", "alignment-test-secret", "us-east-1"
+REGION = "us-east-1"
+# moto accepts any credentials; these only have to be the same on both sides
+ACCESS_KEY, SECRET_KEY = "alignment-test-key", "alignment-test-secret"
+START_TIMEOUT_S = 60
 
 
-def start_moto(workdir: Path, watchdog: Watchdog) -> tuple[Service, int]:
-    """Start ``moto.server`` on 127.0.0.1; returns the service and its port."""
-    port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
-    service = Service(
-        "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env, cwd=workdir, log=workdir / "moto.log", watchdog=watchdog,
-    ).start()  # fmt: skip
-    service.wait_until(lambda: port_open(port), 60, "S3 endpoint")
-    return service, port
+@dataclass
+class MotoServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def client(self) -> Any:
+        """A boto3 S3 client of this server."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                            aws_secret_access_key=SECRET_KEY)  # fmt: skip
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def airflow_connection(self) -> str:
+        """This server as an Airflow ``aws`` connection (JSON, the value of ``AIRFLOW_CONN_<ID>``)."""
+        return aws_connection(self.url)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
 
 
-def boto3_client(port: int) -> Any:
-    """A plain boto3 S3 client on the endpoint (reads back what the tests' tasks wrote)."""
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY, region_name=REGION,
-    )  # fmt: skip
-
-
-def aws_connection(port: int, **config_kwargs: Any) -> str:
-    """An Airflow ``aws`` connection to the endpoint, as the JSON value of ``AIRFLOW_CONN_<ID>``.
+def aws_connection(endpoint_url: str, **config_kwargs: Any) -> str:
+    """An Airflow ``aws`` connection to an S3 endpoint, as the JSON value of ``AIRFLOW_CONN_<ID>``.
 
     ``config_kwargs`` go to botocore's ``Config`` (e.g. ``retries``, ``connect_timeout``)."""
-    extra: dict[str, Any] = {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": REGION}
+    extra: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": REGION}
     if config_kwargs:
         extra["config_kwargs"] = config_kwargs
     return json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": SECRET_KEY, "extra": extra})
 
 
 def keys(client: Any, bucket: str, prefix: str) -> list[str]:
-    """Every key under ``prefix`` in ``bucket``, sorted."""
+    """Every key under ``prefix`` in ``bucket``, sorted (boto3, not our code)."""
     found = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         found += [item["Key"] for item in page.get("Contents", [])]
     return sorted(found)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_moto() -> MotoServer:
+    """Start a moto S3 server on a free ``127.0.0.1`` port and wait until it answers."""
+    import httpx
+
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="alignment-moto-", suffix=".log")[1])
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        )  # fmt: skip
+    server = MotoServer(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.url}/moto-api/", timeout=2).status_code < 500:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"moto server did not answer within {START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
 
 
 class SwitchableProxy:
@@ -106,6 +161,10 @@ class SwitchableProxy:
             except OSError:
                 pass
             sock.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def up(self) -> bool:
