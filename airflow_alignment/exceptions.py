@@ -9,6 +9,9 @@
      │                               dataset, an unreadable format. Not retried.
      └── SourceUnavailableError      the data could not be reached: a missing file, a network
          (OSError)                   or storage error. Airflow's retries apply.
+          └── StoreUnavailableError  the artifact store could not be written or read while a
+                                     result was published: the message names the store and
+                                     the key. Airflow's retries apply.
 
 Messages name the field, the value and, where there is one, the fix.
 """
@@ -33,6 +36,22 @@ class DataError(AlignmentError, ValueError):
 
 class SourceUnavailableError(AlignmentError, OSError):
     """The data source could not be read (I/O); retrying may help."""
+
+
+class StoreUnavailableError(SourceUnavailableError):
+    """The artifact store could not be reached; ``store`` and ``key`` say where."""
+
+    def __init__(self, message: str, *, store: str, key: str) -> None:
+        super().__init__(message)
+        self.store = store
+        self.key = key
+
+    def __reduce__(self) -> tuple[object, ...]:  # keyword-only arguments survive pickling
+        return (_rebuild_store_error, (str(self), self.store, self.key))
+
+
+def _rebuild_store_error(message: str, store: str, key: str) -> StoreUnavailableError:
+    return StoreUnavailableError(message, store=store, key=key)
 
 
 def closest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:

@@ -8,7 +8,9 @@ fails with the last evaluation's summary (or is skipped with ``soft_fail=True``)
 result is stored and shown like any check's.
 
 ``land_partition`` stands in for the upstream system that writes the file (seeded sample
-data, nothing downloaded): delete it and point ``PARTITION`` at your landing path.
+data, nothing downloaded): delete it and point ``PARTITION`` at your landing path. The landing
+folder is ``ALIGNMENT_SAMPLE_DATA``: a local folder or an object storage URI
+(``s3://aws_default@my-bucket/alignment-data``), which workers that share no disk need.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",
     os.path.join(os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), "alignment-sample-data"),
 )
-PARTITION = os.path.join(DATA_DIR, "arrival", "{{ run_id | replace(':', '_') }}", "applicants_{{ ds }}.parquet")
+PARTITION = DATA_DIR.rstrip("/") + "/arrival/{{ run_id | replace(':', '_') | replace('+', '_') }}/applicants_{{ ds }}.parquet"
 FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age"]
 
 
@@ -40,13 +42,20 @@ FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age
 def alignment_data_arrival():
     @task(templates_dict={"path": PARTITION})
     def land_partition(templates_dict: dict | None = None) -> str:
+        from airflow.sdk import ObjectStoragePath
+
         from airflow_alignment.samples import lending_applicants
 
-        path = templates_dict["path"]
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        lending_applicants(5_000, seed=21).to_parquet(path + ".tmp", index=False)
-        os.replace(path + ".tmp", path)  # appear at once: never half written
-        return path
+        path = ObjectStoragePath(templates_dict["path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # appear at once, never half written: a local file is renamed into place; an object
+        # store makes an object visible only when its upload completes
+        part = path.parent / (path.name + ".tmp") if path.protocol in ("", "file") else path
+        with part.open("wb") as out:
+            lending_applicants(5_000, seed=21).to_parquet(out, index=False)
+        if part != path:
+            part.rename(path)
+        return str(path)
 
     wait = ExpectationsSensor(
         task_id="wait_for_partition",
@@ -61,11 +70,13 @@ def alignment_data_arrival():
     @task
     def train(path: str) -> float:
         import pandas as pd
+        from airflow.sdk import ObjectStoragePath
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        batch = pd.read_parquet(path)
+        with ObjectStoragePath(path).open("rb") as data:
+            batch = pd.read_parquet(data)
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
         model.fit(batch[FEATURES], batch["repaid"])
         return float(model.score(batch[FEATURES], batch["repaid"]))

@@ -1,8 +1,13 @@
 """Lending pipeline template: data, training and deployment governed by an alignment policy.
 
 generate applications -> train and predict -> alignment checks (policies/lending.yaml:
-data quality, fairness, performance) -> gate -> deploy (copies the model into a local model
-registry folder).
+data quality, fairness, performance) -> gate -> deploy (copies the model into a model registry
+folder).
+
+Where the data and the registry live: ``ALIGNMENT_SAMPLE_DATA`` and ``ALIGNMENT_MODEL_REGISTRY``,
+each a local folder (default: under ``$AIRFLOW_HOME``) or an object storage URI such as
+``s3://aws_default@my-bucket/alignment-data`` (Airflow's ``ObjectStoragePath``: the connection
+before the ``@`` holds the credentials). Workers that share no disk need a URI.
 
 - The default run trains the fairness-mitigated model: every check passes, the gate approves,
   the model is deployed, and the approval is published as an event of the asset
@@ -44,25 +49,31 @@ RUN_FOLDER = "{{ ti.xcom_pull(task_ids='generate_applications') }}"
 def alignment_lending_pipeline():
     @task
     def generate_applications(run_id: str | None = None) -> str:
+        from airflow.sdk import ObjectStoragePath
+
         from airflow_alignment.reporting.store import safe_segment
         from airflow_alignment.samples import lending_applicants
 
-        folder = os.path.join(DATA_DIR, "lending-pipeline", safe_segment(run_id))
-        os.makedirs(folder, exist_ok=True)
-        lending_applicants(20_000, seed=7).to_parquet(os.path.join(folder, "applications.parquet"), index=False)
-        return folder
+        folder = ObjectStoragePath(DATA_DIR) / "lending-pipeline" / safe_segment(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "applications.parquet").open("wb") as out:
+            lending_applicants(20_000, seed=7).to_parquet(out, index=False)
+        return str(folder)
 
     @task
     def train_and_predict(folder: str, params: dict | None = None) -> str:
         import pickle
 
         import pandas as pd
+        from airflow.sdk import ObjectStoragePath
         from fairlearn.postprocessing import ThresholdOptimizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        applications = pd.read_parquet(os.path.join(folder, "applications.parquet"))
+        run_folder = ObjectStoragePath(folder)
+        with (run_folder / "applications.parquet").open("rb") as data:
+            applications = pd.read_parquet(data)
         train, holdout = applications.iloc[:14_000], applications.iloc[14_000:]
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
         model.fit(train[FEATURES], train["repaid"])
@@ -74,21 +85,21 @@ def alignment_lending_pipeline():
         else:
             approved = model.predict(holdout[FEATURES])
         predictions = holdout[["applicant_id", "sex", "race", "repaid"]].assign(approved=approved.astype("int64"))
-        predictions.to_parquet(os.path.join(folder, "predictions.parquet"), index=False)
-        with open(os.path.join(folder, "model.pkl"), "wb") as handle:
-            pickle.dump(model, handle)
+        with (run_folder / "predictions.parquet").open("wb") as out:
+            predictions.to_parquet(out, index=False)
+        (run_folder / "model.pkl").write_bytes(pickle.dumps(model))
         return folder
 
     @task
     def deploy(folder: str, run_id: str | None = None) -> str:
-        import shutil
+        from airflow.sdk import ObjectStoragePath
 
         from airflow_alignment.reporting.store import safe_segment
 
-        target = os.path.join(REGISTRY, "credit-risk", safe_segment(run_id))
-        os.makedirs(target, exist_ok=True)
-        shutil.copy(os.path.join(folder, "model.pkl"), os.path.join(target, "model.pkl"))
-        return target
+        target = ObjectStoragePath(REGISTRY) / "credit-risk" / safe_segment(run_id)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "model.pkl").write_bytes((ObjectStoragePath(folder) / "model.pkl").read_bytes())
+        return str(target)
 
     folder = generate_applications()
     trained = train_and_predict(folder)

@@ -4,12 +4,16 @@ The deployed model's predictions are logged when they are made; whether the appl
 (the label) arrives days later. Every day this DAG:
 
 1. waits for labelled feedback (``FairnessFeedbackSensor``): every group of ``sex`` needs at
-   least ``min_group_size`` labelled predictions in the last 7 days; then it judges fairness,
+   least ``min_group_size`` labelled predictions in the last 7 days (deferrable: the wait
+   happens in the triggerer, not in a worker slot); then it judges fairness,
    on absolute bounds and against the approved baseline (the model's fairness when it was
    approved);
 2. checks drift of this week's applicants against the training data (``DriftCheckOperator``);
 3. when either degraded, triggers the retraining DAG (``alignment_lending_pipeline``) and
    notifies (``AlignmentNotifier``); otherwise it ends at ``healthy``.
+
+The sample data lives under ``ALIGNMENT_SAMPLE_DATA``: a local folder or an object storage URI
+(``s3://aws_default@my-bucket/alignment-data``), which workers that share no disk need.
 
 Both checks run with ``severity="warn"``: a degradation is a signal to act on, not a broken
 run. The first task simulates production (seeded, nothing downloaded): the vendor's credit
@@ -35,6 +39,11 @@ from airflow_alignment.sensors import FairnessFeedbackSensor
 DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",
     os.path.join(os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), "alignment-sample-data"),
+)
+# A local JSON-lines file the notifier appends to (none when the data lives in object storage,
+# which cannot append: the notification is then only logged).
+NOTIFICATIONS = os.environ.get("ALIGNMENT_NOTIFICATIONS") or (
+    None if "://" in DATA_DIR else os.path.join(DATA_DIR, "monitoring", "notifications.jsonl")
 )
 FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age"]
 CONSTRAINTS = [
@@ -70,13 +79,14 @@ def alignment_monitoring():
     @task
     def simulate_production(run_id: str | None = None, data_interval_end: datetime | None = None) -> dict[str, str]:
         import numpy as np
+        from airflow.sdk import ObjectStoragePath
 
         from airflow_alignment.engines.fairness import evaluate
         from airflow_alignment.reporting.store import safe_segment
         from airflow_alignment.samples import lending_applicants
 
-        folder = os.path.join(DATA_DIR, "monitoring", safe_segment(run_id))
-        os.makedirs(folder, exist_ok=True)
+        folder = ObjectStoragePath(DATA_DIR) / "monitoring" / safe_segment(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
         training = lending_applicants(6_000, seed=7)
         training["approved"] = approve(training)
         approved = evaluate(training, y_true="repaid", y_pred="approved", sensitive_features="sex",
@@ -89,13 +99,15 @@ def alignment_monitoring():
         log["predicted_at"] = [end - timedelta(hours=float(h)) for h in rng.uniform(0, 24 * 10, len(log))]
         late = (log["predicted_at"] > end - timedelta(days=2)) | (rng.random(len(log)) < 0.1)
         log["repaid"] = log["repaid"].astype("Float64").mask(late)  # not labelled yet
-        paths = {name: os.path.join(folder, f"{name}.parquet") for name in ("training", "outcome_log")}
-        training.drop(columns="approved").to_parquet(paths["training"], index=False)
-        log.to_parquet(paths["outcome_log"], index=False)
-        paths["baseline"] = os.path.join(folder, "approved_fairness.json")
-        with open(paths["baseline"], "w", encoding="utf-8") as handle:
-            handle.write(approved.to_json())
-        return paths
+        for name, frame in (("training", training.drop(columns="approved")), ("outcome_log", log)):
+            with (folder / f"{name}.parquet").open("wb") as out:
+                frame.to_parquet(out, index=False)
+        (folder / "approved_fairness.json").write_text(approved.to_json())
+        return {
+            "training": str(folder / "training.parquet"),
+            "outcome_log": str(folder / "outcome_log.parquet"),
+            "baseline": str(folder / "approved_fairness.json"),
+        }
 
     feedback = FairnessFeedbackSensor(
         task_id="wait_for_feedback",
@@ -109,7 +121,7 @@ def alignment_monitoring():
         timestamp_column="predicted_at",
         window=timedelta(days=7),
         severity="warn",
-        mode="reschedule",
+        deferrable=True,  # waits in the triggerer, not in a worker slot
         poke_interval=timedelta(minutes=30),
         timeout=timedelta(hours=12),
     )
@@ -135,7 +147,7 @@ def alignment_monitoring():
         on_success_callback=AlignmentNotifier(
             message="{{ dag.dag_id }} {{ ds }}: retraining triggered: "
             "{{ ti.xcom_pull(task_ids='decide', key='reason') }}",
-            path=os.path.join(DATA_DIR, "monitoring", "notifications.jsonl"),
+            path=NOTIFICATIONS,
         ),
     )
     paths = simulate_production()

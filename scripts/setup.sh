@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up the development environment: a virtualenv at <repo>/.venv with the package installed
-# editable, plus its test extra. Idempotent and quick when nothing changed: the venv keeps a
+# editable, plus its test extra, at the tested versions (constraints/constraints-py<X.Y>.txt, when
+# there is one for this Python; regenerate it with scripts/constraints.sh). Idempotent and quick when nothing changed: the venv keeps a
 # stamp (a hash of pyproject.toml, the pip arguments and the Python version) and is only
 # reinstalled when the stamp differs.
 #
@@ -9,6 +10,7 @@
 #
 # Other scripts source this file for its functions:
 #   ensure_venv DIR PIP_ARGS...      create DIR with $PYTHON and pip-install PIP_ARGS (stamped)
+#   constraints_file                 the tested-versions file for $PYTHON, if there is one
 #   apt_install PKG...               install Debian packages that are missing (apt-get update once)
 
 # Strict mode when run as a script; a sourcing script keeps its own options. The functions
@@ -68,10 +70,15 @@ _check_python() {
 }
 
 _stamp() {
-    # What the venv's content depends on: the project metadata, the pip arguments, the Python.
+    # What the venv's content depends on: the project metadata, the pip arguments (and the
+    # content of the files they name, e.g. a constraints file), the Python.
     {
         cat "$ROOT/pyproject.toml"
         printf '%s\n' "$@"
+        local arg
+        for arg in "$@"; do
+            if [ -f "$ROOT/$arg" ]; then cat "$ROOT/$arg"; fi
+        done
         "$PYTHON" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
 }
@@ -114,8 +121,26 @@ ensure_venv() {
     echo "$want" >"$stamp_file" || return 1
 }
 
+# constraints_file : prints constraints/constraints-py<X.Y>.txt (relative to the root) when the
+# repository has one for $PYTHON's version; prints nothing otherwise.
+constraints_file() {
+    local version
+    version="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" || return 1
+    if [ -f "$ROOT/constraints/constraints-py$version.txt" ]; then
+        echo "constraints/constraints-py$version.txt"
+    fi
+}
+
 ensure_dev_venv() {
-    ensure_venv "$DEV_VENV" -e ".[test]"
+    _check_python || return 1
+    local constraints
+    constraints="$(constraints_file)" || return 1
+    if [ -n "$constraints" ]; then
+        ensure_venv "$DEV_VENV" -c "$constraints" -e ".[test]"
+    else
+        log "no constraints file for $("$PYTHON" -V 2>&1) in constraints/: pip resolves the bounded ranges of pyproject.toml"
+        ensure_venv "$DEV_VENV" -e ".[test]"
+    fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -6,7 +6,8 @@
 #      and the package, then tests/smoke/ (real dag.test() runs of the data-quality and warehouse
 #      templates on a fresh SQLite home);
 #   3. the main pytest suite in .venv (tests/, without tests/smoke/), last, so that its summary
-#      is the last pytest output; a combined "N passed, N failed" line closes the run.
+#      is the last pytest output; a combined "N passed, N failed" line closes the run. It includes
+#      tests/deploy/: a distributed Airflow (Celery on Redis, PostgreSQL, moto S3) on loopback.
 #
 #   bash scripts/test.sh                  # everything
 #   bash scripts/test.sh -k store         # extra arguments go to the main pytest run
@@ -21,7 +22,8 @@ source scripts/setup.sh
 
 # Debian packages the tests need; one line to extend. postgresql: the server binaries that the
 # postgres_server fixture (tests/sqlservers.py) runs on a loopback port for the session.
-APT_PACKAGES=(chromium fonts-dejavu-core postgresql)
+# redis-server: the Celery broker of the deployment test (tests/deploy/).
+APT_PACKAGES=(chromium fonts-dejavu-core postgresql redis-server)
 # The oldest Airflow line we support; the newest 3.1.x on PyPI (pip index versions apache-airflow).
 AIRFLOW31_SPEC="${AIRFLOW31_SPEC:-apache-airflow==3.1.8}"
 SMOKE_VENV="$ROOT/.venv-airflow31"

@@ -220,3 +220,43 @@ def s3_bucket(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest
     client = moto_server.client()
     client.create_bucket(Bucket=name)
     return SimpleNamespace(name=name, client=client, uri=lambda key: f"s3://alignment_s3@{name}/{key}")
+
+
+@pytest.fixture(scope="session")
+def process_watchdog() -> Any:
+    """Stops the session's server process groups even if pytest is killed (tests/processes.py)."""
+    from tests.processes import Watchdog
+
+    watchdog = Watchdog()
+    try:
+        yield watchdog
+    finally:
+        watchdog.close()
+
+
+@pytest.fixture()
+def s3_store(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
+    """A fresh bucket on :func:`moto_server` behind a :class:`tests.objectstore.SwitchableProxy`,
+    and a new Airflow ``aws`` connection to it (through the proxy, with botocore's retries cut to
+    one attempt so that an unreachable store fails in seconds). A new connection id per test:
+    Airflow caches a filesystem per connection id, and each test's proxy has its own port.
+
+    Returns ``.base`` (``s3://<conn_id>@<bucket>/alignment``), ``.bucket``, ``.proxy`` and
+    ``.client`` (boto3, straight to moto: what the store really holds)."""
+    import re
+    import uuid
+    from types import SimpleNamespace
+
+    from tests.objectstore import SwitchableProxy, aws_connection
+
+    bucket = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-bkt"
+    client = moto_server.client()
+    client.create_bucket(Bucket=bucket)
+    proxy = SwitchableProxy(moto_server.port)
+    connection = aws_connection(proxy.url, retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2)
+    conn_id = f"s3_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection)
+    try:
+        yield SimpleNamespace(base=f"s3://{conn_id}@{bucket}/alignment", bucket=bucket, proxy=proxy, client=client)
+    finally:
+        proxy.go_down()

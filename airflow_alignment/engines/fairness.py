@@ -605,11 +605,12 @@ def _frame_metric(name: str, metric: Any, view: View, inputs: Inputs) -> MetricV
 
 
 def load_result(location: str) -> dict[str, Any]:
-    """A stored ``CheckResult`` JSON document from a path or URI (fsspec)."""
-    try:
-        import fsspec
+    """A stored ``CheckResult`` JSON document from a path or URI (``s3://conn_id@bucket/...``
+    through Airflow's object storage, see :func:`airflow_alignment.sources.object_path`)."""
+    from airflow_alignment.sources import object_path
 
-        with fsspec.open(location, "r") as handle:
+    try:
+        with object_path(location).open("r") as handle:
             payload = json.load(handle)
     except FileNotFoundError as exc:
         raise SourceUnavailableError(f"baseline result not found: {location}") from exc

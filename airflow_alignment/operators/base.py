@@ -9,11 +9,14 @@ return a ``CheckResult``). Everything else is here, once:
 - :func:`raise_for_status` maps the status to the task state: ``passed`` and ``warned``
   succeed; ``failed`` and ``error`` raise ``AirflowFailException`` (no retry: the same data
   and spec give the same answer). A source that could not be reached re-raises its
-  ``SourceUnavailableError`` after storing the error result, so Airflow's retries apply.
+  ``SourceUnavailableError`` after storing the error result, so Airflow's retries apply; so
+  does an artifact store that cannot be reached (``StoreUnavailableError``, see
+  :func:`publish_result`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -22,9 +25,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from airflow_alignment.engines.common import check_severity
-from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError
+from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError, StoreUnavailableError
 from airflow_alignment.plugin.links import AlignmentReportLink
-from airflow_alignment.reporting.store import ArtifactStore, result_key
+from airflow_alignment.reporting.store import ArtifactStore, remove_unfinished_tries, result_key
 from airflow_alignment.results import CheckResult, Kind, error_result
 
 if TYPE_CHECKING:
@@ -177,21 +180,43 @@ def publish_result(
     reviewer: Any = None,
 ) -> dict[str, Any]:
     """Store ``result`` (before any state is decided), append it to the audit trail, push its
-    bounded form to XCom when ``push``, and log what a reader of the task log needs."""
+    bounded form to XCom when ``push``, and log what a reader of the task log needs.
+
+    The story is logged first. Report, result and audit record are written in that order and
+    stand together (``all_or_nothing``): the result is the record that a try finished. When
+    the store cannot be reached, what this try wrote is removed, the bounded result (without
+    the store's URIs) goes to XCom and the log, and ``StoreUnavailableError`` (naming the store
+    and the key) keeps Airflow's retries."""
     from airflow_alignment.reporting import audit, index
     from airflow_alignment.reporting.html import write_report
 
     ti = context["ti"]
     result.context = task_context(ti)
     key = result_key(result.context)
-    result.full_result = store.uri(key)
-    result.report = write_report(result, store)  # before the result, so that it names its report
-    store.write_text(key, result.to_json())
-    index.write_entry(store, result.to_dict(), index.run_after_of(context, result.started_at))  # after the result
-    audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
+    _log_story(result, log)
+    try:
+        with store.all_or_nothing():
+            remove_unfinished_tries(store, result.context)
+            result.full_result = store.uri(key)
+            result.report = write_report(result, store)  # before the result, so that it names its report
+            store.write_text(key, result.to_json())
+            index.write_entry(store, result.to_dict(), index.run_after_of(context, result.started_at))
+            audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
+    except StoreUnavailableError as exc:
+        result.full_result = result.report = None
+        unstored = result.compact()
+        ti.xcom_push(key="return_value", value=unstored)
+        log.error("%s; the result is not stored. Its bounded form is in XCom (return_value) and here: %s",
+                  exc, json.dumps(unstored, allow_nan=False, default=str))  # fmt: skip
+        raise
     compact = result.compact()
     if push:
         ti.xcom_push(key="return_value", value=compact)
+    log.info("result stored at %s", result.full_result)
+    return compact
+
+
+def _log_story(result: CheckResult, log: Any) -> None:
     log.info("%s %s: %s", result.kind, result.status.upper(), result.summary)
     for assertion in result.failed_assertions:
         log.info(
@@ -208,8 +233,6 @@ def publish_result(
             result.data.get("rows"),
             result.data.get("fingerprint"),
         )
-    log.info("result stored at %s", result.full_result)
-    return compact
 
 
 def raise_for_status(result: CheckResult) -> None:

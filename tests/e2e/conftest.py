@@ -80,7 +80,8 @@ def _environment(home: Path, port: int) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
         "AIRFLOW__CORE__DAGS_FOLDER": str(_dag_folder(home)),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # paused: only the DAG a test unpauses runs (the daily templates would compete for SQLite)
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
