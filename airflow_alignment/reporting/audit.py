@@ -13,7 +13,7 @@ Where it lives:
   file not ending in a newline (a crash cut the previous append short) starts a fresh line,
   so a torn fragment never merges with a good record;
 - object storage (no append there): one object per record under
-  ``audit/records/<time>-<uuid>.json``, each written in a single PUT.
+  ``audit/records/<time>-<nanoseconds>-<uuid>.json``, each written in a single PUT.
 
 :func:`read_audit` reads either back, skips (and counts) torn lines whose checksum does not
 match, and filters by policy, model and time; :func:`export_csv` writes what an auditor asks
@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -81,8 +82,10 @@ def append(record: Mapping[str, Any], store: ArtifactStore | None = None) -> Non
     if store.is_local:
         _append_local(store.uri(AUDIT_FILE), line)
     else:
+        # The nanosecond clock orders two records of one millisecond as they were appended
+        # (listing order breaks ties of ``time`` in read_audit); the uuid keeps writers apart.
         stamp = body["time"].replace(":", "").replace("-", "")
-        store.write_text(f"{AUDIT_RECORDS}/{stamp}-{uuid.uuid4().hex}.json", line)
+        store.write_text(f"{AUDIT_RECORDS}/{stamp}-{time.time_ns():020d}-{uuid.uuid4().hex}.json", line)
 
 
 def _append_local(path: str, line: str) -> None:
