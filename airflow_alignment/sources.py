@@ -34,6 +34,7 @@ from airflow_alignment.exceptions import (
     did_you_mean,
     preview,
 )
+from airflow_alignment.limits import MAX_BATCH_ROWS, whole_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,11 +79,8 @@ class FileSource:
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
             raise SpecError(f"FileSource.format: unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
-        if self.batch_rows is not None and (
-            isinstance(self.batch_rows, bool) or not isinstance(self.batch_rows, int) or self.batch_rows < 1
-        ):
-            raise SpecError(f"FileSource.batch_rows: expected a whole number of rows of at least 1, "
-                            f"got {self.batch_rows!r}")  # fmt: skip
+        if self.batch_rows is not None:
+            whole_number(self.batch_rows, "FileSource.batch_rows", low=1, high=MAX_BATCH_ROWS, what="rows")
 
     def __str__(self) -> str:
         return str(self.path)
@@ -133,8 +131,7 @@ class SqlSource:
         if not isinstance(self.parameters, dict):
             raise SpecError(f"SqlSource.parameters: expected a mapping of placeholder names to values, "
                             f"got {type(self.parameters).__name__}")  # fmt: skip
-        if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) or self.chunk_rows < 1:
-            raise SpecError(f"SqlSource.chunk_rows: expected a whole number of at least 1, got {self.chunk_rows!r}")
+        whole_number(self.chunk_rows, "SqlSource.chunk_rows", low=1, high=MAX_BATCH_ROWS, what="rows")
 
     def __str__(self) -> str:
         bound = ""

@@ -34,6 +34,7 @@ from airflow_alignment.engines.common import (
     require_rows,
 )
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
+from airflow_alignment.limits import MAX_BINS, MAX_GROUPS, whole_number
 from airflow_alignment.results import (
     Assertion,
     CheckResult,
@@ -86,8 +87,7 @@ def validate_spec(**options: Any) -> dict[str, Any]:
     for key in ("prediction",):
         if spec[key] is not None and not isinstance(spec[key], str):
             raise SpecError(f"{key}: expected a column name, got {type(spec[key]).__name__}")
-    if isinstance(spec["bins"], bool) or not isinstance(spec["bins"], int) or spec["bins"] < 2:
-        raise SpecError(f"bins: expected a whole number of at least 2, got {spec['bins']!r}")
+    whole_number(spec["bins"], "bins", low=2, high=MAX_BINS)
     for key in ("psi_warn", "psi_block"):
         _non_negative(spec[key], key)
     if spec["psi_warn"] > spec["psi_block"]:

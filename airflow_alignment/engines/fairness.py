@@ -44,6 +44,7 @@ from airflow_alignment.exceptions import (
     SpecError,
     did_you_mean,
 )
+from airflow_alignment.limits import MAX_BOOTSTRAP_DRAWS, MAX_N_BOOT, whole_number
 from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
 
 if TYPE_CHECKING:
@@ -150,8 +151,7 @@ def _check_options(
     _choice(missing_groups, MISSING_GROUPS, "missing_groups")
     if confidence is not None and not (_is_number(confidence) and 0 < confidence < 1):
         raise SpecError(f"confidence: expected a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
-        raise SpecError(f"n_boot: expected a whole number of bootstrap replicates of at least 1, got {n_boot!r}")
+    whole_number(n_boot, "n_boot", low=1, high=MAX_N_BOOT, what="bootstrap replicates")
     if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) or min_group_size < 0:
         raise SpecError(f"min_group_size: expected a whole number of rows (0 or more), got {min_group_size!r}")
 
@@ -527,6 +527,7 @@ def _views(
             weighted = merged if cells is counts else fm.merge_groups(cells, membership, len(groups))
             views.append(View(feature, [feature], groups, merged, weighted, membership, min_group_size))
     if confidence is not None:
+        _check_bootstrap_size(n_boot, n_groups)
         rng = np.random.default_rng(seed)
         boot_cells, boot_counts = fm.bootstrap_cells(counts, None if cells is counts else cells, cells_sq, n_boot, rng)
         for view in views:
@@ -537,6 +538,16 @@ def _views(
                 view.boot = (fm.merge_groups(boot_cells, view.membership, n_out),
                              fm.merge_groups(boot_counts, view.membership, n_out))
     return views
+
+
+def _check_bootstrap_size(n_boot: int, n_groups: int) -> None:
+    """Refuse a bootstrap whose replicate tables would exceed :data:`MAX_BOOTSTRAP_DRAWS`."""
+    if n_boot * n_groups > MAX_BOOTSTRAP_DRAWS:
+        fits = MAX_BOOTSTRAP_DRAWS // n_groups
+        raise DataError(
+            f"n_boot: {n_boot:,} bootstrap replicates of {n_groups:,} groups is {n_boot * n_groups:,} group draws, "
+            f"more than {MAX_BOOTSTRAP_DRAWS:,}; lower n_boot to {fits:,} or fewer, or leave confidence out"
+        )
 
 
 def _predicted(inputs: Inputs) -> np.ndarray:
