@@ -105,3 +105,51 @@ def test_marginal_views_of_thousands_of_groups_merge_in_linear_time():
     marginal = checked(result).metrics["marginal"]
     assert set(marginal) == {"a", "b"}
     assert sum(g["count"] for g in marginal["a"]["selection_rate"]["by_group"]) == n
+
+
+# -- 3. duplicate column names ----------------------------------------------------------------
+def duplicated() -> pd.DataFrame:
+    df = labelled()
+    return pd.concat([df, df[["y"]]], axis=1)  # 'y' twice
+
+
+DUPLICATE = "has duplicate column names: 'y' (2 columns); give each column its own name"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda df: fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP]),
+        lambda df: performance.evaluate(df, y_true="y", y_pred="p", constraints=[{"metric": "accuracy", "min": 0}]),
+        lambda df: drift.evaluate(df, df),
+        lambda df: __import__("airflow_alignment.engines.expectations").engines.expectations.evaluate(
+            df, expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "g"}}]),
+        lambda df: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+            df, features=["g"], y_true="y", y_pred="p"),
+    ],
+    ids=["fairness", "performance", "drift", "expectations", "cells"],
+)  # fmt: skip
+def test_duplicate_column_names_are_a_data_error_naming_them(call):
+    with pytest.raises(DataError) as info:
+        call(duplicated())
+    assert str(info.value).endswith(DUPLICATE), str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_duplicate_column_names_in_a_file_are_refused_at_load(tmp_path, fmt):
+    """pandas renames a repeated CSV header to 'y.1' and reads on; pyarrow returns both columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from airflow_alignment.sources import iter_batches, load_frame
+
+    path = tmp_path / f"dup.{fmt}"
+    if fmt == "csv":
+        path.write_text("y,p,y\n1,0,1\n0,1,0\n")
+    else:
+        pq.write_table(pa.table([pa.array([1, 0]), pa.array([0, 1]), pa.array([1, 0])], names=["y", "p", "y"]), path)
+    for read in (lambda: load_frame(str(path)), lambda: load_frame(str(path), columns=["p"]),
+                 lambda: next(iter_batches(str(path), ["p"], 10))):  # fmt: skip
+        with pytest.raises(DataError) as info:
+            read()
+        assert str(info.value) == f"{path} {DUPLICATE}"

@@ -177,7 +177,9 @@ def _aggregate(
     import pandas as pd
 
     from airflow_alignment.engines.common import require_columns
+    from airflow_alignment.sources import require_unique_columns
 
+    require_unique_columns(list(df.columns), "the data")
     require_columns(df, keys + ([sample_weight] if sample_weight else []))
     frame = pd.DataFrame({k: df[k] for k in keys})
     if thresholded and prediction is not None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
+from airflow_alignment.sources import require_unique_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,6 +28,8 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], *, what: str = "co
 
 
 def require_rows(df: pd.DataFrame, source: str | None) -> None:
+    """The frame has rows, and no column name repeats (which column a check reads would be a guess)."""
+    require_unique_columns(list(df.columns), f"the dataset from {source}" if source else "the data")
     if len(df) == 0:
         where = f" from {source}" if source else ""
         raise DataError(f"the dataset{where} is empty (0 rows): there is nothing to check")
