@@ -153,3 +153,30 @@ def test_duplicate_column_names_in_a_file_are_refused_at_load(tmp_path, fmt):
         with pytest.raises(DataError) as info:
             read()
         assert str(info.value) == f"{path} {DUPLICATE}"
+
+
+# -- 5. inf in a drift feature ----------------------------------------------------------------
+def test_infinite_values_in_a_drift_feature_are_counted_reported_and_judged():
+    reference = pd.DataFrame({"x": np.random.default_rng(0).normal(size=10_000)})
+    current = reference.copy()
+    current.loc[:499, "x"] = np.inf  # a 5% share of inf used to read as "no drift", missing: 0
+    result = checked(drift.evaluate(reference, current))
+    report = result.metrics["features"]["x"]
+    assert report["infinite"] == {"reference": {"count": 0, "share": 0.0}, "current": {"count": 500, "share": 0.05}}
+    assert {"bin": "(infinite)", "reference": 0, "current": 500} in report["bins"]
+    assert "500 current values are infinite: counted in the (infinite) bin" in report["notes"]
+    assert result.status == "failed" and result.summary.startswith("x: PSI 0.31 (block above 0.25)")
+    # the finite values keep their own bins: the reference's quantiles, cut without the infinities
+    finite = checked(drift.evaluate(reference, reference.iloc[500:]))
+    assert [b["bin"] for b in finite.metrics["features"]["x"]["bins"]] == [b["bin"] for b in report["bins"][:-1]]
+    assert "infinite" not in finite.metrics["features"]["x"]
+
+
+def test_a_reference_with_infinities_is_cut_on_its_finite_values():
+    reference = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, -np.inf, np.inf] * 50})
+    result = checked(drift.evaluate(reference, reference, bins=4))
+    report = result.metrics["features"]["x"]
+    assert [b["bin"] for b in report["bins"]] == [
+        "(-inf, 1.75]", "(1.75, 2.5]", "(2.5, 3.25]", "(3.25, inf)", "(infinite)"]  # fmt: skip
+    assert report["infinite"]["reference"] == {"count": 100, "share": 100 / 300}
+    assert report["psi"] == 0 and result.status == "passed"
