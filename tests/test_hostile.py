@@ -180,3 +180,62 @@ def test_a_reference_with_infinities_is_cut_on_its_finite_values():
         "(-inf, 1.75]", "(1.75, 2.5]", "(2.5, 3.25]", "(3.25, inf)", "(infinite)"]  # fmt: skip
     assert report["infinite"]["reference"] == {"count": 100, "share": 100 / 300}
     assert report["psi"] == 0 and result.status == "passed"
+
+
+def test_drift_follows_the_selection_rate_of_at_most_max_groups():
+    n = limits.MAX_GROUPS + 1
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "pred": [0, 1] * (n // 2) + [1], "id": np.arange(n)})
+    with pytest.raises(DataError) as info:
+        drift.evaluate(frame, frame, features=["x"], prediction="pred", sensitive_features="id")
+    assert str(info.value) == (
+        "sensitive_features ['id']: the reference has 10,001 groups, more than 10,000, the most a drift check "
+        "follows; map rare values to a common one (e.g. 'other') or use a coarser feature"
+    )
+
+
+# -- 7. a mixed-type column keeps Great Expectations' own cause -------------------------------
+def test_a_mixed_type_column_gives_gx_cause_and_names_the_types():
+    from airflow_alignment.engines.expectations import evaluate
+
+    mixed = pd.DataFrame({"a": [1, "x", 2.5, None] * 5})
+    with pytest.raises(DataError) as info:
+        evaluate(mixed, expectations=[{"type": "expect_column_values_to_be_between",
+                                       "kwargs": {"column": "a", "min_value": 0, "max_value": 10}}])  # fmt: skip
+    assert str(info.value) == (
+        "expectations[0] (expect_column_values_to_be_between) could not be evaluated: Column values, min_value, "
+        "and max_value must either be None or of the same type. (column 'a' holds values of several types: "
+        "int (5 rows), str (5 rows), float (5 rows); cast it to one type)"
+    )
+
+
+# -- 8. 1, 1.0 and True in a sensitive feature ------------------------------------------------
+MERGED = ("sensitive feature 'g' holds equal values of different types: 1 (int), 1.0 (float), True (bool) would "
+          "count as one group; cast the column to one type (e.g. df['g'].astype(str)) so that each group is the "
+          "one you mean")  # fmt: skip
+
+
+def merging() -> pd.DataFrame:
+    return pd.DataFrame({"y": [1, 0] * 30, "p": [1, 0, 0, 1] * 15, "g": pd.Series([1, 1.0, True] * 20, dtype=object)})
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda df: fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP]),
+        lambda df: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+            df, features=["g"], y_true="y", y_pred="p"),
+        lambda df: drift.evaluate(df, df, features=["y"], prediction="p", sensitive_features="g"),
+    ],
+    ids=["fairness", "cells", "drift"],
+)  # fmt: skip
+def test_equal_values_of_different_types_in_a_sensitive_feature_are_refused(call):
+    with pytest.raises(DataError) as info:
+        call(merging())
+    assert str(info.value) == MERGED
+
+
+def test_mixed_types_that_never_compare_equal_stay_distinct_groups():
+    df = merging().assign(g=pd.Series(["1", 1, "a"] * 20, dtype=object))
+    result = checked(fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
+                                       min_group_size=1))  # fmt: skip
+    assert len(result.metrics["selection_rate"]["by_group"]) == 3

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from airflow_alignment.engines.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ, CellTable
-from airflow_alignment.engines.common import require_columns
+from airflow_alignment.engines.common import require_columns, require_one_type
 from airflow_alignment.exceptions import DataError, SpecError, preview
 from airflow_alignment.limits import MAX_GROUPS
 
@@ -310,6 +310,7 @@ def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.
     combined: np.ndarray | None = None
     values: list[list[Any]] = []
     for col in features:
+        require_one_type(df[col], f"sensitive feature {col!r}")
         codes, uniques = pd.factorize(df[col], sort=True, use_na_sentinel=False)
         values.append([_plain(v) for v in uniques.tolist()])
         if combined is None:

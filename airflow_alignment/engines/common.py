@@ -35,6 +35,40 @@ def require_rows(df: pd.DataFrame, source: str | None) -> None:
         raise DataError(f"the dataset{where} is empty (0 rows): there is nothing to check")
 
 
+def require_one_type(series: pd.Series, what: str) -> None:
+    """Refuse a column whose values are equal across types (``1``, ``1.0`` and ``True`` are
+    equal in Python and pandas, so grouping would make them one group without a word).
+
+    Only object columns whose values pandas infers as mixed are looked at (one pass over the
+    values' types); a typed column (a database's, a Parquet file's) cannot mix them.
+    """
+    import pandas as pd
+
+    if series.dtype != object or not pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
+        return
+    values = series.dropna()
+    pairs = pd.DataFrame({"value": values.to_numpy(), "type": values.map(_type_name).to_numpy()}).drop_duplicates()
+    clashing = pairs[pairs.duplicated("value", keep=False)]
+    if len(clashing):
+        shown = ", ".join(f"{v!r} ({t})" for v, t in clashing.head(6).itertuples(index=False))
+        raise DataError(
+            f"{what} holds equal values of different types: {shown} would count as one group; cast the "
+            f"column to one type (e.g. df[{series.name!r}].astype(str)) so that each group is the one you mean"
+        )
+
+
+def _type_name(value: Any) -> str:
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    return type(value).__name__
+
+
 def fingerprint(df: pd.DataFrame) -> str:
     """A content hash of the frame: column names, dtypes and every value (not the index).
 

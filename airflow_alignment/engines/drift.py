@@ -31,6 +31,7 @@ from airflow_alignment.engines.common import (
     check_severity,
     describe,
     require_columns,
+    require_one_type,
     require_rows,
 )
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
@@ -348,6 +349,11 @@ def _selection_rates(
     """Each group's selection rate in both frames; a change above the bound fails."""
     features, pred = spec["sensitive_features"], spec["prediction"]
     ref, cur = _rates(reference, spec), _rates(current, spec)
+    for rates, side in ((ref, "reference"), (cur, "current data")):
+        if len(rates) > MAX_GROUPS:
+            raise DataError(f"sensitive_features {features}: the {side} has {len(rates):,} groups, more than "
+                            f"{MAX_GROUPS:,}, the most a drift check follows; map rare values to a common one "
+                            "(e.g. 'other') or use a coarser feature")  # fmt: skip
     max_change, min_size = spec["selection_rate_max_change"], spec["min_group_size"]
     by_group, small, assertions = [], [], []
     for key in ref.index.intersection(cur.index):
@@ -384,6 +390,8 @@ def _rates(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
         selected = pred[known] >= spec["threshold"]
     else:
         selected = pred[known] == spec["pos_label"]
+    for feature in spec["sensitive_features"]:
+        require_one_type(frame[feature], f"sensitive feature {feature!r}")
     keys = [frame.loc[known, f] for f in spec["sensitive_features"]]
     return selected.astype("float64").groupby(keys, dropna=False, observed=True).agg(["mean", "size"])
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.common import describe_in_background, require_columns, require_rows
@@ -300,7 +300,20 @@ def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
         .add_dataframe_asset("data")
         .add_batch_definition_whole_dataframe("whole")
     )
-    return _validate(context, batch, specs, expectations, {"dataframe": df})
+    return _validate(context, batch, specs, expectations, {"dataframe": df}, hint=lambda spec: _mixed_types(df, spec))
+
+
+def _mixed_types(df: pd.DataFrame, spec: Mapping[str, Any]) -> str:
+    """A hint naming the column of a failed expectation when its values are of several types."""
+    import pandas as pd
+
+    for column in _spec_columns(spec):
+        values = df[column]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True).startswith("mixed"):
+            kinds = values.dropna().map(lambda v: type(v).__name__).value_counts()
+            found = ", ".join(f"{kind} ({count:,} rows)" for kind, count in kinds.items())
+            return f" (column {column!r} holds values of several types: {found}; cast it to one type)"
+    return ""
 
 
 def _validate(
@@ -309,10 +322,12 @@ def _validate(
     specs: Sequence[Mapping[str, Any]],
     expectations: list[Any],
     batch_parameters: dict[str, Any] | None,
+    hint: Callable[[Mapping[str, Any]], str] = lambda spec: "",
 ) -> list[Any]:
     """Run ``expectations`` on ``batch`` (a GX batch definition); outcomes in spec order.
 
-    An expectation GX could not evaluate raises :class:`DataError` naming its position.
+    An expectation GX could not evaluate raises :class:`DataError` naming its position, with
+    GX's own message and ``hint(spec)`` after it.
     """
     import great_expectations as gx
 
@@ -325,12 +340,29 @@ def _validate(
     outcomes = []
     for i, spec in enumerate(specs):
         outcome = by_index[i]
-        info = outcome.exception_info or {}
-        if info.get("raised_exception"):
-            message = (info.get("exception_message") or "unknown error").strip().splitlines()[0]
-            raise DataError(f"expectations[{i}] ({spec['type']}) could not be evaluated: {message}")
+        message = _gx_error(outcome.exception_info)
+        if message is not None:
+            raise DataError(f"expectations[{i}] ({spec['type']}) could not be evaluated: {message}{hint(spec)}")
         outcomes.append(outcome)
     return outcomes
+
+
+def _gx_error(info: Any) -> str | None:
+    """GX's own message when it could not evaluate an expectation, else ``None``.
+
+    GX reports the exception flat (``{"raised_exception": True, "exception_message": ...}``)
+    or, when a metric failed, keyed by the metric (``{"MetricConfigurationID(...)": {...}}``);
+    the messages of every failed metric are kept, first lines only.
+    """
+    if not isinstance(info, Mapping):
+        return None
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, Mapping)]
+    messages = [
+        (str(e.get("exception_message") or "") or "unknown error").strip().splitlines()[0]
+        for e in entries
+        if e.get("raised_exception")
+    ]
+    return "; ".join(dict.fromkeys(messages)) or None
 
 
 # -- SQL sources ----------------------------------------------------------------------------
