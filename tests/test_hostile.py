@@ -239,3 +239,147 @@ def test_mixed_types_that_never_compare_equal_stay_distinct_groups():
     result = checked(fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
                                        min_group_size=1))  # fmt: skip
     assert len(result.metrics["selection_rate"]["by_group"]) == 3
+
+
+# -- 1, 2, 6. policy files --------------------------------------------------------------------
+CHECK = ("checks: [{name: fairness, kind: fairness, data: d.csv, y_true: y, y_pred: p, sensitive_features: s, "
+         "constraints: [{metric: demographic_parity_ratio, min: 0.8}]}]\n")  # fmt: skip
+
+
+def billion_laughs() -> str:
+    """About 1 KB of YAML whose aliases expand to 10^9 strings."""
+    lines = ["name: x", "version: '1'", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    return "\n".join(lines + ["references: *a8", CHECK])
+
+
+def load_bounded(policy, seconds: float = 10.0, megabytes: float = 50.0):
+    """load_policy's error, within a time and memory bound."""
+    from airflow_alignment.policy import load_policy
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(SpecError) as info:
+            load_policy(policy)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < seconds and peak < megabytes * 1e6
+    return str(info.value)
+
+
+def test_a_billion_laughs_policy_is_refused_at_its_first_anchor():
+    assert len(billion_laughs()) < 1500
+    assert load_bounded(billion_laughs()) == ("policy <string>: line 3: YAML anchors (&a0) are not allowed in a "
+                                              "policy; write each value out where it is used")  # fmt: skip
+    assert load_bounded("name: x\nversion: '1'\nchecks: *nowhere\n").startswith(
+        "policy <string>: line 3: YAML aliases (*nowhere) are not allowed in a policy")
+
+
+def test_a_policy_mapping_with_shared_values_is_bounded_too():
+    laughs = ["lol"] * 10
+    for _ in range(8):
+        laughs = [laughs] * 10
+    message = load_bounded({"name": "x", "version": "1", "references": laughs, "checks": []})
+    assert message == "policy: more than 100,000 values (are values shared or cyclic?)"
+
+
+def test_deep_nesting_is_refused_without_recursion_error(tmp_path):
+    deep = "name: x\nversion: '1'\nchecks: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    assert load_bounded(deep) == "policy <string>: line 3: nested more than 32 levels deep"
+    nested: dict = {"name": "x", "version": "1"}
+    inner = nested
+    for _ in range(100_000):
+        inner["checks"] = {}
+        inner = inner["checks"]
+    assert load_bounded(nested).endswith(": nested more than 32 levels deep")
+
+
+def test_a_policy_file_that_is_not_utf8_or_too_big(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: café\nversion: '1'\n".encode("latin-1"))
+    assert load_bounded(str(latin)) == (f"policy file {latin} is not UTF-8 text (byte 0xe9 at offset 9 is not valid "
+                                        "UTF-8); save it as UTF-8")  # fmt: skip
+    big = tmp_path / "big.yaml"
+    big.write_text("name: x\nversion: '1'\n# " + "x" * limits.MAX_POLICY_BYTES + "\n")
+    assert load_bounded(str(big)) == (f"policy file {big} is {big.stat().st_size:,} bytes, more than 1,048,576: a "
+                                      "policy is a short YAML file of checks; is this the right file?")  # fmt: skip
+    with_bom = tmp_path / "bom.yaml"
+    with_bom.write_bytes(b"\xef\xbb\xbfname: x\nversion: '1'\n" + CHECK.encode())
+    from airflow_alignment.policy import load_policy
+
+    assert load_policy(str(with_bom)).name == "x"
+
+
+def test_duplicate_keys_are_refused_with_their_lines():
+    text = "name: x\nversion: '1'\nname: y\n" + CHECK
+    assert load_bounded(text) == ("policy <string>: line 3: duplicate key 'name' (first at line 1); YAML would "
+                                  "keep only the last value: write the key once")  # fmt: skip
+    inline = CHECK.replace("min: 0.8}", "min: 0.8, min: 0.1}")
+    assert load_bounded("name: x\nversion: '1'\n" + inline).startswith("policy <string>: line 3: duplicate key 'min'")
+
+
+@pytest.mark.parametrize(("written", "version"), [("1.10", "1.10"), ("1.0", "1.0"), ("2", "2"), ("'1.10'", "1.10"),
+                                                  ("1e3", "1e3"), ("2026-01-31", "2026-01-31")])  # fmt: skip
+def test_the_version_is_kept_as_written(written, version):
+    from airflow_alignment.policy import load_policy
+
+    assert load_policy(f"name: x\nversion: {written}\n{CHECK}").version == version
+
+
+def test_the_hash_tells_version_110_from_11_and_is_unchanged_where_nothing_was_lost():
+    from airflow_alignment.policy import canonical_sha256, load_policy
+
+    def text(v: str) -> str:
+        return f"name: x\nversion: {v}\n{CHECK}"
+
+    assert load_policy(text("1.10")).sha256 != load_policy(text("1.1")).sha256
+    assert load_policy(text("2")).sha256 == canonical_sha256(__import__("yaml").safe_load(text("2")))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"references": {"a": 1}}, "references: expected a string or a list of strings, got {'a': 1}"),
+        ({"checks": [{"description": ["x"]}]}, "checks[0].description: expected a string, got list"),
+        ({"checks": [{"name": ".."}]}, "checks[0].name: '..' is only dots: as a task id it cannot name a folder "
+                                       "or a report page; use letters or digits"),
+        ({"checks": [{"y_true": 1}]}, "checks[0].y_true: expected a column name (a string), got int 1; quote it"),
+        ({"checks": [{"sensitive_features": []}]}, "checks[0].sensitive_features: expected a column or a non-empty "
+                                                   "list of columns, got []"),
+        ({"checks": [{"n_boot": 10**12}]}, "checks[0].n_boot: 1,000,000,000,000 is more than 100,000"),
+        ({"checks": [{"random_state": -1}]}, "checks[0].random_state: expected a whole number of a seed of at least 0"),
+        ({"checks": [{"marginal": "yes"}]}, "checks[0].marginal: expected true or false, got 'yes'"),
+        ({"checks": [{"data": 42}]}, "checks[0].data: expected a key of alignment_checks(data=...), a path, a URI "
+                                     "or a mapping, got int 42"),
+        ({"checks": [{"pos_label": [1]}]}, "checks[0].pos_label: expected a label (a string, a number or "
+                                           "true/false), got [1]"),
+        ({"defaults": {"missing_groups": "ignore"}}, "defaults.missing_groups: unknown value 'ignore'"),
+        ({"defaults": {"n_boot": 10**9}}, "defaults.n_boot: 1,000,000,000 is more than 100,000"),
+        ({"version": True}, "version: expected a version label such as '1.0', got True"),
+        ({"name": "a\\x00b"}, "name: 'a\\x00b' names the approval asset and the baselines"),
+    ],
+)  # fmt: skip
+def test_every_key_of_a_policy_is_checked(edit, message):
+    import yaml
+
+    raw = yaml.safe_load("name: x\nversion: '1'\n" + CHECK)
+    for key, value in edit.items():
+        if key == "checks":
+            raw["checks"][0].update(value[0])
+        else:
+            raw[key] = value.replace("\\x00", "\x00") if isinstance(value, str) else value
+    text = str(load_bounded(raw))
+    assert text.startswith(message), text
+
+
+def test_docs_state_the_bounds_of_limits_py():
+    from tests.conftest import ROOT
+
+    text = " ".join((ROOT / "docs" / "policy.md").read_text().split())
+    for expected in (f"1 to {limits.MAX_N_BOOT:,}", f"at most {limits.MAX_BOOTSTRAP_DRAWS:,}",
+                     f"2 to {limits.MAX_BINS:,}", f"1 to {limits.MAX_BATCH_ROWS:,}", f"| {limits.MAX_GROUPS:,} |",
+                     f"more than 1 MiB ({limits.MAX_POLICY_BYTES:,} bytes)", f"more than {limits.MAX_POLICY_DEPTH} "
+                     f"levels of nesting, or more than {limits.MAX_POLICY_VALUES:,} values"):  # fmt: skip
+        assert expected in text, expected
