@@ -383,3 +383,88 @@ def test_docs_state_the_bounds_of_limits_py():
                      f"more than 1 MiB ({limits.MAX_POLICY_BYTES:,} bytes)", f"more than {limits.MAX_POLICY_DEPTH} "
                      f"levels of nesting, or more than {limits.MAX_POLICY_VALUES:,} values"):  # fmt: skip
         assert expected in text, expected
+
+
+def test_expectation_keys_other_than_kwargs_are_checked_too():
+    from airflow_alignment.engines.expectations import normalize_expectations
+
+    base = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}
+    for extra, message in (({"meta": [1]}, "expectations[0].meta: expected an object, got list"),
+                           ({"notes": {"a": 1}}, "expectations[0].notes: expected a string or a list of strings"),
+                           ({"description": 3}, "expectations[0].description: expected a string, got int"),
+                           ({"name": ["n"]}, "expectations[0].name: expected a string, got list")):  # fmt: skip
+        with pytest.raises(SpecError) as info:
+            normalize_expectations([{**base, **extra}])
+        assert str(info.value).startswith(message)
+    assert normalize_expectations([{**base, "notes": ["why"], "meta": {"owner": "x"}}])[0]["notes"] == ["why"]
+
+
+# -- 9. reports show no absolute server path --------------------------------------------------
+def publish(result, store, task_id: str = "t"):
+    import logging
+    from types import SimpleNamespace
+
+    from airflow_alignment.operators.base import publish_result
+
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id=task_id, map_index=-1, try_number=1)
+    return publish_result(result, {"ti": ti}, store=store, model=None, log=logging.getLogger("test"), push=False)
+
+
+def test_reports_show_store_paths_relative_and_data_files_by_name(tmp_path):
+    from airflow_alignment.engines.gate import decide, finding
+    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.results import error_result
+
+    store = ArtifactStore(tmp_path / "server" / "store")
+    data = tmp_path / "server" / "data" / "2026-01-31" / "predictions.parquet"
+    result = performance.evaluate(labelled(), y_true="y", y_pred="p", constraints=[{"metric": "accuracy", "min": 0.9}],
+                                  source=str(data))  # fmt: skip
+    missing = error_result(check="quality", kind="expectations", severity="block",
+                           exc=DataError(f"column 'age' not in {data}. Columns in the data: ['y']"))  # fmt: skip
+    checks = [publish(result, store, "performance"), publish(missing, store, "quality")]
+    gate = decide([finding(c["context"]["task_id"], c) for c in checks])
+    publish(gate, store, "gate")
+    for task_id in ("performance", "quality", "gate"):
+        context = {"dag_id": "d", "run_id": "r", "task_id": task_id, "map_index": -1, "try_number": 1}
+        page = store.read_text(result_key(context, "report.html"))
+        assert str(tmp_path) not in page, task_id
+        stored = store.read_text(result_key(context))
+        assert str(store.base) in stored  # operators keep the full paths in the stored result
+    context = {"dag_id": "d", "run_id": "r", "task_id": "performance", "map_index": -1, "try_number": 1}
+    page = store.read_text(result_key(context, "report.html"))
+    assert "…/predictions.parquet" in page and "results/d/r/performance/-1/try-1/result.json" in page
+    context["task_id"] = "quality"
+    assert "column &#39;age&#39; not in …/predictions.parquet" in store.read_text(result_key(context, "report.html"))
+
+
+def test_uris_are_shown_without_credentials():
+    from airflow_alignment.reporting.html import public_path
+
+    assert public_path("s3://key:secret@bucket/x.csv", "/store") == "s3://bucket/x.csv"
+    assert public_path("s3://aws_default@bucket/x.csv", "/store") == "s3://aws_default@bucket/x.csv"
+    assert public_path("file:///store/results/a/result.json", "/store") == "results/a/result.json"
+    assert public_path("sql://warehouse/predictions WHERE ds = '2026-01-31'", "/store").startswith("sql://warehouse/")
+
+
+def test_a_report_of_thousands_of_groups_charts_forty_and_lists_a_thousand():
+    from airflow_alignment.reporting import html
+
+    df = labelled(n=50_000, groups=5_000)
+    result = fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP], min_group_size=1)
+    page = html.render_report(checked(result))
+    assert "The chart shows 40 of 5,000 groups: those behind the judged aggregates" in page
+    assert "+4000 more groups in the stored result" in page
+    assert len(page) < 1_000_000
+
+
+def test_run_and_history_pages_cut_paths_in_summaries():
+    from airflow_alignment.reporting import html
+
+    entry = {"task_id": "q", "map_index": -1, "try_number": 1, "check": "q", "kind": "expectations",
+             "status": "error", "summary": "q could not be evaluated: data file not found: /srv/secret/x.csv",
+             "assertions": [], "report_url": "/alignment/dags/d/runs/r/tasks/q/report"}  # fmt: skip
+    pages = [html.render_run({"dag_id": "d", "run_id": "r", "results": [entry]}),
+             html.render_history({"dag_id": "d", "runs": [{"run_id": "r", "started_at": None, "results": [entry]}]})]
+    for page in pages:
+        assert "/srv/secret" not in page and "…/x.csv" in page
+    assert 'href="/alignment/dags/d/runs/r/tasks/q/report"' in pages[0]

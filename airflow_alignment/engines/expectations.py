@@ -100,6 +100,15 @@ def normalize_expectations(expectations: Any, where: str = "expectations") -> li
             raise SpecError(f"{here}.kwargs: expected an object, got {type(kwargs).__name__}")
         if "severity" in spec:
             spec["severity"] = _severity(spec["severity"], f"{here}.severity")
+        for key in ("name", "description", "id"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise SpecError(f"{here}.{key}: expected a string, got {type(spec[key]).__name__}")
+        if spec.get("meta") is not None and not isinstance(spec["meta"], Mapping):
+            raise SpecError(f"{here}.meta: expected an object, got {type(spec['meta']).__name__}")
+        notes = spec.get("notes")
+        if notes is not None and not (isinstance(notes, str) or isinstance(notes, list)
+                                      and all(isinstance(n, str) for n in notes)):  # fmt: skip
+            raise SpecError(f"{here}.notes: expected a string or a list of strings, got {type(notes).__name__}")
         spec["kwargs"] = dict(kwargs)
         out.append(spec)
     if not out:
