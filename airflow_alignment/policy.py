@@ -52,7 +52,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
-from airflow_alignment.limits import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, MAX_POLICY_VALUES, whole_number
+from airflow_alignment.engines.common import check_seed
+from airflow_alignment.limits import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, MAX_POLICY_VALUES
 from airflow_alignment.sources import FORMATS
 
 TOP_KEYS = ("name", "version", "owner", "description", "defaults", "checks", "references")
@@ -200,9 +201,10 @@ def _parse_yaml(text: str, where: str) -> tuple[Any, str | None]:
 
     if len(text) > MAX_POLICY_BYTES:
         raise SpecError(f"policy {where} is more than {MAX_POLICY_BYTES:,} characters: a policy is a short YAML file")
-    loader = _loader_class()(text)
-    loader.where = where
+    loader = None
     try:
+        loader = _loader_class()(text)  # the reader refuses non-printable characters here
+        loader.where = where
         node = loader.get_single_node()
         if node is None:
             return None, None
@@ -210,7 +212,8 @@ def _parse_yaml(text: str, where: str) -> tuple[Any, str | None]:
     except yaml.YAMLError as exc:
         raise SpecError(f"policy {where}: not valid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 @functools.cache
@@ -450,8 +453,7 @@ def _kind_values(kind: str, spec: dict[str, Any], here: str) -> None:
         raise SpecError(f"{here}.threshold: expected a number, got {threshold!r}")
     if not isinstance(spec.get("marginal", False), bool):
         raise SpecError(f"{here}.marginal: expected true or false, got {spec['marginal']!r}")
-    if spec.get("random_state") is not None:
-        whole_number(spec["random_state"], f"{here}.random_state", low=0, high=2**63 - 1, what="a seed")
+    check_seed(spec.get("random_state"), f"{here}.random_state")
     for key in ("baseline", "suite"):
         if spec.get(key) is not None and not isinstance(spec[key], (str, Mapping)):
             raise SpecError(f"{here}.{key}: expected a path or URI (or the document as a mapping), "
@@ -502,7 +504,14 @@ def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) ->
             options = {k: spec[k] for k in ("decide_on", "confidence", "n_boot") if k in spec}
             validate_performance(spec["constraints"], severity=severity, **options)
     except SpecError as exc:
-        raise SpecError(f"{here}.{exc}") from None
+        raise SpecError(_at(here, str(exc))) from None
+
+
+def _at(here: str, message: str) -> str:
+    """``message`` of a part of the policy, placed at ``here``: ``checks[0].n_boot: ...`` for a
+    message that starts with its key, ``checks[0]: ...`` for one that does not."""
+    joined = re.match(r"[\w\[\].]+:", message)
+    return f"{here}.{message}" if joined else f"{here}: {message}"
 
 
 def _known(raw: Mapping[str, Any], valid: tuple[str, ...], here: str) -> None:

@@ -349,7 +349,7 @@ def test_the_hash_tells_version_110_from_11_and_is_unchanged_where_nothing_was_l
         ({"checks": [{"sensitive_features": []}]}, "checks[0].sensitive_features: expected a column or a non-empty "
                                                    "list of columns, got []"),
         ({"checks": [{"n_boot": 10**12}]}, "checks[0].n_boot: 1,000,000,000,000 is more than 100,000"),
-        ({"checks": [{"random_state": -1}]}, "checks[0].random_state: expected a whole number of a seed of at least 0"),
+        ({"checks": [{"random_state": -1}]}, "checks[0].random_state: expected None or a whole number of at least 0"),
         ({"checks": [{"marginal": "yes"}]}, "checks[0].marginal: expected true or false, got 'yes'"),
         ({"checks": [{"data": 42}]}, "checks[0].data: expected a key of alignment_checks(data=...), a path, a URI "
                                      "or a mapping, got int 42"),
@@ -468,3 +468,64 @@ def test_run_and_history_pages_cut_paths_in_summaries():
     for page in pages:
         assert "/srv/secret" not in page and "…/x.csv" in page
     assert 'href="/alignment/dags/d/runs/r/tasks/q/report"' in pages[0]
+
+
+# -- operators: nothing is lost -----------------------------------------------------------------
+class TI:
+    """The part of a task instance an operator's execute() uses."""
+
+    dag_id, run_id, map_index, try_number = "hostile", "manual__1", -1, 1
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.pushed: dict = {}
+
+    def xcom_push(self, key, value):
+        self.pushed[key] = value
+
+
+def stored_and_audited(store_path, task_id: str) -> tuple[dict, dict]:
+    import json
+
+    from airflow_alignment.reporting.audit import read_audit
+    from airflow_alignment.reporting.store import ArtifactStore, result_key
+
+    store = ArtifactStore(store_path)
+    context = {"dag_id": TI.dag_id, "run_id": TI.run_id, "task_id": task_id, "map_index": -1, "try_number": 1}
+    records = [r for r in read_audit(store).records if r["task_id"] == task_id]
+    assert len(records) == 1
+    return json.loads(store.read_text(result_key(context))), records[0]
+
+
+def test_duplicate_columns_in_the_data_of_an_operator_are_an_error_result_not_a_retry(tmp_path):
+    from airflow_alignment.operators import FairnessCheckOperator
+    from airflow_alignment.operators.base import AlignmentCheckFailed
+
+    frame = duplicated()
+    op = FairnessCheckOperator(task_id="fair", data=lambda: frame, y_true="y", y_pred="p", sensitive_features="g",
+                               constraints=[DP], artifact_store=str(tmp_path))  # fmt: skip
+    ti = TI("fair")
+    with pytest.raises(AlignmentCheckFailed) as info:  # AirflowFailException: no retry
+        op.execute({"ti": ti})
+    assert DUPLICATE in str(info.value)
+    result, record = stored_and_audited(tmp_path, "fair")
+    assert checked(ti.pushed["return_value"])["status"] == "error"
+    assert result["error"] == {"type": "DataError", "message": ti.pushed["return_value"]["error"]["message"]}
+    assert DUPLICATE in result["error"]["message"] and record["status"] == "error"
+
+
+def test_an_exception_that_is_not_ours_still_leaves_a_result_and_an_audit_record(tmp_path):
+    from airflow_alignment.operators import PerformanceCheckOperator
+
+    def broken():
+        raise ZeroDivisionError("division by zero in the loader")
+
+    op = PerformanceCheckOperator(task_id="perf", data=broken, y_true="y", y_pred="p",
+                                  constraints=[{"metric": "accuracy", "min": 0.5}], artifact_store=str(tmp_path))  # fmt: skip
+    ti = TI("perf")
+    with pytest.raises(ZeroDivisionError):  # propagates as it is: Airflow retries a bug as anything else
+        op.execute({"ti": ti})
+    result, record = stored_and_audited(tmp_path, "perf")
+    assert checked(result)["status"] == "error" and result["error"]["type"] == "ZeroDivisionError"
+    assert result["summary"] == "perf could not be evaluated: unexpected ZeroDivisionError: division by zero in the loader"
+    assert ti.pushed["return_value"]["summary"] == result["summary"] and record["summary"] == result["summary"]

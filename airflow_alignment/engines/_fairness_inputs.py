@@ -311,8 +311,8 @@ def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.
     values: list[list[Any]] = []
     for col in features:
         require_one_type(df[col], f"sensitive feature {col!r}")
-        codes, uniques = pd.factorize(df[col], sort=True, use_na_sentinel=False)
-        values.append([_plain(v) for v in uniques.tolist()])
+        codes, uniques = _factorize(df[col])
+        values.append([_plain(v) for v in uniques])
         if combined is None:
             combined = codes.astype(np.int64, copy=False)
         else:
@@ -332,6 +332,21 @@ def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.
         combined = inverse.astype(np.int64, copy=False)
     levels = np.stack(np.unravel_index(present, sizes), axis=1)
     return combined, levels, values
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes and values of a feature, values sorted (as fairlearn sorts groups); values that do
+    not compare (bytes beside numbers) are ordered by type, then by their text."""
+    try:
+        codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=False)
+        return codes, uniques.tolist()
+    except TypeError:
+        codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=False)
+        values = uniques.tolist()
+        order = sorted(range(len(values)), key=lambda i: (type(values[i]).__name__, repr(values[i])))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[codes], [values[i] for i in order]
 
 
 def _plain(value: Any) -> Any:

@@ -157,6 +157,10 @@ def from_batches(
     source: str | None = None,
 ) -> CellTable:
     """The cell table of all the rows of ``batches``, holding one batch at a time."""
+    from airflow_alignment.engines.common import column_arguments, column_list
+
+    features = column_list(features, "sensitive_features") if features else []
+    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
     keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
     parts: list[pd.DataFrame] = []
     for batch in batches:

@@ -16,6 +16,30 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def column_arguments(*, required: tuple[str, ...] = (), **columns: Any) -> None:
+    """Each argument names a column: a non-empty string, or ``None`` unless it is ``required``."""
+    for argument, value in columns.items():
+        if value is None and argument not in required:
+            continue
+        if not isinstance(value, str) or not value:
+            raise SpecError(f"{argument}: expected a column name (a non-empty string), got {value!r}")
+
+
+def column_list(value: Any, argument: str) -> list[str]:
+    """A column name or a list of distinct ones (``sensitive_features=``), as a list."""
+    if isinstance(value, str):
+        column_arguments(required=(argument,), **{argument: value})
+        return [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SpecError(f"{argument}: expected a column name or a non-empty list of column names, got {value!r}")
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not name:
+            raise SpecError(f"{argument}[{i}]: expected a column name (a non-empty string), got {name!r}")
+        if name in value[:i]:
+            raise SpecError(f"{argument}[{i}]: {name!r} is listed twice")
+    return list(value)
+
+
 def require_columns(df: pd.DataFrame, columns: Iterable[str], *, what: str = "column") -> None:
     """Raise :class:`DataError` naming each missing column and listing the available ones."""
     available = [str(c) for c in df.columns]
@@ -109,8 +133,18 @@ def _hash_column(h: Any, column: pd.Series) -> None:
         if data is not None:
             h.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
         return
+    try:
+        hashed = pd.util.hash_pandas_object(column, index=False).to_numpy()
+    except (TypeError, ValueError):  # an object column pandas cannot hash (tuples, ints among strings)
+        h.update(b"r")
+        h.update(pd.util.hash_pandas_object(column.map(_canonical), index=False).to_numpy().tobytes())
+        return
     h.update(b"h")
-    h.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+    h.update(hashed.tobytes())
+
+
+def _canonical(value: Any) -> str:
+    return f"{type(value).__name__}:{value!r}"
 
 
 def describe(df: pd.DataFrame, source: str | None, columns: Iterable[str] | None = None) -> dict[str, Any]:
@@ -153,6 +187,12 @@ def describe_in_background(
         return box["value"]
 
     return result
+
+
+def check_seed(value: Any, where: str = "random_state") -> None:
+    """A bootstrap seed: ``None`` (fresh entropy) or a whole number of at least 0."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise SpecError(f"{where}: expected None or a whole number of at least 0 (the bootstrap's seed), got {value!r}")
 
 
 def check_severity(value: Any, where: str) -> str:

@@ -384,9 +384,14 @@ def _selection_rates(
 
 
 def _rates(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
     pred = frame[spec["prediction"]]
     known = pred.notna()
     if spec["threshold"] is not None:
+        if not pd.api.types.is_numeric_dtype(pred.dtype) or pd.api.types.is_bool_dtype(pred.dtype):
+            raise DataError(f"prediction column {spec['prediction']!r} is {pred.dtype}, not numbers: threshold="
+                            f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label")  # fmt: skip
         selected = pred[known] >= spec["threshold"]
     else:
         selected = pred[known] == spec["pos_label"]

@@ -33,7 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.cells import CellTable
 from airflow_alignment.engines.common import (
+    check_seed,
     check_severity,
+    column_arguments,
+    column_list,
     describe,
     require_columns,
     require_rows,
@@ -339,7 +342,9 @@ def evaluate(
         min_group_size=min_group_size, missing_groups=missing_groups,
     )  # fmt: skip
     found = judge.load_baseline(baseline)  # before the data work: a bad baseline fails fast
-    features = [sensitive_features] if isinstance(sensitive_features, str) else list(sensitive_features)
+    features = column_list(sensitive_features, "sensitive_features")
+    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
+    check_seed(random_state)
     reported = _reported_metrics(specs, metrics)
     columns = _check_columns(df, y_true, y_pred, y_score, threshold, features, sample_weight, reported, specs)
     data = _describe(df, source, columns)
@@ -401,8 +406,6 @@ def _check_columns(
     reported: dict[str, Any],
     specs: list[dict[str, Any]],
 ) -> list[str]:
-    if not features:
-        raise SpecError("sensitive_features: give at least one column, e.g. sensitive_features=['sex']")
     if threshold is not None and not (_is_number(threshold) and math.isfinite(threshold)):
         raise SpecError(f"threshold: expected a number, got {threshold!r}")
     if y_pred is not None and threshold is not None:
