@@ -529,3 +529,74 @@ def test_an_exception_that_is_not_ours_still_leaves_a_result_and_an_audit_record
     assert checked(result)["status"] == "error" and result["error"]["type"] == "ZeroDivisionError"
     assert result["summary"] == "perf could not be evaluated: unexpected ZeroDivisionError: division by zero in the loader"
     assert ti.pushed["return_value"]["summary"] == result["summary"] and record["summary"] == result["summary"]
+
+
+# -- found by the property suite (tests/test_robustness*.py), one regression test each ---------
+def tuples() -> pd.DataFrame:
+    return labelled(n=40).assign(g=pd.Series([(1, 2), "x", 1, b"b"] * 10, dtype=object))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features=0, constraints=[DP]),
+         SpecError, "sensitive_features: expected a column name or a non-empty list of column names, got 0"),
+        (lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features=["g", "g"], constraints=[DP]),
+         SpecError, "sensitive_features[1]: 'g' is listed twice"),
+        (lambda: performance.evaluate(labelled(), y_true=["y"], y_pred="p", constraints=[{"metric": "accuracy", "min": 0}]),
+         SpecError, "y_true: expected a column name (a non-empty string), got ['y']"),
+        (lambda: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+            labelled(), features=["g"], y_true="y", y_score="", threshold=0.5),
+         SpecError, "y_score: expected a column name (a non-empty string), got ''"),
+        (lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
+                                   confidence=0.9, random_state=-1),
+         SpecError, "random_state: expected None or a whole number of at least 0 (the bootstrap's seed), got -1"),
+        (lambda: drift.evaluate(labelled(), labelled(), features=["s"], prediction="g", sensitive_features="g",
+                                threshold=0.5),
+         DataError, "prediction column 'g' is "),
+        (lambda: fairness.validate_constraints([{"metric": ["selection_rate"], "min": 0.1}]),
+         SpecError, "constraints[0].metric: expected a metric name or a callable, got list ['selection_rate']"),
+        (lambda: __import__("airflow_alignment.engines.expectations").engines.expectations.normalize_expectations(
+            [{"type": "expect_x", "kwargs": {}, 3: "x"}]),
+         SpecError, "expectations[0]: unknown key 3."),
+        (lambda: __import__("airflow_alignment.engines.expectations").engines.expectations.evaluate(
+            tuples(), expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "y"}}]),
+         DataError, "Great Expectations cannot read the data: pandas cannot hash column(s) 'g' (ValueError: "),
+        (lambda: __import__("airflow_alignment.engines.gate").engines.gate.decide([]),
+         SpecError, "checks: the gate has no check to judge"),
+        (lambda: __import__("airflow_alignment.engines.gate").engines.gate.finding("quality", ["passed"]),
+         SpecError, "result of 'quality': expected a CheckResult document (a mapping) or None, got list"),
+        (lambda: __import__("airflow_alignment.policy").policy.load_policy("name: x\x00\nversion: '1'\n"),
+         SpecError, "policy <string>: not valid YAML: unacceptable character #x0000"),
+        (lambda: __import__("airflow_alignment.policy").policy.load_policy(
+            {"name": "x", "version": "1", "checks": [{"name": "q", "kind": "expectations", "data": "d.csv"}]}),
+         SpecError, "checks[0]: give expectations (a list) or suite (a GX suite JSON file)"),
+    ],
+)  # fmt: skip
+def test_what_the_property_suite_found(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert type(info.value) is error and str(info.value).startswith(message), str(info.value)
+
+
+def test_unorderable_and_unhashable_values_are_judged_and_fingerprinted():
+    df = tuples()
+    result = checked(fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
+                                       min_group_size=1))  # fmt: skip
+    groups = [g["group"]["g"] for g in result.to_dict()["metrics"]["selection_rate"]["by_group"]]
+    assert groups == ["b'b'", 1, "x", [1, 2]]  # by type (bytes, int, str, tuple), then by text
+    again = checked(fairness.evaluate(df.copy(), y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
+                                      min_group_size=1))  # fmt: skip
+    assert again.data["fingerprint"] == result.data["fingerprint"] != checked(fairness.evaluate(
+        df.assign(y=1 - df["y"]), y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
+        min_group_size=1)).data["fingerprint"]  # fmt: skip
+
+
+def test_a_gate_reads_a_malformed_finding_as_an_error_that_blocks():
+    from airflow_alignment.engines.gate import decide, finding
+
+    result = checked(decide([finding("a", {"check": 3, "status": "weird", "severity": "fatal", "summary": None,
+                                          "policy": {"name": "q"}})]))  # fmt: skip
+    assert result.metrics["verdict"] == "rejected" and result.assertions[0].name == "3"
+    assert result.summary == "rejected: 1 of 1 checks block deployment; 3 error: unknown status 'weird'"
+    assert result.policy is None

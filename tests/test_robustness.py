@@ -343,7 +343,7 @@ def labelled_arguments(frame: pd.DataFrame, options: Options, *, fairness: bool)
     return kwargs
 
 
-@examples(400)
+@examples(600)
 @given(frame=frames(roles=LABELLED), data=st.data())
 def test_fairness_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None:
     from airflow_alignment.engines.fairness import evaluate
@@ -352,7 +352,7 @@ def test_fairness_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None:
     judged(lambda: evaluate(frame, **kwargs), mentions(kwargs, frame.columns))
 
 
-@examples(150)
+@examples(200)
 @given(frame=frames(roles=LABELLED), data=st.data())
 def test_fairness_evaluate_on_cells(frame: pd.DataFrame, data: st.DataObject) -> None:
     """The cell-table path: counted first (as a file read in batches is), then judged."""
@@ -372,7 +372,7 @@ def test_fairness_evaluate_on_cells(frame: pd.DataFrame, data: st.DataObject) ->
     judged(call, mentions(kwargs, frame.columns) + ["features"])
 
 
-@examples(300)
+@examples(400)
 @given(frame=frames(roles=LABELLED), data=st.data())
 def test_performance_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None:
     from airflow_alignment.engines.performance import evaluate
@@ -389,7 +389,7 @@ DRIFT_ARGS = ["features", "categorical", "exclude", "bins", "psi_warn", "psi_blo
               "min_group_size", "severity"]  # fmt: skip
 
 
-@examples(300)
+@examples(400)
 @given(reference=frames(roles=DRIFT), data=st.data())
 def test_drift_evaluate(reference: pd.DataFrame, data: st.DataObject) -> None:
     from airflow_alignment.engines.drift import evaluate
@@ -442,7 +442,7 @@ HOSTILE_EXPECTATIONS = [
 ]
 
 
-@examples(40)
+@examples(60)
 @given(frame=frames(roles=LABELLED), data=st.data())
 def test_expectations_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None:
     from airflow_alignment.engines.expectations import evaluate
@@ -470,7 +470,7 @@ FINDINGS = st.one_of(st.none(), RESULT_DOCUMENT, RESULT_DOCUMENT, RESULT_DOCUMEN
                      st.sampled_from([[], "passed", 3, {"schema": "other"}]))  # fmt: skip
 
 
-@examples(300)
+@examples(400)
 @given(results=st.lists(st.tuples(st.text(min_size=0, max_size=12), FINDINGS), max_size=6),
        review=st.booleans(), model=st.one_of(st.none(), st.text(max_size=10), st.integers()))  # fmt: skip
 def test_gate_decide(results: list[tuple[str, Any]], review: bool, model: Any) -> None:
@@ -570,7 +570,7 @@ def policies(draw: Any) -> Any:
 POLICY_MESSAGE = r"^(policy\b|[^\s:]+:)"
 
 
-@examples(400)
+@examples(600)
 @given(policy=policies())
 def test_load_policy(policy: Any) -> None:
     import re
@@ -623,3 +623,15 @@ def test_one_hundred_thousand_groups(wide: pd.DataFrame, engine: str) -> None:
         assert isinstance(outcome, DataError) and "more than 10,000" in str(outcome)
     else:
         assert not isinstance(outcome, BaseException), outcome
+
+
+def test_the_budget_catches_a_hang_and_a_memory_blowup() -> None:
+    """The bounds of every example can fail: a call that hangs is stopped, one that grows
+    memory past the bound fails the property."""
+    with pytest.raises(Hang), Budget(seconds=0.2):
+        time.sleep(5)
+    with pytest.raises(AssertionError, match=r"grew memory by \d+ MB \(bound 50 MB\)"), Budget(megabytes=50):
+        blob = np.ones(200 * 1024 * 1024 // 8)  # 200 MB, touched
+        del blob
+    with Budget(megabytes=50):
+        np.ones(1024)

@@ -309,7 +309,29 @@ def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
         .add_dataframe_asset("data")
         .add_batch_definition_whole_dataframe("whole")
     )
-    return _validate(context, batch, specs, expectations, {"dataframe": df}, hint=lambda spec: _mixed_types(df, spec))
+    try:
+        return _validate(context, batch, specs, expectations, {"dataframe": df},
+                         hint=lambda spec: _mixed_types(df, spec))  # fmt: skip
+    except (TypeError, ValueError) as exc:  # GX hashes the frame for its batch id first
+        columns = _unhashable(df)
+        if not columns:
+            raise
+        raise DataError(f"Great Expectations cannot read the data: pandas cannot hash column(s) "
+                        f"{preview(columns)} ({type(exc).__name__}: {exc}); cast them to one type, e.g. "
+                        f"df[{columns[0]!r}].astype(str)") from exc  # fmt: skip
+
+
+def _unhashable(df: pd.DataFrame) -> list[Any]:
+    """The columns pandas' ``hash_pandas_object`` refuses (tuples, or numbers among strings)."""
+    import pandas as pd
+
+    found = []
+    for i in range(df.shape[1]):
+        try:
+            pd.util.hash_pandas_object(df.iloc[:, i], index=False)
+        except (TypeError, ValueError):
+            found.append(df.columns[i])
+    return found
 
 
 def _mixed_types(df: pd.DataFrame, spec: Mapping[str, Any]) -> str:

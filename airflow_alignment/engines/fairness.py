@@ -198,6 +198,8 @@ def _metric(spec: dict[str, Any], here: str) -> None:
     if callable(metric):
         spec["metric_name"] = getattr(metric, "__name__", "metric")
         spec["metrics"] = (metric,)
+    elif not isinstance(metric, str):
+        raise SpecError(f"{here}.metric: expected a metric name or a callable, got {type(metric).__name__} {metric!r}")
     elif metric in NAMED_AGGREGATES:
         if spec["aggregate"] is not None:
             raise SpecError(f"{here}.aggregate: {metric!r} is already an aggregate; remove 'aggregate' "
