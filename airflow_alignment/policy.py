@@ -29,9 +29,9 @@ unread.
 
 A policy is loaded while the dag-processor parses a DAG file, so loading is bounded whatever
 the file holds (:mod:`airflow_alignment.limits`): at most ``MAX_POLICY_BYTES`` of UTF-8 text,
-``MAX_POLICY_DEPTH`` levels of nesting and ``MAX_POLICY_VALUES`` values; YAML anchors and
-aliases are refused (an alias repeats a value without writing it, which is how a 1 KB file
-expands to gigabytes), and so are duplicate keys (YAML would keep the last one silently).
+``MAX_POLICY_DEPTH`` levels of nesting and ``MAX_POLICY_VALUES`` values, where a YAML alias
+counts as its anchor's value written out again (which is how a 1 KB file of nested aliases
+would expand to gigabytes); duplicate keys are refused (YAML would keep the last one silently).
 An unquoted ``version: 1.10`` stays ``"1.10"``, as written.
 
 The policy's canonical sha256 (of its content as sorted, compact JSON, so formatting and
@@ -218,33 +218,62 @@ def _parse_yaml(text: str, where: str) -> tuple[Any, str | None]:
 
 @functools.cache
 def _loader_class() -> Any:
-    """PyYAML's pure-Python safe loader with the policy's bounds (its composer is the only
-    recursive step: the depth is counted there, before recursing)."""
+    """PyYAML's pure-Python safe loader with the policy's bounds.
+
+    Its composer is the only recursive step, so depth and size are counted there, before
+    recursing. An alias counts as its anchor's value written out again (values and depth), so
+    a file of nested aliases ("billion laughs") stops at the bound instead of expanding; an
+    alias inside the value it names (a cycle) is refused.
+    """
     import yaml
 
     class PolicyLoader(yaml.SafeLoader):
-        where = "<string>"
-        depth = values = 0
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.where = "<string>"
+            self.depth = self.values = 0
+            self.memo: dict[int, tuple[int, int]] = {}
+            self.open: set[str] = set()  # anchors whose value is being composed
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.peek_event()
             line = f"policy {self.where}: line {event.start_mark.line + 1}"
-            if isinstance(event, yaml.AliasEvent):
-                raise SpecError(f"{line}: YAML aliases (*{event.anchor}) are not allowed in a policy; "
-                                "write the value out where it is used")  # fmt: skip
-            if getattr(event, "anchor", None) is not None:
-                raise SpecError(f"{line}: YAML anchors (&{event.anchor}) are not allowed in a policy; "
-                                "write each value out where it is used")  # fmt: skip
+            if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
+                if event.anchor in self.open:
+                    raise SpecError(f"{line}: the alias *{event.anchor} is inside the value it names (a cycle); "
+                                    "write the value out")  # fmt: skip
+                values, depth = self.expanded(self.anchors[event.anchor])
+                self.count(values, self.depth + depth, f"{line}: the alias *{event.anchor}", alias=True)
+                return super().compose_node(parent, index)
+            self.count(1, self.depth + 1, line)
+            anchor = getattr(event, "anchor", None)
             self.depth += 1
-            self.values += 1
-            if self.depth > MAX_POLICY_DEPTH:
-                raise SpecError(f"{line}: nested more than {MAX_POLICY_DEPTH} levels deep")
-            if self.values > MAX_POLICY_VALUES:
-                raise SpecError(f"{line}: more than {MAX_POLICY_VALUES:,} values in one policy")
+            if anchor is not None:
+                self.open.add(anchor)
             try:
                 return super().compose_node(parent, index)
             finally:
                 self.depth -= 1
+                self.open.discard(anchor)
+
+        def count(self, values: int, depth: int, where: str, alias: bool = False) -> None:
+            """Add ``values`` reaching ``depth``; ``where`` names the line (and the alias)."""
+            self.values += values
+            written_out = " (an alias counts as its anchor's value written out)" if alias else ""
+            if depth > MAX_POLICY_DEPTH:
+                raise SpecError(f"{where}: nested more than {MAX_POLICY_DEPTH} levels deep{written_out}")
+            if self.values > MAX_POLICY_VALUES:
+                raise SpecError(f"{where}: more than {MAX_POLICY_VALUES:,} values in one policy{written_out}")
+
+        def expanded(self, node: Any) -> tuple[int, int]:
+            """Values and depth of a composed ``node`` with its aliases written out (memoised:
+            a node reached again through an alias is not walked again)."""
+            if id(node) not in self.memo:
+                children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+                    node.value if isinstance(node, yaml.SequenceNode) else [])  # fmt: skip
+                sizes = [self.expanded(child) for child in children]
+                self.memo[id(node)] = (1 + sum(v for v, _ in sizes), 1 + max((d for _, d in sizes), default=0))
+            return self.memo[id(node)]
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             first: dict[Any, int] = {}

@@ -269,12 +269,32 @@ def load_bounded(policy, seconds: float = 10.0, megabytes: float = 50.0):
     return str(info.value)
 
 
-def test_a_billion_laughs_policy_is_refused_at_its_first_anchor():
+def test_a_billion_laughs_policy_stops_at_the_bound_where_its_aliases_expand():
     assert len(billion_laughs()) < 1500
-    assert load_bounded(billion_laughs()) == ("policy <string>: line 3: YAML anchors (&a0) are not allowed in a "
-                                              "policy; write each value out where it is used")  # fmt: skip
+    assert load_bounded(billion_laughs()) == (
+        "policy <string>: line 7: the alias *a3: more than 100,000 values in one policy (an alias counts as its "
+        "anchor's value written out)"
+    )
+    assert load_bounded("name: x\nversion: '1'\nchecks: &c [1, *c]\n") == (
+        "policy <string>: line 3: the alias *c is inside the value it names (a cycle); write the value out")
     assert load_bounded("name: x\nversion: '1'\nchecks: *nowhere\n").startswith(
-        "policy <string>: line 3: YAML aliases (*nowhere) are not allowed in a policy")
+        "policy <string>: not valid YAML: found undefined alias 'nowhere'")
+
+
+def test_anchors_and_aliases_within_the_bounds_load_as_written_out():
+    """The warehouse template names its SQL source once (&partition) and repeats it (*partition)."""
+    import yaml
+
+    from airflow_alignment.policy import canonical_sha256, load_policy
+    from tests.conftest import DAGS
+
+    path = DAGS / "policies" / "warehouse.yaml"
+    policy = load_policy(str(path))
+    assert len({str(c.data) for c in policy.checks}) == 1 and len(policy.checks) == 4
+    assert policy.sha256 == canonical_sha256(yaml.safe_load(path.read_text()))
+    deep_alias = "name: x\nversion: '1'\na: &a " + "[" * 20 + "]" * 20 + "\nb: " + "[" * 15 + "*a" + "]" * 15 + "\n"
+    assert load_bounded(deep_alias) == ("policy <string>: line 4: the alias *a: nested more than 32 levels deep (an "
+                                        "alias counts as its anchor's value written out)")  # fmt: skip
 
 
 def test_a_policy_mapping_with_shared_values_is_bounded_too():
@@ -562,6 +582,8 @@ def tuples() -> pd.DataFrame:
         (lambda: __import__("airflow_alignment.engines.expectations").engines.expectations.evaluate(
             tuples(), expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "y"}}]),
          DataError, "Great Expectations cannot read the data: pandas cannot hash column(s) 'g' (ValueError: "),
+        (lambda: __import__("airflow_alignment.sources").sources.as_source({"table": "t", 1: None}),
+         SpecError, "data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys ['1', 'table']"),
         (lambda: __import__("airflow_alignment.engines.gate").engines.gate.decide([]),
          SpecError, "checks: the gate has no check to judge"),
         (lambda: __import__("airflow_alignment.engines.gate").engines.gate.finding("quality", ["passed"]),

@@ -548,9 +548,16 @@ def policies(draw: Any) -> Any:
     text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
     if form == "yaml":
         return text
-    mutation = draw(st.sampled_from(["anchor", "dup", "nest", "tab", "binary", "version", "truncate", "garbage"]))
+    mutation = draw(st.sampled_from(["anchor", "laughs", "cycle", "dup", "nest", "tab", "binary", "version",
+                                     "truncate", "garbage"]))  # fmt: skip
     if mutation == "anchor":
         return text.replace("owner: risk", "owner: &o risk\nextra_owner: *o", 1)
+    if mutation == "laughs":
+        fan = draw(st.sampled_from([2, 10]))
+        lines = [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * fan)}]" for i in range(1, draw(st.integers(1, 9)))]
+        return text + "l0: &l0 [lol]\n" + "\n".join(lines) + "\n"
+    if mutation == "cycle":
+        return text + "loop: &loop {self: *loop}\n"
     if mutation == "dup":
         return text + "name: other\n"
     if mutation == "nest":
