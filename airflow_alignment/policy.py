@@ -443,7 +443,8 @@ def _data(value: Any, where: str, *, required: bool = False) -> None:
             as_source(dict(value))
         except SpecError as exc:
             text = str(exc)
-            raise SpecError(f"{where}{text[len('data'):]}" if text.startswith("data:") else f"{where}: {text}") from None
+            placed = f"{where}{text[len('data'):]}" if text.startswith("data:") else f"{where}: {text}"
+            raise SpecError(placed) from None
     elif not isinstance(value, str):
         raise SpecError(f"{where}: expected a key of alignment_checks(data=...), a path, a URI or a mapping, "
                         f"got {type(value).__name__} {value!r}")  # fmt: skip

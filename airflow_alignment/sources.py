@@ -156,7 +156,8 @@ def as_source(data: Any) -> Any:
             return _build(SqlSource, data, "SqlSource")
         if "path" in data:
             return _build(FileSource, data, "FileSource")
-        raise SpecError(f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys {sorted(map(str, data))}")
+        raise SpecError(f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), "
+                        f"got keys {sorted(map(str, data))}")  # fmt: skip
     return data
 
 

@@ -547,7 +547,8 @@ def test_an_exception_that_is_not_ours_still_leaves_a_result_and_an_audit_record
         op.execute({"ti": ti})
     result, record = stored_and_audited(tmp_path, "perf")
     assert checked(result)["status"] == "error" and result["error"]["type"] == "ZeroDivisionError"
-    assert result["summary"] == "perf could not be evaluated: unexpected ZeroDivisionError: division by zero in the loader"
+    expected = "perf could not be evaluated: unexpected ZeroDivisionError: division by zero in the loader"
+    assert result["summary"] == expected
     assert ti.pushed["return_value"]["summary"] == result["summary"] and record["summary"] == result["summary"]
 
 
@@ -563,7 +564,8 @@ def tuples() -> pd.DataFrame:
          SpecError, "sensitive_features: expected a column name or a non-empty list of column names, got 0"),
         (lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features=["g", "g"], constraints=[DP]),
          SpecError, "sensitive_features[1]: 'g' is listed twice"),
-        (lambda: performance.evaluate(labelled(), y_true=["y"], y_pred="p", constraints=[{"metric": "accuracy", "min": 0}]),
+        (lambda: performance.evaluate(labelled(), y_true=["y"], y_pred="p",
+                                      constraints=[{"metric": "accuracy", "min": 0}]),
          SpecError, "y_true: expected a column name (a non-empty string), got ['y']"),
         (lambda: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
             labelled(), features=["g"], y_true="y", y_score="", threshold=0.5),

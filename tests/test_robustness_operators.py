@@ -237,7 +237,8 @@ SEGMENT = st.one_of(
     st.sampled_from(["..", ".", "%2e%2e", "a/b", "a\\b", "\x00", "\n", "é名", "<script>", "x" * 300, "{MAP_INDEX}",
                      "alignment_lending_fairness", "manual__2026-01-01T00:00:00+00:00", "fairness_plain"]),
 )  # fmt: skip
-QUERY = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["-1", "0", "7", "-2", "1e9", "99999999", "{MAP_INDEX}"]))
+QUERY = st.one_of(st.none(), st.text(max_size=12),
+                  st.sampled_from(["-1", "0", "7", "-2", "1e9", "99999999", "{MAP_INDEX}"]))
 ROUTES = [
     "/alignment/dags/{dag}/runs/{run}/tasks/{task}/report",
     "/alignment/dags/{dag}/runs/{run}",
