@@ -150,8 +150,19 @@ def load_policy(policy: str | os.PathLike[str] | Mapping[str, Any] | Policy) -> 
 
 
 def canonical_sha256(raw: Mapping[str, Any]) -> str:
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = json.dumps(_text_keys(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_keys(value: Any) -> Any:
+    """``value`` with every mapping key as JSON writes it (``1`` -> ``"1"``, ``True`` -> ``"true"``),
+    so keys of mixed types sort; keys JSON cannot write (dates) become their text."""
+    if isinstance(value, Mapping):
+        return {(k if isinstance(k, str) else json.dumps(k) if isinstance(k, (int, float, bool)) or k is None
+                 else str(k)): _text_keys(v) for k, v in value.items()}  # fmt: skip
+    if isinstance(value, (list, tuple)):
+        return [_text_keys(v) for v in value]
+    return value
 
 
 def _read(path: str) -> str:

@@ -586,6 +586,12 @@ def tuples() -> pd.DataFrame:
          DataError, "Great Expectations cannot read the data: pandas cannot hash column(s) 'g' (ValueError: "),
         (lambda: __import__("airflow_alignment.sources").sources.as_source({"table": "t", 1: None}),
          SpecError, "data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys ['1', 'table']"),
+        (lambda: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+            labelled(), features=["g"], y_true="y", y_score="s", threshold="0.5"),
+         SpecError, "threshold: expected a number, got '0.5'"),
+        (lambda: fairness.evaluate(labelled(n=40).assign(g=pd.Series([np.array([1, 2]), "a"] * 20, dtype=object)),
+                                   y_true="y", y_pred="p", sensitive_features="g", constraints=[DP]),
+         DataError, "sensitive feature 'g' holds 20 values that cannot be groups (ndarray, e.g. array([1, 2]))"),
         (lambda: __import__("airflow_alignment.engines.gate").engines.gate.decide([]),
          SpecError, "checks: the gate has no check to judge"),
         (lambda: __import__("airflow_alignment.engines.gate").engines.gate.finding("quality", ["passed"]),
@@ -624,3 +630,21 @@ def test_a_gate_reads_a_malformed_finding_as_an_error_that_blocks():
     assert result.metrics["verdict"] == "rejected" and result.assertions[0].name == "3"
     assert result.summary == "rejected: 1 of 1 checks block deployment; 3 error: unknown status 'weird'"
     assert result.policy is None
+
+
+def test_drift_groups_that_do_not_sort_and_a_null_psi_max():
+    frame = labelled(n=120).assign(g=pd.Series([b"b", 1.5, "x"] * 40, dtype=object))
+    result = checked(drift.evaluate(frame, frame, features=["s"], prediction="p", sensitive_features="g",
+                                    min_group_size=1, bounds={"s": {"psi_max": None}}))  # fmt: skip
+    assert len(result.metrics["selection_rate"]["by_group"]) == 3
+    assert result.assertions[0].expected == {"warn_above": 0.1, "max": 0.25}  # psi_max null: the check's psi_block
+
+
+def test_the_hash_of_a_policy_with_keys_of_mixed_types():
+    from airflow_alignment.policy import canonical_sha256, load_policy
+
+    raw = {"name": "x", "version": "1", "checks": [
+        {"name": "q", "kind": "expectations", "data": {"path": "d.csv", "read_options": {1: "a", "sep": ";"}},
+         "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}]}]}  # fmt: skip
+    assert load_policy(raw).sha256 == canonical_sha256(raw)
+    assert canonical_sha256({"a": {1: 2}}) == canonical_sha256({"a": {"1": 2}})  # as JSON writes the key

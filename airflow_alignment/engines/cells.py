@@ -31,11 +31,12 @@ Columns of :attr:`CellTable.frame`:
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.exceptions import DataError
+from airflow_alignment.exceptions import DataError, SpecError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -160,6 +161,9 @@ def from_batches(
     from airflow_alignment.engines.common import column_arguments, column_list
 
     features = column_list(features, "sensitive_features") if features else []
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not math.isfinite(threshold)):  # fmt: skip
+        raise SpecError(f"threshold: expected a number, got {threshold!r}")
     column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
     keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
     parts: list[pd.DataFrame] = []

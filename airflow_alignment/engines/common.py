@@ -71,6 +71,10 @@ def require_one_type(series: pd.Series, what: str) -> None:
     if series.dtype != object or not pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
         return
     values = series.dropna()
+    unhashable = values[~values.map(_hashable).to_numpy(dtype=bool)]
+    if len(unhashable):
+        raise DataError(f"{what} holds {len(unhashable):,} values that cannot be groups "
+                        f"({type(unhashable.iloc[0]).__name__}, e.g. {unhashable.iloc[0]!r}); turn them into text")
     pairs = pd.DataFrame({"value": values.to_numpy(), "type": values.map(_type_name).to_numpy()}).drop_duplicates()
     clashing = pairs[pairs.duplicated("value", keep=False)]
     if len(clashing):
@@ -79,6 +83,14 @@ def require_one_type(series: pd.Series, what: str) -> None:
             f"{what} holds equal values of different types: {shown} would count as one group; cast the "
             f"column to one type (e.g. df[{series.name!r}].astype(str)) so that each group is the one you mean"
         )
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _type_name(value: Any) -> str:

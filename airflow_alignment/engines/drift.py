@@ -128,7 +128,7 @@ def _bound(raw: Any, here: str, spec: dict[str, Any]) -> dict[str, Any]:
     for key in ("psi_max", "psi_warn"):
         if raw.get(key) is not None:
             _non_negative(raw[key], f"{here}.{key}")
-    fail = raw.get("psi_max", spec["psi_block"])
+    fail = raw["psi_max"] if raw.get("psi_max") is not None else spec["psi_block"]
     warn = raw.get("psi_warn", spec["psi_warn"] if spec["psi_warn"] < fail else None)
     if warn is not None and warn > fail:
         raise SpecError(f"{here}.psi_warn: {warn} is above the failing bound {fail}; lower it or raise psi_max")
@@ -356,9 +356,10 @@ def _selection_rates(
                             "(e.g. 'other') or use a coarser feature")  # fmt: skip
     max_change, min_size = spec["selection_rate_max_change"], spec["min_group_size"]
     by_group, small, assertions = [], [], []
-    for key in ref.index.intersection(cur.index):
+    common = ref.index.intersection(cur.index)
+    for key, i, j in zip(common, ref.index.get_indexer(common), cur.index.get_indexer(common)):
         group = dict(zip(features, key if isinstance(key, tuple) else (key,)))
-        r, c = ref.loc[key], cur.loc[key]
+        r, c = ref.iloc[i], cur.iloc[j]
         entry = {"group": group, "reference": r["mean"], "current": c["mean"], "change": c["mean"] - r["mean"],
                  "reference_count": int(r["size"]), "current_count": int(c["size"])}
         by_group.append(entry)
@@ -398,7 +399,11 @@ def _rates(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
     for feature in spec["sensitive_features"]:
         require_one_type(frame[feature], f"sensitive feature {feature!r}")
     keys = [frame.loc[known, f] for f in spec["sensitive_features"]]
-    return selected.astype("float64").groupby(keys, dropna=False, observed=True).agg(["mean", "size"])
+    grouped = selected.astype("float64")
+    try:
+        return grouped.groupby(keys, dropna=False, observed=True).agg(["mean", "size"])
+    except TypeError:  # group values that do not sort together (bytes beside numbers): in order of appearance
+        return grouped.groupby(keys, dropna=False, observed=True, sort=False).agg(["mean", "size"])
 
 
 def _group_label(group: dict[str, Any]) -> str:
