@@ -648,3 +648,11 @@ def test_the_hash_of_a_policy_with_keys_of_mixed_types():
          "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}]}]}  # fmt: skip
     assert load_policy(raw).sha256 == canonical_sha256(raw)
     assert canonical_sha256({"a": {1: 2}}) == canonical_sha256({"a": {"1": 2}})  # as JSON writes the key
+
+
+def test_a_categorical_feature_bool_on_one_side_and_numbers_on_the_other_counts_each_row_once():
+    reference, current = pd.DataFrame({"p": [False, True, True]}), pd.DataFrame({"p": [1, 0, 7]})
+    report = checked(drift.evaluate(reference, current, categorical=["p"])).metrics["features"]["p"]
+    assert [(b["bin"], b["current"]) for b in report["bins"]] == [("False", 1), ("True", 1), ("(new)", 1)]
+    with pytest.raises(SpecError, match=r"^prediction: expected a column name \(a non-empty string\), got ''$"):
+        drift.validate_spec(prediction="")

@@ -116,8 +116,16 @@ def categorical(ref: pd.Series, cur: pd.Series) -> Binned:
     r_counts = r_counts[r_counts > 0]  # a pandas Categorical reports its unused categories
     c_counts = c_counts[c_counts > 0]
     cats = _ordered(list(r_counts.index))
-    current = c_counts.reindex(cats, fill_value=0).to_numpy(dtype=np.int64)
-    new = c_counts[~c_counts.index.isin(cats)]
+    # Matched by Python equality on both sides (a bool True in one frame is the 1 of the other),
+    # so each current row lands in exactly one bin.
+    position = {value: i for i, value in enumerate(cats)}
+    current = np.zeros(len(cats), dtype=np.int64)
+    is_new = np.ones(len(c_counts), dtype=bool)
+    for k, (value, count) in enumerate(c_counts.items()):
+        if value in position:
+            current[position[value]] += count
+            is_new[k] = False
+    new = c_counts[is_new]
     out = Binned([str(v) for v in cats], r_counts.reindex(cats).to_numpy(dtype=np.int64), current, "categorical",
                  {"reference": r_missing, "current": c_missing}, constant=len(cats) == 1)
     if out.constant:
@@ -157,7 +165,7 @@ def chi2(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float] 
 
     table = np.vstack([ref_counts, cur_counts])
     table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return None
     res = chi2_contingency(table)
     return float(res.statistic), float(res.pvalue)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.common import (
     check_severity,
+    column_arguments,
     describe,
     require_columns,
     require_one_type,
@@ -85,9 +86,7 @@ def validate_spec(**options: Any) -> dict[str, Any]:
         spec[key] = _names(spec[key], key)
     spec["exclude"] = spec["exclude"] or []
     spec["sensitive_features"] = spec["sensitive_features"] or []
-    for key in ("prediction",):
-        if spec[key] is not None and not isinstance(spec[key], str):
-            raise SpecError(f"{key}: expected a column name, got {type(spec[key]).__name__}")
+    column_arguments(prediction=spec["prediction"])
     whole_number(spec["bins"], "bins", low=2, high=MAX_BINS)
     for key in ("psi_warn", "psi_block"):
         _non_negative(spec[key], key)
