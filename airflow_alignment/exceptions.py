@@ -56,7 +56,7 @@ def _rebuild_store_error(message: str, store: str, key: str) -> StoreUnavailable
 
 def closest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     """The valid names closest to ``name`` (for "did you mean" messages)."""
-    return difflib.get_close_matches(name, list(valid), n=n, cutoff=0.5)
+    return difflib.get_close_matches(str(name), [str(v) for v in valid], n=n, cutoff=0.5)
 
 
 def did_you_mean(name: str, valid: Iterable[str]) -> str:

@@ -24,7 +24,15 @@ severity, owner and rationale.
 Loading parses YAML and validates the structure; it imports nothing heavy, so a DAG file can
 load a policy at parse time. Every message gives the path and the problem
 (``checks[2].constraints[0].max: expected a number, got 'ten'``); unknown keys are refused
-with the closest valid key.
+with the closest valid key, and every key's value is checked, so nothing sits in a policy
+unread.
+
+A policy is loaded while the dag-processor parses a DAG file, so loading is bounded whatever
+the file holds (:mod:`airflow_alignment.limits`): at most ``MAX_POLICY_BYTES`` of UTF-8 text,
+``MAX_POLICY_DEPTH`` levels of nesting and ``MAX_POLICY_VALUES`` values, where a YAML alias
+counts as its anchor's value written out again (which is how a 1 KB file of nested aliases
+would expand to gigabytes); duplicate keys are refused (YAML would keep the last one silently).
+An unquoted ``version: 1.10`` stays ``"1.10"``, as written.
 
 The policy's canonical sha256 (of its content as sorted, compact JSON, so formatting and
 comments do not change it) is recorded in every result judged against it.
@@ -33,8 +41,10 @@ comments do not change it) is recorded in every result judged against it.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -42,6 +52,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
+from airflow_alignment.engines.common import check_seed
+from airflow_alignment.limits import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, MAX_POLICY_VALUES
+from airflow_alignment.sources import FORMATS
 
 TOP_KEYS = ("name", "version", "owner", "description", "defaults", "checks", "references")
 KINDS = ("expectations", "fairness", "drift", "performance")
@@ -65,6 +78,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # defaults apply to every check whose kind takes the key
 _TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+_DOTS = re.compile(r"\.+")
 DEFAULT_KEYS = ("severity", "min_group_size", "confidence", "n_boot", "decide_on", "missing_groups", "pos_label")
 
 
@@ -80,6 +94,7 @@ class PolicyCheck:
     rationale: str | None
     references: list[str]
     spec: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
 
     def operator_kwargs(self) -> dict[str, Any]:
         """Arguments for the kind's operator (``data`` and ``check_name`` included)."""
@@ -95,6 +110,7 @@ class Policy:
     checks: tuple[PolicyCheck, ...]
     sha256: str
     source: str | None = None
+    references: tuple[str, ...] = ()
 
     def check(self, name: str) -> PolicyCheck:
         for check in self.checks:
@@ -117,23 +133,57 @@ def load_policy(policy: str | os.PathLike[str] | Mapping[str, Any] | Policy) -> 
     """
     if isinstance(policy, Policy):
         return policy
-    source = None
+    source, version = None, None
     if isinstance(policy, Mapping):
         raw: Any = policy
-    else:
-        text = str(policy)
-        if "\n" in text or text.lstrip().startswith("{"):
-            raw = _parse_yaml(text, "<string>")
-        else:
+        _check_size(raw)
+    elif isinstance(policy, (str, bytes, os.PathLike)):
+        text = _decode(policy, "<bytes>") if isinstance(policy, bytes) else os.fspath(policy)
+        if isinstance(policy, os.PathLike) or not ("\n" in text or text.lstrip().startswith("{")):
             source = _find(text)
-            with open(source, encoding="utf-8") as handle:
-                raw = _parse_yaml(handle.read(), source)
-    return _validate(raw, source)
+            text = _read(source)
+        raw, version = _parse_yaml(text, source or "<string>")
+    else:
+        raise SpecError(f"policy: expected a YAML file path, YAML text, a mapping or a Policy, got "
+                        f"{type(policy).__name__}")  # fmt: skip
+    return _validate(raw, source, version)
 
 
 def canonical_sha256(raw: Mapping[str, Any]) -> str:
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = json.dumps(_text_keys(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_keys(value: Any) -> Any:
+    """``value`` with every mapping key as JSON writes it (``1`` -> ``"1"``, ``True`` -> ``"true"``),
+    so keys of mixed types sort; keys JSON cannot write (dates) become their text."""
+    if isinstance(value, Mapping):
+        return {(k if isinstance(k, str) else json.dumps(k) if isinstance(k, (int, float, bool)) or k is None
+                 else str(k)): _text_keys(v) for k, v in value.items()}  # fmt: skip
+    if isinstance(value, (list, tuple)):
+        return [_text_keys(v) for v in value]
+    return value
+
+
+def _read(path: str) -> str:
+    """The text of a policy file: at most :data:`MAX_POLICY_BYTES`, UTF-8 (a BOM is allowed)."""
+    size = os.path.getsize(path)
+    if size > MAX_POLICY_BYTES:
+        raise SpecError(f"policy file {path} is {size:,} bytes, more than {MAX_POLICY_BYTES:,}: a policy is a "
+                        "short YAML file of checks; is this the right file?")  # fmt: skip
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_POLICY_BYTES + 1)
+    return _decode(data, path)
+
+
+def _decode(data: bytes, where: str) -> str:
+    if len(data) > MAX_POLICY_BYTES:
+        raise SpecError(f"policy {where} is more than {MAX_POLICY_BYTES:,} bytes: a policy is a short YAML file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"policy file {where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                        f"{exc.start:,} is not valid UTF-8); save it as UTF-8") from None  # fmt: skip
 
 
 def _find(path: str) -> str:
@@ -155,16 +205,136 @@ def _find(path: str) -> str:
     raise SpecError(f"policy file not found: {path} (looked in: {', '.join(candidates)})")
 
 
-def _parse_yaml(text: str, where: str) -> Any:
+def _parse_yaml(text: str, where: str) -> tuple[Any, str | None]:
+    """The document of ``text`` and its top-level ``version`` as written (``None`` when it is
+    quoted or not a plain scalar), parsed within the bounds of the module docstring."""
     import yaml
 
+    if len(text) > MAX_POLICY_BYTES:
+        raise SpecError(f"policy {where} is more than {MAX_POLICY_BYTES:,} characters: a policy is a short YAML file")
+    loader = None
     try:
-        return yaml.safe_load(text)
+        loader = _loader_class()(text)  # the reader refuses non-printable characters here
+        loader.where = where
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        return loader.construct_document(node), _plain_version(node)
     except yaml.YAMLError as exc:
         raise SpecError(f"policy {where}: not valid YAML: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
-def _validate(raw: Any, source: str | None) -> Policy:
+@functools.cache
+def _loader_class() -> Any:
+    """PyYAML's pure-Python safe loader with the policy's bounds.
+
+    Its composer is the only recursive step, so depth and size are counted there, before
+    recursing. An alias counts as its anchor's value written out again (values and depth), so
+    a file of nested aliases ("billion laughs") stops at the bound instead of expanding; an
+    alias inside the value it names (a cycle) is refused.
+    """
+    import yaml
+
+    class PolicyLoader(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.where = "<string>"
+            self.depth = self.values = 0
+            self.memo: dict[int, tuple[int, int]] = {}
+            self.open: set[str] = set()  # anchors whose value is being composed
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            line = f"policy {self.where}: line {event.start_mark.line + 1}"
+            if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
+                if event.anchor in self.open:
+                    raise SpecError(f"{line}: the alias *{event.anchor} is inside the value it names (a cycle); "
+                                    "write the value out")  # fmt: skip
+                values, depth = self.expanded(self.anchors[event.anchor])
+                self.count(values, self.depth + depth, f"{line}: the alias *{event.anchor}", alias=True)
+                return super().compose_node(parent, index)
+            self.count(1, self.depth + 1, line)
+            anchor = getattr(event, "anchor", None)
+            self.depth += 1
+            if anchor is not None:
+                self.open.add(anchor)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+                self.open.discard(anchor)
+
+        def count(self, values: int, depth: int, where: str, alias: bool = False) -> None:
+            """Add ``values`` reaching ``depth``; ``where`` names the line (and the alias)."""
+            self.values += values
+            written_out = " (an alias counts as its anchor's value written out)" if alias else ""
+            if depth > MAX_POLICY_DEPTH:
+                raise SpecError(f"{where}: nested more than {MAX_POLICY_DEPTH} levels deep{written_out}")
+            if self.values > MAX_POLICY_VALUES:
+                raise SpecError(f"{where}: more than {MAX_POLICY_VALUES:,} values in one policy{written_out}")
+
+        def expanded(self, node: Any) -> tuple[int, int]:
+            """Values and depth of a composed ``node`` with its aliases written out (memoised:
+            a node reached again through an alias is not walked again)."""
+            if id(node) not in self.memo:
+                children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+                    node.value if isinstance(node, yaml.SequenceNode) else [])  # fmt: skip
+                sizes = [self.expanded(child) for child in children]
+                self.memo[id(node)] = (1 + sum(v for v, _ in sizes), 1 + max((d for _, d in sizes), default=0))
+            return self.memo[id(node)]
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    earlier = first.get(key)
+                    first[key] = line
+                except TypeError:  # an unhashable key: SafeConstructor reports it
+                    continue
+                if earlier is not None:
+                    raise SpecError(f"policy {self.where}: line {line}: duplicate key {key!r} (first at line "
+                                    f"{earlier}); YAML would keep only the last value: write the key once")  # fmt: skip
+            return super().construct_mapping(node, deep=deep)
+
+    return PolicyLoader
+
+
+def _plain_version(node: Any) -> str | None:
+    """The text of an unquoted top-level ``version`` (YAML reads ``1.10`` as the float 1.1)."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "version" and isinstance(value, yaml.ScalarNode):
+            return value.value if value.style is None else None
+    return None
+
+
+def _check_size(raw: Any) -> None:
+    """A policy given as a mapping is bounded as a file is: depth and number of values (shared
+    or cyclic references count every time they are reached, as JSON would write them)."""
+    stack: list[tuple[Any, int, str]] = [(raw, 1, "")]
+    values = 0
+    while stack:
+        value, depth, here = stack.pop()
+        values += 1
+        if depth > MAX_POLICY_DEPTH:
+            raise SpecError(f"policy{' ' + here if here else ''}: nested more than {MAX_POLICY_DEPTH} levels deep")
+        if values > MAX_POLICY_VALUES:
+            raise SpecError(f"policy: more than {MAX_POLICY_VALUES:,} values (are values shared or cyclic?)")
+        if isinstance(value, Mapping):
+            stack += [(v, depth + 1, f"{here}.{k}" if here else str(k)) for k, v in value.items()]
+        elif isinstance(value, (list, tuple)):
+            stack += [(v, depth + 1, f"{here}[{i}]") for i, v in enumerate(value)]
+
+
+def _validate(raw: Any, source: str | None, version_text: str | None = None) -> Policy:
     if not isinstance(raw, Mapping):
         raise SpecError(f"policy: expected a mapping with name, version and checks, got {type(raw).__name__}")
     _known(raw, TOP_KEYS, "")
@@ -172,11 +342,15 @@ def _validate(raw: Any, source: str | None) -> Policy:
         if raw.get(key) in (None, ""):
             raise SpecError(f"{key}: required")
     name = _string(raw["name"], "name")
-    version = str(raw["version"])
+    if len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise SpecError(f"name: {name[:50]!r} names the approval asset and the baselines: use at most 200 "
+                        "printable characters")  # fmt: skip
+    version = _version(raw["version"], version_text)
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, Mapping):
         raise SpecError(f"defaults: expected a mapping, got {type(defaults).__name__}")
     _known(defaults, DEFAULT_KEYS, "defaults")
+    _check_defaults(defaults)
     checks = raw.get("checks")
     if not isinstance(checks, list) or not checks:
         raise SpecError("checks: expected a non-empty list of checks")
@@ -188,15 +362,39 @@ def _validate(raw: Any, source: str | None) -> Policy:
             raise SpecError(f"checks[{i}].name: {item.name!r} is already the name of checks[{seen[item.name]}]")
         seen[item.name] = i
         built.append(item)
+    hashed = dict(raw) if version == str(raw["version"]) else {**raw, "version": version}
     return Policy(
         name=name,
         version=version,
         owner=_optional_string(raw.get("owner"), "owner"),
         description=_optional_string(raw.get("description"), "description"),
         checks=tuple(built),
-        sha256=canonical_sha256(raw),
+        sha256=canonical_sha256(hashed),
         source=source,
+        references=tuple(_references(raw.get("references"), "references")),
     )
+
+
+def _version(value: Any, written: str | None) -> str:
+    """The version label as written: YAML reads an unquoted ``1.10`` as the number 1.1."""
+    if isinstance(value, (bool, Mapping, list)):
+        raise SpecError(f"version: expected a version label such as '1.0', got {value!r}")
+    return written if written is not None and not isinstance(value, str) else str(value)
+
+
+def _check_defaults(defaults: Mapping[str, Any]) -> None:
+    """Every default is checked here, whether or not a check of the policy takes it."""
+    from airflow_alignment.engines.fairness import _check_options
+
+    options = {"decide_on": "estimate", "severity": "block", "confidence": None, "n_boot": 1000,
+               "min_group_size": 30, "missing_groups": "error"}  # fmt: skip
+    options.update({k: v for k, v in defaults.items() if k in options})
+    try:
+        _check_options(**options)
+        if "pos_label" in defaults:
+            _label(defaults["pos_label"], "pos_label")
+    except SpecError as exc:
+        raise SpecError(f"defaults.{exc}") from None
 
 
 def _check(raw: Any, here: str, defaults: Mapping[str, Any]) -> PolicyCheck:
@@ -209,17 +407,10 @@ def _check(raw: Any, here: str, defaults: Mapping[str, Any]) -> PolicyCheck:
     name = _string(raw.get("name"), f"{here}.name")
     if not _TASK_ID.fullmatch(name):
         raise SpecError(f"{here}.name: {name!r} becomes a task id: use letters, digits, '_', '-' and '.' only")
-    if raw.get("data") in (None, ""):
-        raise SpecError(f"{here}.data: required (a key of alignment_checks(data=...), a path, a URI, or a "
-                        "mapping such as {conn_id: warehouse, table: predictions})")
-    if isinstance(raw["data"], dict):
-        from airflow_alignment.sources import as_source
-
-        try:
-            as_source(raw["data"])
-        except SpecError as exc:
-            text = str(exc)
-            raise SpecError(f"{here}.{text}" if text.startswith("data:") else f"{here}.data: {text}") from None
+    if _DOTS.fullmatch(name):
+        raise SpecError(f"{here}.name: {name!r} is only dots: as a task id it cannot name a folder or a report "
+                        "page; use letters or digits")  # fmt: skip
+    _data(raw.get("data"), f"{here}.data", required=True)
     spec = {k: raw[k] for k in KIND_KEYS[kind] if k in raw}
     for key, value in defaults.items():
         if key in KIND_KEYS[kind] and key not in spec:
@@ -227,11 +418,6 @@ def _check(raw: Any, here: str, defaults: Mapping[str, Any]) -> PolicyCheck:
     severity = raw.get("severity", defaults.get("severity", "block"))
     if severity not in ("block", "warn"):
         raise SpecError(f"{here}.severity: expected 'block' or 'warn', got {severity!r}")
-    references = raw.get("references") or []
-    if isinstance(references, str):
-        references = [references]
-    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-        raise SpecError(f"{here}.references: expected a list of strings")
     _validate_kind(kind, spec, severity, here)
     return PolicyCheck(
         name=name,
@@ -240,13 +426,88 @@ def _check(raw: Any, here: str, defaults: Mapping[str, Any]) -> PolicyCheck:
         severity=severity,
         owner=_optional_string(raw.get("owner"), f"{here}.owner"),
         rationale=_optional_string(raw.get("rationale"), f"{here}.rationale"),
-        references=list(references),
+        references=_references(raw.get("references"), f"{here}.references"),
         spec=dict(spec),
+        description=_optional_string(raw.get("description"), f"{here}.description"),
     )
+
+
+def _references(value: Any, where: str) -> list[str]:
+    references = [value] if isinstance(value, str) else value if value is not None else []
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        raise SpecError(f"{where}: expected a string or a list of strings, got {value!r}")
+    return list(references)
+
+
+def _data(value: Any, where: str, *, required: bool = False) -> None:
+    """A ``data``-like value: a key of ``alignment_checks(data=...)``, a path or URI, or a
+    mapping describing a SQL or file source (checked by the source itself)."""
+    if value is None or value == "":
+        if required:
+            raise SpecError(f"{where}: required (a key of alignment_checks(data=...), a path, a URI, or a "
+                            "mapping such as {conn_id: warehouse, table: predictions})")  # fmt: skip
+        return
+    if isinstance(value, Mapping):
+        from airflow_alignment.sources import as_source
+
+        try:
+            as_source(dict(value))
+        except SpecError as exc:
+            text = str(exc)
+            placed = f"{where}{text[len('data'):]}" if text.startswith("data:") else f"{where}: {text}"
+            raise SpecError(placed) from None
+    elif not isinstance(value, str):
+        raise SpecError(f"{where}: expected a key of alignment_checks(data=...), a path, a URI or a mapping, "
+                        f"got {type(value).__name__} {value!r}")  # fmt: skip
+
+
+def _label(value: Any, where: str) -> None:
+    if not isinstance(value, (str, int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise SpecError(f"{where}: expected a label (a string, a number or true/false), got {value!r}")
+
+
+def _column(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise SpecError(f"{where}: expected a column name (a string), got {type(value).__name__} {value!r}"
+                        + ("; quote it in YAML" if isinstance(value, (int, float)) else ""))
+
+
+def _kind_values(kind: str, spec: dict[str, Any], here: str) -> None:
+    """The values of the kind's keys that no engine validator looks at when the DAG is parsed."""
+    for key in ("y_true", "y_pred", "y_score", "sample_weight", "prediction"):
+        if spec.get(key) is not None:
+            _column(spec[key], f"{here}.{key}")
+    if kind == "fairness" and "sensitive_features" in spec:
+        features = spec["sensitive_features"]
+        if isinstance(features, str):
+            _column(features, f"{here}.sensitive_features")
+        elif not isinstance(features, list) or not features:
+            raise SpecError(f"{here}.sensitive_features: expected a column or a non-empty list of columns, "
+                            f"got {features!r}")  # fmt: skip
+        for i, feature in enumerate(features if isinstance(features, list) else []):
+            _column(feature, f"{here}.sensitive_features[{i}]")
+    if "pos_label" in spec:
+        _label(spec["pos_label"], f"{here}.pos_label")
+    threshold = spec.get("threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not math.isfinite(threshold)):  # fmt: skip
+        raise SpecError(f"{here}.threshold: expected a number, got {threshold!r}")
+    if not isinstance(spec.get("marginal", False), bool):
+        raise SpecError(f"{here}.marginal: expected true or false, got {spec['marginal']!r}")
+    check_seed(spec.get("random_state"), f"{here}.random_state")
+    for key in ("baseline", "suite"):
+        if spec.get(key) is not None and not isinstance(spec[key], (str, Mapping)):
+            raise SpecError(f"{here}.{key}: expected a path or URI (or the document as a mapping), "
+                            f"got {type(spec[key]).__name__}")  # fmt: skip
+    if "reference" in spec:
+        _data(spec["reference"], f"{here}.reference")
+    if spec.get("format") is not None and spec["format"] not in FORMATS:
+        raise SpecError(f"{here}.format: expected one of {', '.join(FORMATS)}, got {spec['format']!r}")
 
 
 def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) -> None:
     """The kind's own checks, the same ones its operator runs at parse time."""
+    _kind_values(kind, spec, here)
     try:
         if kind == "expectations":
             from airflow_alignment.engines.expectations import normalize_expectations
@@ -284,7 +545,14 @@ def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) ->
             options = {k: spec[k] for k in ("decide_on", "confidence", "n_boot") if k in spec}
             validate_performance(spec["constraints"], severity=severity, **options)
     except SpecError as exc:
-        raise SpecError(f"{here}.{exc}") from None
+        raise SpecError(_at(here, str(exc))) from None
+
+
+def _at(here: str, message: str) -> str:
+    """``message`` of a part of the policy, placed at ``here``: ``checks[0].n_boot: ...`` for a
+    message that starts with its key, ``checks[0]: ...`` for one that does not."""
+    joined = re.match(r"[\w\[\].]+:", message)
+    return f"{here}.{message}" if joined else f"{here}: {message}"
 
 
 def _known(raw: Mapping[str, Any], valid: tuple[str, ...], here: str) -> None:

@@ -34,6 +34,7 @@ from airflow_alignment.exceptions import (
     did_you_mean,
     preview,
 )
+from airflow_alignment.limits import MAX_BATCH_ROWS, whole_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,11 +79,8 @@ class FileSource:
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
             raise SpecError(f"FileSource.format: unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
-        if self.batch_rows is not None and (
-            isinstance(self.batch_rows, bool) or not isinstance(self.batch_rows, int) or self.batch_rows < 1
-        ):
-            raise SpecError(f"FileSource.batch_rows: expected a whole number of rows of at least 1, "
-                            f"got {self.batch_rows!r}")  # fmt: skip
+        if self.batch_rows is not None:
+            whole_number(self.batch_rows, "FileSource.batch_rows", low=1, high=MAX_BATCH_ROWS, what="rows")
 
     def __str__(self) -> str:
         return str(self.path)
@@ -133,8 +131,7 @@ class SqlSource:
         if not isinstance(self.parameters, dict):
             raise SpecError(f"SqlSource.parameters: expected a mapping of placeholder names to values, "
                             f"got {type(self.parameters).__name__}")  # fmt: skip
-        if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) or self.chunk_rows < 1:
-            raise SpecError(f"SqlSource.chunk_rows: expected a whole number of at least 1, got {self.chunk_rows!r}")
+        whole_number(self.chunk_rows, "SqlSource.chunk_rows", low=1, high=MAX_BATCH_ROWS, what="rows")
 
     def __str__(self) -> str:
         bound = ""
@@ -159,7 +156,8 @@ def as_source(data: Any) -> Any:
             return _build(SqlSource, data, "SqlSource")
         if "path" in data:
             return _build(FileSource, data, "FileSource")
-        raise SpecError(f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys {sorted(data)}")
+        raise SpecError(f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), "
+                        f"got keys {sorted(map(str, data))}")  # fmt: skip
     return data
 
 
@@ -288,10 +286,8 @@ def iter_batches(data: Any, columns: Sequence[str], rows: int) -> Iterator[pd.Da
                 if empty:
                     yield parquet.schema_arrow.empty_table().select(wanted).to_pandas()
             return
-        with _binary(target) as handle:
-            if fmt == "csv":
-                header = pd.read_csv(handle, nrows=0, **read_options)
-                _require(wanted, [str(c) for c in header.columns], text)
+        if fmt == "csv":
+            _require(wanted, _csv_header(target, read_options), text)
         with _binary(target) as handle:
             reader = (pd.read_csv(handle, usecols=wanted, chunksize=rows, **read_options) if fmt == "csv"
                       else pd.read_json(handle, lines=True, chunksize=rows, **read_options))  # fmt: skip
@@ -390,16 +386,27 @@ def _open_target(path: Any, storage_options: dict[str, Any]) -> Any:
 def _read_csv(target: Any, columns: Sequence[str] | None, options: dict[str, Any]) -> pd.DataFrame:
     import pandas as pd
 
+    wanted = list(dict.fromkeys(columns)) if columns is not None else []
+    _require(wanted, _csv_header(target, options), str(target))
     if columns is None:
         with _binary(target) as handle:
             return pd.read_csv(handle, **options)
-    wanted = list(dict.fromkeys(columns))
-    with _binary(target) as handle:
-        header = pd.read_csv(handle, nrows=0, **options)
-    _require(wanted, [str(c) for c in header.columns], str(target))
     with _binary(target) as handle:
         frame = pd.read_csv(handle, usecols=wanted, **options)
     return frame[wanted]
+
+
+def _csv_header(target: Any, options: dict[str, Any]) -> list[str]:
+    """The column names of a CSV file as written: pandas would rename a repeated ``y`` to
+    ``y.1`` and read on, so the first line is read as data to see the repeat."""
+    import pandas as pd
+
+    with _binary(target) as handle:
+        if "header" in options or "names" in options:
+            return [str(c) for c in pd.read_csv(handle, nrows=0, **options).columns]
+        first = pd.read_csv(handle, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
+    names = [str(c) for c in first.iloc[0]] if len(first) else []
+    return [name or f"Unnamed: {i}" for i, name in enumerate(names)]  # pandas' name for a blank one
 
 
 def _read_parquet(target: Any, columns: Sequence[str] | None, options: dict[str, Any]) -> pd.DataFrame:
@@ -407,11 +414,8 @@ def _read_parquet(target: Any, columns: Sequence[str] | None, options: dict[str,
 
     with _binary(target) as handle:
         parquet = pq.ParquetFile(handle)
-        available = list(parquet.schema_arrow.names)
-        wanted = None
-        if columns is not None:
-            wanted = list(dict.fromkeys(columns))
-            _require(wanted, available, str(target))
+        wanted = list(dict.fromkeys(columns)) if columns is not None else None
+        _require(wanted or [], list(parquet.schema_arrow.names), str(target))
         table = parquet.read(columns=wanted, **options)
     return table.to_pandas()
 
@@ -443,20 +447,34 @@ def _binary(target: Any) -> Any:
 
 
 def _select(frame: pd.DataFrame, columns: Sequence[str] | None, where: str) -> pd.DataFrame:
-    if columns is None:
-        return frame
-    wanted = list(dict.fromkeys(columns))
-    _require(wanted, [str(c) for c in frame.columns], where)
-    return frame[wanted]
+    wanted = list(dict.fromkeys(columns)) if columns is not None else []
+    _require(wanted, list(frame.columns), where)
+    return frame if columns is None else frame[wanted]
 
 
-def _require(wanted: Sequence[str], available: list[str], where: str) -> None:
+def _require(wanted: Sequence[str], available: list[Any], where: str) -> None:
+    """Each ``wanted`` column is in ``available``, and no name of ``available`` repeats."""
+    require_unique_columns(available, where)
+    available = [str(c) for c in available]
     for col in wanted:
         if col not in available:
             raise DataError(
                 f"column {col!r} not in {where}.{did_you_mean(col, available)} "
                 f"Columns in the data: [{preview(available, limit=30)}]"
             )
+
+
+def require_unique_columns(columns: Sequence[Any], where: str) -> None:
+    """Raise :class:`DataError` when a column name repeats in ``columns``: which column a
+    check would read is then a guess (pandas returns both, CSV readers rename one)."""
+    counts: dict[Any, int] = {}
+    for name in columns:
+        counts[name] = counts.get(name, 0) + 1
+    repeated = [f"{name!r} ({n} columns)" for name, n in counts.items() if n > 1]
+    if repeated:
+        more = f", +{len(repeated) - 10} more" if len(repeated) > 10 else ""
+        raise DataError(f"{where} has duplicate column names: {', '.join(repeated[:10])}{more}; "
+                        "give each column its own name")  # fmt: skip
 
 
 def _is_parse_error(exc: OSError) -> bool:

@@ -14,6 +14,10 @@ Bins:
 - categorical: one bin per reference category; categories seen only in the current data
   share one ``(new)`` bin (they are listed).
 - missing values (NaN, None, NaT) are a ``(missing)`` bin of their own, when either side has any.
+- infinite values (``inf``, ``-inf``) of a numeric feature are an ``(infinite)`` bin of their
+  own, when either side has any, and the feature's report gives their count and share on each
+  side: they never fall silently into the last bin, and quantile edges are cut on the finite
+  values only. The KS test reads every non-missing value (infinities are ordered).
 
 PSI = sum((c - r) * ln(c / r)) over the bins, with ``r`` and ``c`` the reference and current
 shares; a share of 0 is replaced by :data:`EPSILON` first (as Evidently does), so an empty bin
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
 
 EPSILON = 1e-4
 MISSING_BIN = "(missing)"
+INFINITE_BIN = "(infinite)"
 NEW_BIN = "(new)"
 MAX_BINS_SHOWN = 25
 MAX_NEW_SHOWN = 10
@@ -48,6 +53,7 @@ class Binned:
     kind: str
     missing: dict[str, int]
     constant: bool = False
+    infinite: dict[str, int] = field(default_factory=lambda: {"reference": 0, "current": 0})
     new_categories: list[Any] = field(default_factory=list)
     new_count: int = 0
     notes: list[str] = field(default_factory=list)
@@ -62,25 +68,29 @@ def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
     c, c_missing = _values(cur)
     r.sort()
     c.sort()
+    r_finite, c_finite = _finite(r), _finite(c)
     notes: list[str] = []
     constant = False
-    if len(r) == 0:
+    if len(r_finite) == 0:
         edges = np.empty(0)
-        notes.append("every reference value is missing: one bin for all current values")
-    elif r[0] == r[-1]:
+        notes.append("every reference value is missing or infinite: one bin for all finite current values")
+    elif r_finite[0] == r_finite[-1]:
         constant = True
-        edges = np.array([np.nextafter(r[0], -np.inf), r[0]])
-        notes.append(f"constant reference column (every value is {_num(r[0])}): one bin holds it, "
+        edges = np.array([np.nextafter(r_finite[0], -np.inf), r_finite[0]])
+        notes.append(f"constant reference column (every value is {_num(r_finite[0])}): one bin holds it, "
                      "with a bin below and one above for current values")
     else:
-        edges = np.unique(np.quantile(r, np.linspace(0, 1, bins + 1)[1:-1]))
+        edges = np.unique(np.quantile(r_finite, np.linspace(0, 1, bins + 1)[1:-1]))
         if len(edges) + 1 < bins:
             notes.append(f"{len(edges) + 1} bins, not {bins}: tied reference quantiles were merged")
-    labels = [f"< {_num(r[0])}", f"== {_num(r[0])}", f"> {_num(r[0])}"] if constant else _interval_labels(edges)
-    r_counts = _sorted_counts(r, edges)
-    c_counts = _sorted_counts(c, edges)
+    point = _num(r_finite[0]) if constant else ""
+    labels = [f"< {point}", f"== {point}", f"> {point}"] if constant else _interval_labels(edges)
+    r_counts = _sorted_counts(r_finite, edges)
+    c_counts = _sorted_counts(c_finite, edges)
     out = Binned(labels, r_counts, c_counts, "numeric", {"reference": r_missing, "current": c_missing},
-                 constant=constant, notes=notes)
+                 constant=constant, notes=notes,
+                 infinite={"reference": len(r) - len(r_finite), "current": len(c) - len(c_finite)})
+    _add_infinite(out)
     _add_missing(out)
     if len(r) and len(c):
         import warnings
@@ -106,8 +116,16 @@ def categorical(ref: pd.Series, cur: pd.Series) -> Binned:
     r_counts = r_counts[r_counts > 0]  # a pandas Categorical reports its unused categories
     c_counts = c_counts[c_counts > 0]
     cats = _ordered(list(r_counts.index))
-    current = c_counts.reindex(cats, fill_value=0).to_numpy(dtype=np.int64)
-    new = c_counts[~c_counts.index.isin(cats)]
+    # Matched by Python equality on both sides (a bool True in one frame is the 1 of the other),
+    # so each current row lands in exactly one bin.
+    position = {value: i for i, value in enumerate(cats)}
+    current = np.zeros(len(cats), dtype=np.int64)
+    is_new = np.ones(len(c_counts), dtype=bool)
+    for k, (value, count) in enumerate(c_counts.items()):
+        if value in position:
+            current[position[value]] += count
+            is_new[k] = False
+    new = c_counts[is_new]
     out = Binned([str(v) for v in cats], r_counts.reindex(cats).to_numpy(dtype=np.int64), current, "categorical",
                  {"reference": r_missing, "current": c_missing}, constant=len(cats) == 1)
     if out.constant:
@@ -147,7 +165,7 @@ def chi2(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float] 
 
     table = np.vstack([ref_counts, cur_counts])
     table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return None
     res = chi2_contingency(table)
     return float(res.statistic), float(res.pvalue)
@@ -171,6 +189,8 @@ def report(b: Binned) -> dict[str, Any]:
     if len(rows) > MAX_BINS_SHOWN:
         out["bins_not_shown"] = len(rows) - MAX_BINS_SHOWN
     if b.kind == "numeric":
+        if b.infinite["reference"] or b.infinite["current"]:
+            out["infinite"] = _infinite_block(b)
         out["ks_statistic"], out["ks_pvalue"] = b.ks if b.ks else (None, None)
     else:
         test = chi2(b.reference, b.current)
@@ -194,6 +214,25 @@ def _values(s: pd.Series) -> tuple[np.ndarray, int]:
     return (values[keep] if n_missing else values), n_missing
 
 
+def _finite(values: np.ndarray) -> np.ndarray:
+    """The finite part of sorted ``values`` (a view: -inf sorts first, inf last)."""
+    import numpy as np
+
+    low = int(np.searchsorted(values, -np.inf, side="right"))
+    high = int(np.searchsorted(values, np.inf, side="left"))
+    return values[low:high]
+
+
+def _infinite_block(b: Binned) -> dict[str, Any]:
+    """``{side: {count, share}}`` of the infinite values (share of all rows, missing included)."""
+    out = {}
+    for side, counts in (("reference", b.reference), ("current", b.current)):
+        count = b.infinite[side]
+        total = int(counts.sum())
+        out[side] = {"count": count, "share": count / total if total else None}
+    return out
+
+
 def _sorted_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts of sorted ``values`` in ``(-inf, e1], (e1, e2], ..., (ek, inf)``."""
     import numpy as np
@@ -205,6 +244,19 @@ def _sorted_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 def _interval_labels(edges: np.ndarray) -> list[str]:
     points = ["-inf", *(_num(e) for e in edges), "inf"]
     return [f"({a}, {b}]" if b != "inf" else f"({a}, {b})" for a, b in itertools.pairwise(points)]
+
+
+def _add_infinite(b: Binned) -> None:
+    import numpy as np
+
+    if b.infinite["reference"] or b.infinite["current"]:
+        b.labels.append(INFINITE_BIN)
+        b.reference = np.append(b.reference, b.infinite["reference"])
+        b.current = np.append(b.current, b.infinite["current"])
+        for side in ("reference", "current"):
+            if b.infinite[side]:
+                b.notes.append(f"{b.infinite[side]:,} {side} value{'s are' if b.infinite[side] > 1 else ' is'} "
+                               f"infinite: counted in the {INFINITE_BIN} bin")  # fmt: skip
 
 
 def _add_missing(b: Binned) -> None:

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from airflow_alignment.engines.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ, CellTable
-from airflow_alignment.engines.common import require_columns
+from airflow_alignment.engines.common import require_columns, require_one_type
 from airflow_alignment.exceptions import DataError, SpecError, preview
+from airflow_alignment.limits import MAX_GROUPS
 
 # Above this many possible feature combinations, compress the codes with a hash, not a table.
 _DENSE_COMBINATIONS = 1 << 22
@@ -96,17 +97,26 @@ def prepare(
             predicted = score >= threshold
         weight = _weights(df[sample_weight], sample_weight) if sample_weight is not None else None
     codes, levels, values = _group_codes(df, features)
+    if len(levels) > MAX_GROUPS:
+        raise DataError(
+            f"{_what(features)} {'has' if len(features) == 1 else 'have'} {len(levels):,} groups in {rows:,} rows, "
+            f"more than {MAX_GROUPS:,}, the most a fairness check compares; map rare values to a common one "
+            "(e.g. 'other') or use a coarser feature"
+        )
     groups = [
         {f: values[j][int(code)] for j, (f, code) in enumerate(zip(features, row, strict=True))} for row in levels
     ]
     if len(groups) < 2:
-        what = f"sensitive feature {features[0]!r}" if len(features) == 1 else f"sensitive features {features}"
         raise DataError(
-            f"{what} has a single group {groups[0]} in {rows:,} rows: "
+            f"{_what(features)} has a single group {groups[0]} in {rows:,} rows: "
             "fairness compares at least two groups"
         )
     return Inputs(features, codes, groups, levels, values, _equals(df[y_true], pos_label), predicted, score,
                   weight, dropped, multiplicity, weight_sq)
+
+
+def _what(features: list[str]) -> str:
+    return f"sensitive feature {features[0]!r}" if len(features) == 1 else f"sensitive features {features}"
 
 
 def check_table(
@@ -300,8 +310,9 @@ def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.
     combined: np.ndarray | None = None
     values: list[list[Any]] = []
     for col in features:
-        codes, uniques = pd.factorize(df[col], sort=True, use_na_sentinel=False)
-        values.append([_plain(v) for v in uniques.tolist()])
+        require_one_type(df[col], f"sensitive feature {col!r}")
+        codes, uniques = _factorize(df[col])
+        values.append([_plain(v) for v in uniques])
         if combined is None:
             combined = codes.astype(np.int64, copy=False)
         else:
@@ -321,6 +332,21 @@ def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.
         combined = inverse.astype(np.int64, copy=False)
     levels = np.stack(np.unravel_index(present, sizes), axis=1)
     return combined, levels, values
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes and values of a feature, values sorted (as fairlearn sorts groups); values that do
+    not compare (bytes beside numbers) are ordered by type, then by their text."""
+    try:
+        codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=False)
+        return codes, uniques.tolist()
+    except TypeError:
+        codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=False)
+        values = uniques.tolist()
+        order = sorted(range(len(values)), key=lambda i: (type(values[i]).__name__, repr(values[i])))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[codes], [values[i] for i in order]
 
 
 def _plain(value: Any) -> Any:

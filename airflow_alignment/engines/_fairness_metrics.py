@@ -67,10 +67,18 @@ def cell_counts(
 
 
 def merge_groups(cells: np.ndarray, membership: np.ndarray, n_out: int) -> np.ndarray:
-    """Sum the cells of fine groups into coarser ones (``membership[i]`` is i's coarse group)."""
-    onehot = np.zeros((len(membership), n_out))
-    onehot[np.arange(len(membership)), membership] = 1.0
-    return np.einsum("...gc,gk->...kc", cells, onehot).astype(cells.dtype)
+    """Sum the cells of fine groups into coarser ones (``membership[i]`` is i's coarse group).
+
+    One sorted pass (``np.add.reduceat`` over the fine groups ordered by coarse group, each
+    coarse group's fine groups in their own order), not a dense (fine x coarse) product: merging
+    thousands of groups stays linear in the cells.
+    """
+    order = np.argsort(membership, kind="stable")
+    sizes = np.bincount(membership, minlength=n_out)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    merged = np.add.reduceat(cells[..., order, :], np.minimum(starts, len(order) - 1), axis=-2)
+    merged[..., sizes == 0, :] = 0  # reduceat gives an empty segment the next fine group
+    return merged.astype(cells.dtype, copy=False)
 
 
 # -- metric formulas ------------------------------------------------------------------------

@@ -31,11 +31,12 @@ Columns of :attr:`CellTable.frame`:
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.exceptions import DataError
+from airflow_alignment.exceptions import DataError, SpecError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -157,10 +158,17 @@ def from_batches(
     source: str | None = None,
 ) -> CellTable:
     """The cell table of all the rows of ``batches``, holding one batch at a time."""
+    from airflow_alignment.engines.common import column_arguments, column_list
+
+    features = column_list(features, "sensitive_features") if features else []
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not math.isfinite(threshold)):  # fmt: skip
+        raise SpecError(f"threshold: expected a number, got {threshold!r}")
+    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
     keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
     parts: list[pd.DataFrame] = []
     for batch in batches:
-        parts.append(_aggregate(batch, keys, prediction, thresholded, threshold, sample_weight))
+        parts.append(_aggregate(batch, keys, features, prediction, thresholded, threshold, sample_weight))
         if len(parts) >= 64:  # keep the partial tables small whatever the number of batches
             parts = [_combine(parts, keys, sample_weight)]
     if not parts:
@@ -170,15 +178,19 @@ def from_batches(
 
 
 def _aggregate(
-    df: pd.DataFrame, keys: list[str], prediction: str | None, thresholded: bool, threshold: float | None,
-    sample_weight: str | None,
+    df: pd.DataFrame, keys: list[str], features: Sequence[str], prediction: str | None, thresholded: bool,
+    threshold: float | None, sample_weight: str | None,
 ) -> pd.DataFrame:  # fmt: skip
     import numpy as np
     import pandas as pd
 
-    from airflow_alignment.engines.common import require_columns
+    from airflow_alignment.engines.common import require_columns, require_one_type
+    from airflow_alignment.sources import require_unique_columns
 
+    require_unique_columns(list(df.columns), "the data")
     require_columns(df, keys + ([sample_weight] if sample_weight else []))
+    for feature in features:
+        require_one_type(df[feature], f"sensitive feature {feature!r}")
     frame = pd.DataFrame({k: df[k] for k in keys})
     if thresholded and prediction is not None:
         score = _numeric(df[prediction], "y_score", prediction)

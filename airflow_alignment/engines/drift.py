@@ -29,11 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.common import (
     check_severity,
+    column_arguments,
     describe,
     require_columns,
+    require_one_type,
     require_rows,
 )
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
+from airflow_alignment.limits import MAX_BINS, MAX_GROUPS, whole_number
 from airflow_alignment.results import (
     Assertion,
     CheckResult,
@@ -83,11 +86,8 @@ def validate_spec(**options: Any) -> dict[str, Any]:
         spec[key] = _names(spec[key], key)
     spec["exclude"] = spec["exclude"] or []
     spec["sensitive_features"] = spec["sensitive_features"] or []
-    for key in ("prediction",):
-        if spec[key] is not None and not isinstance(spec[key], str):
-            raise SpecError(f"{key}: expected a column name, got {type(spec[key]).__name__}")
-    if isinstance(spec["bins"], bool) or not isinstance(spec["bins"], int) or spec["bins"] < 2:
-        raise SpecError(f"bins: expected a whole number of at least 2, got {spec['bins']!r}")
+    column_arguments(prediction=spec["prediction"])
+    whole_number(spec["bins"], "bins", low=2, high=MAX_BINS)
     for key in ("psi_warn", "psi_block"):
         _non_negative(spec[key], key)
     if spec["psi_warn"] > spec["psi_block"]:
@@ -127,7 +127,7 @@ def _bound(raw: Any, here: str, spec: dict[str, Any]) -> dict[str, Any]:
     for key in ("psi_max", "psi_warn"):
         if raw.get(key) is not None:
             _non_negative(raw[key], f"{here}.{key}")
-    fail = raw.get("psi_max", spec["psi_block"])
+    fail = raw["psi_max"] if raw.get("psi_max") is not None else spec["psi_block"]
     warn = raw.get("psi_warn", spec["psi_warn"] if spec["psi_warn"] < fail else None)
     if warn is not None and warn > fail:
         raise SpecError(f"{here}.psi_warn: {warn} is above the failing bound {fail}; lower it or raise psi_max")
@@ -348,11 +348,17 @@ def _selection_rates(
     """Each group's selection rate in both frames; a change above the bound fails."""
     features, pred = spec["sensitive_features"], spec["prediction"]
     ref, cur = _rates(reference, spec), _rates(current, spec)
+    for rates, side in ((ref, "reference"), (cur, "current data")):
+        if len(rates) > MAX_GROUPS:
+            raise DataError(f"sensitive_features {features}: the {side} has {len(rates):,} groups, more than "
+                            f"{MAX_GROUPS:,}, the most a drift check follows; map rare values to a common one "
+                            "(e.g. 'other') or use a coarser feature")  # fmt: skip
     max_change, min_size = spec["selection_rate_max_change"], spec["min_group_size"]
     by_group, small, assertions = [], [], []
-    for key in ref.index.intersection(cur.index):
+    common = ref.index.intersection(cur.index)
+    for key, i, j in zip(common, ref.index.get_indexer(common), cur.index.get_indexer(common)):
         group = dict(zip(features, key if isinstance(key, tuple) else (key,)))
-        r, c = ref.loc[key], cur.loc[key]
+        r, c = ref.iloc[i], cur.iloc[j]
         entry = {"group": group, "reference": r["mean"], "current": c["mean"], "change": c["mean"] - r["mean"],
                  "reference_count": int(r["size"]), "current_count": int(c["size"])}
         by_group.append(entry)
@@ -378,14 +384,25 @@ def _selection_rates(
 
 
 def _rates(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
     pred = frame[spec["prediction"]]
     known = pred.notna()
     if spec["threshold"] is not None:
+        if not pd.api.types.is_numeric_dtype(pred.dtype) or pd.api.types.is_bool_dtype(pred.dtype):
+            raise DataError(f"prediction column {spec['prediction']!r} is {pred.dtype}, not numbers: threshold="
+                            f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label")  # fmt: skip
         selected = pred[known] >= spec["threshold"]
     else:
         selected = pred[known] == spec["pos_label"]
+    for feature in spec["sensitive_features"]:
+        require_one_type(frame[feature], f"sensitive feature {feature!r}")
     keys = [frame.loc[known, f] for f in spec["sensitive_features"]]
-    return selected.astype("float64").groupby(keys, dropna=False, observed=True).agg(["mean", "size"])
+    grouped = selected.astype("float64")
+    try:
+        return grouped.groupby(keys, dropna=False, observed=True).agg(["mean", "size"])
+    except TypeError:  # group values that do not sort together (bytes beside numbers): in order of appearance
+        return grouped.groupby(keys, dropna=False, observed=True, sort=False).agg(["mean", "size"])
 
 
 def _group_label(group: dict[str, Any]) -> str:

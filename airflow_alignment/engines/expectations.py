@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.common import describe_in_background, require_columns, require_rows
@@ -100,6 +100,15 @@ def normalize_expectations(expectations: Any, where: str = "expectations") -> li
             raise SpecError(f"{here}.kwargs: expected an object, got {type(kwargs).__name__}")
         if "severity" in spec:
             spec["severity"] = _severity(spec["severity"], f"{here}.severity")
+        for key in ("name", "description", "id"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise SpecError(f"{here}.{key}: expected a string, got {type(spec[key]).__name__}")
+        if spec.get("meta") is not None and not isinstance(spec["meta"], Mapping):
+            raise SpecError(f"{here}.meta: expected an object, got {type(spec['meta']).__name__}")
+        notes = spec.get("notes")
+        if notes is not None and not (isinstance(notes, str) or isinstance(notes, list)
+                                      and all(isinstance(n, str) for n in notes)):  # fmt: skip
+            raise SpecError(f"{here}.notes: expected a string or a list of strings, got {type(notes).__name__}")
         spec["kwargs"] = dict(kwargs)
         out.append(spec)
     if not out:
@@ -300,7 +309,42 @@ def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
         .add_dataframe_asset("data")
         .add_batch_definition_whole_dataframe("whole")
     )
-    return _validate(context, batch, specs, expectations, {"dataframe": df})
+    try:
+        return _validate(context, batch, specs, expectations, {"dataframe": df},
+                         hint=lambda spec: _mixed_types(df, spec))  # fmt: skip
+    except (TypeError, ValueError) as exc:  # GX hashes the frame for its batch id first
+        columns = _unhashable(df)
+        if not columns:
+            raise
+        raise DataError(f"Great Expectations cannot read the data: pandas cannot hash column(s) "
+                        f"{preview(columns)} ({type(exc).__name__}: {exc}); cast them to one type, e.g. "
+                        f"df[{columns[0]!r}].astype(str)") from exc  # fmt: skip
+
+
+def _unhashable(df: pd.DataFrame) -> list[Any]:
+    """The columns pandas' ``hash_pandas_object`` refuses (tuples, or numbers among strings)."""
+    import pandas as pd
+
+    found = []
+    for i in range(df.shape[1]):
+        try:
+            pd.util.hash_pandas_object(df.iloc[:, i], index=False)
+        except (TypeError, ValueError):
+            found.append(df.columns[i])
+    return found
+
+
+def _mixed_types(df: pd.DataFrame, spec: Mapping[str, Any]) -> str:
+    """A hint naming the column of a failed expectation when its values are of several types."""
+    import pandas as pd
+
+    for column in _spec_columns(spec):
+        values = df[column]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True).startswith("mixed"):
+            kinds = values.dropna().map(lambda v: type(v).__name__).value_counts()
+            found = ", ".join(f"{kind} ({count:,} rows)" for kind, count in kinds.items())
+            return f" (column {column!r} holds values of several types: {found}; cast it to one type)"
+    return ""
 
 
 def _validate(
@@ -309,10 +353,12 @@ def _validate(
     specs: Sequence[Mapping[str, Any]],
     expectations: list[Any],
     batch_parameters: dict[str, Any] | None,
+    hint: Callable[[Mapping[str, Any]], str] = lambda spec: "",
 ) -> list[Any]:
     """Run ``expectations`` on ``batch`` (a GX batch definition); outcomes in spec order.
 
-    An expectation GX could not evaluate raises :class:`DataError` naming its position.
+    An expectation GX could not evaluate raises :class:`DataError` naming its position, with
+    GX's own message and ``hint(spec)`` after it.
     """
     import great_expectations as gx
 
@@ -325,12 +371,29 @@ def _validate(
     outcomes = []
     for i, spec in enumerate(specs):
         outcome = by_index[i]
-        info = outcome.exception_info or {}
-        if info.get("raised_exception"):
-            message = (info.get("exception_message") or "unknown error").strip().splitlines()[0]
-            raise DataError(f"expectations[{i}] ({spec['type']}) could not be evaluated: {message}")
+        message = _gx_error(outcome.exception_info)
+        if message is not None:
+            raise DataError(f"expectations[{i}] ({spec['type']}) could not be evaluated: {message}{hint(spec)}")
         outcomes.append(outcome)
     return outcomes
+
+
+def _gx_error(info: Any) -> str | None:
+    """GX's own message when it could not evaluate an expectation, else ``None``.
+
+    GX reports the exception flat (``{"raised_exception": True, "exception_message": ...}``)
+    or, when a metric failed, keyed by the metric (``{"MetricConfigurationID(...)": {...}}``);
+    the messages of every failed metric are kept, first lines only.
+    """
+    if not isinstance(info, Mapping):
+        return None
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, Mapping)]
+    messages = [
+        (str(e.get("exception_message") or "") or "unknown error").strip().splitlines()[0]
+        for e in entries
+        if e.get("raised_exception")
+    ]
+    return "; ".join(dict.fromkeys(messages)) or None
 
 
 # -- SQL sources ----------------------------------------------------------------------------

@@ -33,7 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.cells import CellTable
 from airflow_alignment.engines.common import (
+    check_seed,
     check_severity,
+    column_arguments,
+    column_list,
     describe,
     require_columns,
     require_rows,
@@ -44,6 +47,7 @@ from airflow_alignment.exceptions import (
     SpecError,
     did_you_mean,
 )
+from airflow_alignment.limits import MAX_BOOTSTRAP_DRAWS, MAX_N_BOOT, whole_number
 from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
 
 if TYPE_CHECKING:
@@ -150,8 +154,7 @@ def _check_options(
     _choice(missing_groups, MISSING_GROUPS, "missing_groups")
     if confidence is not None and not (_is_number(confidence) and 0 < confidence < 1):
         raise SpecError(f"confidence: expected a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
-        raise SpecError(f"n_boot: expected a whole number of bootstrap replicates of at least 1, got {n_boot!r}")
+    whole_number(n_boot, "n_boot", low=1, high=MAX_N_BOOT, what="bootstrap replicates")
     if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) or min_group_size < 0:
         raise SpecError(f"min_group_size: expected a whole number of rows (0 or more), got {min_group_size!r}")
 
@@ -195,6 +198,8 @@ def _metric(spec: dict[str, Any], here: str) -> None:
     if callable(metric):
         spec["metric_name"] = getattr(metric, "__name__", "metric")
         spec["metrics"] = (metric,)
+    elif not isinstance(metric, str):
+        raise SpecError(f"{here}.metric: expected a metric name or a callable, got {type(metric).__name__} {metric!r}")
     elif metric in NAMED_AGGREGATES:
         if spec["aggregate"] is not None:
             raise SpecError(f"{here}.aggregate: {metric!r} is already an aggregate; remove 'aggregate' "
@@ -339,7 +344,9 @@ def evaluate(
         min_group_size=min_group_size, missing_groups=missing_groups,
     )  # fmt: skip
     found = judge.load_baseline(baseline)  # before the data work: a bad baseline fails fast
-    features = [sensitive_features] if isinstance(sensitive_features, str) else list(sensitive_features)
+    features = column_list(sensitive_features, "sensitive_features")
+    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
+    check_seed(random_state)
     reported = _reported_metrics(specs, metrics)
     columns = _check_columns(df, y_true, y_pred, y_score, threshold, features, sample_weight, reported, specs)
     data = _describe(df, source, columns)
@@ -401,8 +408,6 @@ def _check_columns(
     reported: dict[str, Any],
     specs: list[dict[str, Any]],
 ) -> list[str]:
-    if not features:
-        raise SpecError("sensitive_features: give at least one column, e.g. sensitive_features=['sex']")
     if threshold is not None and not (_is_number(threshold) and math.isfinite(threshold)):
         raise SpecError(f"threshold: expected a number, got {threshold!r}")
     if y_pred is not None and threshold is not None:
@@ -527,6 +532,7 @@ def _views(
             weighted = merged if cells is counts else fm.merge_groups(cells, membership, len(groups))
             views.append(View(feature, [feature], groups, merged, weighted, membership, min_group_size))
     if confidence is not None:
+        _check_bootstrap_size(n_boot, n_groups)
         rng = np.random.default_rng(seed)
         boot_cells, boot_counts = fm.bootstrap_cells(counts, None if cells is counts else cells, cells_sq, n_boot, rng)
         for view in views:
@@ -537,6 +543,16 @@ def _views(
                 view.boot = (fm.merge_groups(boot_cells, view.membership, n_out),
                              fm.merge_groups(boot_counts, view.membership, n_out))
     return views
+
+
+def _check_bootstrap_size(n_boot: int, n_groups: int) -> None:
+    """Refuse a bootstrap whose replicate tables would exceed :data:`MAX_BOOTSTRAP_DRAWS`."""
+    if n_boot * n_groups > MAX_BOOTSTRAP_DRAWS:
+        fits = MAX_BOOTSTRAP_DRAWS // n_groups
+        raise DataError(
+            f"n_boot: {n_boot:,} bootstrap replicates of {n_groups:,} groups is {n_boot * n_groups:,} group draws, "
+            f"more than {MAX_BOOTSTRAP_DRAWS:,}; lower n_boot to {fits:,} or fewer, or leave confidence out"
+        )
 
 
 def _predicted(inputs: Inputs) -> np.ndarray:

@@ -13,18 +13,28 @@ Pure Python; the operator in ``operators/gate.py`` adds Airflow (HITL review, as
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_alignment.results import Assertion, CheckResult, utcnow
+from airflow_alignment.exceptions import SpecError
+from airflow_alignment.results import SEVERITIES, STATUSES, Assertion, CheckResult, utcnow
 
 VERDICTS = ("approved", "needs_review", "rejected")
 _STATUS_OF_VERDICT = {"approved": "passed", "needs_review": "warned", "rejected": "failed"}
 
 
 def finding(task_id: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What the gate keeps of one upstream result (``None``: the task left no result)."""
+    """What the gate keeps of one upstream result (``None``: the task left no result).
+
+    An upstream document is read defensively: a status the gate does not know counts as
+    ``error`` and a severity it does not know as ``block`` (an unreadable finding never
+    approves), names and summaries are text.
+    """
+    if result is not None and not isinstance(result, Mapping):
+        raise SpecError(f"result of {task_id!r}: expected a CheckResult document (a mapping) or None, "
+                        f"got {type(result).__name__}")  # fmt: skip
     if result is None:
         return {
             "task_id": task_id,
@@ -36,16 +46,32 @@ def finding(task_id: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
             "report": None,
             "policy": None,
         }
+    status, severity = result.get("status"), result.get("severity")
     return {
         "task_id": task_id,
-        "check": result.get("check", task_id),
-        "status": result.get("status", "error"),
-        "severity": result.get("severity", "block"),
-        "summary": result.get("summary", ""),
-        "full_result": result.get("full_result"),
-        "report": result.get("report"),
-        "policy": result.get("policy"),
+        "check": _text(result.get("check"), task_id),
+        "status": status if status in STATUSES else "error",
+        "severity": severity if severity in SEVERITIES else "block",
+        "summary": _text(result.get("summary"), "" if status in STATUSES else f"unknown status {status!r}"),
+        "full_result": _text(result.get("full_result"), None),
+        "report": _text(result.get("report"), None),
+        "policy": _policy_ref(result.get("policy")),
     }
+
+
+def _policy_ref(value: Any) -> dict[str, Any] | None:
+    """A result's ``policy`` block when it is one (name, version and sha256), else ``None``."""
+    if not isinstance(value, Mapping):
+        return None
+    name, version, sha = value.get("name"), value.get("version"), value.get("sha256")
+    if not (isinstance(name, str) and isinstance(version, (str, int, float)) and not isinstance(version, bool)
+            and isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):  # fmt: skip
+        return None
+    return {"name": name, "version": version, "sha256": sha}
+
+
+def _text(value: Any, default: str | None) -> str | None:
+    return value if isinstance(value, str) and value else default if value in (None, "") else str(value)
 
 
 def verdict_of(findings: Sequence[Mapping[str, Any]]) -> str:
@@ -67,7 +93,7 @@ def decide(
     """The gate's result. ``metrics["verdict"]`` is the decision before any human review."""
     started, t0 = utcnow(), time.perf_counter()
     if not findings:
-        raise ValueError("the gate has no check to judge: give it upstream alignment tasks or checks=")
+        raise SpecError("checks: the gate has no check to judge; give it upstream alignment tasks or checks=")
     verdict = verdict_of(findings)
     auto_approved = verdict == "needs_review" and not review
     if auto_approved:

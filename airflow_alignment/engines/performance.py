@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import fairness
 from airflow_alignment.engines.cells import ROWS, CellTable
-from airflow_alignment.engines.common import check_severity, require_columns
+from airflow_alignment.engines.common import check_seed, check_severity, column_arguments, require_columns
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
 from airflow_alignment.results import (
     Assertion,
@@ -209,6 +209,8 @@ def evaluate(
     specs = validate_constraints(constraints, severity=severity, decide_on=decide_on, confidence=confidence,
                                  n_boot=n_boot)  # fmt: skip
     found = load_baseline(baseline)  # before the data work: a bad baseline fails fast
+    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
+    check_seed(random_state)
     columns = _check_columns(df, y_true, y_pred, y_score, threshold, sample_weight, specs)
     data = fairness._describe(df, source, columns)
     inputs = _prepare(df, y_true, y_pred, y_score, threshold, pos_label, sample_weight, specs)

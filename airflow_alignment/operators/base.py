@@ -11,7 +11,8 @@ return a ``CheckResult``). Everything else is here, once:
   and spec give the same answer). A source that could not be reached re-raises its
   ``SourceUnavailableError`` after storing the error result, so Airflow's retries apply; so
   does an artifact store that cannot be reached (``StoreUnavailableError``, see
-  :func:`publish_result`).
+  :func:`publish_result`). An exception that is not ours (a bug) also leaves an ``error``
+  result and an audit record, then propagates unchanged.
 """
 
 from __future__ import annotations
@@ -109,6 +110,15 @@ class AlignmentCheckOperator(BaseOperator):
             if isinstance(exc, SourceUnavailableError):
                 raise  # I/O: keep Airflow's retries
             raise_for_status(result)
+        except Exception as exc:  # not ours: a bug. Keep the record, then let Airflow see it as it is.
+            result = error_result(check=self.check_name, kind=self.kind, severity=self.severity, exc=exc)
+            result.summary = f"{self.check_name} could not be evaluated: unexpected {type(exc).__name__}: {exc}"
+            result.duration_s = round(time.perf_counter() - t0, 6)
+            try:
+                self.publish(result, context)
+            except Exception:  # noqa: BLE001 - the original error is the one to see
+                self.log.exception("could not store the error result of %s", self.check_name)
+            raise
         compact = self.publish(result, context)
         raise_for_status(result)
         return compact

@@ -103,17 +103,19 @@ _REPORT = """{% extends "base.html" %}
 {% for c in view.charts %}
 <h3>{{ c.metric }} <span class="muted">overall {{ c.overall }}{% for k, v in c.aggregates %} · {{ k }} {{ v }}{% endfor %}</span></h3>
 {% if c.judged_by %}<div class="muted">judged by {{ c.judged_by | join(", ") }}</div>{% endif %}
+{% if c.note %}<div class="muted">{{ c.note }}</div>{% endif %}
 <div class="chart">{{ c.svg | safe }}</div>
 <details><summary>{{ c.metric }} by group (table)</summary>
 <table><tr><th>Group</th><th>Rows</th><th>Value</th><th>Interval</th><th></th></tr>
 {% for r in c.rows %}<tr><td>{{ r.group }}</td><td class="num">{{ r.count }}</td><td class="num">{{ r.value }}</td><td class="num">{{ r.ci }}</td><td>{{ r.reason or "" }}</td></tr>
-{% endfor %}</table></details>
+{% endfor %}{% if c.more %}<tr><td colspan="5" class="muted">+{{ c.more }} more groups in the stored result</td></tr>{% endif %}</table></details>
 {% endfor %}
 <h3>Groups left out</h3>
 {% if view.excluded %}
 <p class="muted">Fewer rows than min_group_size{% if view.min_group_size %} ({{ view.min_group_size }}){% endif %}: reported, not judged.</p>
 <table class="meta"><tr><th>Group</th><th>Rows</th></tr>
 {% for g in view.excluded %}<tr><td>{{ g.group }}</td><td class="num">{{ g.count }}</td></tr>{% endfor %}
+{% if view.excluded_more %}<tr><td colspan="2" class="muted">+{{ view.excluded_more }} more groups in the stored result</td></tr>{% endif %}
 </table>
 {% else %}<p class="muted">None: every group had at least min_group_size{% if view.min_group_size %} ({{ view.min_group_size }}){% endif %} rows.</p>{% endif %}
 {% endfor %}

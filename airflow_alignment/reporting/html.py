@@ -10,6 +10,12 @@ markup inserted as is, is the SVG that matplotlib wrote (it escapes text as XML)
 
 The templates live in :mod:`airflow_alignment.reporting._templates`; this module prepares
 plain values for them (numbers formatted, bounds spelled out, thresholds placed on charts).
+
+Pages are read by anyone who can read the DAG, so they show no absolute path of the server:
+a file of the artifact store is shown relative to the store (``results/<dag>/.../result.json``),
+a local data file by its name (``…/batch.parquet``; the fingerprint tells versions apart), and
+a URI without credentials. The stored result and the task log keep the full paths for
+operators (see :func:`public_path`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
@@ -33,6 +40,10 @@ VERDICT_TEXT = {"approved": "Approved", "needs_review": "Needs review", "rejecte
 _STATUS_RANK = {"error": 5, "failed": 4, UNREADABLE: 3, "warned": 2, "passed": 1}
 _FAIRNESS_RESERVED = ("settings", "excluded_groups", "dropped_rows", "baseline", "marginal")
 _SAMPLE_SHOWN = 10
+# A chart draws at most this many groups (bars), a table lists at most _GROUPS_LISTED: a check
+# of thousands of groups renders in about a second; the stored result has every group.
+_GROUPS_CHARTED = 40
+_GROUPS_LISTED = 1000
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +65,22 @@ def write_report(result: CheckResult, store: ArtifactStore) -> str | None:
         return report_path({**ctx, "task_id": task_id, "map_index": map_index})
 
     try:
-        page = render_report(result, link=link)
+        page = render_report(result, link=link, store_base=store.base)
     except Exception:
         log.exception("could not render the HTML report of %s; the result is stored without one", result.check)
         return None
     return store.write_text(result_key(ctx, REPORT_NAME), page)
 
 
-def render_report(result: CheckResult | Mapping[str, Any], *, link: LinkFor | None = None) -> str:
-    """The report of one result (a ``CheckResult`` or its JSON form) as a self-contained page."""
-    doc = result.to_dict() if isinstance(result, CheckResult) else dict(result)
+def render_report(
+    result: CheckResult | Mapping[str, Any], *, link: LinkFor | None = None, store_base: str | None = None
+) -> str:
+    """The report of one result (a ``CheckResult`` or its JSON form) as a self-contained page.
+
+    :param store_base: the artifact store the result is in (default: the configured one); its
+        paths are shown relative to it.
+    """
+    doc = _public(result.to_dict() if isinstance(result, CheckResult) else dict(result), store_base)
     page: dict[str, Any] = {"doc": doc, "header": _header(doc), "assertions": _assertion_rows(doc),
                             "fairness": None, "expectations": None, "gate": None}  # fmt: skip
     kind = doc.get("kind")
@@ -84,7 +101,8 @@ def render_run(summary: Mapping[str, Any]) -> str:
         status, summary, verdict?, report_url?}], history_url?, json_url?}``; a result with
         status ``unreadable`` (a stored file that could not be read) shows its ``key`` and ``error``.
     """
-    rows = [_summary_row(r) for r in summary.get("results", [])]
+    base = _store_base(None)
+    rows = [_summary_row({**r, "summary": public_text(r.get("summary"), base)}) for r in summary.get("results", [])]
     gates = [r for r in rows if r["kind"] == "gate"]
     return _template("run.html").render(title=f"Alignment: {summary.get('run_id')}", s=summary, rows=rows,
                                         gates=gates)  # fmt: skip
@@ -99,7 +117,9 @@ def render_history(history: Mapping[str, Any]) -> str:
         newest_url?, unindexed_results?}``, oldest run first; ``older_url`` and ``newest_url``
         link to the next and the first page.
     """
-    runs = list(history.get("runs", []))
+    base = _store_base(None)
+    runs = [{**run, "results": [{**r, "summary": public_text(r.get("summary"), base)} for r in run.get("results", [])]}
+            for run in history.get("runs", [])]  # fmt: skip
     tasks = sorted({r["task_id"] for run in runs for r in run.get("results", [])}, key=_gate_first(runs))
     rows = []
     for run in runs:
@@ -119,6 +139,65 @@ def worst_status(statuses: Sequence[str | None]) -> str | None:
     """The most serious of ``statuses`` (``error`` > ``failed`` > ``unreadable`` > ``warned`` > ``passed``)."""
     known = [s for s in statuses if s in _STATUS_RANK]
     return max(known, key=_STATUS_RANK.__getitem__) if known else None
+
+
+# -- paths a reader may see -----------------------------------------------------------------
+_LOCAL_PATH = re.compile(r"(?:file://|(?<![\w.~:/\\-]))/(?:[^\s'\"<>|/]+/)+([^\s'\"<>|/]*)")
+_CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@\s]*:[^/@\s]*@", re.I)
+
+
+def public_path(value: Any, store_base: str | None = None) -> Any:
+    """A path or URI as a report shows it: relative to the artifact store when it is inside it,
+    a local file by its name (``…/batch.parquet``), a URI without ``user:password@``."""
+    if not isinstance(value, str):
+        return value
+    base = _store_base(store_base)
+    value = value.removeprefix("file://")
+    if base and value.startswith(base.rstrip("/") + "/"):
+        return value[len(base.rstrip("/")) + 1 :]
+    if "://" in value:
+        return _CREDENTIALS.sub(r"\1", value)
+    return public_text(value, base)
+
+
+def public_text(value: Any, store_base: str | None = None) -> Any:
+    """``value`` with every path of the store made relative and every other absolute local path
+    cut to its last part (messages such as ``data file not found: /srv/x.csv``)."""
+    if not isinstance(value, str):
+        return value
+    base = _store_base(store_base)
+    if base and "://" not in base:
+        value = value.replace(base.rstrip("/") + "/", "")
+    return _LOCAL_PATH.sub(lambda m: "…/" + m.group(1), value)
+
+
+def _store_base(store_base: str | None) -> str | None:
+    if store_base is not None:
+        return store_base
+    try:
+        return ArtifactStore().base
+    except Exception:  # noqa: BLE001 - no configured store: nothing to make relative
+        return None
+
+
+def _public(doc: dict[str, Any], store_base: str | None) -> dict[str, Any]:
+    """A copy of a result without absolute server paths, in the fields that carry paths or
+    messages (data samples and group values are shown as they are)."""
+    doc = json.loads(json.dumps(doc, default=str))
+    base = _store_base(store_base)
+    paths, texts = ("full_result", "report", "source"), ("summary", "message")
+    blocks = [doc, doc.get("data"), (doc.get("data") or {}).get("reference"), doc.get("error")]
+    metrics = doc.get("metrics") if isinstance(doc.get("metrics"), dict) else {}
+    blocks += [metrics.get("baseline"), *(metrics.get("checks") or [])]
+    for a in doc.get("assertions") or []:
+        details = a.get("details") if isinstance(a, dict) else None
+        blocks += [details, (details or {}).get("baseline")]
+    for block in blocks:
+        if isinstance(block, dict):
+            for key in paths + texts:
+                if key in block:
+                    block[key] = (public_path if key in paths else public_text)(block[key], base)
+    return doc
 
 
 # -- the header and the assertions ----------------------------------------------------------
@@ -203,7 +282,8 @@ def _fairness_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             "title": f"by {' and '.join(map(str, view_features))}" if key == "" else f"by {key} alone",
             "charts": [_metric_chart(m, block[m], view_features, judged, salt=f"{i}-{j}") for j, m in enumerate(names)],
             "excluded": [{"group": charts.group_label(g.get("group"), view_features), "count": fmt(g.get("count"))}
-                         for g in block.get("excluded_groups") or []],
+                         for g in (block.get("excluded_groups") or [])[:_GROUPS_LISTED]],
+            "excluded_more": max(0, len(block.get("excluded_groups") or []) - _GROUPS_LISTED),
         })  # fmt: skip
     settings = metrics.get("settings") or {}
     for view in out:  # every view (the marginal ones too) says the size below which it excludes
@@ -223,18 +303,43 @@ def _metric_chart(
     related = [a for a in judged if metric in _underlying(a.get("details") or {})]
     lines = [line for a in related for line in _threshold_lines(a, block)]
     highlight = [g for a in related for g in (a.get("details") or {}).get("groups") or [] if isinstance(g, Mapping)]
+    by_group = list(block.get("by_group") or [])
     rows = [{
         "group": charts.group_label(r.get("group"), features), "count": fmt(r.get("count")),
         "value": fmt(r.get("value")), "ci": _interval(r.get("ci")), "reason": r.get("reason"),
-    } for r in block.get("by_group") or []]  # fmt: skip
+    } for r in by_group[:_GROUPS_LISTED]]  # fmt: skip
+    charted = _charted(by_group, highlight)
+    note = None
+    if len(charted) < len(by_group):
+        note = (f"The chart shows {len(charted)} of {len(by_group):,} groups: those behind the judged aggregates "
+                "and those with the lowest and highest values.")  # fmt: skip
     return {
         "metric": metric,
-        "svg": charts.group_chart(metric, block, features=features, lines=lines, highlight=highlight, salt=salt),
+        "svg": charts.group_chart(metric, {**block, "by_group": charted}, features=features, lines=lines,
+                                  highlight=highlight, salt=salt),  # fmt: skip
         "rows": rows,
+        "more": max(0, len(by_group) - _GROUPS_LISTED),
+        "note": note,
         "overall": fmt(block.get("overall")),
         "aggregates": [(k, fmt(block[k])) for k in ("difference", "ratio", "group_min", "group_max") if k in block],
         "judged_by": [a.get("name") for a in related],
     }
+
+
+def _charted(rows: list[Mapping[str, Any]], highlight: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """At most :data:`_GROUPS_CHARTED` of ``rows``, in their order: the highlighted groups,
+    then the lowest and highest values in turn."""
+    if len(rows) <= _GROUPS_CHARTED:
+        return rows
+    keep = {i for i, r in enumerate(rows) if r.get("group") in highlight}
+    ranked = sorted((i for i, r in enumerate(rows) if _number(r.get("value")) is not None),
+                    key=lambda i: rows[i]["value"])  # fmt: skip
+    ends = [i for pair in zip(ranked, reversed(ranked)) for i in pair]
+    for i in ends:
+        if len(keep) >= _GROUPS_CHARTED:
+            break
+        keep.add(i)
+    return [rows[i] for i in sorted(keep)]
 
 
 def _underlying(details: Mapping[str, Any]) -> list[str]:
