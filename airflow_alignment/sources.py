@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_alignment.exceptions import (
     AlignmentError,
@@ -149,8 +149,38 @@ class SqlSource:
         return f"sql://{self.conn_id}/{name}{where}{bound}"
 
 
+@dataclass(frozen=True)
+class CallableData:
+    """A callable ``data=`` held as a value until the check loads it.
+
+    Airflow 3.3 calls every callable it finds in a templated field with ``(context=,
+    jinja_env=)`` while rendering, and keeps what it returns. A ``data=`` callable takes no
+    argument and returns a DataFrame when the data is loaded, so the operators hold it in this
+    wrapper (not callable, no template fields of its own), which Airflow leaves as it is on
+    every version. :func:`as_source`, :func:`load_frame` and :func:`describe_source` unwrap it.
+    """
+
+    func: Callable[[], Any]
+
+    template_fields: ClassVar[Sequence[str]] = ()
+
+    def __str__(self) -> str:
+        return describe_source(self.func)
+
+
+def keep_callable(data: Any) -> Any:
+    """``data`` as a templated field may hold it: a callable (not a DataFrame) wrapped in
+    :class:`CallableData`, anything else as given."""
+    if callable(data) and not isinstance(data, (str, os.PathLike, type)) and not hasattr(data, "columns"):
+        return CallableData(data)
+    return data
+
+
 def as_source(data: Any) -> Any:
-    """A mapping written in a policy becomes the source it describes; anything else as given."""
+    """A mapping written in a policy becomes the source it describes; a :class:`CallableData`
+    its callable; anything else as given."""
+    if isinstance(data, CallableData):
+        return data.func
     if isinstance(data, dict):
         if "conn_id" in data:
             return _build(SqlSource, data, "SqlSource")
@@ -183,7 +213,7 @@ def validate_data_arg(data: Any, where: str = "data") -> None:
 
 def describe_source(data: Any) -> str:
     """A short text naming the source, for results and logs."""
-    if isinstance(data, dict):
+    if isinstance(data, (dict, CallableData)):
         try:
             data = as_source(data)
         except SpecError:
@@ -206,6 +236,8 @@ def load_frame(data: Any, columns: Sequence[str] | None = None, format: str | No
     """
     import pandas as pd
 
+    if isinstance(data, CallableData):
+        data = data.func
     if isinstance(data, pd.DataFrame):
         return _select(data, columns, "the DataFrame")
     if callable(data) and not isinstance(data, (str, os.PathLike)):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
-from airflow_alignment.sources import describe_source, validate_data_arg
+from airflow_alignment.sources import describe_source, keep_callable, validate_data_arg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +50,7 @@ class LabelledCheckOperator(AlignmentCheckOperator):
         self.options["severity"] = self.severity
         if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
             validate(args["constraints"], **self.options)  # fail at parse time on a bad spec
-        self.data = args.get("data")
+        self.data = keep_callable(args.get("data"))
         self.constraints = args["constraints"]
         self.baseline = args.get("baseline")
         self.columns = {k: args.get(k) for k in LABEL_COLUMNS}

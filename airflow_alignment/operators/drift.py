@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines.drift import SPEC_DEFAULTS, validate_spec
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator
-from airflow_alignment.sources import describe_source, validate_data_arg
+from airflow_alignment.sources import describe_source, keep_callable, validate_data_arg
 from airflow_alignment.window import Window, window_arguments, window_end
 
 if TYPE_CHECKING:
@@ -114,8 +114,8 @@ class DriftCheckOperator(AlignmentCheckOperator):
             raise SpecError(f"{name}.{exc}") from None
         if self.timestamp_column:  # a timestamp always drifts: never a default feature
             self.spec["exclude"] = [*self.spec["exclude"], self.timestamp_column]
-        self.reference = args["reference"]
-        self.current = current
+        self.reference = keep_callable(args["reference"])
+        self.current = keep_callable(current)
 
     def evaluate(self, context: Context) -> CheckResult:
         from airflow_alignment.engines.drift import evaluate

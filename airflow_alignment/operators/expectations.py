@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines.expectations import normalize_expectations
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
-from airflow_alignment.sources import describe_source, validate_data_arg
+from airflow_alignment.sources import describe_source, keep_callable, validate_data_arg
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -59,7 +59,7 @@ class DataExpectationsOperator(AlignmentCheckOperator):
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
         name = type(self).__name__
         validate_data_arg(args["data"], f"{name}.data")
-        self.data = args["data"]
+        self.data = keep_callable(args["data"])
         self.expectations = args.get("expectations")
         self.suite = args.get("suite")
         self.format = args.get("format")

@@ -99,7 +99,7 @@ def plain_data(data: Any, where: str) -> Any:
     SqlSource as the mapping that :func:`airflow_alignment.sources.as_source` reads back."""
     import dataclasses
 
-    from airflow_alignment.sources import FileSource, SqlSource
+    from airflow_alignment.sources import CallableData, FileSource, SqlSource
 
     if isinstance(data, (FileSource, SqlSource)):
         return {f.name: getattr(data, f.name) for f in dataclasses.fields(data) if f.name != "template_fields"}
@@ -109,7 +109,8 @@ def plain_data(data: Any, where: str) -> Any:
         return str(data)
     raise SpecError(
         f"{where}: a deferrable sensor needs a path, a URI, a FileSource or a SqlSource (the triggerer cannot run a "
-        f"{type(data).__name__}); use mode='poke' or mode='reschedule' for a callable"
+        f"{'callable' if isinstance(data, CallableData) else type(data).__name__}); use mode='poke' or "
+        "mode='reschedule' for a callable"
     )
 
 

@@ -9,7 +9,7 @@ from airflow_alignment.engines.expectations import normalize_expectations
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import is_templated
 from airflow_alignment.sensors.base import AlignmentSensor, plain_data
-from airflow_alignment.sources import validate_data_arg
+from airflow_alignment.sources import keep_callable, validate_data_arg
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -73,7 +73,7 @@ class ExpectationsSensor(AlignmentSensor):
         name = type(self).__name__
         validate_data_arg(args["data"], f"{name}.data")
         self.can_defer(args["data"], f"{name}.data")
-        self.data = args["data"]
+        self.data = keep_callable(args["data"])
         self.expectations = args.get("expectations")
         self.suite = args.get("suite")
         self.format = args.get("format")

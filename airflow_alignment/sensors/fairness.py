@@ -13,7 +13,7 @@ from airflow_alignment.exceptions import SpecError, preview
 from airflow_alignment.operators.base import is_templated
 from airflow_alignment.operators.fairness import FAIRNESS_DEFAULTS
 from airflow_alignment.sensors.base import AlignmentSensor, plain_data
-from airflow_alignment.sources import validate_data_arg
+from airflow_alignment.sources import keep_callable, validate_data_arg
 from airflow_alignment.triggers.readiness import group_name
 from airflow_alignment.window import window_arguments, window_end
 
@@ -115,7 +115,7 @@ class FairnessFeedbackSensor(AlignmentSensor):
             validate_constraints(args["constraints"], decide_on=args["decide_on"], severity=self.severity,
                                  confidence=args["confidence"], n_boot=args["n_boot"],
                                  min_group_size=self.min_group_size, missing_groups=args["missing_groups"])
-        self.data = args["data"]
+        self.data = keep_callable(args["data"])
         self.constraints = args["constraints"]
         self.baseline = args.get("baseline")
         self.columns = {k: args.get(k) for k in ("y_true", "y_pred", "y_score", "threshold", "timestamp_column")}
