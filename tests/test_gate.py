@@ -173,7 +173,10 @@ def test_needs_review_asks_a_person_through_airflow_hitl(airflow_home, batches, 
     responder.join(timeout=30)
     assert box.get("status") == 200, box
     assert box["detail"]["subject"] == "Alignment review: gate-test / m1"
-    assert "income_present" in box["detail"]["body"] and "warned" in box["detail"]["body"]
+    body = box["detail"]["body"]
+    assert "income_present" in body and "warned" in body
+    # the reviewer gets links to the report pages, never a path on the server
+    assert "[report](/alignment/dags/gate_review/runs/" in body and str(airflow_home) not in body
     assert task_states(run)["alignment.gate"] == gate_state and task_states(run)["deploy"] == deploy_state
     gate = checked(xcom_value(run, "alignment.gate"))
     assert gate["metrics"]["verdict"] == verdict

@@ -313,3 +313,14 @@ def test_the_extra_link_leads_to_the_report(world):
     assert url == REPORT + "?map_index=-1&try_number=1"
     response = get(world, url)
     assert response.status_code == 200 and "fairness_plain" in response.text
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_no_page_shows_an_absolute_server_path(world, url):
+    """Readers of the DAG see store files relative to the store, never the server's folders
+    (the stored results keep them, for operators)."""
+    response = get(world, url)
+    assert response.status_code == 200
+    assert str(world["root"]) not in response.text
+    stored = world["store"].read_text(f"results/{DAG}/{quote(RUN1, safe='')}/fairness_plain/-1/try-1/result.json")
+    assert str(world["root"]) in stored

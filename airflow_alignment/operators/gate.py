@@ -23,7 +23,8 @@ from airflow.sdk import Asset
 from airflow_alignment.engines.gate import apply_review, decide, finding
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator, publish_result
-from airflow_alignment.plugin.links import AlignmentReportLink
+from airflow_alignment.plugin.links import AlignmentReportLink, report_path
+from airflow_alignment.reporting.html import public_text
 from airflow_alignment.reporting.store import ArtifactStore
 from airflow_alignment.results import SCHEMA_ID, CheckResult
 
@@ -191,11 +192,17 @@ class AlignmentGateOperator(HITLOperator):
 
 
 def review_body(result: CheckResult) -> str:
-    """Markdown for the reviewer: what warned, the numbers, where the reports are."""
+    """Markdown for the reviewer: what warned, the numbers, and a link to each check's report
+    page in the UI (never a path on the server: the reviewer reads it in the browser)."""
     lines = [f"**{result.summary}**", "", "| check | status | summary | report |", "|---|---|---|---|"]
+    ctx = result.context or {}
     for a in result.assertions:
-        report = a.details.get("report") or a.details.get("full_result") or ""
-        summary = str(a.details.get("summary", "")).replace("|", "\\|")
+        report = ""
+        if a.details.get("report") and ctx.get("dag_id") and ctx.get("run_id"):
+            page = report_path({"dag_id": ctx["dag_id"], "run_id": ctx["run_id"], "task_id": a.details["task_id"],
+                                "map_index": -1})  # fmt: skip
+            report = f"[report]({page})"
+        summary = public_text(str(a.details.get("summary", ""))).replace("|", "\\|")
         lines.append(f"| {a.name} | {a.observed} | {summary} | {report} |")
     if result.policy:
         p = result.policy

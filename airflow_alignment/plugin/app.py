@@ -182,7 +182,8 @@ def task_result(
     found = reader.task_try(store, dag_id, run_id, task_id, map_index, try_number)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored alignment result for this task instance")
-    return JSONResponse(reader.read_result(store, found[0]), headers=_SECURITY_HEADERS)
+    doc = html.public_result(reader.read_result(store, found[0]), store.base)
+    return JSONResponse(doc, headers=_SECURITY_HEADERS)
 
 
 @app.get("/api/dags/{dag_id}/runs/{run_id}")
@@ -198,7 +199,8 @@ def history_json(dag_id: DagId, store: Store, before: Before, limit: Limit = 30)
 # -- data of the pages ----------------------------------------------------------------------
 def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, Any]:
     root = root_path()
-    results = [_with_urls(entry, dag_id, run_id, root) for entry in reader.run_results(store, dag_id, run_id)]
+    entries = reader.run_results(store, dag_id, run_id)
+    results = [_with_urls(entry, dag_id, run_id, root, store.base) for entry in entries]
     return {
         "dag_id": dag_id,
         "run_id": run_id,
@@ -214,7 +216,7 @@ def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) 
     history = reader.dag_history(store, dag_id, limit, before)
     runs, root = [], root_path()
     for run in history["runs"]:
-        results = [_with_urls(entry, dag_id, run["run_id"], root) for entry in run["results"]]
+        results = [_with_urls(entry, dag_id, run["run_id"], root, store.base) for entry in run["results"]]
         runs.append({
             "run_id": run["run_id"],
             "run_after": run["run_after"],
@@ -238,7 +240,12 @@ def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) 
     }
 
 
-def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str, root: str) -> dict[str, Any]:
+def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str, root: str, store_base: str) -> dict[str, Any]:
+    """The entry as a reader gets it: with its page links, and no absolute server path in its
+    summary or error (see :func:`html.public_text`)."""
+    for key in ("summary", "error"):
+        if isinstance(entry.get(key), str):
+            entry[key] = html.public_text(entry[key], store_base)
     context = {"dag_id": dag_id, "run_id": run_id, "task_id": entry["task_id"], "map_index": entry["map_index"]}
     entry["report_url"] = report_path(context, try_number=entry["try_number"], root=root)
     entry["result_url"] = app_path("api", "dags", dag_id, "runs", run_id, "tasks", entry["task_id"], "result",

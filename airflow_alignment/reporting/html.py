@@ -80,7 +80,7 @@ def render_report(
     :param store_base: the artifact store the result is in (default: the configured one); its
         paths are shown relative to it.
     """
-    doc = _public(result.to_dict() if isinstance(result, CheckResult) else dict(result), store_base)
+    doc = public_result(result.to_dict() if isinstance(result, CheckResult) else dict(result), store_base)
     page: dict[str, Any] = {"doc": doc, "header": _header(doc), "assertions": _assertion_rows(doc),
                             "fairness": None, "expectations": None, "gate": None}  # fmt: skip
     kind = doc.get("kind")
@@ -180,7 +180,7 @@ def _store_base(store_base: str | None) -> str | None:
         return None
 
 
-def _public(doc: dict[str, Any], store_base: str | None) -> dict[str, Any]:
+def public_result(doc: dict[str, Any], store_base: str | None = None) -> dict[str, Any]:
     """A copy of a result without absolute server paths, in the fields that carry paths or
     messages (data samples and group values are shown as they are)."""
     doc = json.loads(json.dumps(doc, default=str))
@@ -192,6 +192,8 @@ def _public(doc: dict[str, Any], store_base: str | None) -> dict[str, Any]:
     for a in doc.get("assertions") or []:
         details = a.get("details") if isinstance(a, dict) else None
         blocks += [details, (details or {}).get("baseline")]
+    if isinstance(doc.get("error"), str):  # an unreadable entry's reason
+        doc["error"] = public_text(doc["error"], base)
     for block in blocks:
         if isinstance(block, dict):
             for key in paths + texts:
