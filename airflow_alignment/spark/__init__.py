@@ -1,0 +1,14 @@
+"""Spark as the engine: checks on data that lives in Spark, counted where it lives.
+
+- :mod:`.source`: :class:`~.source.SparkSource`, a table or query behind an Airflow
+  connection (cheap to import: DAG files build it at parse time);
+- :mod:`.session`: Spark sessions from Airflow connections (``spark_connect``, ``spark`` with
+  a local master), Spark's errors as ours;
+- :mod:`.frames`: the source's rows as a lazy Spark DataFrame (quoted names, bound values,
+  ``NaN`` read as missing, time windows);
+- :mod:`.counts`: the cell table of count-based fairness and performance metrics, and
+  labelled rows per group, each one Spark aggregation;
+- :mod:`.drift`: drift statistics from counts computed in Spark.
+
+Only this package imports pyspark, inside its functions.
+"""

@@ -1,0 +1,206 @@
+"""Counts inside Spark: ``spark.counts.cell_table`` is the cell table of the rows.
+
+The same rows (``tests.test_cells.make_data`` with missing group values added) are written to
+Parquet and registered as a table of a real in-process ``local[2]`` session and of a real Spark
+Connect server on loopback. For each configuration (intersectional groups, integer and float
+weights, a thresholded score, bootstrap intervals) the fairness and performance engines give
+the same ``to_dict()`` (bar ``data`` and timings) on the cells counted by Spark as on the
+pandas rows, and the same cell fingerprint. A guard counts the rows Spark sends back to the
+driver: only the cells.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airflow_alignment.engines import cells, fairness, performance
+from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.spark import counts
+from airflow_alignment.spark.source import SparkSource
+from tests.conftest import checked
+from tests.test_cells import DP, EO, assert_same, make_data, strip
+
+N = 6_000
+TABLE = "alignment_tests.predictions"
+KINDS = ("local", "connect")
+
+
+def rows() -> pd.DataFrame:
+    """``make_data`` with a missing race for some rows (a group of its own) and a missing score."""
+    df = make_data(N, seed=5)
+    rng = np.random.default_rng(8)
+    df["race"] = df["race"].astype(object).where(rng.random(N) > 0.03, None)
+    df["score"] = df["score"].where(rng.random(N) > 0.01, np.nan)
+    df["y_late"] = df["y"].astype(float).where(np.arange(N) % 3 != 0)  # a label that has not arrived
+    return df
+
+
+DATA = rows()
+
+
+@pytest.fixture(scope="module")
+def spark(spark_pair: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = tmp_path_factory.mktemp("spark-counts") / "predictions.parquet"
+    DATA.to_parquet(path, index=False)
+    spark_pair.register(TABLE, path)
+    return spark_pair
+
+
+@contextlib.contextmanager
+def rows_to_driver() -> Iterator[list[int]]:
+    """Record how many rows each ``collect`` brings back; fail any call that would bring the
+    data itself (``toPandas``, ``toArrow``, ``toLocalIterator``, ``take``, ``head``)."""
+    from pyspark.sql.classic.dataframe import DataFrame as Classic
+    from pyspark.sql.connect.dataframe import DataFrame as Connect
+
+    sizes: list[int] = []
+    with pytest.MonkeyPatch.context() as mp:
+        for cls in (Classic, Connect):
+            collect = cls.collect
+
+            def counted(self: Any, _collect: Any = collect) -> Any:
+                out = _collect(self)
+                sizes.append(len(out))
+                return out
+
+            mp.setattr(cls, "collect", counted)
+            for name in ("toPandas", "toArrow", "toLocalIterator", "take", "head"):
+                mp.setattr(cls, name, lambda self, *a, _n=name, **k: pytest.fail(f"{_n}() brings rows to the driver"))
+        yield sizes
+
+
+def spark_table(kind: str, spark: Any, kwargs: dict[str, Any], **source: Any) -> cells.CellTable:
+    sf = kwargs["sensitive_features"] if "sensitive_features" in kwargs else []
+    features = [sf] if isinstance(sf, str) else list(sf)
+    args = {k: kwargs.get(k) for k in ("y_true", "y_pred", "y_score", "threshold", "sample_weight")}
+    with rows_to_driver() as sizes:
+        table = counts.cell_table(SparkSource(spark.conn_ids[kind], table=TABLE, **source), features=features, **args)
+    assert sizes == [len(table.frame)], f"rows back to the driver: {sizes}, cells: {len(table.frame)}"
+    assert len(table.frame) < 200
+    return table
+
+
+def same(engine: Any, spark: Any, rel: float = 0.0, **kwargs: Any) -> dict[str, Any] | None:
+    """The engine's result on the rows and on Spark's cells of both sessions: equal; or the
+    same error message when the rows are refused."""
+    try:
+        expected = checked(engine(DATA, **kwargs)).to_dict()
+    except DataError as exc:
+        for kind in KINDS:
+            with pytest.raises(DataError) as raised:
+                engine(spark_table(kind, spark, kwargs), **kwargs)
+            assert str(raised.value) == str(exc)
+        return None
+    pandas_cells = cells.from_frame(DATA, features=_features(kwargs), **_roles(kwargs))
+    for kind in KINDS:
+        table = spark_table(kind, spark, kwargs)
+        assert table.rows == N
+        assert table.fingerprint() == pandas_cells.fingerprint(), kind
+        result = checked(engine(table, **kwargs)).to_dict()
+        assert result["data"]["source"] == f"spark://{spark.conn_ids[kind]}/{TABLE}"
+        assert_same(strip(expected), strip(result), rel, path=kind)
+    return expected
+
+
+def _features(kwargs: dict[str, Any]) -> list[str]:
+    sf = kwargs.get("sensitive_features", [])
+    return [sf] if isinstance(sf, str) else list(sf)
+
+
+def _roles(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: kwargs.get(k) for k in ("y_true", "y_pred", "y_score", "threshold", "sample_weight")}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sensitive_features": ["sex", "race"], "y_pred": "pred"},
+        {"sensitive_features": "race", "y_pred": "pred", "sample_weight": "w_int", "missing_groups": "as_group"},
+        {"sensitive_features": ["sex", "race"], "y_score": "score", "threshold": 0.5, "sample_weight": "w_float",
+         "missing_groups": "drop"},
+        {"sensitive_features": "sex", "y_score": "score", "threshold": 0.5, "missing_groups": "error"},
+        {"sensitive_features": "sex", "y_pred": "pred", "confidence": 0.9, "n_boot": 300, "decide_on": "conservative"},
+    ],
+    ids=["intersectional", "int-weights-missing-group", "threshold-float-weights", "missing-score-error", "bootstrap"],
+)
+def test_fairness_from_spark_counts_equals_the_rows(spark, kwargs):
+    kwargs = {"y_true": "y", "missing_groups": "as_group", **kwargs}
+    doc = same(fairness.evaluate, spark, rel=1e-12, constraints=[DP, EO], **kwargs)
+    if kwargs["missing_groups"] == "error":
+        assert doc is None  # the missing scores are refused, with the same message
+        return
+    groups = [g["group"] for g in doc["metrics"]["selection_rate"]["by_group"]]
+    if "race" in _features(kwargs) and kwargs["missing_groups"] == "as_group":
+        assert any(g["race"] is None for g in groups)  # the missing race is a group of its own
+
+
+def test_performance_from_spark_counts_equals_the_rows(spark):
+    constraints = [{"metric": "accuracy", "min": 0.7}, {"metric": "true_positive_rate", "min": 0.6}]
+    doc = same(performance.evaluate, spark, rel=1e-12, constraints=constraints, y_true="y", y_pred="pred",
+               sample_weight="w_float")  # fmt: skip
+    assert doc is not None and doc["metrics"]["accuracy"]["value"] > 0.5
+    # a thresholded score with missing values: refused with the same message
+    assert same(performance.evaluate, spark, constraints=constraints, y_true="y", y_score="score", threshold=0.5) is None
+
+
+def test_where_and_parameters_are_bound_values(spark):
+    expected = cells.from_frame(DATA[DATA["sex"] == "F"], features=["race"], y_true="y", y_pred="pred")
+    for kind in KINDS:
+        for source in ({"where": "sex = :sex", "parameters": {"sex": "F"}}, {"where": {"sex": "F"}}):
+            table = spark_table(kind, spark, {"sensitive_features": "race", "y_true": "y", "y_pred": "pred"}, **source)
+            assert table.fingerprint() == expected.fingerprint()
+        hostile = "F' OR '1'='1"
+        table = spark_table(kind, spark, {"sensitive_features": "race", "y_true": "y", "y_pred": "pred"},
+                            where="sex = :sex", parameters={"sex": hostile})  # fmt: skip
+        assert table.rows == 0  # the text is one value, compared as such: no row has it
+
+
+def test_identifiers_are_quoted(spark, tmp_path):
+    odd = pd.DataFrame({"group `x`": ["a", "b", "a", "b"], "y; DROP": [1, 0, 1, 1], "p.red": [1, 0, 0, 1]})
+    path = tmp_path / "odd.parquet"
+    odd.to_parquet(path, index=False)
+    for kind in KINDS:
+        session = spark.session(kind)
+        session.sql("CREATE DATABASE IF NOT EXISTS alignment_tests")
+        session.sql("DROP TABLE IF EXISTS alignment_tests.odd_table")
+        session.sql(f"CREATE TABLE alignment_tests.odd_table USING parquet LOCATION '{path}'")
+        source = SparkSource(spark.conn_ids[kind], table="`alignment_tests`.`odd_table`")
+        table = counts.cell_table(source, features=["group `x`"], y_true="y; DROP", y_pred="p.red")
+        expected = cells.from_frame(odd, features=["group `x`"], y_true="y; DROP", y_pred="p.red")
+        assert table.fingerprint() == expected.fingerprint()
+        # a table name that tries to close its quotes is one (missing) name: nothing else runs
+        hostile = SparkSource(spark.conn_ids[kind], table="alignment_tests.predictions` WHERE 1=1; DROP TABLE x --")
+        with pytest.raises(DataError, match=r"table 'predictions` WHERE 1=1; DROP TABLE x --' not found"):
+            counts.cell_table(hostile, features=["sex"], y_true="y", y_pred="pred")
+        assert session.catalog.tableExists(TABLE)
+
+
+def test_errors_name_the_table_the_column_and_the_type(spark):
+    for kind in KINDS:
+        conn = spark.conn_ids[kind]
+        with pytest.raises(DataError, match=r"table 'predictionz' not found .*Did you mean 'predictions'"):
+            counts.cell_table(SparkSource(conn, table="alignment_tests.predictionz"), features=["sex"], y_true="y",
+                              y_pred="pred")  # fmt: skip
+        with pytest.raises(DataError, match=r"column 'sexx' not in spark://.*Did you mean 'sex'"):
+            counts.cell_table(SparkSource(conn, table=TABLE), features=["sexx"], y_true="y", y_pred="pred")
+        with pytest.raises(DataError, match=r"y_score column 'label' must be numeric, got Spark type string"):
+            counts.cell_table(SparkSource(conn, table=TABLE), features=["sex"], y_true="y", y_score="label",
+                              threshold=0.5)  # fmt: skip
+        with pytest.raises(SpecError, match=r"placeholder\(s\) :sex have no value"):
+            counts.cell_table(SparkSource(conn, table=TABLE, where="sex = :sex"), features=["sex"], y_true="y",
+                              y_pred="pred")  # fmt: skip
+
+
+def test_group_counts_for_the_feedback_sensor(spark):
+    grouped = DATA.groupby(["sex", "race"], dropna=False)["y_late"].agg(["size", "count"])
+    expected = [(tuple(None if pd.isna(v) else v for v in k), int(r["size"]), int(r["count"]))
+                for k, r in grouped.iterrows()]  # fmt: skip
+    for kind in KINDS:
+        found = counts.group_counts(SparkSource(spark.conn_ids[kind], table=TABLE), ["sex", "race"], "y_late")
+        assert found == expected
