@@ -1,0 +1,148 @@
+"""Drift inside Spark: ``spark.drift.evaluate`` equals ``engines.drift.evaluate`` on the rows.
+
+The two pieces that replace a pass over the rows are pinned against the libraries they stand
+for, without Spark: the quantile edges from order statistics against ``numpy.quantile``, the
+KS p-value from the statistic and the sizes against ``scipy.stats.ks_2samp`` (exact and
+asymptotic). Then whole drift results, on a real ``local[2]`` session and a real Spark Connect
+server, against the pandas path on the same rows: numeric features (ties, infinities, missing
+values, a constant reference), categories (new ones, missing, booleans), the prediction; the
+statistics are equal to the last bit, as are the summary, assertions and bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp
+
+from airflow_alignment.engines import drift as engine
+from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.spark import drift
+from airflow_alignment.spark.source import SparkSource
+from tests.conftest import checked
+from tests.test_cells import assert_same, strip
+from tests.test_spark_counts import rows_to_driver
+
+KINDS = ("local", "connect")
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 10, 11, 101, 1000, 12_345, 100_003])
+@pytest.mark.parametrize("bins", [2, 4, 10, 33])
+def test_quantile_edges_from_order_statistics_equal_numpy(n, bins):
+    rng = np.random.default_rng(n * 100 + bins)
+    for values in (rng.normal(0, 1, n), rng.integers(0, 5, n).astype(float), rng.lognormal(0, 3, n) * 1e-7):
+        ordered = np.sort(values)
+        below, above, gamma = drift.quantile_plan(n, bins)
+        order = {int(k): float(ordered[k]) for k in np.concatenate([below, above])}
+        expected = np.quantile(ordered, np.linspace(0, 1, bins + 1)[1:-1])
+        assert drift.quantiles_from(order, below, above, gamma).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(40, 25), (300, 700), (9_000, 10_000), (10_001, 800), (25_000, 30_000)])
+def test_ks_from_the_statistic_equals_ks_2samp(n1, n2):
+    rng = np.random.default_rng(n1 + n2)
+    a, b = rng.normal(0, 1, n1).round(2), rng.normal(0.05, 1.1, n2).round(2)  # ties too
+    expected = ks_2samp(a, b)
+    values = np.union1d(a, b)
+    gap = np.abs(np.searchsorted(np.sort(a), values, "right") / n1 - np.searchsorted(np.sort(b), values, "right") / n2)
+    assert drift.ks_test(float(gap.max()), n1, n2) == (float(expected.statistic), float(expected.pvalue))
+
+
+def frames(n_ref: int, n_cur: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(21)
+
+    def side(n: int, shift: float, new: bool) -> pd.DataFrame:
+        income = rng.lognormal(10 + shift, 0.5, n).round(0)
+        income[rng.random(n) < 0.02] = np.nan
+        ratio = rng.normal(shift, 1, n)
+        ratio[rng.random(n) < 0.01] = np.inf
+        ratio[rng.random(n) < 0.005] = -np.inf
+        ratio[rng.random(n) < 0.01] = np.nan
+        cities = ["Lyon", "Oslo", "Porto", "Quito"] + (["Accra", "Baku", "Cusco"] if new else [])
+        city = rng.choice(np.array(cities, dtype=object), n).astype(object)
+        city[rng.random(n) < 0.03] = None
+        member = np.where(rng.random(n) < 0.4 + shift / 4, True, False).astype(object)
+        member[rng.random(n) < 0.02] = None
+        return pd.DataFrame({
+            "id": np.arange(n, dtype=np.int64),
+            "income": income,
+            "age": rng.integers(18, 80, n).astype(np.int64),  # many ties
+            "ratio": ratio,
+            "flat": np.full(n, 3.5) if not new else rng.choice([3.0, 3.5, 4.0], n),
+            "city": city,
+            "member": member,
+            "score": rng.beta(2 + shift, 3, n).round(3),
+        })  # fmt: skip
+
+    return side(n_ref, 0.0, False), side(n_cur, 0.3, True)
+
+
+REF, CUR = frames(12_000, 9_000)  # above 10,000 values a side: asymptotic KS; the where= case below: exact
+
+
+@pytest.fixture(scope="module")
+def spark(spark_pair, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("spark-drift")
+    for name, frame in (("ref", REF), ("cur", CUR)):
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+        spark_pair.register(f"alignment_tests.drift_{name}", folder / f"{name}.parquet")
+    return spark_pair
+
+
+def sources(spark, kind, **where):
+    conn = spark.conn_ids[kind]
+    return (SparkSource(conn, table="alignment_tests.drift_ref", **where.get("ref", {})),
+            SparkSource(conn, table="alignment_tests.drift_cur", **where.get("cur", {})))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"exclude": ["id"], "prediction": "score"},
+        {"features": ["income", "ratio", "city"], "bins": 7, "ks_alpha": 0.05, "chi2_alpha": 0.05},
+        {"features": ["age", "member"], "categorical": ["age", "member"], "bounds": {"age": {"psi_max": 0.5}}},
+    ],
+    ids=["default", "tests-judged", "numbers-as-categories"],
+)
+def test_drift_in_spark_equals_the_rows(spark, options):
+    expected = checked(engine.evaluate(REF, CUR, **options)).to_dict()
+    for kind in KINDS:
+        ref, cur = sources(spark, kind)
+        with rows_to_driver() as sizes:
+            result = checked(drift.evaluate(ref, cur, **options)).to_dict()
+        assert sum(sizes) < 300, sizes  # counts (bins and categories of both sides), not 21,000 rows
+        assert_same(strip(expected), strip(result), path=kind)
+        assert result["data"]["rows"] == len(CUR) and result["data"]["reference"]["rows"] == len(REF)
+        assert result["data"]["fingerprint"] is None
+    features = expected["metrics"]["features"]
+    if "ratio" in features:
+        assert features["ratio"]["infinite"]["reference"]["count"] > 0
+        assert features["ratio"]["ks_statistic"] > 0
+    if "flat" in features:
+        assert features["flat"]["constant"] is True
+    if "city" in features:
+        assert features["city"]["new_categories"] == ["Accra", "Baku", "Cusco"]
+
+
+def test_small_samples_get_the_exact_ks_p_value(spark):
+    small_ref, small_cur = REF[REF["id"] < 400], CUR[CUR["id"] < 250]
+    options = {"features": ["income", "ratio", "age"], "ks_alpha": 0.01}
+    expected = checked(engine.evaluate(small_ref, small_cur, **options)).to_dict()
+    for kind in KINDS:
+        ref, cur = sources(spark, kind, ref={"where": "id < :n", "parameters": {"n": 400}},
+                           cur={"where": "id < 250"})  # fmt: skip
+        assert_same(strip(expected), strip(drift.evaluate(ref, cur, **options).to_dict()), path=kind)
+
+
+def test_errors_name_the_feature(spark):
+    ref, cur = sources(spark, "connect")
+    with pytest.raises(DataError, match=r"reference column 'incme' not in spark://.*Did you mean 'income'"):
+        drift.evaluate(ref, cur, features=["incme"])
+    with pytest.raises(DataError, match=r"feature 'city' is string in the reference and double in the current"):
+        drift.evaluate(ref, SparkSource(cur.conn_id, query="SELECT CAST(income AS DOUBLE) AS city FROM "
+                                        "alignment_tests.drift_cur"), features=["city"], categorical=[])  # fmt: skip
+    with pytest.raises(SpecError, match=r"sensitive_features: the selection-rate drift of a SparkSource"):
+        drift.evaluate(ref, cur, prediction="score", sensitive_features=["city"])
+    with pytest.raises(DataError, match=r"drift_cur WHERE id < 0 is empty \(0 rows\)"):
+        drift.evaluate(ref, SparkSource(cur.conn_id, table=cur.table, where="id < 0"), features=["income"])
