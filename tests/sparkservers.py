@@ -76,7 +76,12 @@ def local_session(warehouse: Path) -> Any:
     """The process's in-process Spark session (master ``local[2]``), started if needed."""
     require_java()
     spark_home()
+    import logging
+
     from pyspark.sql import SparkSession
+
+    # py4j logs "Closing down clientserver connection" from __del__ after pytest closed its streams
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
     builder = SparkSession.builder.master("local[2]").appName("airflow-alignment-tests")
     for key, value in {**SETTINGS, "spark.driver.memory": DRIVER_MEMORY, "spark.sql.warehouse.dir": str(warehouse),
