@@ -204,3 +204,26 @@ def test_group_counts_for_the_feedback_sensor(spark):
     for kind in KINDS:
         found = counts.group_counts(SparkSource(spark.conn_ids[kind], table=TABLE), ["sex", "race"], "y_late")
         assert found == expected
+
+
+@pytest.mark.parametrize("zone", ["UTC", None], ids=["timestamp", "timestamp_ntz"])
+def test_a_time_window_keeps_the_rows_pandas_keeps(spark, tmp_path, zone):
+    from airflow_alignment.window import Window
+
+    end = pd.Timestamp("2026-03-08T00:00:00", tz="UTC")
+    stamps = end - pd.to_timedelta(np.arange(0, 10 * 86400, 3600), unit="s")  # hourly, back from the end exactly
+    frame = pd.DataFrame({"at": stamps if zone else stamps.tz_localize(None), "sex": np.resize(["F", "M", "M"], len(stamps)),
+                          "y": np.resize([1.0, np.nan, 0.0, 1.0], len(stamps))})  # fmt: skip
+    frame.to_parquet(tmp_path / "w.parquet", index=False)
+    spark.register(f"alignment_tests.windowed_{zone or 'ntz'}", tmp_path / "w.parquet")
+    window = Window(column="at", seconds=7 * 86400, end="2026-03-08T00:00:00+00:00")
+    inside = window.keep(frame)
+    assert inside["at"].min() > frame["at"].min() and len(inside) == 7 * 24  # (end - 7 days, end]: the end kept
+    expected = [((sex,), len(g), int(g["y"].notna().sum())) for sex, g in inside.groupby("sex")]
+    for kind in KINDS:
+        source = SparkSource(spark.conn_ids[kind], table=f"alignment_tests.windowed_{zone or 'ntz'}")
+        types = dict(spark.session(kind).table(source.table).dtypes)
+        assert types["at"] == ("timestamp" if zone else "timestamp_ntz")
+        assert counts.group_counts(source, ["sex"], "y", window=window) == expected
+    with pytest.raises(DataError, match=r"timestamp_column 'sex' of spark://.* holds string values, not timestamps"):
+        counts.group_counts(source, ["y"], "y", window=Window(column="sex", seconds=60, end="2026-03-08"))
