@@ -146,3 +146,25 @@ def test_errors_name_the_feature(spark):
         drift.evaluate(ref, cur, prediction="score", sensitive_features=["city"])
     with pytest.raises(DataError, match=r"drift_cur WHERE id < 0 is empty \(0 rows\)"):
         drift.evaluate(ref, SparkSource(cur.conn_id, table=cur.table, where="id < 0"), features=["income"])
+
+
+@pytest.mark.parametrize(("features", "prediction", "threshold", "pos_label"), [
+    (["city"], "member", None, True), (["city", "member"], "score", 0.4, 1), (["member"], "member", None, False),
+])  # fmt: skip
+def test_selection_rates_counted_in_spark_equal_the_rows(spark, features, prediction, threshold, pos_label):
+    spec = engine.validate_spec(prediction=prediction, sensitive_features=features, threshold=threshold,
+                                pos_label=pos_label)  # fmt: skip
+    expected = engine._rates(CUR, spec)
+    for kind in KINDS:
+        found = drift.selection_rates(sources(spark, kind)[1], spec)
+        if features == ["city", "member"]:  # pandas orders a bool column with None among it by the rows' order
+            assert group_records(found) == group_records(expected)
+            continue
+        pd.testing.assert_frame_equal(found, expected, check_exact=True, check_index_type=False)
+
+
+def group_records(table):
+    keys = [k if isinstance(k, tuple) else (k,) for k in table.index]
+    rows = [(tuple(None if pd.isna(v) else v for v in key), m, n)
+            for key, m, n in zip(keys, table["mean"], table["size"], strict=True)]  # fmt: skip
+    return sorted(rows, key=repr)

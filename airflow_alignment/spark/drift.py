@@ -18,8 +18,12 @@ engine's own report, judging and summary take it from there. What comes back to 
   :data:`~airflow_alignment.limits.MAX_GROUPS` categories; more is an error naming the column).
 
 PSI, chi-square and the KS p-value are then computed from these counts exactly as on the rows
-(the p-value from the statistic and the two sizes, as ``ks_2samp`` does). Not computed in
-Spark yet: the selection-rate drift of ``sensitive_features`` (a clear error).
+(the p-value from the statistic and the two sizes, as ``ks_2samp`` does).
+
+Not wired yet: the selection-rate drift of ``sensitive_features`` (a clear error). Its counts
+are here (:func:`selection_rates`, one ``groupBy``, the table the engine's ``_rates`` makes
+from the rows); the engine's judging of them reads the rows' frames and takes this table once
+``engines/drift.py`` lets it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from airflow_alignment.spark.source import SparkSource, quote
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
     from pyspark.sql import DataFrame
 
     from airflow_alignment.engines._drift_stats import Binned
@@ -111,6 +116,46 @@ def evaluate(
         started_at=started,
         duration_s=round(time.perf_counter() - t0, 6),
     )
+
+
+def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
+    """Each group's selection rate, counted in Spark: the table
+    :func:`airflow_alignment.engines.drift._rates` computes on the rows (index: the groups of
+    ``spec["sensitive_features"]``, sorted, a missing value last; columns ``mean`` and
+    ``size``), for rows whose prediction is present. ``spec`` as ``validate_spec`` returns it.
+
+    Not yet called by :func:`evaluate`: the engine's selection-rate judging takes the rows'
+    frames, not this table (see the module docstring).
+    """
+    import pandas as pd
+
+    features, prediction = list(spec["sensitive_features"]), spec["prediction"]
+    frame = dataframe(source, list(dict.fromkeys(features + [prediction])), not_null=[prediction])
+    F = functions(frame)
+    pred = F.col(quote(prediction))
+    if spec["threshold"] is not None:
+        dtype = dict(frame.dtypes)[prediction]
+        if dtype not in NUMERIC_TYPES and not dtype.startswith("decimal"):
+            raise DataError(f"prediction column {prediction!r} is {dtype}, not numbers: threshold="
+                            f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label")  # fmt: skip
+        selected = pred >= F.lit(float(spec["threshold"]))
+    else:
+        selected = pred == F.lit(spec["pos_label"])
+    keys = [F.col(quote(f)).alias(f"g{i}") for i, f in enumerate(features)]
+    counted = frame.select(*keys, selected.cast("double").alias("s")).groupBy(*[f"g{i}" for i in range(len(features))])
+    counted = counted.agg(F.avg("s").alias("mean"), F.count(F.lit(1)).alias("size"))
+    with spark_errors(source):
+        rows = counted.limit(MAX_GROUPS + 1).collect()
+    if len(rows) > MAX_GROUPS:
+        raise DataError(f"sensitive_features {features}: {source} has more than {MAX_GROUPS:,} groups, the most a "
+                        "drift check follows; map rare values to a common one (e.g. 'other') or use a coarser "
+                        "feature")  # fmt: skip
+    table = pd.DataFrame.from_records([tuple(r) for r in rows], columns=[*features, "mean", "size"])
+    table["mean"] = table["mean"].astype("float64")
+    table["size"] = table["size"].astype("int64")
+    # pandas orders the groups, one per row here, as its groupby of the rows orders them
+    keys = [table[f] for f in features]
+    return table[["mean", "size"]].groupby(keys, dropna=False, observed=True).agg({"mean": "first", "size": "sum"})
 
 
 def _kinds(ref: DataFrame, cur: DataFrame, names: Sequence[str], spec: dict[str, Any]) -> dict[str, str]:
