@@ -37,7 +37,7 @@ from airflow_alignment.exceptions import DataError, SpecError, preview
 from airflow_alignment.limits import MAX_GROUPS
 from airflow_alignment.spark.counts import NUMERIC_TYPES
 from airflow_alignment.spark.frames import dataframe, require
-from airflow_alignment.spark.session import functions, spark_errors, window_spec
+from airflow_alignment.spark.session import functions, one_partition_window, spark_errors, window_spec
 from airflow_alignment.spark.source import SparkSource, quote
 
 if TYPE_CHECKING:
@@ -258,7 +258,8 @@ def _cumulative(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c:
     )
     values = sides.where(F.col("v").isNotNull()).groupBy("v").agg(F.sum("r").alias("nr"), F.sum("c").alias("nc"))
     upto = W.orderBy("v").rowsBetween(W.unboundedPreceding, W.currentRow)
-    cum = values.select("v", "nr", F.sum("nr").over(upto).alias("cr"), F.sum("nc").over(upto).alias("cc"))
+    with one_partition_window():
+        cum = values.select("v", "nr", F.sum("nr").over(upto).alias("cr"), F.sum("nc").over(upto).alias("cc"))
     aggregates = []
     if need_ks:
         gap = F.abs(F.col("cr") / F.lit(r["present"]) - F.col("cc") / F.lit(c["present"]))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.exceptions import DataError
 from airflow_alignment.spark.counts import NUMERIC_TYPES
 from airflow_alignment.spark.frames import dataframe
-from airflow_alignment.spark.session import functions, spark_errors, window_spec
+from airflow_alignment.spark.session import functions, one_partition_window, spark_errors, window_spec
 from airflow_alignment.spark.source import SparkSource, quote
 
 if TYPE_CHECKING:
@@ -95,7 +95,8 @@ def _per_group(base: Any, group: list[str], F: Any, W: Any) -> Any:
         F.sum(w).alias("ws"), F.sum(w * loss).alias("ls"), F.sum(w * (y - s) * (y - s)).alias("bs"),
     )  # fmt: skip
     below = (W.partitionBy(*group) if group else W).orderBy("s").rowsBetween(W.unboundedPreceding, -1)
-    ranked = per_score.withColumn("nb", F.coalesce(F.sum("nw").over(below), F.lit(0.0)))
+    with one_partition_window():  # without groups: the distinct scores in one partition
+        ranked = per_score.withColumn("nb", F.coalesce(F.sum("nw").over(below), F.lit(0.0)))
     pairs = F.sum(F.col("pw") * (F.col("nb") + F.col("nw") / 2))
     both = F.sum("pw") * F.sum("nw")
     return ranked.groupBy(*group).agg(

@@ -100,6 +100,18 @@ def window_spec(of: Any) -> Any:
     return ClassicWindow
 
 
+@contextlib.contextmanager
+def one_partition_window() -> Iterator[None]:
+    """Building a window over all rows (no ``partitionBy``) on purpose: a cumulative count
+    over the distinct values of one column. Spark Connect's client warns about it each time;
+    docs/decisions.md says why we accept it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*No Partition Defined for Window", category=UserWarning)
+        yield
+
+
 def _closed(spark: Any) -> bool:
     if is_connect(spark):
         return bool(getattr(spark.client, "is_closed", False))
