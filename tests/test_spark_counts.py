@@ -227,3 +227,32 @@ def test_a_time_window_keeps_the_rows_pandas_keeps(spark, tmp_path, zone):
         assert counts.group_counts(source, ["sex"], "y", window=window) == expected
     with pytest.raises(DataError, match=r"timestamp_column 'sex' of spark://.* holds string values, not timestamps"):
         counts.group_counts(source, ["y"], "y", window=Window(column="sex", seconds=60, end="2026-03-08"))
+
+
+def test_read_frame_brings_the_needed_columns_with_nan_as_missing(spark):
+    from airflow_alignment.spark.frames import read_frame, row_count
+
+    expected = DATA.loc[DATA["score"].notna(), ["race", "score"]].reset_index(drop=True)
+    for kind in KINDS:
+        source = SparkSource(spark.conn_ids[kind], table=TABLE)
+        frame = read_frame(source, ["race", "score"], not_null=["score"])
+        assert list(frame.columns) == ["race", "score"] and len(frame) == len(expected)
+        frame = frame.sort_values(["score", "race"], na_position="last", kind="stable").reset_index(drop=True)
+        ordered = expected.sort_values(["score", "race"], na_position="last", kind="stable").reset_index(drop=True)
+        assert frame["score"].tolist() == ordered["score"].tolist()
+        assert frame["race"].isna().sum() == ordered["race"].isna().sum()
+        assert row_count(source) == N and row_count(source, not_null=["score"]) == len(expected)
+
+
+def test_spark_nan_counts_as_missing_like_pandas(spark):
+    """Spark keeps NaN as a value of its own; a check reads it as missing, as pandas does."""
+    rows = DATA.assign(s=np.where((DATA["y"] == 1) & (DATA["sex"] == "F"), np.nan, DATA["score"]))
+    expected = cells.from_frame(rows, features=["sex"], y_true="y", y_score="s", threshold=0.5)
+    query = (f"SELECT sex, y, CASE WHEN y = 1 AND sex = 'F' THEN CAST('NaN' AS DOUBLE) ELSE score END AS s "
+             f"FROM {TABLE}")  # fmt: skip
+    for kind in KINDS:
+        source = SparkSource(spark.conn_ids[kind], query=query)
+        assert spark.session(kind).sql(query).where("isnan(s)").count() > 0  # real NaN values in Spark
+        table = counts.cell_table(source, features=["sex"], y_true="y", y_score="s", threshold=0.5)
+        assert table.fingerprint() == expected.fingerprint()
+        assert table.frame["s"].isna().sum() == expected.frame["s"].isna().sum() > 0
