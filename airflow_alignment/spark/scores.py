@@ -71,11 +71,11 @@ def score_metrics(
     group = [f"g{i}" for i in range(len(features))]
     _refuse_missing(base, F, y_true, y_score, source)
     table = _per_group(base, group, F, window_spec(frame))
-    with spark_errors(source):
-        found = table.collect()
+    with spark_errors(source), one_partition_window():  # without groups: the distinct scores in one partition
+        found, columns = table.collect(), table.columns
     records = sorted((tuple(r) for r in found), key=lambda r: tuple((v is None, "" if v is None else v)
                                                                   for v in r[: len(features)]))  # fmt: skip
-    out = pd.DataFrame.from_records(records, columns=table.columns)
+    out = pd.DataFrame.from_records(records, columns=columns)
     out = out.rename(columns={f"g{i}": f for i, f in enumerate(features)})
     out = out[[*features, "rows", "positives", "weight", *SCORE_METRICS]]
     for metric in SCORE_METRICS:
@@ -95,8 +95,7 @@ def _per_group(base: Any, group: list[str], F: Any, W: Any) -> Any:
         F.sum(w).alias("ws"), F.sum(w * loss).alias("ls"), F.sum(w * (y - s) * (y - s)).alias("bs"),
     )  # fmt: skip
     below = (W.partitionBy(*group) if group else W).orderBy("s").rowsBetween(W.unboundedPreceding, -1)
-    with one_partition_window():  # without groups: the distinct scores in one partition
-        ranked = per_score.withColumn("nb", F.coalesce(F.sum("nw").over(below), F.lit(0.0)))
+    ranked = per_score.withColumn("nb", F.coalesce(F.sum("nw").over(below), F.lit(0.0)))
     pairs = F.sum(F.col("pw") * (F.col("nb") + F.col("nw") / 2))
     both = F.sum("pw") * F.sum("nw")
     return ranked.groupBy(*group).agg(

@@ -102,9 +102,9 @@ def window_spec(of: Any) -> Any:
 
 @contextlib.contextmanager
 def one_partition_window() -> Iterator[None]:
-    """Building a window over all rows (no ``partitionBy``) on purpose: a cumulative count
-    over the distinct values of one column. Spark Connect's client warns about it each time;
-    docs/decisions.md says why we accept it."""
+    """Running a plan with a window over all rows (no ``partitionBy``) on purpose (a running
+    sum over a few dozen value ranges; over the distinct scores of ungrouped ROC AUC). Spark
+    Connect's client warns each time it sends such a plan."""
     import warnings
 
     with warnings.catch_warnings():
