@@ -6,7 +6,7 @@ the counts :mod:`airflow_alignment.engines._drift_stats` reads (a :class:`Binned
 engine's own report, judging and summary take it from there. What comes back to the worker:
 
 - one row per side: rows, present values, infinite values, finite minimum and maximum of every
-  feature (one aggregation per side);
+  feature, and approximate quantiles that cut its values into ranges (one aggregation per side);
 - per numeric feature, one row: the KS statistic and the reference's order statistics at the
   ranks the quantile edges need. Spark counts each distinct value on both sides and sums them
   in value order (windows over value ranges, shifted by the ranges below); the statistic is
@@ -184,7 +184,7 @@ def _kinds(ref: DataFrame, cur: DataFrame, names: Sequence[str], spec: dict[str,
 
 def _summary(frame: DataFrame, kinds: dict[str, str], source: SparkSource) -> dict[str, Any]:
     """One aggregation: the rows, and per feature the present values (and for a numeric one the
-    infinite values and the finite minimum and maximum)."""
+    infinite values, the finite minimum and maximum, and the cuts of :data:`RANGES`)."""
     F = functions(frame)
     aggregates = [F.count(F.lit(1)).alias("rows")]
     for i, (name, kind) in enumerate(kinds.items()):
