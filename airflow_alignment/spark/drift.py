@@ -6,10 +6,10 @@ the counts :mod:`airflow_alignment.engines._drift_stats` reads (a :class:`Binned
 engine's own report, judging and summary take it from there. What comes back to the worker:
 
 - one row per side: rows, present values, infinite values, finite minimum and maximum of every
-  feature, and approximate quantiles that cut its values into ranges (one aggregation per side);
+  feature (one aggregation per side);
 - per numeric feature, one row: the KS statistic and the reference's order statistics at the
   ranks the quantile edges need. Spark counts each distinct value on both sides and sums them
-  in value order (windows over value ranges, shifted by the ranges below); the statistic is
+  in value order (a window over the distinct values); the statistic is
   ``max |F_ref(x) - F_cur(x)|`` over those values, as ``scipy.stats.ks_2samp`` computes it, and
   the edges are interpolated from the order statistics by numpy's own ``linear`` formula, so
   they are the edges ``numpy.quantile`` finds on the rows;
@@ -50,12 +50,6 @@ if TYPE_CHECKING:
 
 # ``scipy.stats.ks_2samp``'s method="auto": exact p-values up to this many values per side.
 KS_EXACT_MAX_N = 10_000
-# The cumulative count over a feature's distinct values runs in this many value ranges at once
-# (cut at approximate quantiles of the reference): each range is summed by a window of its own,
-# then shifted by the counts of the ranges below it. Exact whatever the cuts; they only spread
-# the work.
-RANGES = 32
-SPLITS = [i / RANGES for i in range(1, RANGES)]
 
 
 def evaluate(
@@ -184,7 +178,7 @@ def _kinds(ref: DataFrame, cur: DataFrame, names: Sequence[str], spec: dict[str,
 
 def _summary(frame: DataFrame, kinds: dict[str, str], source: SparkSource) -> dict[str, Any]:
     """One aggregation: the rows, and per feature the present values (and for a numeric one the
-    infinite values, the finite minimum and maximum, and the cuts of :data:`RANGES`)."""
+    infinite values and the finite minimum and maximum)."""
     F = functions(frame)
     aggregates = [F.count(F.lit(1)).alias("rows")]
     for i, (name, kind) in enumerate(kinds.items()):
@@ -195,16 +189,14 @@ def _summary(frame: DataFrame, kinds: dict[str, str], source: SparkSource) -> di
             finite = ~x.isin(math.inf, -math.inf)
             aggregates += [F.count(F.when(x == -math.inf, 1)).alias(f"lo{i}"),
                            F.count(F.when(x == math.inf, 1)).alias(f"hi{i}"),
-                           F.min(F.when(finite, x)).alias(f"min{i}"), F.max(F.when(finite, x)).alias(f"max{i}"),
-                           F.percentile_approx(F.when(finite, x), SPLITS, 1000).alias(f"split{i}")]  # fmt: skip
+                           F.min(F.when(finite, x)).alias(f"min{i}"), F.max(F.when(finite, x)).alias(f"max{i}")]  # fmt: skip
     with spark_errors(source):
         row = frame.agg(*aggregates).collect()[0]
     out: dict[str, Any] = {"rows": int(row["rows"]), "features": []}
     for i, kind in enumerate(kinds.values()):
         entry = {"present": int(row[f"n{i}"])}
         if kind == "numeric":
-            entry.update(neg_inf=int(row[f"lo{i}"]), pos_inf=int(row[f"hi{i}"]), min=row[f"min{i}"], max=row[f"max{i}"],
-                         splits=sorted(set(row[f"split{i}"] or [])))  # fmt: skip
+            entry.update(neg_inf=int(row[f"lo{i}"]), pos_inf=int(row[f"hi{i}"]), min=row[f"min{i}"], max=row[f"max{i}"])
         entry["missing"] = out["rows"] - entry["present"]
         out["features"].append(entry)
     return out
@@ -255,8 +247,7 @@ def _numeric(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: di
 
 def _cumulative(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: dict[str, Any], ranks: list[int],
                 need_ks: bool, source: SparkSource) -> tuple[float | None, dict[int, float]]:  # fmt: skip
-    """One Spark job over the distinct values of both sides, summed in value order (by value
-    ranges, see :data:`RANGES`): the KS
+    """One Spark job over the distinct values of both sides, summed in value order: the KS
     statistic ``max |cum_ref / n_ref - cum_cur / n_cur|`` and the finite reference values at
     ``ranks`` (0-based among the sorted finite reference values)."""
     F = functions(ref)
@@ -266,22 +257,9 @@ def _cumulative(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c:
         cur.select(x.alias("v"), F.lit(0).alias("r"), F.lit(1).alias("c"))
     )
     values = sides.where(F.col("v").isNotNull()).groupBy("v").agg(F.sum("r").alias("nr"), F.sum("c").alias("nc"))
-    cuts = r["splits"] or c["splits"]
-    part = F.lit(len(cuts))
-    for i in reversed(range(len(cuts))):
-        part = F.when(F.col("v") <= F.lit(float(cuts[i])), F.lit(i)).otherwise(part)
-    values = values.withColumn("part", part)
-    # counts of the ranges below each range (a window over a few dozen rows)
-    below = W.orderBy("part").rowsBetween(W.unboundedPreceding, -1)
-    offsets = values.groupBy("part").agg(F.sum("nr").alias("tr"), F.sum("nc").alias("tc")).select(
-        "part", F.coalesce(F.sum("tr").over(below), F.lit(0)).alias("or"),
-        F.coalesce(F.sum("tc").over(below), F.lit(0)).alias("oc"),
-    )  # fmt: skip
-    upto = W.partitionBy("part").orderBy("v").rowsBetween(W.unboundedPreceding, W.currentRow)
-    cum = values.select("v", "nr", "part", F.sum("nr").over(upto).alias("lr"), F.sum("nc").over(upto).alias("lc"))
-    cum = cum.join(F.broadcast(offsets), "part").select(
-        "v", "nr", (F.col("lr") + F.col("or")).alias("cr"), (F.col("lc") + F.col("oc")).alias("cc")
-    )
+    upto = W.orderBy("v").rowsBetween(W.unboundedPreceding, W.currentRow)
+    with one_partition_window():
+        cum = values.select("v", "nr", F.sum("nr").over(upto).alias("cr"), F.sum("nc").over(upto).alias("cc"))
     aggregates = []
     if need_ks:
         gap = F.abs(F.col("cr") / F.lit(r["present"]) - F.col("cc") / F.lit(c["present"]))
@@ -295,7 +273,7 @@ def _cumulative(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c:
         )
         cum = cum.join(F.broadcast(wanted), inside, "left")
         aggregates.append(F.collect_list(F.when(F.col("k").isNotNull(), F.struct("k", "v"))).alias("at"))
-    with spark_errors(source), one_partition_window():  # the window over the ranges' counts
+    with spark_errors(source), one_partition_window():  # the cumulative count over all distinct values
         row = cum.agg(*aggregates).collect()[0]
     order = {int(item["k"]): float(item["v"]) for item in (row["at"] if ranks else [])}
     missing = [k for k in ranks if k not in order]

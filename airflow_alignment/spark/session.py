@@ -102,9 +102,9 @@ def window_spec(of: Any) -> Any:
 
 @contextlib.contextmanager
 def one_partition_window() -> Iterator[None]:
-    """Running a plan with a window over all rows (no ``partitionBy``) on purpose (a running
-    sum over a few dozen value ranges; over the distinct scores of ungrouped ROC AUC). Spark
-    Connect's client warns each time it sends such a plan."""
+    """Running a plan with a window over all rows (no ``partitionBy``) on purpose: a running
+    count over the distinct values of one column (drift; ungrouped ROC AUC). Spark Connect's
+    client warns each time it sends such a plan; docs/decisions.md says why we accept it."""
     import warnings
 
     with warnings.catch_warnings():
