@@ -8,7 +8,9 @@
   ``NaN`` read as missing, time windows);
 - :mod:`.counts`: the cell table of count-based fairness and performance metrics, and
   labelled rows per group, each one Spark aggregation;
-- :mod:`.drift`: drift statistics from counts computed in Spark.
+- :mod:`.scores`: ROC AUC (from per-score counts), log loss and Brier score per group;
+- :mod:`.drift`: drift statistics from counts computed in Spark;
+- :mod:`.expectations`: Great Expectations run by GX's Spark execution engine.
 
 Only this package imports pyspark, inside its functions.
 """
