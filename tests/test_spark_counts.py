@@ -256,3 +256,13 @@ def test_spark_nan_counts_as_missing_like_pandas(spark):
         table = counts.cell_table(source, features=["sex"], y_true="y", y_score="s", threshold=0.5)
         assert table.fingerprint() == expected.fingerprint()
         assert table.frame["s"].isna().sum() == expected.frame["s"].isna().sum() > 0
+
+
+def test_table_location_for_lineage(spark):
+    from airflow_alignment.spark.frames import table_location
+
+    for kind in KINDS:
+        found = table_location(SparkSource(spark.conn_ids[kind], table=TABLE))
+        assert found is not None and found["name"] == "spark_catalog.alignment_tests.predictions"
+        assert found["location"].startswith("file:/") and found["location"].endswith("/predictions.parquet")
+        assert table_location(SparkSource(spark.conn_ids[kind], query=f"SELECT * FROM {TABLE}")) is None

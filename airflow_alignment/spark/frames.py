@@ -168,3 +168,21 @@ def _table_error(source: SparkSource) -> DataError:
     where = f" in database {'.'.join(parts[:-1])!r}" if database else ""
     return DataError(f"table {parts[-1]!r} not found{where} in connection {source.conn_id!r}."
                      f"{did_you_mean(parts[-1], tables)} Tables: [{preview(sorted(tables), limit=30)}]")  # fmt: skip
+
+
+def table_location(source: SparkSource) -> dict[str, str] | None:
+    """Where a ``table=`` source's data lives, for lineage: ``{"name": "catalog.db.table",
+    "location": "<URI of its files>"}`` from Spark's catalog (``DESCRIBE TABLE EXTENDED``, no
+    job runs), as OpenLineage's Spark integration names a table: the dataset by its location,
+    the catalog name as a symlink. ``None`` for a ``query=`` source (it may read several) or a
+    table without a location (a view)."""
+    if source.table is None:
+        return None
+    spark = session(source)
+    with spark_errors(source):
+        rows = spark.sql(f"DESCRIBE TABLE EXTENDED {quote_name(source.table)}").collect()
+    info = {str(r[0]).strip(): str(r[1]).strip() for r in rows if r[0] is not None and r[1] is not None}
+    if not info.get("Location"):
+        return None
+    name = ".".join(p for p in (info.get("Catalog"), info.get("Database"), info.get("Table")) if p)
+    return {"name": name or ".".join(name_parts(source.table)), "location": info["Location"]}
