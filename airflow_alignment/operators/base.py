@@ -188,6 +188,7 @@ def publish_result(
     log: Any,
     push: bool,
     reviewer: Any = None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """Store ``result`` (before any state is decided), append it to the audit trail, push its
     bounded form to XCom when ``push``, and log what a reader of the task log needs.
@@ -197,7 +198,7 @@ def publish_result(
     the store cannot be reached, what this try wrote is removed, the bounded result (without
     the store's URIs) goes to XCom and the log, and ``StoreUnavailableError`` (naming the store
     and the key) keeps Airflow's retries."""
-    from airflow_alignment.reporting import audit, index
+    from airflow_alignment.reporting import audit, index, models
     from airflow_alignment.reporting.html import write_report
 
     ti = context["ti"]
@@ -210,7 +211,9 @@ def publish_result(
             result.full_result = store.uri(key)
             result.report = write_report(result, store)  # before the result, so that it names its report
             store.write_text(key, result.to_json())
-            index.write_entry(store, result.to_dict(), index.run_after_of(context, result.started_at))
+            run_after = index.run_after_of(context, result.started_at)
+            index.write_entry(store, result.to_dict(), run_after)
+            models.write_entry(store, result.to_dict(), run_after, owner)  # gate decisions on a model only
             audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
     except StoreUnavailableError as exc:
         result.full_result = result.report = None

@@ -75,11 +75,12 @@ class AlignmentGateOperator(HITLOperator):
     ) -> None:
         if on_reject not in ("skip", "fail"):
             raise SpecError(f"{type(self).__name__}.on_reject: expected 'skip' or 'fail', got {on_reject!r}")
-        self.policy_ref = None
+        self.policy_ref = self.policy_owner = None
         if policy is not None:
             from airflow_alignment.policy import load_policy
 
-            self.policy_ref = load_policy(policy).ref
+            loaded = load_policy(policy)
+            self.policy_ref, self.policy_owner = loaded.ref, loaded.owner
         self.asset = self._asset(asset, self.policy_ref, model)
         if self.asset is not None:
             kwargs["outlets"] = [*(kwargs.get("outlets") or []), self.asset]
@@ -152,8 +153,9 @@ class AlignmentGateOperator(HITLOperator):
         verdict = result.metrics["verdict"]
         store = self._store()
         compact = publish_result(
-            result, context, store=store, model=self.model, log=self.log, push=verdict != "approved", reviewer=reviewer
-        )
+            result, context, store=store, model=self.model, log=self.log, push=verdict != "approved",
+            reviewer=reviewer, owner=self.policy_owner,
+        )  # fmt: skip
         if verdict == "approved":
             self._approve(result, context, store)
             return compact

@@ -185,6 +185,38 @@ _HISTORY = """{% extends "base.html" %}
 {% endblock %}
 """
 
+_OVERVIEW = """{% extends "base.html" %}
+{% block body %}
+<h1>Alignment overview</h1>
+<p class="muted">{{ rows | length }} model(s) across the DAGs you may read, newest decision of each{% if o.get('filters') %} · filtered by {% for k, v in o.filters.items() %}{{ k }} = <strong>{{ v }}</strong>{% if not loop.last %}, {% endif %}{% endfor %} · <a href="{{ o.all_url }}">show all</a>{% endif %} · <a href="{{ o.json_url }}">JSON</a></p>
+<p class="muted" id="counts">{% for v, n in counts %}<a href="{{ n.url }}"><span class="badge b-{{ v }}">{{ verdict_text.get(v, v) }}</span></a> {{ n.count }}{% if not loop.last %} · {% endif %}{% endfor %}</p>
+{% if o.reviews %}
+<h2 id="reviews">Waiting for a person ({{ o.reviews | length }})</h2>
+<table>
+<tr><th>Review</th><th>DAG</th><th>Run</th><th>Waiting since</th></tr>
+{% for r in o.reviews %}<tr><td><a href="{{ r.url }}" target="_top">{{ r.subject }}</a></td><td>{{ r.dag_id }}</td><td>{{ r.run_id }}</td><td class="num">{{ r.created_at }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+{% if rows %}
+<h2>Models</h2>
+<table id="models">
+<tr><th>Policy</th><th>Model</th><th>Latest verdict</th><th>When</th><th>Policy version</th><th>Owner</th><th>Last approved</th><th>Recent verdicts</th></tr>
+{% for r in rows %}
+<tr><td>{% if r.policy_name %}<a href="{{ r.policy_url }}">{{ r.policy_name }}</a>{% else %}<span class="muted">—</span>{% endif %}</td>
+<td><strong>{{ r.model }}</strong><div class="muted">{{ r.dag_id }}</div></td>
+<td><a href="{{ r.run_url }}"><span class="badge b-{{ r.verdict }}">{{ verdict_text.get(r.verdict, r.verdict) }}</span></a>{% if r.reviewer %}<div class="muted">reviewed by {{ r.reviewer }}</div>{% endif %}{% if r.failing %}<div class="muted">failing: {{ r.failing | join(", ") }}</div>{% endif %}{% if r.unreadable %}<div class="error">unreadable entry: {{ r.unreadable }}</div>{% endif %}</td>
+<td class="num">{{ r.when }}</td>
+<td>{% if r.policy %}{{ r.policy.get('version') }} <code title="sha256 {{ r.policy.get('sha256') }}">{{ (r.policy.get('sha256') or '')[:12] }}</code>{% else %}<span class="muted">—</span>{% endif %}</td>
+<td>{% if r.owner %}<a href="{{ r.owner_url }}">{{ r.owner }}</a>{% else %}<span class="muted">—</span>{% endif %}</td>
+<td>{% if r.last_approved %}<a href="{{ r.last_approved.run_url }}">{{ r.last_approved.when }}</a>{% else %}<span class="muted">never</span>{% endif %}</td>
+<td>{{ r.sparkline | safe }}</td></tr>
+{% endfor %}
+</table>
+{% else %}<p>No gate decision about a model is stored yet{% if o.get('filters') %} for these filters{% endif %}. A gate with <code>model=</code> records one each time it decides.</p>{% endif %}
+{% endblock %}
+"""
+
 _MESSAGE = """{% extends "base.html" %}
 {% block body %}
 <h1>{{ title }}</h1>
@@ -198,4 +230,5 @@ TEMPLATES = {
     "run.html": _RUN,
     "history.html": _HISTORY,
     "message.html": _MESSAGE,
+    "overview.html": _OVERVIEW,
 }

@@ -3,7 +3,10 @@
 It runs the demo (one template DAG, a temporary Airflow home), then starts ``airflow api-server``
 on a free loopback port; the test reads the printed URL, login and run page as a newcomer would,
 logs in and opens the run page, the check's report and the DAG history, checks that an anonymous
-request is refused, then stops the server with Ctrl-C (SIGINT) as the banner says.
+request is refused, opens the Alignment overview in Airflow's navigation in headless Chromium
+(login through the form; the screenshot goes to ``test-artifacts/`` and, with
+``ALIGNMENT_UPDATE_SCREENSHOTS=1``, to ``docs/screenshots/``), then stops the server with
+Ctrl-C (SIGINT) as the banner says.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DAG = "alignment_data_quality"
+DAG = "alignment_lending_pipeline"
 TIMEOUT_S = 400
 
 
@@ -41,6 +44,37 @@ def _wait_for(proc: subprocess.Popen[str], out: Path, needle: str) -> str:
             pytest.fail(f"demo.sh --ui exited {proc.returncode} before {needle!r}:\n{text[-3000:]}")
         time.sleep(1)
     pytest.fail(f"no {needle!r} within {TIMEOUT_S} s:\n{out.read_text()[-3000:]}")
+
+
+def _browse_the_overview(base: str, password: str) -> None:
+    """Log in through the form, open "Alignment" from the navigation's plugin route, screenshot."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.conftest import ARTIFACTS, CHROMIUM
+    from tests.e2e.test_airflow_ui import CHROMIUM_FLAGS, _screenshot
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: scripts/test.sh installs Debian's chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(30_000)
+            page.goto(base + "/")
+            page.wait_for_url("**/auth/login**")
+            page.locator("input[name=username]").fill("admin")
+            page.locator("input[name=password]").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(lambda url: "/auth/login" not in url)
+            page.goto(base + "/plugin/alignment-overview")
+            frame = page.frame_locator("iframe[title='Alignment']")
+            expect(frame.locator("h1")).to_have_text("Alignment overview")
+            expect(frame.locator("#models")).to_contain_text("credit-risk")
+            expect(frame.locator("#models .badge").first).to_have_text("Approved")
+            expect(frame.locator("#models svg.spark").first).to_be_visible()
+            assert (ARTIFACTS / _screenshot(page, "alignment-overview.png").name).exists()
+        finally:
+            browser.close()
 
 
 @pytest.mark.e2e
@@ -77,13 +111,17 @@ def test_demo_ui_serves_the_runs_it_made(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {token}"}
         run_page = httpx.get(page.group(1), headers=auth, timeout=30)
         assert run_page.status_code == 200
-        assert "validate_broken_batch" in run_page.text and "validate_clean_batch" in run_page.text
-        report = httpx.get(f"{page.group(1)}/tasks/validate_broken_batch/report", headers=auth, timeout=30)
-        assert report.status_code == 200 and "expect_column_values_to_not_be_null" in report.text
+        assert "alignment.gate" in run_page.text and "alignment.fairness" in run_page.text
+        report = httpx.get(f"{page.group(1)}/tasks/alignment.fairness/report", headers=auth, timeout=30)
+        assert report.status_code == 200 and "demographic_parity" in report.text
         history = httpx.get(f"{base}/alignment/api/dags/{DAG}/history", headers=auth, timeout=30)
         assert history.status_code == 200
-        tasks = {r["task_id"]: r["status"] for run in history.json()["runs"] for r in run["results"]}
-        assert tasks == {"validate_broken_batch": "failed", "validate_clean_batch": "passed"}
+        (run,) = history.json()["runs"]
+        assert run["verdict"] == "approved"
+        overview = httpx.get(f"{base}/alignment/api/overview", headers=auth, timeout=30).json()
+        (model,) = overview["models"]
+        assert (model["policy_name"], model["model"], model["verdict"]) == ("lending", "credit-risk", "approved")
+        _browse_the_overview(base, password)
 
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as the banner says
         assert proc.wait(timeout=60) == 0  # the demo itself ran as designed
