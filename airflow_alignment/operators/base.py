@@ -34,6 +34,8 @@ from airflow_alignment.results import CheckResult, Kind, error_result
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_alignment.policy import Policy
+
 try:
     from airflow.sdk.exceptions import AirflowFailException
 except ImportError:  # pragma: no cover - Airflow 3.1 keeps it in airflow.exceptions
@@ -188,7 +190,7 @@ def publish_result(
     log: Any,
     push: bool,
     reviewer: Any = None,
-    owner: str | None = None,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Store ``result`` (before any state is decided), append it to the audit trail, push its
     bounded form to XCom when ``push``, and log what a reader of the task log needs.
@@ -198,7 +200,7 @@ def publish_result(
     the store cannot be reached, what this try wrote is removed, the bounded result (without
     the store's URIs) goes to XCom and the log, and ``StoreUnavailableError`` (naming the store
     and the key) keeps Airflow's retries."""
-    from airflow_alignment.reporting import audit, index, models
+    from airflow_alignment.reporting import audit, index, models, policies
     from airflow_alignment.reporting.html import write_report
 
     ti = context["ti"]
@@ -213,7 +215,11 @@ def publish_result(
             store.write_text(key, result.to_json())
             run_after = index.run_after_of(context, result.started_at)
             index.write_entry(store, result.to_dict(), run_after)
-            models.write_entry(store, result.to_dict(), run_after, owner)  # gate decisions on a model only
+            if policy is not None:  # a gate: the policy as it was, and the model's decision
+                policies.write_snapshot(store, policy)
+                models.write_entry(store, result.to_dict(), run_after, policy.owner)
+            else:
+                models.write_entry(store, result.to_dict(), run_after)
             audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
     except StoreUnavailableError as exc:
         result.full_result = result.report = None

@@ -75,12 +75,12 @@ class AlignmentGateOperator(HITLOperator):
     ) -> None:
         if on_reject not in ("skip", "fail"):
             raise SpecError(f"{type(self).__name__}.on_reject: expected 'skip' or 'fail', got {on_reject!r}")
-        self.policy_ref = self.policy_owner = None
+        self.policy_ref = self.policy_loaded = None
         if policy is not None:
             from airflow_alignment.policy import load_policy
 
-            loaded = load_policy(policy)
-            self.policy_ref, self.policy_owner = loaded.ref, loaded.owner
+            self.policy_loaded = load_policy(policy)
+            self.policy_ref = self.policy_loaded.ref
         self.asset = self._asset(asset, self.policy_ref, model)
         if self.asset is not None:
             kwargs["outlets"] = [*(kwargs.get("outlets") or []), self.asset]
@@ -154,7 +154,7 @@ class AlignmentGateOperator(HITLOperator):
         store = self._store()
         compact = publish_result(
             result, context, store=store, model=self.model, log=self.log, push=verdict != "approved",
-            reviewer=reviewer, owner=self.policy_owner,
+            reviewer=reviewer, policy=self.policy_loaded,
         )  # fmt: skip
         if verdict == "approved":
             self._approve(result, context, store)

@@ -8,16 +8,20 @@ Pages (HTML; the Airflow UI shows them in its "Alignment" tabs) and the same dat
 - ``/overview`` every policy x model across the DAGs the user may read: its newest gate
   verdict, policy version and hash, owner, last approved run, a sparkline of recent verdicts,
   and the gate reviews waiting for a person (``?policy=``, ``?owner=``, ``?verdict=`` filter);
+- ``/models/{policy}/{model}/dossier`` the compliance dossier of a gate decision about a model
+  (``?run_id=`` default: the newest approved or rejected one), printable to PDF;
 - ``/dags/{dag_id}/history`` verdicts and key numbers across runs, with trend charts
   (``?limit=`` runs, newest first; ``?before=`` the ``next_before`` of the previous page);
 - ``/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/result``, ``/api/dags/{dag_id}/runs/{run_id}``
-  ``/api/dags/{dag_id}/history`` and ``/api/overview``: the same as JSON.
+  ``/api/dags/{dag_id}/history``, ``/api/overview`` and ``/api/models/{policy}/{model}/dossier``:
+  the same as JSON.
 
 Airflow does not protect a plugin's app, so every route depends on Airflow's own auth: the
 token comes from the ``Authorization: Bearer`` header (API clients) or from the ``_token``
 cookie the UI sets at login (which is what the UI's iframe sends). No valid token: 401; a user
 the auth manager does not let read the DAG's task instances: 403. The overview has no DAG in its
-path: it shows only the models decided in DAGs the auth manager lets the user read. Handlers only read the
+path: it shows only the models decided in DAGs the auth manager lets the user read; a dossier
+is a 403 when its decision was made in a DAG the user may not read. Handlers only read the
 artifact store, and each costs what it shows (see :mod:`airflow_alignment.plugin.reader`);
 a stored file that cannot be read is shown as one "unreadable result" entry, never a 500.
 """
@@ -42,7 +46,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from airflow_alignment.plugin import overview as overview_data
 from airflow_alignment.plugin import reader
 from airflow_alignment.plugin.links import app_path, report_path, root_path
-from airflow_alignment.reporting import html
+from airflow_alignment.reporting import dossier, html
 from airflow_alignment.reporting.index import RUN_FOLDER
 from airflow_alignment.reporting.store import ArtifactStore
 
@@ -115,6 +119,14 @@ def _valid(value: str, pattern: re.Pattern[str], name: str) -> str:
     return value
 
 
+def _policy(policy: str) -> str:
+    return _valid(policy, _RUN, "policy")
+
+
+def _model(model: str) -> str:
+    return _valid(model, _RUN, "model")
+
+
 def _map_index(map_index: Annotated[str | None, Query()] = None) -> int:
     if map_index in (None, "", _MAP_PLACEHOLDER):
         return -1
@@ -136,6 +148,9 @@ MapIndex = Annotated[int, Depends(_map_index)]
 TryNumber = Annotated[int | None, Query(ge=0, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Before = Annotated[str | None, Depends(_before)]
+PolicyName = Annotated[str, Depends(_policy)]
+ModelName = Annotated[str, Depends(_model)]
+OptionalRunId = Annotated[str | None, Query(max_length=250)]
 
 
 def _store() -> ArtifactStore:
@@ -186,7 +201,16 @@ def overview_page(
     return _page(html.render_overview(_overview(store, user, policy, owner, verdict)))
 
 
+@app.get("/models/{policy}/{model}/dossier", response_class=HTMLResponse)
+def dossier_page(policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None) -> HTMLResponse:
+    return _page(html.render_dossier(_dossier(store, user, policy, model, run_id)))
+
+
 # -- JSON -----------------------------------------------------------------------------------
+@app.get("/api/models/{policy}/{model}/dossier")
+def dossier_json(policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None) -> JSONResponse:
+    return JSONResponse(_dossier(store, user, policy, model, run_id), headers=_SECURITY_HEADERS)
+
 @app.get("/api/overview")
 def overview_json(
     store: Store, user: User, policy: Filter = None, owner: Filter = None, verdict: Filter = None
@@ -216,6 +240,39 @@ def history_json(dag_id: DagId, store: Store, before: Before, limit: Limit = 30)
 
 
 # -- data of the pages ----------------------------------------------------------------------
+def _dossier(store: ArtifactStore, user: BaseUser, policy: str, model: str, run_id: str | None) -> dict[str, Any]:
+    """The dossier with its page links and no absolute server path; 403 when the decision was
+    made in a DAG the user may not read, 404 when there is none."""
+    if run_id is not None:
+        _run_id(run_id)
+    readable = overview_data.readable_dag_ids(user)
+    try:
+        data = dossier.build(store, policy, model, run_id, readable.__contains__)
+    except dossier.DossierNotFound as exc:
+        try:
+            dossier.build(store, policy, model, run_id)
+        except dossier.DossierNotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the decision was made in a DAG you may not read") from None
+    root, dag_id = root_path(), data["decision"]["dag_id"]
+    data["run_url"] = app_path("dags", dag_id, "runs", data["decision"]["run_id"], root=root)
+    data["json_url"] = app_path("api", "models", policy, model, "dossier",
+                                query={"run_id": data["decision"]["run_id"]}, root=root)  # fmt: skip
+    for check in data["checks"]:
+        check["data"]["source"] = html.public_path(check["data"]["source"], store.base)
+        dataset = check["data"]["dataset"]
+        if dataset and dataset["namespace"] == "file":
+            dataset["name"] = html.public_path(dataset["name"], store.base)
+        check["summary"] = html.public_text(check["summary"], store.base)
+        context = {"dag_id": dag_id, "run_id": data["decision"]["run_id"], "task_id": check["task_id"], "map_index": -1}
+        check["report_url"] = report_path(context, try_number=check["try_number"], root=root)
+    previous = data["previous_approved"]
+    if previous:
+        previous["run_url"] = app_path("dags", previous["dag_id"], "runs", previous["run_id"], root=root)
+    data["decision"]["summary"] = html.public_text(data["decision"]["summary"], store.base)
+    return data
+
+
 def _overview(store: ArtifactStore, user: BaseUser, policy: str | None, owner: str | None, verdict: str | None
               ) -> dict[str, Any]:  # fmt: skip
     readable = overview_data.readable_dag_ids(user)

@@ -79,6 +79,8 @@ def overview(store: ArtifactStore, readable: set[str], filters: Mapping[str, str
     root = root_path()
     for row in rows:
         row["run_url"] = app_path("dags", row["dag_id"], "runs", row["run_id"], root=root)
+        row["dossier_url"] = app_path("models", row["policy_name"] or models.NO_POLICY, row["model"], "dossier",
+                                      query={"run_id": row["run_id"]}, root=root)  # fmt: skip
         row["history_url"] = app_path("dags", row["dag_id"], "history", root=root)
         row["policy_url"] = row["policy_name"] and _filtered(given, policy=row["policy_name"])
         row["owner_url"] = row["owner"] and _filtered(given, owner=row["owner"])

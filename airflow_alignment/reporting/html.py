@@ -157,6 +157,19 @@ def render_overview(overview: Mapping[str, Any]) -> str:
     return _template("overview.html").render(title="Alignment overview", o=overview, rows=rows, counts=counts)
 
 
+def render_dossier(dossier: Mapping[str, Any]) -> str:
+    """The compliance dossier of one decision (see :mod:`airflow_alignment.reporting.dossier`),
+    self-contained, with print styles: the browser's "Print to PDF" gives the PDF."""
+    decision = dossier["decision"]
+    reviewer = decision.get("reviewer")
+    who = reviewer.get("name") if isinstance(reviewer, Mapping) else reviewer
+    return _template("dossier.html").render(
+        title=f"Dossier: {dossier.get('policy_name')} / {dossier.get('model')} / {decision.get('run_id')}",
+        d=dossier, dec=decision, p=dossier["policy"], a=dossier["audit"], prev=dossier.get("previous_approved"),
+        reviewer=who, bound=_bound,
+    )
+
+
 def _when(value: Any) -> str:
     return value[:16].replace("T", " ") if isinstance(value, str) else ""
 

@@ -16,11 +16,14 @@ def policy(name: str, owner: str) -> dict:
         "name": name,
         "version": "3",
         "owner": owner,
+        "references": ["EU AI Act Art. 10(3)"],
         "checks": [
             {
                 "name": "ages_possible",
                 "kind": "expectations",
                 "data": "batch",
+                "rationale": "an age outside 18..100 is a data error",
+                "references": ["internal DQ-7"],
                 "expectations": [
                     {
                         "type": "expect_column_values_to_be_between",
@@ -33,6 +36,7 @@ def policy(name: str, owner: str) -> dict:
                 "kind": "expectations",
                 "data": "batch",
                 "severity": "warn",
+                "references": ["NIST AI RMF MEASURE 2.1", "internal DQ-7"],
                 "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}}],
             },
         ],

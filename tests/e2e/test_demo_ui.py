@@ -47,7 +47,8 @@ def _wait_for(proc: subprocess.Popen[str], out: Path, needle: str) -> str:
 
 
 def _browse_the_overview(base: str, password: str) -> None:
-    """Log in through the form, open "Alignment" from the navigation's plugin route, screenshot."""
+    """Log in through the form, open "Alignment" from the navigation's plugin route, then the
+    model's dossier from its link; a screenshot of each."""
     from playwright.sync_api import expect, sync_playwright
 
     from tests.e2e.conftest import ARTIFACTS, CHROMIUM
@@ -73,6 +74,14 @@ def _browse_the_overview(base: str, password: str) -> None:
             expect(frame.locator("#models .badge").first).to_have_text("Approved")
             expect(frame.locator("#models svg.spark").first).to_be_visible()
             assert (ARTIFACTS / _screenshot(page, "alignment-overview.png").name).exists()
+            # the model's dossier, from its link on the overview
+            frame.get_by_role("link", name="dossier").first.click()
+            expect(frame.locator("h1")).to_have_text("Compliance dossier: lending / credit-risk")
+            expect(frame.locator("#verdict")).to_contain_text("Approved")
+            expect(frame.locator("#policy-verified")).to_be_visible()
+            expect(frame.locator("#audit-verified")).to_contain_text("every checksum verified")
+            expect(frame.locator("#checks")).to_contain_text("fairness")
+            _screenshot(page, "alignment-dossier.png")
         finally:
             browser.close()
 

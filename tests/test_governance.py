@@ -1,20 +1,22 @@
-"""The Alignment overview: every policy x model, its latest verdict and the reviews waiting.
+"""Governance across models: the Alignment overview and the compliance dossier.
 
 Through real ``dag.test()`` runs of ``tests/dags/overview_cases.py`` (approved, rejected, and
 a review answered by a person through Airflow's HITL REST API while the overview shows it
 waiting), read through Airflow's own API app with the plugin mounted and a real auth manager:
 ``admin`` sees every model, ``restricted`` (see ``tests/auth_managers.py``) may not read
-``overview_churn`` and sees neither its model nor its pages. Then what the overview costs on a
-long history, and its escaping.
+``overview_churn`` and sees neither its model nor its pages nor its dossiers. Then what the
+overview costs on a long history, snapshots that were edited, and escaping.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
@@ -189,11 +191,119 @@ def test_a_user_sees_only_the_models_of_dags_they_may_read(world):
 
 
 @pytest.mark.airflow
+def test_the_overview_links_each_models_dossier(world):
+    (credit,) = [r for r in _get(world, "/alignment/api/overview").json()["models"] if r["model"] == "credit"]
+    assert credit["dossier_url"].startswith("/alignment/models/overview-credit/credit/dossier?run_id=")
+    assert _get(world, credit["dossier_url"]).status_code == 200
+
+
+@pytest.mark.airflow
 def test_the_overview_is_in_airflows_navigation(world):
     plugins = _get(world, "/api/v2/plugins").json()["plugins"]
     ours = next(p for p in plugins if p["name"] == "airflow_alignment")
     (nav,) = [v for v in ours["external_views"] if v["destination"] == "nav"]
     assert nav["name"] == "Alignment" and nav["href"] == "/alignment/overview"
+
+
+def _dossier(world: dict, model: str, run: str | None = None, user: str = "admin", api: bool = True) -> Any:
+    policy = {"credit": "overview-credit", "churn": "overview-churn"}[model]
+    query = f"?run_id={quote(world['runs'][run].run_id, safe='')}" if run else ""
+    return _get(world, f"/alignment/{'api/' if api else ''}models/{policy}/{model}/dossier{query}", user=user)
+
+
+@pytest.mark.airflow
+def test_the_dossier_of_a_reviewed_approval_holds_everything_behind_it(world, airflow_home):
+    response = _dossier(world, "credit", "credit_reviewed")
+    assert response.status_code == 200
+    d, runs = response.json(), world["runs"]
+    decision = d["decision"]
+    assert decision["verdict"] == "approved" and decision["reviewed"] and decision["reviewer"]["name"] == "ada"
+    assert decision["responded_at"] and decision["run_id"] == runs["credit_reviewed"].run_id
+    # the policy as it was, its hash re-computed from the kept snapshot
+    policy = d["policy"]
+    assert policy["snapshot"]["verified"] is True and policy["version"] == "3" and policy["owner"] == "risk-office"
+    assert policy["content"]["name"] == "overview-credit" and policy["references"] == ["EU AI Act Art. 10(3)"]
+    (ages,) = [c for c in policy["checks"] if c["name"] == "ages_possible"]
+    assert ages["rationale"] == "an age outside 18..100 is a data error" and ages["references"] == ["internal DQ-7"]
+    assert ages["thresholds"]["expectations"][0]["kwargs"]["max_value"] == 100
+    # each check's result and the data it read, with no server path
+    checks = {c["check"]: c for c in d["checks"]}
+    assert {k: c["status"] for k, c in checks.items()} == {"ages_possible": "passed", "income_present": "warned"}
+    data = checks["income_present"]["data"]
+    assert data["rows"] == 4 and data["fingerprint"].startswith("sha256:") and data["source"].endswith("no_income.csv")
+    assert data["dataset"]["namespace"] == "file" and str(airflow_home) not in json.dumps(d)
+    assert checks["ages_possible"]["report_url"].startswith("/alignment/dags/overview_credit/runs/")
+    # what changed since the previous approved version
+    previous = d["previous_approved"]
+    assert previous["run_id"] == runs["credit_ok"].run_id
+    (income,) = [x for x in previous["changes"] if x["check"] == "income_present"]
+    assert income["passed_before"] is True and income["passed_after"] is False
+    # the audit records behind it, checksums verified
+    audit = d["audit"]
+    assert audit["complete"] is True and audit["damaged_in_window"] == 0
+    kinds = sorted((r["kind"], r["verdict"]) for r in audit["records"] if r["kind"] == "gate")
+    assert kinds == [("gate", "approved"), ("gate", "needs_review")]
+    assert {r["check"] for r in audit["records"] if r["kind"] != "gate"} == {"ages_possible", "income_present"}
+    # requirement -> checks that evidence it -> status
+    coverage = {r["requirement"]: r for r in d["coverage"]}
+    assert set(coverage) == {"EU AI Act Art. 10(3)", "internal DQ-7", "NIST AI RMF MEASURE 2.1"}
+    assert coverage["EU AI Act Art. 10(3)"]["status"] == "warned"
+    assert [c["check"] for c in coverage["internal DQ-7"]["checks"]] == ["ages_possible", "income_present"]
+    assert coverage["NIST AI RMF MEASURE 2.1"]["checks"] == [{"check": "income_present", "status": "warned"}]
+    page = _dossier(world, "credit", "credit_reviewed", api=False)
+    assert page.status_code == 200 and "@media print" in page.text
+    for text in ("snapshot matches the hash", "every checksum verified", "by <strong>ada</strong>",
+                 "Requirements coverage", "EU AI Act Art. 10(3)", runs["credit_ok"].run_id):  # fmt: skip
+        assert text in page.text, text
+
+
+@pytest.mark.airflow
+def test_the_dossier_of_a_rejection_and_the_default_decision(world):
+    d = _dossier(world, "credit", "credit_bad").json()
+    assert d["decision"]["verdict"] == "rejected" and not d["decision"]["reviewed"]
+    assert d["previous_approved"]["run_id"] == world["runs"]["credit_ok"].run_id
+    assert {c["check"]: c["status"] for c in d["checks"]}["ages_possible"] == "failed"
+    newest = _dossier(world, "churn").json()  # no run_id: the newest approved or rejected decision
+    assert newest["decision"]["run_id"] == world["runs"]["churn_bad"].run_id
+    assert _get(world, "/alignment/api/models/overview-churn/churn/dossier?run_id=nope").status_code == 404
+    assert _get(world, "/alignment/api/models/overview-churn/nobody/dossier").status_code == 404
+
+
+@pytest.mark.airflow
+def test_no_dossier_of_a_dag_the_user_may_not_read(world):
+    assert _dossier(world, "churn", "churn_ok", user="restricted").status_code == 403
+    assert _dossier(world, "churn", user="restricted", api=False).status_code == 403
+    assert _dossier(world, "credit", "credit_ok", user="restricted").status_code == 200
+
+
+@pytest.mark.airflow
+def test_the_cli_writes_the_same_dossier_and_exports_the_audit(world, tmp_path, airflow_home):
+    from airflow_alignment.cli import main
+
+    store, run_id = str(airflow_home / "alignment"), world["runs"]["credit_reviewed"].run_id
+    target = tmp_path / "dossier.json"
+    assert main(["dossier", "--policy", "overview-credit", "--model", "credit", "--run-id", run_id,
+                 "-o", str(target), "--store", store]) == 0  # fmt: skip
+    mine, served = json.loads(target.read_text()), _dossier(world, "credit", "credit_reviewed").json()
+    for part in ("decision", "coverage"):
+        assert mine[part] == served[part] or part == "decision" and {
+            k: v for k, v in mine[part].items() if k != "summary"} == {
+            k: v for k, v in served[part].items() if k != "summary"}  # fmt: skip
+    assert mine["audit"] == served["audit"] and mine["policy"]["sha256"] == served["policy"]["sha256"]
+    page = tmp_path / "dossier.html"
+    assert main(["dossier", "--policy", "overview-credit", "--model", "credit", "--run-id", run_id,
+                 "-o", str(page), "--store", store]) == 0  # fmt: skip
+    assert "Compliance dossier: overview-credit / credit" in page.read_text()
+    assert main(["dossier", "--policy", "overview-credit", "--model", "nobody", "--store", store]) == 4
+    csv_path = tmp_path / "audit.csv"
+    assert main(["audit", "export", "--policy", "overview-credit", "--model", "credit", "-o", str(csv_path),
+                 "--store", store]) == 0  # fmt: skip
+    import csv
+
+    rows = list(csv.DictReader(csv_path.open()))
+    gates = [(r["run_id"], r["verdict"], r["reviewer"]) for r in rows if r["kind"] == "gate"]
+    assert (run_id, "approved", "ada") in gates and (run_id, "needs_review", "") in gates
+    assert {r["policy_name"] for r in rows} == {"overview-credit"} and len(gates) == 4
 
 
 # -- cost, precedence, bad entries, escaping (no Airflow app) --------------------------------
@@ -280,3 +390,57 @@ def test_tilde_and_payloads_in_names_are_keys_and_text(tmp_path):
                             "filters": {"owner": EVIL_IMG}, "all_url": "/a", "json_url": "/j"})  # fmt: skip
     assert_escaped(page)
     assert json.loads(json.dumps(row))["owner"] == EVIL_SCRIPT
+
+
+def test_a_snapshot_edited_after_the_decision_no_longer_verifies(tmp_path):
+    from airflow_alignment.policy import load_policy
+    from airflow_alignment.reporting import policies
+    from tests.dags.overview_cases import policy
+
+    store = ArtifactStore(tmp_path)
+    loaded = load_policy("name: p\nversion: 1.10\nchecks:\n" + "\n".join(
+        "  " + line for line in json.dumps(policy("p", "o")["checks"]).splitlines()))  # fmt: skip
+    key = policies.write_snapshot(store, loaded)
+    kept = policies.read_snapshot(store, "p", loaded.sha256)
+    assert kept["verified"] is True and kept["version"] == "1.10" and kept["text"].startswith("name: p")
+    doc = json.loads((tmp_path / key).read_text())
+    doc["content"]["checks"][0]["expectations"][0]["kwargs"]["max_value"] = 1000  # a threshold loosened later
+    (tmp_path / key).write_text(json.dumps(doc))
+    assert policies.read_snapshot(store, "p", loaded.sha256)["verified"] is False
+    assert policies.write_snapshot(store, loaded) == key  # written once: never overwritten
+    assert json.loads((tmp_path / key).read_text())["content"]["checks"][0]["expectations"][0]["kwargs"][
+        "max_value"] == 1000  # fmt: skip
+
+
+def test_verify_audit_finds_torn_lines_edits_and_gaps(tmp_path, airflow_home):
+    import subprocess
+    import sys
+
+    from airflow_alignment.cli import main
+    from airflow_alignment.reporting.audit import AUDIT_FILE
+    from tests.test_reports import expectations_result, publish
+
+    store = ArtifactStore(tmp_path)
+    for run in ("r1", "r2", "r3"):
+        publish(expectations_result(), store, dag_id="d", run_id=run, task_id="quality")
+    ok = subprocess.run([sys.executable, "-m", "airflow_alignment", "verify-audit", "--store", str(tmp_path)],
+                        capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0 and "3 audit record(s)" in ok.stdout and "whole" in ok.stdout, ok.stderr
+    trail = tmp_path / AUDIT_FILE
+    lines = trail.read_text().splitlines()
+    edited = json.loads(lines[1])
+    edited["status"] = "passed"  # someone turned a failure into a pass
+    lines[1] = json.dumps(edited, sort_keys=True)
+    trail.write_text("\n".join(lines) + '\n{"time": "2026-01-0')  # and an append was cut short
+    (tmp_path / "results/d/r3/quality/-1/try-1/result.json").unlink()  # a result removed
+    extra = tmp_path / "results/d/r4/quality/-1/try-1"
+    extra.mkdir(parents=True)
+    (extra / "result.json").write_text("{}")  # a result that never went through publish
+    out = io.StringIO()
+    assert main(["verify-audit", "--store", str(tmp_path), "--format", "json"], out=out) == 1
+    found = json.loads(out.getvalue())
+    assert found["records"] == 2 and found["mismatched"] == [f"{AUDIT_FILE} line 2"]
+    assert found["torn"] == [f"{AUDIT_FILE} line 4"]
+    # r2's only record was edited, so its result has no valid record left; r4 never had one
+    assert found["results_without_record"] == [f"results/d/{r}/quality/-1/try-1/result.json" for r in ("r2", "r4")]
+    assert found["records_without_result"] == ["results/d/r3/quality/-1/try-1/result.json"]
