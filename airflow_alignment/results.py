@@ -73,9 +73,7 @@ class CheckResult:
     def from_dict(cls, payload: dict[str, Any]) -> CheckResult:
         """Rebuild a result from :meth:`to_dict` output (or a stored JSON document)."""
         if payload.get("schema") != SCHEMA_ID:
-            raise ValueError(
-                f"not a {SCHEMA_ID} document: schema is {payload.get('schema')!r}"
-            )
+            raise ValueError(f"not a {SCHEMA_ID} document: schema is {payload.get('schema')!r}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(payload) - known)
         if unknown:

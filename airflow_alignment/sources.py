@@ -129,8 +129,10 @@ class SqlSource:
         if self.where is not None and not isinstance(self.where, (str, dict)):
             raise SpecError(f"SqlSource.where: expected SQL text or a {{column: value}} mapping, got {self.where!r}")
         if not isinstance(self.parameters, dict):
-            raise SpecError(f"SqlSource.parameters: expected a mapping of placeholder names to values, "
-                            f"got {type(self.parameters).__name__}")  # fmt: skip
+            raise SpecError(
+                f"SqlSource.parameters: expected a mapping of placeholder names to values, "
+                f"got {type(self.parameters).__name__}"
+            )
         whole_number(self.chunk_rows, "SqlSource.chunk_rows", low=1, high=MAX_BATCH_ROWS, what="rows")
 
     def __str__(self) -> str:
@@ -186,8 +188,9 @@ def as_source(data: Any) -> Any:
             return _build(SqlSource, data, "SqlSource")
         if "path" in data:
             return _build(FileSource, data, "FileSource")
-        raise SpecError(f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), "
-                        f"got keys {sorted(map(str, data))}")  # fmt: skip
+        raise SpecError(
+            f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys {sorted(map(str, data))}"
+        )
     return data
 
 
@@ -197,7 +200,9 @@ def _build(cls: Any, raw: dict[str, Any], name: str) -> Any:
     known = [f.name for f in dataclasses.fields(cls) if f.name != "template_fields"]
     for key in raw:
         if key not in known:
-            raise SpecError(f"data: unknown {name} key {key!r}.{did_you_mean(str(key), known)} Keys: {', '.join(known)}")
+            raise SpecError(
+                f"data: unknown {name} key {key!r}.{did_you_mean(str(key), known)} Keys: {', '.join(known)}"
+            )
     return cls(**raw)
 
 
@@ -321,8 +326,11 @@ def iter_batches(data: Any, columns: Sequence[str], rows: int) -> Iterator[pd.Da
         if fmt == "csv":
             _require(wanted, _csv_header(target, read_options), text)
         with _binary(target) as handle:
-            reader = (pd.read_csv(handle, usecols=wanted, chunksize=rows, **read_options) if fmt == "csv"
-                      else pd.read_json(handle, lines=True, chunksize=rows, **read_options))  # fmt: skip
+            reader = (
+                pd.read_csv(handle, usecols=wanted, chunksize=rows, **read_options)
+                if fmt == "csv"
+                else pd.read_json(handle, lines=True, chunksize=rows, **read_options)
+            )
             empty = True
             for chunk in reader:
                 empty = False
@@ -343,9 +351,7 @@ def infer_format(path: str) -> str:
     for suffix, fmt in _SUFFIXES.items():
         if name.endswith(suffix):
             return fmt
-    raise SpecError(
-        f"cannot tell the format of {path!r} from its suffix; pass format= one of {', '.join(FORMATS)}"
-    )
+    raise SpecError(f"cannot tell the format of {path!r} from its suffix; pass format= one of {', '.join(FORMATS)}")
 
 
 def _read_file(
@@ -505,8 +511,9 @@ def require_unique_columns(columns: Sequence[Any], where: str) -> None:
     repeated = [f"{name!r} ({n} columns)" for name, n in counts.items() if n > 1]
     if repeated:
         more = f", +{len(repeated) - 10} more" if len(repeated) > 10 else ""
-        raise DataError(f"{where} has duplicate column names: {', '.join(repeated[:10])}{more}; "
-                        "give each column its own name")  # fmt: skip
+        raise DataError(
+            f"{where} has duplicate column names: {', '.join(repeated[:10])}{more}; give each column its own name"
+        )
 
 
 def _is_parse_error(exc: OSError) -> bool:

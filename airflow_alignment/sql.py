@@ -87,9 +87,11 @@ def _connection(conn_id: str) -> Any:
     try:
         return BaseHook.get_connection(conn_id)
     except Exception as exc:
-        raise SpecError(f"SqlSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
-                        "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
-                        f"{conn_id.upper()}") from exc  # fmt: skip
+        raise SpecError(
+            f"SqlSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
+            "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
+            f"{conn_id.upper()}"
+        ) from exc
 
 
 def _open(conn_id: str, conn: Any) -> sa.Engine:
@@ -106,8 +108,10 @@ def _open(conn_id: str, conn: Any) -> sa.Engine:
         import sqlalchemy as sa
 
         return sa.create_engine(hook.get_uri())
-    raise SpecError(f"SqlSource: connection {conn_id!r} ({conn.conn_type}) is not a SQL connection: its hook "
-                    f"{type(hook).__name__} has no SQLAlchemy engine")  # fmt: skip
+    raise SpecError(
+        f"SqlSource: connection {conn_id!r} ({conn.conn_type}) is not a SQL connection: its hook "
+        f"{type(hook).__name__} has no SQLAlchemy engine"
+    )
 
 
 def dialect(source: SqlSource) -> str:
@@ -175,7 +179,9 @@ def _window_condition(source: SqlSource, base: Any, conditions: list[Any], windo
         )
     if sample.tzinfo is None:
         start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-    return sa.and_(col > sa.bindparam("alignment_window_start", start), col <= sa.bindparam("alignment_window_end", end))
+    return sa.and_(
+        col > sa.bindparam("alignment_window_start", start), col <= sa.bindparam("alignment_window_end", end)
+    )
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -262,12 +268,15 @@ def _binds(text: str, parameters: dict[str, Any]) -> dict[str, Any]:
     used = set(re.findall(r"(?<![:\w]):([A-Za-z_]\w*)", text))
     missing = sorted(used - set(parameters))
     if missing:
-        raise SpecError(f"SqlSource: placeholder(s) {', '.join(':' + m for m in missing)} have no value; "
-                        f"pass parameters={{{', '.join(repr(m) + ': ...' for m in missing)}}}")  # fmt: skip
+        raise SpecError(
+            f"SqlSource: placeholder(s) {', '.join(':' + m for m in missing)} have no value; "
+            f"pass parameters={{{', '.join(repr(m) + ': ...' for m in missing)}}}"
+        )
     unused = sorted(set(parameters) - used)
     if unused:
-        raise SpecError(f"SqlSource.parameters: {', '.join(map(repr, unused))} not used by any :name placeholder "
-                        f"in {text!r}")  # fmt: skip
+        raise SpecError(
+            f"SqlSource.parameters: {', '.join(map(repr, unused))} not used by any :name placeholder in {text!r}"
+        )
     return dict(parameters)
 
 
@@ -296,8 +305,10 @@ def require_columns(source: SqlSource, columns: Sequence[str], what: str = "colu
     available = available_columns(source)
     for col in columns:
         if col not in available:
-            raise DataError(f"{what} {col!r} not in {source}.{did_you_mean(str(col), available)} "
-                            f"Columns: [{preview(available, limit=30)}]")  # fmt: skip
+            raise DataError(
+                f"{what} {col!r} not in {source}.{did_you_mean(str(col), available)} "
+                f"Columns: [{preview(available, limit=30)}]"
+            )
 
 
 def _missing_table(source: SqlSource, eng: Any) -> DataError:
@@ -309,8 +320,10 @@ def _missing_table(source: SqlSource, eng: Any) -> DataError:
     except Exception:  # noqa: BLE001 - only for the hint
         tables = []
     where = f" in schema {schema!r}" if schema else ""
-    return DataError(f"table {name!r} not found{where} in connection {source.conn_id!r}."
-                     f"{did_you_mean(name, tables)} Tables: [{preview(sorted(tables), limit=30)}]")  # fmt: skip
+    return DataError(
+        f"table {name!r} not found{where} in connection {source.conn_id!r}."
+        f"{did_you_mean(name, tables)} Tables: [{preview(sorted(tables), limit=30)}]"
+    )
 
 
 def database_error(source: SqlSource, exc: Exception) -> Exception:
@@ -405,16 +418,20 @@ def cell_table(
         inner.append(col.label(key))
     if sample_weight is not None:
         w = sa.cast(rel.c[sample_weight], sa.Float())
-        inner.append(sa.case((rel.c[sample_weight].is_(None), sa.literal(1)), else_=sa.literal(0))
-                     .label(cells.WEIGHT_MISSING))  # fmt: skip
+        inner.append(
+            sa.case((rel.c[sample_weight].is_(None), sa.literal(1)), else_=sa.literal(0)).label(cells.WEIGHT_MISSING)
+        )
         inner.append(w.label("__w__"))
     sub = sa.select(*inner).subquery("alignment_cells")
     group = [sub.c[k] for k in keys] + ([sub.c[cells.WEIGHT_MISSING]] if sample_weight is not None else [])
     aggregates: list[Any] = [sa.func.count().label(cells.ROWS)]
     if sample_weight is not None:
         wc = sub.c["__w__"]
-        aggregates += [sa.func.sum(wc).label("__w__"), sa.func.sum(wc * wc).label(cells.WEIGHT_SQ),
-                       sa.func.min(wc).label(cells.WEIGHT_MIN)]  # fmt: skip
+        aggregates += [
+            sa.func.sum(wc).label("__w__"),
+            sa.func.sum(wc * wc).label(cells.WEIGHT_SQ),
+            sa.func.min(wc).label(cells.WEIGHT_MIN),
+        ]
     stmt = sa.select(*group, *aggregates).group_by(*group)
     log.info("counting cells in the database: %s", _one_line(stmt, source))
     with querying(source), engine(source).connect() as conn:
@@ -428,8 +445,16 @@ def cell_table(
         frame[cells.WEIGHT_MISSING] = frame[cells.WEIGHT_MISSING].astype(bool)
         for col in ("__w__", cells.WEIGHT_SQ, cells.WEIGHT_MIN):
             frame[col] = pd.to_numeric(frame[col]).astype(float)
-    return cells.build(frame, features=features, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold,
-                       sample_weight=sample_weight, source=str(source))
+    return cells.build(
+        frame,
+        features=features,
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=y_score,
+        threshold=threshold,
+        sample_weight=sample_weight,
+        source=str(source),
+    )
 
 
 def group_counts(
@@ -445,7 +470,7 @@ def group_counts(
 
     features = list(features)
     require_columns(source, list(dict.fromkeys(features + [label] + ([window.column] if window else []))))
-    rel = relation(source, list(dict.fromkeys(features + [label])), window=window)
+    rel = relation(source, list(dict.fromkeys([*features, label])), window=window)
     keys = [rel.c[f] for f in features]
     stmt = sa.select(*keys, sa.func.count().label("rows"), sa.func.count(rel.c[label]).label("labelled"))
     stmt = stmt.group_by(*keys)

@@ -33,10 +33,13 @@ GOAL = 1.15
 EXPECTATIONS: list[dict[str, Any]] = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}},
     {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850}},
+    {
+        "type": "expect_column_values_to_be_between",
+        "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850},
+    },
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "sex", "value_set": ["F", "M"]}},
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "race", "value_set": ["A", "B", "C", "D", "E"]}},
-]  # fmt: skip
+]
 COLUMNS = ["income", "age", "credit_score", "sex", "race"]
 
 
@@ -171,7 +174,8 @@ def main() -> int:
         f"raw GX   : median {raw:.3f} s wall, {median(cpu['raw GX']):.3f} s CPU  (runs: {fmt_times(times['raw GX'])})"
     )
     print(
-        f"operator : median {ours:.3f} s wall, {median(cpu['operator']):.3f} s CPU  (runs: {fmt_times(times['operator'])})"
+        f"operator : median {ours:.3f} s wall, {median(cpu['operator']):.3f} s CPU  "
+        f"(runs: {fmt_times(times['operator'])})"
     )
     print(f"ratio operator / raw GX (wall): {verdict(ours / raw, GOAL)}")
     # CPU time hardly moves when other processes compete for the cores; wall time does.

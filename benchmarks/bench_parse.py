@@ -37,7 +37,8 @@ from airflow_alignment.operators import DataExpectationsOperator
 EXPECTATIONS = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}},
     {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850}},
+    {"type": "expect_column_values_to_be_between",
+     "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850}},
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "sex", "value_set": ["F", "M"]}},
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "race", "value_set": ["A", "B", "C", "D", "E"]},
      "severity": "warning"},
@@ -75,7 +76,8 @@ spec.loader.exec_module(module)
 done = time.monotonic()
 heavy = [m for m in ("great_expectations", "fairlearn", "sklearn", "scipy", "pandas", "numpy", "pyarrow")
          if m in sys.modules]
-print(json.dumps({"done": done, "in_code": done - t_code, "cpu": time.process_time(), "tasks": len(module.dag.tasks), "heavy": heavy}))
+print(json.dumps({"done": done, "in_code": done - t_code, "cpu": time.process_time(),
+                  "tasks": len(module.dag.tasks), "heavy": heavy}))
 """
 
 

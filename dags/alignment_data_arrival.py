@@ -27,7 +27,9 @@ DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",
     os.path.join(os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), "alignment-sample-data"),
 )
-PARTITION = DATA_DIR.rstrip("/") + "/arrival/{{ run_id | replace(':', '_') | replace('+', '_') }}/applicants_{{ ds }}.parquet"
+PARTITION = (
+    DATA_DIR.rstrip("/") + "/arrival/{{ run_id | replace(':', '_') | replace('+', '_') }}/applicants_{{ ds }}.parquet"
+)
 FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age"]
 
 

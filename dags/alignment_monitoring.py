@@ -89,8 +89,14 @@ def alignment_monitoring():
         folder.mkdir(parents=True, exist_ok=True)
         training = lending_applicants(6_000, seed=7)
         training["approved"] = approve(training)
-        approved = evaluate(training, y_true="repaid", y_pred="approved", sensitive_features="sex",
-                            constraints=CONSTRAINTS, check_name="wait_for_feedback")
+        approved = evaluate(
+            training,
+            y_true="repaid",
+            y_pred="approved",
+            sensitive_features="sex",
+            constraints=CONSTRAINTS,
+            check_name="wait_for_feedback",
+        )
         log = lending_applicants(4_000, seed=8, score_bias=80.0)
         log["income"] = (log["income"] * 1.2).round(2)
         log["approved"] = approve(log)

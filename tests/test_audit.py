@@ -3,7 +3,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,11 @@ from airflow_alignment.results import CheckResult
 
 def _result(check="fairness", status="passed", policy="lending"):
     return CheckResult(
-        check=check, kind="fairness", status=status, severity="block", summary=f"{check} {status}",
+        check=check,
+        kind="fairness",
+        status=status,
+        severity="block",
+        summary=f"{check} {status}",
         data={"source": "x", "rows": 1, "columns": [], "fingerprint": "sha256:ab"},
         policy={"name": policy, "version": "1", "sha256": "c" * 64},
         context={"dag_id": "d", "run_id": "r1", "task_id": check, "map_index": -1, "try_number": 1},
@@ -99,7 +102,8 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         from airflow_alignment.reporting.store import ArtifactStore
         store = ArtifactStore({str(tmp_path)!r})
         for i in range(100):
-            append({{"time": "2026-01-01T00:00:00+00:00", "check": f"w{{sys.argv[1]}}-{{i}}", "pad": "x" * 5000}}, store)
+            record = {{"time": "2026-01-01T00:00:00+00:00", "check": f"w{{sys.argv[1]}}-{{i}}", "pad": "x" * 5000}}
+            append(record, store)
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(3)]
     assert [p.wait() for p in procs] == [0, 0, 0]

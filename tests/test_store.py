@@ -9,7 +9,13 @@ from airflow_alignment.reporting.store import ArtifactStore, result_key, safe_se
 
 
 def test_result_key_is_predictable_and_encodes_identifiers():
-    ctx = {"dag_id": "d", "run_id": "manual__2026-01-01T00:00:00+00:00", "task_id": "g.t", "map_index": 3, "try_number": 2}
+    ctx = {
+        "dag_id": "d",
+        "run_id": "manual__2026-01-01T00:00:00+00:00",
+        "task_id": "g.t",
+        "map_index": 3,
+        "try_number": 2,
+    }
     assert result_key(ctx) == "results/d/manual__2026-01-01T00%3A00%3A00%2B00%3A00/g.t/3/try-2/result.json"
 
 
@@ -186,7 +192,7 @@ def test_the_next_try_removes_what_an_interrupted_publish_left(s3_store):
     ctx = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
     store.write_text("results/d/r/t/-1/try-0/result.json", "{}")  # an earlier try that finished
     s3_store.proxy.arm(rb"PUT /[^ ]*/try-1/result\.json ")
-    with pytest.raises(StoreUnavailableError, match="try-1/result.json"), store.all_or_nothing():
+    with pytest.raises(StoreUnavailableError, match=r"try-1/result.json"), store.all_or_nothing():
         store.write_text("results/d/r/t/-1/try-1/report.html", "<html></html>")
         store.write_text("results/d/r/t/-1/try-1/result.json", "{}")
     assert s3_store.proxy.tripped.is_set()
@@ -195,4 +201,6 @@ def test_the_next_try_removes_what_an_interrupted_publish_left(s3_store):
     s3_store.proxy.come_up()
     removed = remove_unfinished_tries(store, {**ctx, "try_number": 2})
     assert removed == ["results/d/r/t/-1/try-1/report.html"]
-    assert keys(s3_store.client, s3_store.bucket, "alignment/results/") == ["alignment/results/d/r/t/-1/try-0/result.json"]
+    assert keys(s3_store.client, s3_store.bucket, "alignment/results/") == [
+        "alignment/results/d/r/t/-1/try-0/result.json"
+    ]

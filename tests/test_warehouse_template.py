@@ -62,7 +62,11 @@ def _run_and_check(dag) -> dict[str, dict]:
     gate = results["alignment.gate"]
     assert gate["metrics"]["verdict"] == "approved", gate["summary"]
     assert {c["check"] for c in gate["metrics"]["checks"]} == {
-        "predictions_quality", "fairness", "performance", "score_ranking"}  # fmt: skip
+        "predictions_quality",
+        "fairness",
+        "performance",
+        "score_ranking",
+    }
     return results
 
 

@@ -108,11 +108,22 @@ def prepare(
     ]
     if len(groups) < 2:
         raise DataError(
-            f"{_what(features)} has a single group {groups[0]} in {rows:,} rows: "
-            "fairness compares at least two groups"
+            f"{_what(features)} has a single group {groups[0]} in {rows:,} rows: fairness compares at least two groups"
         )
-    return Inputs(features, codes, groups, levels, values, _equals(df[y_true], pos_label), predicted, score,
-                  weight, dropped, multiplicity, weight_sq)
+    return Inputs(
+        features,
+        codes,
+        groups,
+        levels,
+        values,
+        _equals(df[y_true], pos_label),
+        predicted,
+        score,
+        weight,
+        dropped,
+        multiplicity,
+        weight_sq,
+    )
 
 
 def _what(features: list[str]) -> str:
@@ -138,30 +149,44 @@ def check_table(
     out. Beside ``y_pred``, ``y_score`` is not looked at: the table holds no score.
     """
     head = table.frame.iloc[:0][table.columns]
-    roles = [("y_true column", y_true), ("y_pred column", y_pred),
-             ("y_score column", y_score if y_pred is None else None), ("sample_weight column", sample_weight)]
-    roles += [("sensitive feature", f) for f in features]  # fmt: skip
+    roles = [
+        ("y_true column", y_true),
+        ("y_pred column", y_pred),
+        ("y_score column", y_score if y_pred is None else None),
+        ("sample_weight column", sample_weight),
+    ]
+    roles += [("sensitive feature", f) for f in features]
     for what, col in roles:
         if col is not None:
             require_columns(head, [col], what=what)
     if table.y_true != y_true:
-        raise SpecError(f"y_true: the cell table counts the labels of {table.y_true!r}, not {y_true!r}; "
-                        "build the table with the same y_true")  # fmt: skip
+        raise SpecError(
+            f"y_true: the cell table counts the labels of {table.y_true!r}, not {y_true!r}; "
+            "build the table with the same y_true"
+        )
     if (y_pred if y_pred is not None else y_score) != table.prediction or table.thresholded != (y_pred is None):
         have = _prediction_role(table.prediction, table.thresholded)
         want = f"y_pred={y_pred!r}" if y_pred is not None else f"y_score={y_score!r} with threshold={threshold!r}"
-        raise SpecError(f"the cell table counts the predictions of {have}, but the check reads {want}; "
-                        "build the table with the same columns")  # fmt: skip
+        raise SpecError(
+            f"the cell table counts the predictions of {have}, but the check reads {want}; "
+            "build the table with the same columns"
+        )
     if table.thresholded and table.threshold is not None and threshold != table.threshold:
-        raise SpecError(f"threshold: the cell table cut {table.prediction!r} at {table.threshold!r}, but the check "
-                        f"reads threshold={threshold!r}; build the table with the same threshold")  # fmt: skip
+        raise SpecError(
+            f"threshold: the cell table cut {table.prediction!r} at {table.threshold!r}, but the check "
+            f"reads threshold={threshold!r}; build the table with the same threshold"
+        )
     if sample_weight is not None and table.sample_weight != sample_weight:
-        raise SpecError(f"sample_weight: the cell table sums the weights of {table.sample_weight!r}, "
-                        f"not {sample_weight!r}; build the table with the same sample_weight")  # fmt: skip
+        raise SpecError(
+            f"sample_weight: the cell table sums the weights of {table.sample_weight!r}, "
+            f"not {sample_weight!r}; build the table with the same sample_weight"
+        )
     for feature in features:
         if feature not in table.features:
-            raise SpecError(f"sensitive feature {feature!r} is not a sensitive feature of the cell table "
-                            f"({table.features}); build the table with it")  # fmt: skip
+            raise SpecError(
+                f"sensitive feature {feature!r} is not a sensitive feature of the cell table "
+                f"({table.features}); build the table with it"
+            )
 
 
 def _prediction_role(column: str | None, thresholded: bool) -> str:

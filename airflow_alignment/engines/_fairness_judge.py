@@ -62,8 +62,13 @@ def load_baseline(baseline: Any, kind: str = "fairness") -> Baseline:
         raise SpecError(f"baseline: {where} is not a CheckResult: {exc}") from None
     if result.kind != kind:
         raise SpecError(f"baseline: {where} is a {result.kind!r} result, not a {kind} one")
-    info = {"given": True, "source": where, "check": result.check, "status": result.status,
-            "started_at": result.started_at}  # fmt: skip
+    info = {
+        "given": True,
+        "source": where,
+        "check": result.check,
+        "status": result.status,
+        "started_at": result.started_at,
+    }
     return Baseline(info, {a.name: a.observed for a in result.assertions})
 
 
@@ -77,8 +82,13 @@ def judge(
         observed, success, details = _per_group(spec, view, comps[0], confidence)
     else:
         observed, success, details = _scalar(spec, view, comps, confidence)
-    details = {"metric": spec["metric_name"], "aggregate": spec["aggregate"], "features": view.features,
-               "decide_on": spec["decide_on"], **details}  # fmt: skip
+    details = {
+        "metric": spec["metric_name"],
+        "aggregate": spec["aggregate"],
+        "features": view.features,
+        "decide_on": spec["decide_on"],
+        **details,
+    }
     if spec["aggregate"] in ("difference", "ratio"):
         details["method"] = spec["method"]
     if spec["agg"]:
@@ -183,8 +193,12 @@ def _per_group(
             failing.append(entry)
     worst = int(np.argmax(excess))
     observed = _num(mv.values[idx[worst]])
-    details: dict[str, Any] = {"groups": [view.groups[idx[worst]]], "values": [observed],
-                               "failing_groups": failing[:10], "failing_count": len(failing)}  # fmt: skip
+    details: dict[str, Any] = {
+        "groups": [view.groups[idx[worst]]],
+        "values": [observed],
+        "failing_groups": failing[:10],
+        "failing_count": len(failing),
+    }
     if observed is None:
         details["reason"] = mv.reasons[idx[worst]]
     return observed, not failing, details
@@ -240,14 +254,21 @@ def _compare(name: str, observed: float | None, spec: dict[str, Any], baseline: 
     if baseline.observed is None:
         return {"status": "no_baseline", "message": NO_BASELINE, **margin}
     if name not in known:
-        return {"status": "missing", **margin,
-                "message": f"the baseline result has no assertion {name!r}: only the absolute bounds apply"}
+        return {
+            "status": "missing",
+            **margin,
+            "message": f"the baseline result has no assertion {name!r}: only the absolute bounds apply",
+        }
     before = known[name]
     if not _is_num(before) or observed is None:
-        return {"status": "undefined", **margin, "baseline_observed": before,
-                "message": "the value is undefined here or in the baseline: only the absolute bounds apply"}
+        return {
+            "status": "undefined",
+            **margin,
+            "baseline_observed": before,
+            "message": "the value is undefined here or in the baseline: only the absolute bounds apply",
+        }
     change = observed - before
-    (key, limit), = margin.items()
+    ((key, limit),) = margin.items()
     ok = (change if key == "max_increase" else -change) <= limit + _TOLERANCE
     return {"status": "compared", "baseline_observed": before, "change": change, key: limit, "success": ok}
 
@@ -303,8 +324,11 @@ def _metric_block(mv: MetricValues, view: View, confidence: float | None) -> dic
     cis = fm.interval(mv.boot, confidence) if mv.boot is not None and confidence is not None else None
     by_group = []
     for i in np.flatnonzero(view.included):
-        entry: dict[str, Any] = {"group": view.groups[i], "value": _num(mv.values[i]),
-                                 "count": int(view.counts[i].sum())}  # fmt: skip
+        entry: dict[str, Any] = {
+            "group": view.groups[i],
+            "value": _num(mv.values[i]),
+            "count": int(view.counts[i].sum()),
+        }
         if weighted:
             entry["weight"] = float(view.cells[i].sum())
         ci = None if cis is None else _ci_pair(cis[0, i], cis[1, i])
@@ -377,8 +401,10 @@ def _describe(a: Assertion) -> str:
     if cmp.get("status") == "compared" and not cmp["success"]:
         key = "max_increase" if "max_increase" in cmp else "max_decrease"
         way = "up" if cmp["change"] > 0 else "down"
-        text += (f", {way} {_fmt(abs(cmp['change']))} from the baseline {_fmt(cmp['baseline_observed'])} "
-                 f"({key} {_fmt(cmp[key])})")
+        text += (
+            f", {way} {_fmt(abs(cmp['change']))} from the baseline {_fmt(cmp['baseline_observed'])} "
+            f"({key} {_fmt(cmp[key])})"
+        )
     return text
 
 
@@ -389,8 +415,11 @@ def _percent(d: dict[str, Any]) -> str:
 def _where(d: dict[str, Any]) -> str:
     groups = d.get("groups") or []
     if d.get("aggregate") == "per_group" and groups:
-        return f" in {groups[0]} ({d['failing_count']} groups out of bounds)" if d.get("failing_count") else (
-            f" in {groups[0]}")
+        return (
+            f" in {groups[0]} ({d['failing_count']} groups out of bounds)"
+            if d.get("failing_count")
+            else (f" in {groups[0]}")
+        )
     if len(groups) == 2:
         return f" between {groups[0]} and {groups[1]}"
     if len(groups) == 1 and groups[0] != "overall":

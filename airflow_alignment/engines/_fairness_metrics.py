@@ -192,7 +192,7 @@ def bootstrap_cells(
     ``(weighted_cells, counts)``, each ``(n_boot, groups, 4)``.
     """
     n = int(counts.sum())
-    drawn = rng.multinomial(n, counts.ravel() / n, size=n_boot).reshape((n_boot,) + counts.shape)
+    drawn = rng.multinomial(n, counts.ravel() / n, size=n_boot).reshape((n_boot, *counts.shape))
     if weights is None or weights_sq is None:
         return drawn.astype(float), drawn
     with np.errstate(divide="ignore", invalid="ignore"):

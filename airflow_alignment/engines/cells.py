@@ -142,8 +142,16 @@ def from_frame(
     source: str | None = None,
 ) -> CellTable:
     """The cell table of the rows of ``df``."""
-    return from_batches([df], features=features, y_true=y_true, y_pred=y_pred, y_score=y_score,
-                        threshold=threshold, sample_weight=sample_weight, source=source)  # fmt: skip
+    return from_batches(
+        [df],
+        features=features,
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=y_score,
+        threshold=threshold,
+        sample_weight=sample_weight,
+        source=source,
+    )
 
 
 def from_batches(
@@ -161,8 +169,9 @@ def from_batches(
     from airflow_alignment.engines.common import column_arguments, column_list
 
     features = column_list(features, "sensitive_features") if features else []
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not math.isfinite(threshold)):  # fmt: skip
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold)
+    ):
         raise SpecError(f"threshold: expected a number, got {threshold!r}")
     column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
     keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
@@ -173,14 +182,27 @@ def from_batches(
             parts = [_combine(parts, keys, sample_weight)]
     if not parts:
         raise ValueError("no batch")  # iter_batches always yields at least one (maybe empty) batch
-    return build(_combine(parts, keys, sample_weight), features=features, y_true=y_true, y_pred=y_pred,
-                 y_score=y_score, threshold=threshold, sample_weight=sample_weight, source=source)  # fmt: skip
+    return build(
+        _combine(parts, keys, sample_weight),
+        features=features,
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=y_score,
+        threshold=threshold,
+        sample_weight=sample_weight,
+        source=source,
+    )
 
 
 def _aggregate(
-    df: pd.DataFrame, keys: list[str], features: Sequence[str], prediction: str | None, thresholded: bool,
-    threshold: float | None, sample_weight: str | None,
-) -> pd.DataFrame:  # fmt: skip
+    df: pd.DataFrame,
+    keys: list[str],
+    features: Sequence[str],
+    prediction: str | None,
+    thresholded: bool,
+    threshold: float | None,
+    sample_weight: str | None,
+) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
@@ -213,9 +235,9 @@ def _aggregate(
 def _numeric(series: pd.Series, role: str, col: str) -> Any:
     import pandas as pd
 
-    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-        if not (series.dtype == object and series.isna().all()):  # an all-missing batch reads as object
-            raise DataError(f"{role} column {col!r} must be numeric, got dtype {series.dtype}")
+    not_numbers = not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)
+    if not_numbers and not (series.dtype == object and series.isna().all()):  # an all-missing batch reads as object
+        raise DataError(f"{role} column {col!r} must be numeric, got dtype {series.dtype}")
     return series.to_numpy(dtype=float, na_value=float("nan"))
 
 
@@ -251,11 +273,19 @@ def build(
     import numpy as np
 
     keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
-    out = frame[keys + [ROWS]].copy()
+    out = frame[[*keys, ROWS]].copy()
     if sample_weight is not None:
         missing = frame[WEIGHT_MISSING].to_numpy(dtype=bool)
         out[sample_weight] = np.where(missing, np.nan, frame["__w__"].to_numpy(dtype=float))
         out[WEIGHT_SQ] = np.where(missing, 0.0, frame[WEIGHT_SQ].to_numpy(dtype=float))
         out[WEIGHT_MIN] = np.where(missing, np.nan, frame[WEIGHT_MIN].to_numpy(dtype=float))
-    return CellTable(out.reset_index(drop=True), y_true, prediction, thresholded, sample_weight, list(features),
-                     source, threshold if thresholded else None)  # fmt: skip
+    return CellTable(
+        out.reset_index(drop=True),
+        y_true,
+        prediction,
+        thresholded,
+        sample_weight,
+        list(features),
+        source,
+        threshold if thresholded else None,
+    )

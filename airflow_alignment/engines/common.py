@@ -73,8 +73,10 @@ def require_one_type(series: pd.Series, what: str) -> None:
     values = series.dropna()
     unhashable = values[~values.map(_hashable).to_numpy(dtype=bool)]
     if len(unhashable):
-        raise DataError(f"{what} holds {len(unhashable):,} values that cannot be groups "
-                        f"({type(unhashable.iloc[0]).__name__}, e.g. {unhashable.iloc[0]!r}); turn them into text")
+        raise DataError(
+            f"{what} holds {len(unhashable):,} values that cannot be groups "
+            f"({type(unhashable.iloc[0]).__name__}, e.g. {unhashable.iloc[0]!r}); turn them into text"
+        )
     pairs = pd.DataFrame({"value": values.to_numpy(), "type": values.map(_type_name).to_numpy()}).drop_duplicates()
     clashing = pairs[pairs.duplicated("value", keep=False)]
     if len(clashing):
@@ -165,7 +167,7 @@ def describe(df: pd.DataFrame, source: str | None, columns: Iterable[str] | None
     frame = df[used] if columns is not None else df
     return {
         "source": source,
-        "rows": int(len(df)),
+        "rows": len(df),
         "columns": [str(c) for c in used],
         "fingerprint": fingerprint(frame),
     }
@@ -186,7 +188,7 @@ def describe_in_background(
     def run() -> None:
         try:
             box["value"] = describe(df, source, columns)
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
     thread = threading.Thread(target=run, name="alignment-fingerprint", daemon=True)
@@ -211,4 +213,3 @@ def check_severity(value: Any, where: str) -> str:
     if value not in ("block", "warn"):
         raise SpecError(f"{where}: severity must be 'block' or 'warn', got {value!r}")
     return str(value)
-

@@ -78,8 +78,10 @@ def validate_spec(**options: Any) -> dict[str, Any]:
     """
     unknown = [k for k in options if k not in SPEC_DEFAULTS]
     if unknown:
-        raise SpecError(f"unknown drift option {unknown[0]!r}.{did_you_mean(unknown[0], SPEC_DEFAULTS)} "
-                        f"Options: {', '.join(SPEC_DEFAULTS)}")
+        raise SpecError(
+            f"unknown drift option {unknown[0]!r}.{did_you_mean(unknown[0], SPEC_DEFAULTS)} "
+            f"Options: {', '.join(SPEC_DEFAULTS)}"
+        )
     spec = {**SPEC_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     spec["severity"] = check_severity(spec["severity"], "severity")
     for key in ("features", "categorical", "exclude", "sensitive_features"):
@@ -91,8 +93,10 @@ def validate_spec(**options: Any) -> dict[str, Any]:
     for key in ("psi_warn", "psi_block"):
         _non_negative(spec[key], key)
     if spec["psi_warn"] > spec["psi_block"]:
-        raise SpecError(f"psi_warn: {spec['psi_warn']} is above psi_block ({spec['psi_block']}); "
-                        "the warning band must start at or below the blocking one")
+        raise SpecError(
+            f"psi_warn: {spec['psi_warn']} is above psi_block ({spec['psi_block']}); "
+            "the warning band must start at or below the blocking one"
+        )
     for key in ("ks_alpha", "chi2_alpha"):
         if spec[key] is not None and not (_is_number(spec[key]) and 0 < spec[key] < 1):
             raise SpecError(f"{key}: expected a significance level between 0 and 1 (e.g. 0.05), got {spec[key]!r}")
@@ -111,19 +115,23 @@ def validate_spec(**options: Any) -> dict[str, Any]:
         known = spec["features"] + ([spec["prediction"]] if spec["prediction"] else [])
         for feature in spec["bounds"]:
             if feature not in known:
-                raise SpecError(f"bounds.{feature}: not a compared feature.{did_you_mean(feature, known)} "
-                                f"Features: {preview(known)}")
+                raise SpecError(
+                    f"bounds.{feature}: not a compared feature.{did_you_mean(feature, known)} "
+                    f"Features: {preview(known)}"
+                )
     return spec
 
 
 def _bound(raw: Any, here: str, spec: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
-        raise SpecError(f"{here}: expected an object like {{'psi_max': 0.2, 'rationale': '...'}}, "
-                        f"got {type(raw).__name__}")
+        raise SpecError(
+            f"{here}: expected an object like {{'psi_max': 0.2, 'rationale': '...'}}, got {type(raw).__name__}"
+        )
     for key in raw:
         if key not in BOUND_KEYS:
-            raise SpecError(f"{here}: unknown key {key!r}.{did_you_mean(str(key), BOUND_KEYS)} "
-                            f"Keys: {', '.join(BOUND_KEYS)}")
+            raise SpecError(
+                f"{here}: unknown key {key!r}.{did_you_mean(str(key), BOUND_KEYS)} Keys: {', '.join(BOUND_KEYS)}"
+            )
     for key in ("psi_max", "psi_warn"):
         if raw.get(key) is not None:
             _non_negative(raw[key], f"{here}.{key}")
@@ -140,8 +148,11 @@ def _bound(raw: Any, here: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 def _limits(spec: dict[str, Any], feature: str) -> dict[str, Any]:
     return spec["bounds"].get(feature) or {
-        "warn_above": spec["psi_warn"], "fail_above": spec["psi_block"], "severity": spec["severity"], "rationale": None,
-    }  # fmt: skip
+        "warn_above": spec["psi_warn"],
+        "fail_above": spec["psi_block"],
+        "severity": spec["severity"],
+        "rationale": None,
+    }
 
 
 def _names(value: Any, where: str) -> list[str] | None:
@@ -164,8 +175,11 @@ def _mapping(value: Any) -> Mapping[Any, Any]:
 
 def _non_negative(value: Any, where: str) -> None:
     if not (_is_number(value) and math.isfinite(value) and value >= 0):
-        raise SpecError(f"{where}: expected a number, got {value!r}" if not _is_number(value)
-                        else f"{where}: expected a number of at least 0, got {value!r}")
+        raise SpecError(
+            f"{where}: expected a number, got {value!r}"
+            if not _is_number(value)
+            else f"{where}: expected a number of at least 0, got {value!r}"
+        )
 
 
 def _is_number(value: Any) -> bool:
@@ -229,11 +243,23 @@ def evaluate(
 
     started, t0 = utcnow(), time.perf_counter()
     spec = validate_spec(
-        features=features, categorical=categorical, exclude=exclude, bins=bins, psi_warn=psi_warn,
-        psi_block=psi_block, ks_alpha=ks_alpha, chi2_alpha=chi2_alpha, bounds=bounds, prediction=prediction,
-        sensitive_features=sensitive_features, pos_label=pos_label, threshold=threshold,
-        selection_rate_max_change=selection_rate_max_change, min_group_size=min_group_size, severity=severity,
-    )  # fmt: skip
+        features=features,
+        categorical=categorical,
+        exclude=exclude,
+        bins=bins,
+        psi_warn=psi_warn,
+        psi_block=psi_block,
+        ks_alpha=ks_alpha,
+        chi2_alpha=chi2_alpha,
+        bounds=bounds,
+        prediction=prediction,
+        sensitive_features=sensitive_features,
+        pos_label=pos_label,
+        threshold=threshold,
+        selection_rate_max_change=selection_rate_max_change,
+        min_group_size=min_group_size,
+        severity=severity,
+    )
     names, not_compared = _features(reference, current, spec)
     extra = ([spec["prediction"]] if spec["prediction"] else []) + spec["sensitive_features"]
     for frame, where in ((reference, "reference"), (current, "current")):
@@ -255,8 +281,18 @@ def evaluate(
     drifted = sorted({a.details["feature"] for a in assertions if a.success is False and "feature" in a.details})
     metrics["drifted"] = drifted
     metrics["columns_not_compared"] = not_compared
-    metrics["settings"] = {k: spec[k] for k in ("bins", "psi_warn", "psi_block", "ks_alpha", "chi2_alpha",
-                                                 "selection_rate_max_change", "min_group_size")}
+    metrics["settings"] = {
+        k: spec[k]
+        for k in (
+            "bins",
+            "psi_warn",
+            "psi_block",
+            "ks_alpha",
+            "chi2_alpha",
+            "selection_rate_max_change",
+            "min_group_size",
+        )
+    }
     metrics["settings"]["epsilon"] = stats.EPSILON
     status = status_from_assertions(assertions)
     return CheckResult(
@@ -284,12 +320,15 @@ def _features(reference: pd.DataFrame, current: pd.DataFrame, spec: dict[str, An
     skip = set(spec["exclude"]) | set(spec["sensitive_features"]) | {spec["prediction"]}
     names = [c for c in ref_cols if c in cur_cols and c not in skip]
     if not names and not spec["prediction"]:
-        raise DataError(f"no column to compare: the reference and the current data share none "
-                        f"(reference: [{preview(ref_cols)}], current: [{preview(cur_cols)}])")
+        raise DataError(
+            f"no column to compare: the reference and the current data share none "
+            f"(reference: [{preview(ref_cols)}], current: [{preview(cur_cols)}])"
+        )
     for feature in spec["bounds"]:
         if feature not in names and feature != spec["prediction"]:
-            raise DataError(f"bounds.{feature}: not a compared feature.{did_you_mean(feature, names)} "
-                            f"Features: {preview(names)}")
+            raise DataError(
+                f"bounds.{feature}: not a compared feature.{did_you_mean(feature, names)} Features: {preview(names)}"
+            )
     return names, not_compared
 
 
@@ -318,27 +357,31 @@ def _judge(name: str, report: dict[str, Any], spec: dict[str, Any]) -> list[Asse
         details["rationale"] = limits["rationale"]
     if name == spec["prediction"]:
         details["role"] = "prediction"
-    out = [Assertion(
-        name=f"psi({name})",
-        success=band == "ok",
-        observed=value,
-        expected={"warn_above": warn, "max": fail},
-        severity=limits["severity"] if band != "warn" else "warn",
-        details=details,
-    )]
+    out = [
+        Assertion(
+            name=f"psi({name})",
+            success=band == "ok",
+            observed=value,
+            expected={"warn_above": warn, "max": fail},
+            severity=limits["severity"] if band != "warn" else "warn",
+            details=details,
+        )
+    ]
     for test, alpha_key, p_key in (("ks", "ks_alpha", "ks_pvalue"), ("chi2", "chi2_alpha", "chi2_pvalue")):
         alpha = spec[alpha_key]
         if alpha is None or p_key not in report:
             continue
         p = report[p_key]
-        out.append(Assertion(
-            name=f"{test}({name})",
-            success=None if p is None else p >= alpha,
-            observed=p,
-            expected={"min_pvalue": alpha},
-            severity=limits["severity"],
-            details={"feature": name, "statistic": report["ks_statistic" if test == "ks" else "chi2"]},
-        ))
+        out.append(
+            Assertion(
+                name=f"{test}({name})",
+                success=None if p is None else p >= alpha,
+                observed=p,
+                expected={"min_pvalue": alpha},
+                severity=limits["severity"],
+                details={"feature": name, "statistic": report["ks_statistic" if test == "ks" else "chi2"]},
+            )
+        )
     return out
 
 
@@ -350,36 +393,52 @@ def _selection_rates(
     ref, cur = _rates(reference, spec), _rates(current, spec)
     for rates, side in ((ref, "reference"), (cur, "current data")):
         if len(rates) > MAX_GROUPS:
-            raise DataError(f"sensitive_features {features}: the {side} has {len(rates):,} groups, more than "
-                            f"{MAX_GROUPS:,}, the most a drift check follows; map rare values to a common one "
-                            "(e.g. 'other') or use a coarser feature")  # fmt: skip
+            raise DataError(
+                f"sensitive_features {features}: the {side} has {len(rates):,} groups, more than "
+                f"{MAX_GROUPS:,}, the most a drift check follows; map rare values to a common one "
+                "(e.g. 'other') or use a coarser feature"
+            )
     max_change, min_size = spec["selection_rate_max_change"], spec["min_group_size"]
     by_group, small, assertions = [], [], []
     common = ref.index.intersection(cur.index)
-    for key, i, j in zip(common, ref.index.get_indexer(common), cur.index.get_indexer(common)):
-        group = dict(zip(features, key if isinstance(key, tuple) else (key,)))
+    for key, i, j in zip(common, ref.index.get_indexer(common), cur.index.get_indexer(common), strict=True):
+        group = dict(zip(features, key if isinstance(key, tuple) else (key,), strict=False))
         r, c = ref.iloc[i], cur.iloc[j]
-        entry = {"group": group, "reference": r["mean"], "current": c["mean"], "change": c["mean"] - r["mean"],
-                 "reference_count": int(r["size"]), "current_count": int(c["size"])}
+        entry = {
+            "group": group,
+            "reference": r["mean"],
+            "current": c["mean"],
+            "change": c["mean"] - r["mean"],
+            "reference_count": int(r["size"]),
+            "current_count": int(c["size"]),
+        }
         by_group.append(entry)
         if min(r["size"], c["size"]) < min_size:
             small.append(group)
             continue
-        assertions.append(Assertion(
-            name=f"selection_rate_change({_group_label(group)})",
-            success=bool(abs(entry["change"]) <= max_change),
-            observed=abs(entry["change"]),
-            expected={"max": max_change},
-            severity=spec["severity"],
-            details={k: entry[k] for k in ("group", "reference", "current", "reference_count", "current_count")},
-        ))
+        assertions.append(
+            Assertion(
+                name=f"selection_rate_change({_group_label(group)})",
+                success=bool(abs(entry["change"]) <= max_change),
+                observed=abs(entry["change"]),
+                expected={"max": max_change},
+                severity=spec["severity"],
+                details={k: entry[k] for k in ("group", "reference", "current", "reference_count", "current_count")},
+            )
+        )
+
     def only(a: Any, b: Any) -> list[dict[str, Any]]:
-        return [dict(zip(features, k if isinstance(k, tuple) else (k,))) for k in a.index.difference(b.index)]
+        return [
+            dict(zip(features, k if isinstance(k, tuple) else (k,), strict=False)) for k in a.index.difference(b.index)
+        ]
 
     metrics = {
-        "prediction": pred, "by_group": by_group, "small_groups": small,
-        "only_in_reference": only(ref, cur), "only_in_current": only(cur, ref),
-    }  # fmt: skip
+        "prediction": pred,
+        "by_group": by_group,
+        "small_groups": small,
+        "only_in_reference": only(ref, cur),
+        "only_in_current": only(cur, ref),
+    }
     return metrics, assertions
 
 
@@ -390,8 +449,10 @@ def _rates(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
     known = pred.notna()
     if spec["threshold"] is not None:
         if not pd.api.types.is_numeric_dtype(pred.dtype) or pd.api.types.is_bool_dtype(pred.dtype):
-            raise DataError(f"prediction column {spec['prediction']!r} is {pred.dtype}, not numbers: threshold="
-                            f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label")  # fmt: skip
+            raise DataError(
+                f"prediction column {spec['prediction']!r} is {pred.dtype}, not numbers: threshold="
+                f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label"
+            )
         selected = pred[known] >= spec["threshold"]
     else:
         selected = pred[known] == spec["pos_label"]
@@ -443,7 +504,9 @@ def _describe(a: Assertion, spec: dict[str, Any]) -> str:
         return f"{who}: PSI {a.observed:.2f} ({a.severity} above {limit:g})"
     if a.name.startswith("selection"):
         d = a.details
-        return (f"selection rate of {_group_label(d['group'])}: {d['reference']:.2f} -> {d['current']:.2f} "
-                f"(change {a.observed:.2f}, max {a.expected['max']:g})")
+        return (
+            f"selection rate of {_group_label(d['group'])}: {d['reference']:.2f} -> {d['current']:.2f} "
+            f"(change {a.observed:.2f}, max {a.expected['max']:g})"
+        )
     test = "KS" if a.name.startswith("ks(") else "chi-square"
     return f"{a.details['feature']}: {test} p-value {a.observed:.2g} (below {a.expected['min_pvalue']:g})"

@@ -106,8 +106,9 @@ def normalize_expectations(expectations: Any, where: str = "expectations") -> li
         if spec.get("meta") is not None and not isinstance(spec["meta"], Mapping):
             raise SpecError(f"{here}.meta: expected an object, got {type(spec['meta']).__name__}")
         notes = spec.get("notes")
-        if notes is not None and not (isinstance(notes, str) or isinstance(notes, list)
-                                      and all(isinstance(n, str) for n in notes)):  # fmt: skip
+        if notes is not None and not (
+            isinstance(notes, str) or (isinstance(notes, list) and all(isinstance(n, str) for n in notes))
+        ):
             raise SpecError(f"{here}.notes: expected a string or a list of strings, got {type(notes).__name__}")
         spec["kwargs"] = dict(kwargs)
         out.append(spec)
@@ -196,8 +197,10 @@ def evaluate(
     specs = resolve_specs(expectations, suite)
     data = as_source(dict(df)) if isinstance(df, Mapping) else df
     if not isinstance(data, SqlSource) and not hasattr(data, "columns"):
-        raise SpecError(f"expectations: evaluate() takes a pandas.DataFrame or a SqlSource, got "
-                        f"{type(data).__name__}; read files with airflow_alignment.sources.load_frame")  # fmt: skip
+        raise SpecError(
+            f"expectations: evaluate() takes a pandas.DataFrame or a SqlSource, got "
+            f"{type(data).__name__}; read files with airflow_alignment.sources.load_frame"
+        )
     if isinstance(data, SqlSource):
         outcomes, described, rows = _evaluate_sql(data, specs, source)
     else:
@@ -206,8 +209,9 @@ def evaluate(
         describing = describe_in_background(data, source, needed_columns(specs))
         outcomes = _run_gx(data, specs)
         described, rows = describing(), len(data)
-    return _judge(specs, outcomes, default_severity, rows=rows, data=described, check_name=check_name,
-                  started=started, t0=t0)  # fmt: skip
+    return _judge(
+        specs, outcomes, default_severity, rows=rows, data=described, check_name=check_name, started=started, t0=t0
+    )
 
 
 def _judge(
@@ -223,7 +227,8 @@ def _judge(
 ) -> CheckResult:
     """The ``CheckResult`` of GX's outcomes, one assertion per expectation (both paths)."""
     assertions = [
-        _assertion(i, spec, outcome, default_severity) for i, (spec, outcome) in enumerate(zip(specs, outcomes))
+        _assertion(i, spec, outcome, default_severity)
+        for i, (spec, outcome) in enumerate(zip(specs, outcomes, strict=True))
     ]
     return CheckResult(
         check=check_name or "expectations",
@@ -294,7 +299,7 @@ def build_gx_expectations(specs: Sequence[Mapping[str, Any]]) -> list[Any]:
             known = list_registered_expectation_implementations()
             hint = did_you_mean(spec["type"], known) or f" Known types include: {preview(sorted(known), 8)}."
             raise SpecError(f"expectations[{i}].type: unknown expectation type {spec['type']!r}.{hint}") from None
-        except Exception as exc:  # pydantic validation of kwargs
+        except Exception as exc:  # noqa: BLE001 - pydantic validation of kwargs
             problems = _pydantic_problems(exc)
             raise SpecError(f"expectations[{i}] ({spec['type']}).kwargs: {problems}") from None
     return built
@@ -310,15 +315,18 @@ def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
         .add_batch_definition_whole_dataframe("whole")
     )
     try:
-        return _validate(context, batch, specs, expectations, {"dataframe": df},
-                         hint=lambda spec: _mixed_types(df, spec))  # fmt: skip
+        return _validate(
+            context, batch, specs, expectations, {"dataframe": df}, hint=lambda spec: _mixed_types(df, spec)
+        )
     except (TypeError, ValueError) as exc:  # GX hashes the frame for its batch id first
         columns = _unhashable(df)
         if not columns:
             raise
-        raise DataError(f"Great Expectations cannot read the data: pandas cannot hash column(s) "
-                        f"{preview(columns)} ({type(exc).__name__}: {exc}); cast them to one type, e.g. "
-                        f"df[{columns[0]!r}].astype(str)") from exc  # fmt: skip
+        raise DataError(
+            f"Great Expectations cannot read the data: pandas cannot hash column(s) "
+            f"{preview(columns)} ({type(exc).__name__}: {exc}); cast them to one type, e.g. "
+            f"df[{columns[0]!r}].astype(str)"
+        ) from exc
 
 
 def _unhashable(df: pd.DataFrame) -> list[Any]:
@@ -442,8 +450,10 @@ def _check_sql_columns(src: SqlSource, specs: Sequence[Mapping[str, Any]], avail
             sql.require_columns(src, names)  # the message of every SQL check
         except DataError as exc:
             raise DataError(f"expectations[{i}] ({spec['type']}): {exc}") from None
-        raise DataError(f"expectations[{i}] ({spec['type']}): column {missing[0]!r} not in {src}. "
-                        f"Columns: [{preview(list(available), limit=30)}]")  # fmt: skip
+        raise DataError(
+            f"expectations[{i}] ({spec['type']}): column {missing[0]!r} not in {src}. "
+            f"Columns: [{preview(list(available), limit=30)}]"
+        )
 
 
 def _run_gx_sql(src: SqlSource, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -550,7 +560,7 @@ def _in_background(fn: Any, name: str) -> Any:
     def run() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
     thread = threading.Thread(target=run, name=name, daemon=True)

@@ -90,8 +90,18 @@ AGGS: tuple[str, ...] = ("worst_case", "mean")
 DECIDE_ON: tuple[str, ...] = ("estimate", "conservative", "significant")
 MISSING_GROUPS: tuple[str, ...] = ("error", "drop", "as_group")
 CONSTRAINT_KEYS: tuple[str, ...] = (
-    "metric", "aggregate", "method", "agg", "min", "max", "baseline", "name", "severity", "rationale", "decide_on",
-)  # fmt: skip
+    "metric",
+    "aggregate",
+    "method",
+    "agg",
+    "min",
+    "max",
+    "baseline",
+    "name",
+    "severity",
+    "rationale",
+    "decide_on",
+)
 BASELINE_KEYS: tuple[str, ...] = ("max_increase", "max_decrease")
 # Keys of result.metrics that are not metric names.
 RESERVED_KEYS: tuple[str, ...] = ("settings", "excluded_groups", "dropped_rows", "baseline", "marginal")
@@ -161,12 +171,16 @@ def _check_options(
 
 def _constraint(raw: Any, here: str, decide_on: str, severity: str, confidence: float | None) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
-        raise SpecError(f"{here}: expected an object like {{'metric': 'demographic_parity_ratio', 'min': 0.8}}, "
-                        f"got {type(raw).__name__}")
+        raise SpecError(
+            f"{here}: expected an object like {{'metric': 'demographic_parity_ratio', 'min': 0.8}}, "
+            f"got {type(raw).__name__}"
+        )
     for key in raw:
         if key not in CONSTRAINT_KEYS:
-            raise SpecError(f"{here}: unknown key {key!r}.{did_you_mean(str(key), CONSTRAINT_KEYS)} "
-                            f"Keys: {', '.join(CONSTRAINT_KEYS)}")
+            raise SpecError(
+                f"{here}: unknown key {key!r}.{did_you_mean(str(key), CONSTRAINT_KEYS)} "
+                f"Keys: {', '.join(CONSTRAINT_KEYS)}"
+            )
     spec = {k: raw.get(k) for k in CONSTRAINT_KEYS}
     _metric(spec, here)
     for bound in ("min", "max"):
@@ -202,8 +216,10 @@ def _metric(spec: dict[str, Any], here: str) -> None:
         raise SpecError(f"{here}.metric: expected a metric name or a callable, got {type(metric).__name__} {metric!r}")
     elif metric in NAMED_AGGREGATES:
         if spec["aggregate"] is not None:
-            raise SpecError(f"{here}.aggregate: {metric!r} is already an aggregate; remove 'aggregate' "
-                            "(or use a base metric such as 'selection_rate' with an aggregate)")
+            raise SpecError(
+                f"{here}.aggregate: {metric!r} is already an aggregate; remove 'aggregate' "
+                "(or use a base metric such as 'selection_rate' with an aggregate)"
+            )
         spec["metric_name"] = metric
         spec["metrics"], spec["aggregate"] = NAMED_AGGREGATES[metric]
     elif metric in METRICS:
@@ -211,8 +227,10 @@ def _metric(spec: dict[str, Any], here: str) -> None:
         spec["metrics"] = (metric,)
     else:
         valid = list(NAMED_AGGREGATES) + list(METRICS)
-        raise SpecError(f"{here}.metric: unknown metric {metric!r}.{did_you_mean(str(metric), valid)} "
-                        f"Valid metrics: {', '.join(valid)}")
+        raise SpecError(
+            f"{here}.metric: unknown metric {metric!r}.{did_you_mean(str(metric), valid)} "
+            f"Valid metrics: {', '.join(valid)}"
+        )
     if spec["aggregate"] is None:
         raise SpecError(f"{here}.aggregate: {spec['metric_name']!r} needs an aggregate: one of {', '.join(AGGREGATES)}")
     spec["aggregate"] = _choice(spec["aggregate"], AGGREGATES, f"{here}.aggregate")
@@ -233,8 +251,11 @@ def _meetable(spec: dict[str, Any], here: str) -> None:
     if kind == "ratio":
         ceiling, floor, what = 1, 0, "a ratio (smaller over larger) lies between 0 and 1"
     elif kind == "difference":
-        ceiling, floor, what = (1 if unit else None), 0, "a difference is at least 0" + (
-            " and at most 1 for rates" if unit else "")
+        ceiling, floor, what = (
+            (1 if unit else None),
+            0,
+            "a difference is at least 0" + (" and at most 1 for rates" if unit else ""),
+        )
     elif unit:
         ceiling, floor, what = 1, 0, f"{spec['metric_name']} lies between 0 and 1"
     else:
@@ -269,8 +290,9 @@ def _default_name(spec: dict[str, Any]) -> str:
 
 def _choice(value: Any, valid: Sequence[str], where: str) -> str:
     if value not in valid:
-        raise SpecError(f"{where}: unknown value {value!r}.{did_you_mean(str(value), valid)} "
-                        f"Use one of: {', '.join(valid)}")
+        raise SpecError(
+            f"{where}: unknown value {value!r}.{did_you_mean(str(value), valid)} Use one of: {', '.join(valid)}"
+        )
     return str(value)
 
 
@@ -340,9 +362,14 @@ def evaluate(
 
     started, t0 = utcnow(), time.perf_counter()
     specs = validate_constraints(
-        constraints, decide_on=decide_on, severity=severity, confidence=confidence, n_boot=n_boot,
-        min_group_size=min_group_size, missing_groups=missing_groups,
-    )  # fmt: skip
+        constraints,
+        decide_on=decide_on,
+        severity=severity,
+        confidence=confidence,
+        n_boot=n_boot,
+        min_group_size=min_group_size,
+        missing_groups=missing_groups,
+    )
     found = judge.load_baseline(baseline)  # before the data work: a bad baseline fails fast
     features = column_list(sensitive_features, "sensitive_features")
     column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
@@ -353,11 +380,7 @@ def evaluate(
     inputs = _prepare(df, y_true, y_pred, y_score, threshold, pos_label, features, sample_weight, missing_groups)
     views = _views(inputs, marginal, min_group_size, confidence, n_boot, random_state)
     values = {view.key: _metric_values(view, inputs, reported) for view in views}
-    assertions = [
-        judge.judge(spec, view, values[view.key], confidence, found)
-        for spec in specs
-        for view in views
-    ]
+    assertions = [judge.judge(spec, view, values[view.key], confidence, found) for spec in specs for view in views]
     return CheckResult(
         check=check_name or "fairness",
         kind="fairness",
@@ -365,12 +388,26 @@ def evaluate(
         severity=check_severity(severity, "severity"),  # type: ignore[arg-type]
         summary=judge.summary(assertions, int(views[0].included.sum()), inputs.rows, features),
         assertions=assertions,
-        metrics=judge.metrics_block(views, values, inputs, found, confidence, {
-            "sensitive_features": features, "pos_label": pos_label, "threshold": threshold,
-            "min_group_size": min_group_size, "confidence": confidence, "n_boot": n_boot if confidence else None,
-            "decide_on": decide_on, "missing_groups": missing_groups, "marginal": marginal,
-            "sample_weight": sample_weight, "random_state": random_state,
-        }),
+        metrics=judge.metrics_block(
+            views,
+            values,
+            inputs,
+            found,
+            confidence,
+            {
+                "sensitive_features": features,
+                "pos_label": pos_label,
+                "threshold": threshold,
+                "min_group_size": min_group_size,
+                "confidence": confidence,
+                "n_boot": n_boot if confidence else None,
+                "decide_on": decide_on,
+                "missing_groups": missing_groups,
+                "marginal": marginal,
+                "sample_weight": sample_weight,
+                "random_state": random_state,
+            },
+        ),
         data=data,
         started_at=started,
         duration_s=round(time.perf_counter() - t0, 6),
@@ -389,8 +426,10 @@ def _reported_metrics(specs: list[dict[str, Any]], extra: Any) -> dict[str, Any]
         elif m in METRICS:
             out[m] = m
         else:
-            raise SpecError(f"metrics[{i}]: unknown metric {m!r}.{did_you_mean(str(m), METRICS)} "
-                            f"Valid metrics: {', '.join(METRICS)}")
+            raise SpecError(
+                f"metrics[{i}]: unknown metric {m!r}.{did_you_mean(str(m), METRICS)} "
+                f"Valid metrics: {', '.join(METRICS)}"
+            )
     for name in out:
         if name in RESERVED_KEYS:
             raise SpecError(f"metric name {name!r} is reserved in the result; rename the function")
@@ -426,11 +465,22 @@ def _check_columns(
             if not (isinstance(m, str) and m in COUNT_METRICS):
                 where = next((f"constraints[{i}]" for i, s in enumerate(specs) if m in s["metrics"]), "metrics")
                 raise SpecError(f"{where}: {name} {_needs_rows(m)}")
-        check_table(df, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold, features=features,
-                    sample_weight=sample_weight)  # fmt: skip
+        check_table(
+            df,
+            y_true=y_true,
+            y_pred=y_pred,
+            y_score=y_score,
+            threshold=threshold,
+            features=features,
+            sample_weight=sample_weight,
+        )
         return df.columns
-    roles = [("y_true column", y_true), ("y_pred column", y_pred), ("y_score column", y_score),
-             ("sample_weight column", sample_weight)] + [("sensitive feature", f) for f in features]
+    roles = [
+        ("y_true column", y_true),
+        ("y_pred column", y_pred),
+        ("y_score column", y_score),
+        ("sample_weight column", sample_weight),
+    ] + [("sensitive feature", f) for f in features]
     for what, col in roles:
         if col is not None:
             require_columns(df, [col], what=what)
@@ -440,10 +490,14 @@ def _check_columns(
 def _needs_rows(metric: Any) -> str:
     """Why ``metric`` (a score metric name or a callable) cannot be computed from a CellTable."""
     if callable(metric):
-        return ("needs the rows, not counts: a callable metric is called on the rows' labels and predictions, "
-                "and a cell table holds only their counts; pass the rows (a DataFrame)")  # fmt: skip
-    return ("needs the rows (scores), not counts: a cell table holds the counts of labels and thresholded "
-            "predictions, not the scores; pass the rows (a DataFrame)")  # fmt: skip
+        return (
+            "needs the rows, not counts: a callable metric is called on the rows' labels and predictions, "
+            "and a cell table holds only their counts; pass the rows (a DataFrame)"
+        )
+    return (
+        "needs the rows (scores), not counts: a cell table holds the counts of labels and thresholded "
+        "predictions, not the scores; pass the rows (a DataFrame)"
+    )
 
 
 def _describe(df: pd.DataFrame | CellTable, source: str | None, columns: list[str]) -> dict[str, Any]:
@@ -459,22 +513,44 @@ def _describe(df: pd.DataFrame | CellTable, source: str | None, columns: list[st
 
 
 def _prepare(
-    df: pd.DataFrame | CellTable, y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None,
-    pos_label: Any, features: list[str], sample_weight: str | None, missing_groups: str,
-) -> Inputs:  # fmt: skip
+    df: pd.DataFrame | CellTable,
+    y_true: str,
+    y_pred: str | None,
+    y_score: str | None,
+    threshold: float | None,
+    pos_label: Any,
+    features: list[str],
+    sample_weight: str | None,
+    missing_groups: str,
+) -> Inputs:
     from airflow_alignment.engines._fairness_inputs import prepare
 
     return prepare(
-        df, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold, pos_label=pos_label,
-        features=features, sample_weight=sample_weight, missing_groups=missing_groups,
-    )  # fmt: skip
+        df,
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=y_score,
+        threshold=threshold,
+        pos_label=pos_label,
+        features=features,
+        sample_weight=sample_weight,
+        missing_groups=missing_groups,
+    )
 
 
 class View:
     """One way of grouping the rows: the intersectional groups, or one feature alone."""
 
-    def __init__(self, key: str, features: list[str], groups: list[dict[str, Any]], counts: np.ndarray,
-                 cells: np.ndarray, membership: np.ndarray | None, min_group_size: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        key: str,
+        features: list[str],
+        groups: list[dict[str, Any]],
+        counts: np.ndarray,
+        cells: np.ndarray,
+        membership: np.ndarray | None,
+        min_group_size: int,
+    ) -> None:
         import numpy as np
 
         self.key, self.features, self.groups = key, features, groups
@@ -499,8 +575,11 @@ class View:
             )
 
     def _what(self) -> str:
-        return f"sensitive feature {self.features[0]!r}" if len(self.features) == 1 else (
-            f"sensitive features {self.features}")
+        return (
+            f"sensitive feature {self.features[0]!r}"
+            if len(self.features) == 1
+            else (f"sensitive features {self.features}")
+        )
 
 
 def _views(
@@ -540,8 +619,10 @@ def _views(
                 view.boot = (boot_cells, boot_counts)
             else:
                 n_out = len(view.groups)
-                view.boot = (fm.merge_groups(boot_cells, view.membership, n_out),
-                             fm.merge_groups(boot_counts, view.membership, n_out))
+                view.boot = (
+                    fm.merge_groups(boot_cells, view.membership, n_out),
+                    fm.merge_groups(boot_counts, view.membership, n_out),
+                )
     return views
 
 
@@ -564,9 +645,16 @@ def _predicted(inputs: Inputs) -> np.ndarray:
 class MetricValues:
     """One metric over one view: per-group values (NaN = undefined), overall, replicates."""
 
-    def __init__(self, name: str, values: np.ndarray, overall: float, reasons: list[str | None],
-                 overall_reason: str | None, boot: np.ndarray | None = None,
-                 boot_overall: np.ndarray | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        values: np.ndarray,
+        overall: float,
+        reasons: list[str | None],
+        overall_reason: str | None,
+        boot: np.ndarray | None = None,
+        boot_overall: np.ndarray | None = None,
+    ) -> None:
         self.name, self.values, self.overall = name, values, overall
         self.reasons, self.overall_reason = reasons, overall_reason
         self.boot, self.boot_overall = boot, boot_overall

@@ -57,10 +57,22 @@ if TYPE_CHECKING:
 # Another name for a fairness metric: the formula is the same.
 ALIASES: dict[str, str] = {"recall": "true_positive_rate"}
 COUNT_METRICS: tuple[str, ...] = (
-    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "error_rate", "selection_rate", "base_rate",
-    "true_positive_rate", "false_positive_rate", "true_negative_rate", "false_negative_rate",
-    "negative_predictive_value", "false_discovery_rate", "false_omission_rate",
-)  # fmt: skip
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "error_rate",
+    "selection_rate",
+    "base_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "true_negative_rate",
+    "false_negative_rate",
+    "negative_predictive_value",
+    "false_discovery_rate",
+    "false_omission_rate",
+)
 SCORE_METRICS: tuple[str, ...] = fairness.SCORE_METRICS
 METRICS: tuple[str, ...] = COUNT_METRICS + SCORE_METRICS
 PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier_score")
@@ -106,8 +118,10 @@ def _constraint(raw: Any, here: str, decide_on: str, severity: str, confidence: 
     for key in raw:
         if key not in CONSTRAINT_KEYS:
             hint = " (a fairness key: performance judges the whole data)" if key in fairness.CONSTRAINT_KEYS else ""
-            raise SpecError(f"{here}: unknown key {key!r}{hint}.{did_you_mean(str(key), CONSTRAINT_KEYS)} "
-                            f"Keys: {', '.join(CONSTRAINT_KEYS)}")  # fmt: skip
+            raise SpecError(
+                f"{here}: unknown key {key!r}{hint}.{did_you_mean(str(key), CONSTRAINT_KEYS)} "
+                f"Keys: {', '.join(CONSTRAINT_KEYS)}"
+            )
     spec = {k: raw.get(k) for k in CONSTRAINT_KEYS}
     spec["metric_name"] = _metric(spec["metric"], here)
     spec["formula"] = ALIASES.get(spec["metric_name"], spec["metric_name"])
@@ -140,8 +154,10 @@ def _metric(metric: Any, here: str) -> str:
     hint = ""
     if isinstance(metric, str) and metric in fairness.NAMED_AGGREGATES:
         hint = f" {metric!r} compares groups: judge it with FairnessCheckOperator."
-    raise SpecError(f"{here}.metric: unknown metric {metric!r}.{did_you_mean(str(metric), METRICS)}{hint} "
-                    f"Valid metrics: {', '.join(METRICS)}")  # fmt: skip
+    raise SpecError(
+        f"{here}.metric: unknown metric {metric!r}.{did_you_mean(str(metric), METRICS)}{hint} "
+        f"Valid metrics: {', '.join(METRICS)}"
+    )
 
 
 def _meetable(spec: dict[str, Any], here: str) -> None:
@@ -206,8 +222,9 @@ def evaluate(
         ``brier_score``.
     """
     started, t0 = utcnow(), time.perf_counter()
-    specs = validate_constraints(constraints, severity=severity, decide_on=decide_on, confidence=confidence,
-                                 n_boot=n_boot)  # fmt: skip
+    specs = validate_constraints(
+        constraints, severity=severity, decide_on=decide_on, confidence=confidence, n_boot=n_boot
+    )
     found = load_baseline(baseline)  # before the data work: a bad baseline fails fast
     column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
     check_seed(random_state)
@@ -216,9 +233,15 @@ def evaluate(
     inputs = _prepare(df, y_true, y_pred, y_score, threshold, pos_label, sample_weight, specs)
     values = _metric_values(inputs, specs, confidence, n_boot, random_state)
     assertions = [_judge(spec, values[spec["metric_name"]], confidence, found) for spec in specs]
-    settings = {"pos_label": pos_label, "threshold": threshold, "sample_weight": sample_weight,
-                "confidence": confidence, "n_boot": n_boot if confidence else None, "decide_on": decide_on,
-                "random_state": random_state}  # fmt: skip
+    settings = {
+        "pos_label": pos_label,
+        "threshold": threshold,
+        "sample_weight": sample_weight,
+        "confidence": confidence,
+        "n_boot": n_boot if confidence else None,
+        "decide_on": decide_on,
+        "random_state": random_state,
+    }
     return CheckResult(
         check=check_name or "performance",
         kind="performance",
@@ -258,19 +281,32 @@ def _check_columns(
         if name in SCORE_METRICS and y_score is None:
             raise SpecError(f"constraints[{i}]: {name} is computed from scores: give y_score (a column of scores)")
         if name in COUNT_METRICS and y_pred is None and (y_score is None or threshold is None):
-            raise SpecError(f"constraints[{i}]: {name} is computed from predicted labels: give y_pred "
-                            "(a column of predicted labels), or y_score with a threshold")  # fmt: skip
+            raise SpecError(
+                f"constraints[{i}]: {name} is computed from predicted labels: give y_pred "
+                "(a column of predicted labels), or y_score with a threshold"
+            )
     if isinstance(df, CellTable):
         from airflow_alignment.engines._fairness_inputs import check_table
 
         for i, spec in enumerate(specs):
             if spec["metric_name"] in SCORE_METRICS:
                 raise SpecError(f"constraints[{i}]: {spec['metric_name']} {fairness._needs_rows(spec['metric_name'])}")
-        check_table(df, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold, features=[],
-                    sample_weight=sample_weight)  # fmt: skip
+        check_table(
+            df,
+            y_true=y_true,
+            y_pred=y_pred,
+            y_score=y_score,
+            threshold=threshold,
+            features=[],
+            sample_weight=sample_weight,
+        )
         return df.columns
-    roles = [("y_true column", y_true), ("y_pred column", y_pred), ("y_score column", y_score),
-             ("sample_weight column", sample_weight)]  # fmt: skip
+    roles = [
+        ("y_true column", y_true),
+        ("y_pred column", y_pred),
+        ("y_score column", y_score),
+        ("sample_weight column", sample_weight),
+    ]
     for what, col in roles:
         if col is not None:
             require_columns(df, [col], what=what)
@@ -296,9 +332,15 @@ class Inputs:
 
 
 def _prepare(
-    df: pd.DataFrame | CellTable, y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None,
-    pos_label: Any, sample_weight: str | None, specs: list[dict[str, Any]],
-) -> Inputs:  # fmt: skip
+    df: pd.DataFrame | CellTable,
+    y_true: str,
+    y_pred: str | None,
+    y_score: str | None,
+    threshold: float | None,
+    pos_label: Any,
+    sample_weight: str | None,
+    specs: list[dict[str, Any]],
+) -> Inputs:
     import numpy as np
 
     from airflow_alignment.engines import _fairness_inputs as fi
@@ -316,8 +358,10 @@ def _prepare(
             count = int(df[col].isna().sum()) if multiplicity is None else int(multiplicity[df[col].isna()].sum())
         if count:
             values = "value" if count == 1 else "values"
-            raise DataError(f"{role} column {col!r} has {count:,} missing {values} (NaN/None) in {rows:,} rows; "
-                            "fill them, or leave those rows out of the data")  # fmt: skip
+            raise DataError(
+                f"{role} column {col!r} has {count:,} missing {values} (NaN/None) in {rows:,} rows; "
+                "fill them, or leave those rows out of the data"
+            )
     true_values = fi._distinct(df[y_true])
     fi._require_binary(true_values, "y_true", y_true, pos_label)
     predicted = None
@@ -327,8 +371,10 @@ def _prepare(
         fi._require_same_labels(true_values, pred_values, y_true, y_pred, pos_label)
         predicted = fi._equals(df[y_pred], pos_label)
     elif len(true_values) == 2 and pos_label not in true_values:
-        raise DataError(f"pos_label={pos_label!r} is not one of the labels of y_true {y_true!r} "
-                        f"({preview(true_values)}); set pos_label to the positive one, e.g. pos_label={true_values[-1]!r}")  # fmt: skip
+        raise DataError(
+            f"pos_label={pos_label!r} is not one of the labels of y_true {y_true!r} "
+            f"({preview(true_values)}); set pos_label to the positive one, e.g. pos_label={true_values[-1]!r}"
+        )
     score = weight = weight_sq = None
     if table is not None:
         if predicted is None and y_score is not None:  # 1.0 where score >= threshold (upstream)
@@ -366,8 +412,9 @@ def _require_scores(score: np.ndarray, col: str, specs: list[dict[str, Any]]) ->
 class MetricValue:
     """One metric on the whole data: the value (NaN = undefined), why not, its replicates."""
 
-    def __init__(self, value: float, reason: str | None, boot: np.ndarray | None = None,
-                 ci_note: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, value: float, reason: str | None, boot: np.ndarray | None = None, ci_note: str | None = None
+    ) -> None:
         self.value, self.reason, self.boot, self.ci_note = value, reason, boot, ci_note
 
 
@@ -438,9 +485,14 @@ def _count_metrics(
 
 
 def _score_metric(
-    name: str, positive: np.ndarray, score: np.ndarray, weight: np.ndarray | None,
-    confidence: float | None, n_boot: int, rng: np.random.Generator,
-) -> MetricValue:  # fmt: skip
+    name: str,
+    positive: np.ndarray,
+    score: np.ndarray,
+    weight: np.ndarray | None,
+    confidence: float | None,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> MetricValue:
     import warnings
 
     import numpy as np
@@ -461,8 +513,10 @@ def _score_metric(
     if n_boot * (n + SCORE_CALL_ROWS) > SCORE_BOOTSTRAP_BUDGET:
         fits = SCORE_BOOTSTRAP_BUDGET // (n + SCORE_CALL_ROWS)
         hint = f"; n_boot={fits} or fewer would get one" if fits >= 100 else ""
-        note = (f"no confidence interval for {name}: a row bootstrap of {n_boot:,} scikit-learn calls on {n:,} rows "
-                f"is over the time budget{hint}")  # fmt: skip
+        note = (
+            f"no confidence interval for {name}: a row bootstrap of {n_boot:,} scikit-learn calls on {n:,} rows "
+            f"is over the time budget{hint}"
+        )
         return MetricValue(value, reason, None, note)
     boot = np.empty(n_boot)
     with warnings.catch_warnings():

@@ -27,7 +27,7 @@ class LabelledCheckOperator(AlignmentCheckOperator):
     """
 
     template_fields = ("data", "constraints", "baseline", "check_name")
-    template_fields_renderers = {"constraints": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"constraints": "json"}
     defaults: ClassVar[dict[str, Any]]
     required: ClassVar[tuple[str, ...]] = ("y_true", "constraints")
     option_keys: ClassVar[tuple[str, ...]]
@@ -88,15 +88,24 @@ class LabelledCheckOperator(AlignmentCheckOperator):
             from airflow_alignment.engines import cells
 
             self.log.info("reading %s in batches of %s rows and counting cells", source, f"{rows:,}")
-            return cells.from_batches(iter_batches(source, columns, rows), features=features or [],
-                                      source=describe_source(source), **self.cell_arguments())  # fmt: skip
+            return cells.from_batches(
+                iter_batches(source, columns, rows),
+                features=features or [],
+                source=describe_source(source),
+                **self.cell_arguments(),
+            )
         if isinstance(source, SqlSource) and needs_rows:
             self.log.info("%s need the rows: reading columns %s of %s", ", ".join(needs_rows), columns, source)
         return load_frame(source, columns=columns)
 
     def cell_arguments(self) -> dict[str, Any]:
-        return {"y_true": self.columns["y_true"], "y_pred": self.columns["y_pred"], "y_score": self.columns["y_score"],
-                "threshold": self.threshold, "sample_weight": self.columns["sample_weight"]}  # fmt: skip
+        return {
+            "y_true": self.columns["y_true"],
+            "y_pred": self.columns["y_pred"],
+            "y_score": self.columns["y_score"],
+            "threshold": self.threshold,
+            "sample_weight": self.columns["sample_weight"],
+        }
 
     def rows_needed(self) -> list[str]:
         """The metrics of the (rendered) constraints that need rows, not counts."""

@@ -116,7 +116,7 @@ class AlignmentCheckOperator(BaseOperator):
             result.duration_s = round(time.perf_counter() - t0, 6)
             try:
                 self.publish(result, context)
-            except Exception:  # noqa: BLE001 - the original error is the one to see
+            except Exception:  # the original error is the one to see
                 self.log.exception("could not store the error result of %s", self.check_name)
             raise
         compact = self.publish(result, context)
@@ -216,8 +216,11 @@ def publish_result(
         result.full_result = result.report = None
         unstored = result.compact()
         ti.xcom_push(key="return_value", value=unstored)
-        log.error("%s; the result is not stored. Its bounded form is in XCom (return_value) and here: %s",
-                  exc, json.dumps(unstored, allow_nan=False, default=str))  # fmt: skip
+        log.error(
+            "%s; the result is not stored. Its bounded form is in XCom (return_value) and here: %s",
+            exc,
+            json.dumps(unstored, allow_nan=False, default=str),
+        )
         raise
     compact = result.compact()
     if push:
@@ -275,4 +278,4 @@ def is_templated(value: Any) -> bool:
     return False
 
 
-__all__: Sequence[str] = ["AlignmentCheckOperator", "AlignmentCheckFailed", "raise_for_status"]
+__all__: Sequence[str] = ["AlignmentCheckFailed", "AlignmentCheckOperator", "raise_for_status"]

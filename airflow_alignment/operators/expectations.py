@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_alignment.engines.expectations import normalize_expectations
 from airflow_alignment.exceptions import SpecError
@@ -38,7 +38,7 @@ class DataExpectationsOperator(AlignmentCheckOperator):
 
     kind = "expectations"
     template_fields = ("data", "expectations", "suite", "check_name")
-    template_fields_renderers = {"expectations": "json", "suite": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"expectations": "json", "suite": "json"}
 
     def __init__(
         self,
@@ -53,8 +53,14 @@ class DataExpectationsOperator(AlignmentCheckOperator):
         check: str | None = None,
         **kwargs: Any,
     ) -> None:
-        given = dict(data=data, expectations=expectations, suite=suite, severity=severity, check_name=check_name,
-                     format=format)
+        given = {
+            "data": data,
+            "expectations": expectations,
+            "suite": suite,
+            "severity": severity,
+            "check_name": check_name,
+            "format": format,
+        }
         args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
         name = type(self).__name__
@@ -81,7 +87,7 @@ class DataExpectationsOperator(AlignmentCheckOperator):
         specs = resolve_specs(expectations, self.suite)
         data = as_source(self.data)
         # A SQL source is validated where it lives; everything else is loaded (needed columns only).
-        target = data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs),
-                                                                     format=self.format)  # fmt: skip
-        return evaluate(target, specs, severity=self.severity, check_name=self.check_name,
-                        source=describe_source(data))  # fmt: skip
+        target = (
+            data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs), format=self.format)
+        )
+        return evaluate(target, specs, severity=self.severity, check_name=self.check_name, source=describe_source(data))

@@ -199,8 +199,9 @@ def review_body(result: CheckResult) -> str:
     for a in result.assertions:
         report = ""
         if a.details.get("report") and ctx.get("dag_id") and ctx.get("run_id"):
-            page = report_path({"dag_id": ctx["dag_id"], "run_id": ctx["run_id"], "task_id": a.details["task_id"],
-                                "map_index": -1})  # fmt: skip
+            page = report_path(
+                {"dag_id": ctx["dag_id"], "run_id": ctx["run_id"], "task_id": a.details["task_id"], "map_index": -1}
+            )
             report = f"[report]({page})"
         summary = public_text(str(a.details.get("summary", ""))).replace("|", "\\|")
         lines.append(f"| {a.name} | {a.observed} | {summary} | {report} |")

@@ -46,9 +46,16 @@ def report_path(context: Mapping[str, Any], *, try_number: int | None = None, ro
     """The report page of a task instance (``context``: dag_id, run_id, task_id, map_index)."""
     map_index = context.get("map_index")
     return app_path(
-        "dags", context["dag_id"], "runs", context["run_id"], "tasks", context["task_id"], "report",
-        query={"map_index": -1 if map_index is None else int(map_index), "try_number": try_number}, root=root,
-    )  # fmt: skip
+        "dags",
+        context["dag_id"],
+        "runs",
+        context["run_id"],
+        "tasks",
+        context["task_id"],
+        "report",
+        query={"map_index": -1 if map_index is None else int(map_index), "try_number": try_number},
+        root=root,
+    )
 
 
 class AlignmentReportLink(BaseOperatorLink):
@@ -64,6 +71,10 @@ class AlignmentReportLink(BaseOperatorLink):
         if configured.startswith(("http://", "https://")):
             parts = urlsplit(configured)
             base = f"{parts.scheme}://{parts.netloc}"
-        context = {"dag_id": ti_key.dag_id, "run_id": ti_key.run_id, "task_id": ti_key.task_id,
-                   "map_index": ti_key.map_index}  # fmt: skip
+        context = {
+            "dag_id": ti_key.dag_id,
+            "run_id": ti_key.run_id,
+            "task_id": ti_key.task_id,
+            "map_index": ti_key.map_index,
+        }
         return base + report_path(context, try_number=getattr(ti_key, "try_number", None))

@@ -186,11 +186,19 @@ def _latest_tries(keys: list[str]) -> dict[tuple[str, str], tuple[str, str, str]
 
 def _context(dag_id: str, run_id: str, segments: tuple[str, str, str]) -> dict[str, Any]:
     task, map_index, try_segment = segments
-    return {"dag_id": dag_id, "run_id": run_id, "task_id": unquote(task), "map_index": int(unquote(map_index)),
-            "try_number": _try_of(try_segment)}  # fmt: skip
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": unquote(task),
+        "map_index": int(unquote(map_index)),
+        "try_number": _try_of(try_segment),
+    }
 
 
 def _gate_first(entry: Mapping[str, Any]) -> tuple[int, str, int]:
     map_index = entry.get("map_index")
-    return (0 if entry.get("kind") == "gate" else 1, str(entry.get("task_id")),
-            map_index if isinstance(map_index, int) else -1)  # fmt: skip
+    return (
+        0 if entry.get("kind") == "gate" else 1,
+        str(entry.get("task_id")),
+        map_index if isinstance(map_index, int) else -1,
+    )

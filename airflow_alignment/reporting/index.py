@@ -114,8 +114,9 @@ def compact_entry(doc: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def unreadable_entry(key: str, error: BaseException | str, task_id: str | None = None, map_index: int = -1,
-                     try_number: int | None = None) -> dict[str, Any]:  # fmt: skip
+def unreadable_entry(
+    key: str, error: BaseException | str, task_id: str | None = None, map_index: int = -1, try_number: int | None = None
+) -> dict[str, Any]:
     """The entry of a stored file that could not be read or is not what it should be: the fields
     of a :func:`compact_entry` (``None`` where unknown), ``status: "unreadable"``, its key and why."""
     entry = compact_entry({"context": {"task_id": task_id, "map_index": map_index, "try_number": try_number}})
@@ -157,11 +158,17 @@ def entry(doc: Mapping[str, Any], run_after: datetime | str) -> tuple[str, str]:
     """The key and the text of the index entry of a result (``doc``: its JSON form)."""
     ctx = doc.get("context") or {}
     folder = run_folder(run_after, ctx["run_id"])
-    key = entry_key(ctx["dag_id"], folder, ctx["task_id"], int(ctx.get("map_index", -1)),
-                    int(ctx.get("try_number") or 0))  # fmt: skip
+    key = entry_key(
+        ctx["dag_id"], folder, ctx["task_id"], int(ctx.get("map_index", -1)), int(ctx.get("try_number") or 0)
+    )
     when = datetime.fromisoformat(run_after) if isinstance(run_after, str) else run_after
-    body = {"schema": ENTRY_SCHEMA, "dag_id": ctx["dag_id"], "run_id": ctx["run_id"],
-            "run_after": when.isoformat(), **compact_entry(doc)}  # fmt: skip
+    body = {
+        "schema": ENTRY_SCHEMA,
+        "dag_id": ctx["dag_id"],
+        "run_id": ctx["run_id"],
+        "run_after": when.isoformat(),
+        **compact_entry(doc),
+    }
     return key, json.dumps(body, allow_nan=False)
 
 
@@ -308,8 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = ArtifactStore(args.store)
     for dag_id in args.dag or stored_dags(store):
         counts = rebuild(store, dag_id, {} if args.no_db else dag_runs_after(dag_id))
-        print(f"{dag_id}: {counts['entries']} entries written for {counts['runs']} runs, "
-              f"{counts['unreadable']} unreadable results skipped ({store.base})")  # fmt: skip
+        print(
+            f"{dag_id}: {counts['entries']} entries written for {counts['runs']} runs, "
+            f"{counts['unreadable']} unreadable results skipped ({store.base})"
+        )
     return 0
 
 

@@ -59,7 +59,7 @@ def read_texts(store: ArtifactStore, keys: Iterable[str]) -> dict[str, str | Exc
     root = _remote_root(store)
     base = root.path.rstrip("/")
     blobs = _read_remote(root.fs, [f"{base}/{key}" for key in keys])
-    return {key: _decode(blob) for key, blob in zip(keys, blobs)}
+    return {key: _decode(blob) for key, blob in zip(keys, blobs, strict=True)}
 
 
 # -- local ----------------------------------------------------------------------------------

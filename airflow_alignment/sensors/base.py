@@ -151,8 +151,9 @@ class AlignmentSensor(BaseSensorOperator):
     ) -> None:
         super().__init__(**kwargs)
         if min_bytes is not None and (isinstance(min_bytes, bool) or not isinstance(min_bytes, int) or min_bytes < 1):
-            raise SpecError(f"{type(self).__name__}.min_bytes: expected a whole number of bytes of at least 1, "
-                            f"got {min_bytes!r}")  # fmt: skip
+            raise SpecError(
+                f"{type(self).__name__}.min_bytes: expected a whole number of bytes of at least 1, got {min_bytes!r}"
+            )
         self.severity = check_severity(severity or "block", f"{type(self).__name__}.severity")
         self.check_name = check_name or self.task_id
         self.policy_ref = policy_ref
@@ -260,8 +261,12 @@ class AlignmentSensor(BaseSensorOperator):
         self._pokes = int(carry.get("evaluations", 0))
         self._last = CheckResult.from_dict(carry["last"]) if carry.get("last") else None
         deadline = carry.get("deadline")
-        self.log.info("trigger: %s after %s poll(s)%s", event["status"], event.get("polls"),
-                      f" ({event['note']})" if event.get("note") else "")  # fmt: skip
+        self.log.info(
+            "trigger: %s after %s poll(s)%s",
+            event["status"],
+            event.get("polls"),
+            f" ({event['note']})" if event.get("note") else "",
+        )
         if event["status"] == "timeout":
             raise self._timed_out(AirflowSensorTimeout(f"no success within {self.timeout:g} s"), context)
         if event["status"] == "error":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_alignment.engines.expectations import normalize_expectations
 from airflow_alignment.exceptions import SpecError
@@ -50,7 +50,7 @@ class ExpectationsSensor(AlignmentSensor):
     kind = "expectations"
     evaluator = "airflow_alignment.sensors.expectations.evaluate_arrival"
     template_fields = ("data", "expectations", "suite", "check_name")
-    template_fields_renderers = {"expectations": "json", "suite": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"expectations": "json", "suite": "json"}
 
     def __init__(
         self,
@@ -66,8 +66,14 @@ class ExpectationsSensor(AlignmentSensor):
         check: str | None = None,
         **kwargs: Any,
     ) -> None:
-        given = {"data": data, "expectations": expectations, "suite": suite, "severity": severity, "check_name": check_name,
-                     "format": format}
+        given = {
+            "data": data,
+            "expectations": expectations,
+            "suite": suite,
+            "severity": severity,
+            "check_name": check_name,
+            "format": format,
+        }
         args, ref = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy_ref=ref, **kwargs)
         name = type(self).__name__
@@ -90,11 +96,18 @@ class ExpectationsSensor(AlignmentSensor):
         expectations = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
         expectations = list(expectations or [])
         if self.min_rows is not None:
-            expectations.append({"type": "expect_table_row_count_to_be_between",
-                                 "kwargs": {"min_value": self.min_rows}})
+            expectations.append(
+                {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": self.min_rows}}
+            )
         data = plain_data(self.data, "data") if self.deferrable else self.data
-        return {"data": data, "expectations": expectations, "suite": self.suite, "format": self.format,
-                "severity": self.severity, "check_name": self.check_name}
+        return {
+            "data": data,
+            "expectations": expectations,
+            "suite": self.suite,
+            "format": self.format,
+            "severity": self.severity,
+            "check_name": self.check_name,
+        }
 
     def readiness(self, spec: dict[str, Any]) -> dict[str, Any]:
         """On a SQL source: ``COUNT(*)`` reaches ``min_rows`` (at least one row) and changed;
@@ -123,8 +136,10 @@ def evaluate_arrival(spec: dict[str, Any]) -> tuple[bool, CheckResult]:
 
     specs = resolve_specs(spec["expectations"] or None, spec["suite"])
     data = as_source(spec["data"])  # the trigger carries a SqlSource as its mapping
-    target = data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs),
-                                                                 format=spec["format"])  # fmt: skip
-    result = evaluate(target, specs, severity=spec["severity"], check_name=spec["check_name"],
-                      source=describe_source(data))
+    target = (
+        data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs), format=spec["format"])
+    )
+    result = evaluate(
+        target, specs, severity=spec["severity"], check_name=spec["check_name"], source=describe_source(data)
+    )
     return result.status in ("passed", "warned"), result

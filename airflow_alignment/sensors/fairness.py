@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_alignment.engines.fairness import validate_constraints
 from airflow_alignment.exceptions import SpecError, preview
@@ -66,7 +66,7 @@ class FairnessFeedbackSensor(AlignmentSensor):
     kind = "fairness"
     evaluator = "airflow_alignment.sensors.fairness.evaluate_feedback"
     template_fields = ("data", "constraints", "baseline", "window_end", "check_name")
-    template_fields_renderers = {"constraints": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"constraints": "json"}
 
     def __init__(
         self,
@@ -112,9 +112,15 @@ class FairnessFeedbackSensor(AlignmentSensor):
         window_arguments(name, window, args.get("timestamp_column"))
         self.min_group_size = args["min_group_size"]
         if not isinstance(args["constraints"], str) and not is_templated(args["constraints"]):
-            validate_constraints(args["constraints"], decide_on=args["decide_on"], severity=self.severity,
-                                 confidence=args["confidence"], n_boot=args["n_boot"],
-                                 min_group_size=self.min_group_size, missing_groups=args["missing_groups"])
+            validate_constraints(
+                args["constraints"],
+                decide_on=args["decide_on"],
+                severity=self.severity,
+                confidence=args["confidence"],
+                n_boot=args["n_boot"],
+                min_group_size=self.min_group_size,
+                missing_groups=args["missing_groups"],
+            )
         self.data = keep_callable(args["data"])
         self.constraints = args["constraints"]
         self.baseline = args.get("baseline")
@@ -150,9 +156,14 @@ class FairnessFeedbackSensor(AlignmentSensor):
         if not isinstance(as_source(spec["data"]), SqlSource):
             return super().readiness(spec)
         window = _window(spec)
-        return {"kind": "labelled", "source": spec["data"], "features": spec["sensitive_features"],
-                "label": spec["y_true"], "min_per_group": spec["min_group_size"],
-                "window": dataclasses.asdict(window) if window else None}  # fmt: skip
+        return {
+            "kind": "labelled",
+            "source": spec["data"],
+            "features": spec["sensitive_features"],
+            "label": spec["y_true"],
+            "min_per_group": spec["min_group_size"],
+            "window": dataclasses.asdict(window) if window else None,
+        }
 
     def _approved_baseline(self) -> dict[str, Any] | None:
         if not (self.policy_ref and self.model):
@@ -216,7 +227,7 @@ def _file_tally(data: Any, spec: dict[str, Any], window: Window | None) -> tuple
     labelled = frame[frame[y_true].notna()].groupby(features, dropna=False, observed=True).size()
     labelled = labelled.reindex(seen.index, fill_value=0)
     keys = [k if isinstance(k, tuple) else (k,) for k in seen.index]
-    return frame, [(k, int(n), int(m)) for k, n, m in zip(keys, seen.to_numpy(), labelled.to_numpy())]
+    return frame, [(k, int(n), int(m)) for k, n, m in zip(keys, seen.to_numpy(), labelled.to_numpy(), strict=True)]
 
 
 def _short(tally: Tally, spec: dict[str, Any]) -> bool:
@@ -234,8 +245,15 @@ def _labelled_cells_or_rows(data: SqlSource, spec: dict[str, Any], window: Windo
     if metrics_needing_rows(spec["constraints"]):
         used = [c for c in (spec["y_true"], spec["y_pred"], spec["y_score"]) if c] + spec["sensitive_features"]
         return sql.read_frame(data, used, **rows)
-    return sql.cell_table(data, features=spec["sensitive_features"], y_true=spec["y_true"], y_pred=spec["y_pred"],
-                          y_score=spec["y_score"], threshold=spec["threshold"], **rows)  # fmt: skip
+    return sql.cell_table(
+        data,
+        features=spec["sensitive_features"],
+        y_true=spec["y_true"],
+        y_pred=spec["y_pred"],
+        y_score=spec["y_score"],
+        threshold=spec["threshold"],
+        **rows,
+    )
 
 
 def _judge(spec: dict[str, Any], target: Any, tally: Tally) -> CheckResult:
@@ -244,11 +262,20 @@ def _judge(spec: dict[str, Any], target: Any, tally: Tally) -> CheckResult:
 
     options = {k: spec[k] for k in _OPTIONS}
     result = evaluate(
-        target, y_true=spec["y_true"], y_pred=spec["y_pred"], y_score=spec["y_score"], threshold=spec["threshold"],
-        sensitive_features=spec["sensitive_features"], constraints=spec["constraints"],
-        min_group_size=spec["min_group_size"], baseline=spec["baseline"], severity=spec["severity"],
-        check_name=spec["check_name"], source=describe_source(spec["data"]), **options,
-    )  # fmt: skip
+        target,
+        y_true=spec["y_true"],
+        y_pred=spec["y_pred"],
+        y_score=spec["y_score"],
+        threshold=spec["threshold"],
+        sensitive_features=spec["sensitive_features"],
+        constraints=spec["constraints"],
+        min_group_size=spec["min_group_size"],
+        baseline=spec["baseline"],
+        severity=spec["severity"],
+        check_name=spec["check_name"],
+        source=describe_source(spec["data"]),
+        **options,
+    )
     result.metrics["feedback"] = _feedback_metrics(spec, tally)
     return result
 
@@ -272,8 +299,13 @@ def _waiting(spec: dict[str, Any], tally: Tally) -> CheckResult:
     severity = check_severity(spec["severity"], "severity")
     metrics = _feedback_metrics(spec, tally)
     assertions = [
-        Assertion(name=f"labelled_rows({group_name(k, features)})", success=n >= need, observed=n,
-                  expected=f">= {need}", severity=severity)  # type: ignore[arg-type]
+        Assertion(
+            name=f"labelled_rows({group_name(k, features)})",
+            success=n >= need,
+            observed=n,
+            expected=f">= {need}",
+            severity=severity,
+        )  # type: ignore[arg-type]
         for k, _, n in tally
     ]
     short = [(k, n) for k, _, n in tally if n < need]
@@ -281,10 +313,18 @@ def _waiting(spec: dict[str, Any], tally: Tally) -> CheckResult:
         summary = "waiting for feedback: no predictions in the window"
     else:
         lacking = preview(f"{group_name(k, features)} ({n})" for k, n in short)
-        summary = (f"waiting for labelled feedback: {len(short)} of {len(tally)} groups have fewer than {need} "
-                   f"labelled rows ({metrics['labelled_rows']} of {metrics['window_rows']} rows labelled): {lacking}")
+        summary = (
+            f"waiting for labelled feedback: {len(short)} of {len(tally)} groups have fewer than {need} "
+            f"labelled rows ({metrics['labelled_rows']} of {metrics['window_rows']} rows labelled): {lacking}"
+        )
     return CheckResult(
-        check=spec["check_name"], kind="fairness", status="failed", severity=severity,  # type: ignore[arg-type]
-        summary=summary, assertions=assertions, metrics={"feedback": metrics},
-        data={"source": describe_source(spec["data"]), "rows": metrics["window_rows"]}, started_at=utcnow(),
+        check=spec["check_name"],
+        kind="fairness",
+        status="failed",
+        severity=severity,  # type: ignore[arg-type]
+        summary=summary,
+        assertions=assertions,
+        metrics={"feedback": metrics},
+        data={"source": describe_source(spec["data"]), "rows": metrics["window_rows"]},
+        started_at=utcnow(),
     )

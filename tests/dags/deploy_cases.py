@@ -62,14 +62,24 @@ class SlowFirstTryExpectations(DataExpectationsOperator):
         return super().evaluate(context)
 
 
-with DAG("alignment_deploy_worker_loss", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-         tags=["alignment", "test"]):  # fmt: skip
+with DAG(
+    "alignment_deploy_worker_loss",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "test"],
+):
     land() >> SlowFirstTryExpectations(
         task_id="slow_check", data=BATCH, expectations=EXPECTATIONS, retries=2, retry_delay=timedelta(seconds=2)
     )
 
-with DAG("alignment_deploy_store_loss", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-         tags=["alignment", "test"]):  # fmt: skip
+with DAG(
+    "alignment_deploy_store_loss",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "test"],
+):
     land() >> DataExpectationsOperator(
         task_id="store_check",
         data=BATCH,
@@ -78,8 +88,13 @@ with DAG("alignment_deploy_store_loss", schedule=None, start_date=datetime(2026,
         retry_delay=timedelta(seconds=25),  # the test reads try 1's XCom and log meanwhile
     )
 
-with DAG("alignment_deploy_late_data", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-         tags=["alignment", "test"]):  # fmt: skip
+with DAG(
+    "alignment_deploy_late_data",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "test"],
+):
     ExpectationsSensor(
         task_id="wait_for_batch",
         data=BATCH,

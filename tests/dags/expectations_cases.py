@@ -13,23 +13,24 @@ INCOME = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "i
 PATH = "{{ dag_run.conf['path'] }}"
 
 CASES = {
-    "expectations_warned": dict(
-        expectations=[
+    "expectations_warned": {
+        "expectations": [
             {
                 "type": "expect_column_values_to_be_between",
                 "kwargs": {"column": "age", "min_value": "{{ params.min_age }}", "max_value": 100},
             },
             {**INCOME, "severity": "warning"},
         ],
-    ),
-    "expectations_missing_column": dict(
-        retries=2, expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "incom"}}]
-    ),
-    "expectations_missing_file": dict(retries=1, retry_delay=timedelta(seconds=0), expectations=[AGE]),
-    "expectations_json_string": dict(
-        expectations='[{"type": "expect_column_values_to_be_between", '
+    },
+    "expectations_missing_column": {
+        "retries": 2,
+        "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "incom"}}],
+    },
+    "expectations_missing_file": {"retries": 1, "retry_delay": timedelta(seconds=0), "expectations": [AGE]},
+    "expectations_json_string": {
+        "expectations": '[{"type": "expect_column_values_to_be_between", '
         '"kwargs": {"column": "age", "min_value": {{ params.min_age }}, "max_value": 35}}]'
-    ),
+    },
 }
 
 for dag_id, kwargs in CASES.items():

@@ -25,7 +25,10 @@ with DAG(dag_id="lineage_checks", schedule=None, start_date=START, catchup=False
         task_id="applicants_quality",
         data="{{ dag_run.conf['applicants'] }}",
         expectations=[
-            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "age", "min_value": 18, "max_value": 100},
+            },
             {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}},
         ],
     )
