@@ -5,7 +5,7 @@ The public surface is small and stable:
 - :mod:`airflow_alignment.operators` (Airflow operators),
 - :mod:`airflow_alignment.engines` (plain-Python ``evaluate`` functions),
 - :class:`airflow_alignment.results.CheckResult` (the result contract),
-- :mod:`airflow_alignment.sources` (where data comes from).
+- :mod:`airflow_alignment.io` (where data comes from).
 """
 
 from __future__ import annotations

@@ -48,70 +48,44 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from airflow_alignment.engines.common import check_seed
 from airflow_alignment.exceptions import SpecError, did_you_mean
+from airflow_alignment.io import FORMATS, as_source
 from airflow_alignment.limits import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, MAX_POLICY_VALUES
-from airflow_alignment.sources import FORMATS
+from airflow_alignment.results import DEFAULT_SEVERITY
+from airflow_alignment.specs import DriftSpec, ExpectationsSpec, FairnessSpec, PerformanceSpec
+from airflow_alignment.specs.common import check_seed
+from airflow_alignment.specs.labelled import check_options
 
 TOP_KEYS = ("name", "version", "owner", "description", "defaults", "checks", "references")
-KINDS = ("expectations", "fairness", "drift", "performance")
 COMMON_CHECK_KEYS = ("name", "kind", "data", "severity", "owner", "rationale", "references", "description")
-KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "expectations": ("expectations", "suite", "format"),
-    "fairness": (
-        "y_true",
-        "y_pred",
-        "y_score",
-        "threshold",
-        "pos_label",
-        "sensitive_features",
-        "constraints",
-        "min_group_size",
-        "confidence",
-        "n_boot",
-        "decide_on",
-        "baseline",
-        "marginal",
-        "sample_weight",
-        "missing_groups",
-        "random_state",
-    ),
-    "drift": (
-        "reference",
-        "features",
-        "categorical",
-        "exclude",
-        "bins",
-        "psi_warn",
-        "psi_block",
-        "ks_alpha",
-        "chi2_alpha",
-        "bounds",
-        "prediction",
-        "sensitive_features",
-        "pos_label",
-        "threshold",
-        "selection_rate_max_change",
-        "min_group_size",
-    ),
-    "performance": (
-        "y_true",
-        "y_pred",
-        "y_score",
-        "threshold",
-        "pos_label",
-        "constraints",
-        "confidence",
-        "n_boot",
-        "decide_on",
-        "baseline",
-        "sample_weight",
-        "random_state",
-    ),
+# The spec of each kind: a check's keys are its fields (severity is common to every kind)...
+SPECS: dict[str, type] = {
+    "expectations": ExpectationsSpec,
+    "fairness": FairnessSpec,
+    "drift": DriftSpec,
+    "performance": PerformanceSpec,
 }
+KINDS = tuple(SPECS)
+# ...and where its data comes from: the format of the data, the baseline result, the reference data.
+DATA_KEYS: dict[str, tuple[str, ...]] = {
+    "expectations": ("format",),
+    "fairness": ("baseline",),
+    "drift": ("reference",),
+    "performance": ("baseline",),
+}
+
+
+def spec_keys(kind: str) -> tuple[str, ...]:
+    """The keys of a check of ``kind`` that its spec takes (a policy can write them)."""
+    return tuple(
+        f.name for f in fields(SPECS[kind]) if f.init and f.name != "severity" and f.metadata.get("policy", True)
+    )
+
+
+KIND_KEYS: dict[str, tuple[str, ...]] = {kind: spec_keys(kind) + DATA_KEYS[kind] for kind in SPECS}
 # defaults apply to every check whose kind takes the key
 _TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 _DOTS = re.compile(r"\.+")
@@ -438,19 +412,15 @@ def _version(value: Any, written: str | None) -> str:
 
 def _check_defaults(defaults: Mapping[str, Any]) -> None:
     """Every default is checked here, whether or not a check of the policy takes it."""
-    from airflow_alignment.engines.fairness import _check_options
-
     options = {
-        "decide_on": "estimate",
-        "severity": "block",
-        "confidence": None,
-        "n_boot": 1000,
-        "min_group_size": 30,
-        "missing_groups": "error",
+        f.name: f.default
+        for f in fields(FairnessSpec)
+        if f.name in ("decide_on", "severity", "confidence", "n_boot", "min_group_size", "missing_groups")
+        and f.default is not MISSING
     }
     options.update({k: v for k, v in defaults.items() if k in options})
     try:
-        _check_options(**options)
+        check_options(**options)
         if "pos_label" in defaults:
             _label(defaults["pos_label"], "pos_label")
     except SpecError as exc:
@@ -479,7 +449,7 @@ def _check(raw: Any, here: str, defaults: Mapping[str, Any]) -> PolicyCheck:
     for key, value in defaults.items():
         if key in KIND_KEYS[kind] and key not in spec:
             spec[key] = value
-    severity = raw.get("severity", defaults.get("severity", "block"))
+    severity = raw.get("severity", defaults.get("severity", DEFAULT_SEVERITY))
     if severity not in ("block", "warn"):
         raise SpecError(f"{here}.severity: expected 'block' or 'warn', got {severity!r}")
     _validate_kind(kind, spec, severity, here)
@@ -514,8 +484,6 @@ def _data(value: Any, where: str, *, required: bool = False) -> None:
             )
         return
     if isinstance(value, Mapping):
-        from airflow_alignment.sources import as_source
-
         try:
             as_source(dict(value))
         except SpecError as exc:
@@ -579,23 +547,19 @@ def _kind_values(kind: str, spec: dict[str, Any], here: str) -> None:
 
 
 def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) -> None:
-    """The kind's own checks, the same ones its operator runs at parse time."""
+    """The kind's spec, built as its operator builds it when the DAG is parsed."""
     _kind_values(kind, spec, here)
+    options = {k: v for k, v in spec.items() if k not in DATA_KEYS[kind]}
     try:
         if kind == "expectations":
-            from airflow_alignment.engines.expectations import normalize_expectations
-
             if "expectations" not in spec and "suite" not in spec:
                 raise SpecError("give expectations (a list) or suite (a GX suite JSON file)")
-            if "expectations" in spec:
-                normalize_expectations(spec["expectations"])
+            ExpectationsSpec(**options, severity=severity)
             return
         if kind == "drift":
-            from airflow_alignment.engines.drift import validate_spec
-
             if "reference" not in spec:
                 raise SpecError("reference: required (the training data or the approved baseline's data)")
-            validate_spec(**{k: v for k, v in spec.items() if k != "reference"}, severity=severity)
+            DriftSpec.build(**options, severity=severity)
             return
         for column in ("y_true",) + (("sensitive_features",) if kind == "fairness" else ()):
             if column not in spec:
@@ -604,22 +568,7 @@ def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) ->
             raise SpecError("give exactly one of y_pred (labels) or y_score (with threshold)")
         if "constraints" not in spec:
             raise SpecError("constraints: required")
-        if kind == "fairness":
-            from airflow_alignment.engines.fairness import validate_constraints
-
-            options = {
-                k: spec[k]
-                for k in ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")
-                if k in spec
-            }
-            validate_constraints(spec["constraints"], severity=severity, **options)
-        else:
-            from airflow_alignment.engines.performance import (
-                validate_constraints as validate_performance,
-            )
-
-            options = {k: spec[k] for k in ("decide_on", "confidence", "n_boot") if k in spec}
-            validate_performance(spec["constraints"], severity=severity, **options)
+        SPECS[kind](**options, severity=severity)
     except SpecError as exc:
         raise SpecError(_at(here, str(exc))) from None
 

@@ -45,7 +45,7 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_alignment.triggers.alignment"]}],
-        "extra-links": ["airflow_alignment.plugin.links.AlignmentReportLink"],
+        "extra-links": ["airflow_alignment.links.AlignmentReportLink"],
         "plugins": [
             {"name": "airflow_alignment", "plugin-class": "airflow_alignment.plugin.AlignmentPlugin"},
         ],

@@ -110,7 +110,7 @@ def profile_operator(path: str, store: str, repeats: int) -> None:
     """Where the operator's time goes: the engine's steps timed one by one (medians)."""
     from airflow_alignment.engines.common import describe
     from airflow_alignment.engines.expectations import _run_gx, needed_columns, resolve_specs
-    from airflow_alignment.sources import load_frame
+    from airflow_alignment.io import load_frame
 
     specs = resolve_specs(EXPECTATIONS)
     columns = needed_columns(specs)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, count, false_positive_rate, selection_rate, true_positive_rate
 
-from airflow_alignment.engines import _fairness_metrics as fm
+from airflow_alignment.engines.binary import metrics as fm
 from airflow_alignment.engines.common import describe
 from airflow_alignment.engines.fairness import evaluate
 

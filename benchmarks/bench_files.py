@@ -59,8 +59,9 @@ DROP = ("data", "duration_s", "started_at")
 
 # -- the child: one path in a fresh process ---------------------------------------------------
 def child(mode: str, path: str, t_start: float) -> None:
-    from airflow_alignment.engines import cells, fairness
-    from airflow_alignment.sources import FileSource, iter_batches, load_frame
+    from airflow_alignment.engines import fairness
+    from airflow_alignment.engines.binary import cells
+    from airflow_alignment.io import FileSource, iter_batches, load_frame
 
     rss_imports = _status_kb("VmRSS")
     kwargs: dict[str, Any] = {

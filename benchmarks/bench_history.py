@@ -123,8 +123,8 @@ def run_of(day: int) -> tuple[str, datetime]:
 
 def documents(dag_id: str, days: range, tasks: list[tuple[str, dict[str, Any], str]]) -> Any:
     """(key, text or the path of a file to link) of every stored file, as publish_result writes them."""
-    from airflow_alignment.reporting import index
-    from airflow_alignment.reporting.store import result_key
+    from airflow_alignment.store import index
+    from airflow_alignment.store.artifacts import result_key
 
     for day in days:
         run_id, when = run_of(day)

@@ -62,9 +62,9 @@ def child(kind: str, path: str, peer: bool) -> None:
     import pandas as pd
 
     from airflow_alignment.engines import drift, expectations, fairness
+    from airflow_alignment.io import load_frame
     from airflow_alignment.reporting.html import render_report
     from airflow_alignment.samples import applicant_expectations
-    from airflow_alignment.sources import load_frame
 
     base = _status_kb("VmRSS")  # the package and pandas; GX, fairlearn, matplotlib load when used
     if peer:

@@ -10,7 +10,7 @@ generated with numpy (seeded) and loaded with ``COPY``. The connection is regist
 Airflow as ``AIRFLOW_CONN_BENCH_PG``. Each path runs in a fresh Python process, the "task
 process", so that its peak RSS (``VmHWM``) is its own:
 
-- ``pushdown``: ``sql.cell_table(SqlSource(...))`` (one ``GROUP BY`` in the database) then
+- ``pushdown``: ``cells.count(SqlSource(...))`` (one ``GROUP BY`` in the database) then
   ``fairness.evaluate`` of the cell table;
 - ``read_sql``: ``pandas.read_sql`` of the needed columns (what a user would write), then
   ``fairness.evaluate`` of the rows;
@@ -57,10 +57,10 @@ RSS_GOAL_MB = 300
 TOL = 1e-12
 # path -> (check, how the data is read)
 PATHS = {
-    "pushdown": ("fairness", "sql.cell_table: one GROUP BY in PostgreSQL"),
+    "pushdown": ("fairness", "cells.count: one GROUP BY in PostgreSQL"),
     "read_sql": ("fairness", "pandas.read_sql of the 5 columns"),
     "load_frame": ("fairness", "sources.load_frame (chunked reader)"),
-    "perf_pushdown": ("performance", "sql.cell_table (GROUP BY y_true, y_pred)"),
+    "perf_pushdown": ("performance", "cells.count (GROUP BY y_true, y_pred)"),
     "perf_read_sql": ("performance", "pandas.read_sql of the 2 columns"),
 }
 CHUNK = 1_000_000  # rows generated and copied at a time
@@ -84,9 +84,9 @@ def child(path: str, t_start: float) -> None:
     import pandas as pd
     from airflow.sdk import BaseHook  # noqa: F401 - the task process has Airflow loaded
 
-    from airflow_alignment import sql
     from airflow_alignment.engines import fairness, performance
-    from airflow_alignment.sources import SqlSource, load_frame
+    from airflow_alignment.engines.binary import cells
+    from airflow_alignment.io import SqlSource, load_frame, sql
 
     source = SqlSource(CONN_ID, table=TABLE)
     rss_imports = _status_kb("VmRSS")
@@ -103,7 +103,7 @@ def child(path: str, t_start: float) -> None:
         }
         columns = [*FEATURES, "y_true", "y_pred"]
         if path == "pushdown":
-            data: Any = sql.cell_table(source, features=FEATURES, y_true="y_true", y_pred="y_pred")
+            data: Any = cells.count(source, features=FEATURES, y_true="y_true", y_pred="y_pred")
         elif path == "read_sql":
             data = pd.read_sql(f"SELECT {', '.join(columns)} FROM {TABLE}", sql.engine(source))
         else:
@@ -119,7 +119,7 @@ def child(path: str, t_start: float) -> None:
             "n_boot": N_BOOT,
         }
         if path == "perf_pushdown":
-            data = sql.cell_table(source, features=[], y_true="y_true", y_pred="y_pred")
+            data = cells.count(source, features=[], y_true="y_true", y_pred="y_pred")
         else:
             data = pd.read_sql(f"SELECT y_true, y_pred FROM {TABLE}", sql.engine(source))
         t_read = time.perf_counter()
@@ -303,7 +303,7 @@ def main() -> None:
             f"Airflow connection {CONN_ID!r} from AIRFLOW_CONN_{CONN_ID.upper()}"
         )
         load_table(server, args.rows)
-        from airflow_alignment import sql
+        from airflow_alignment.io import sql
 
         with sql.engine(CONN_ID).connect() as conn:  # the connection works through Airflow
             import sqlalchemy as sa

@@ -34,8 +34,8 @@ EXPECTATIONS = applicant_expectations()
 def alignment_data_quality():
     @task
     def generate_batches(run_id: str | None = None) -> dict[str, str]:
-        from airflow_alignment.reporting.store import safe_segment
         from airflow_alignment.samples import corrupt, lending_applicants
+        from airflow_alignment.store.artifacts import safe_segment
 
         folder = os.path.join(DATA_DIR, safe_segment(run_id))
         os.makedirs(folder, exist_ok=True)

@@ -82,8 +82,8 @@ def alignment_monitoring():
         from airflow.sdk import ObjectStoragePath
 
         from airflow_alignment.engines.fairness import evaluate
-        from airflow_alignment.reporting.store import safe_segment
         from airflow_alignment.samples import lending_applicants
+        from airflow_alignment.store.artifacts import safe_segment
 
         folder = ObjectStoragePath(DATA_DIR) / "monitoring" / safe_segment(run_id)
         folder.mkdir(parents=True, exist_ok=True)

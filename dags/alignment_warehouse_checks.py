@@ -83,7 +83,7 @@ def alignment_warehouse_checks():
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        from airflow_alignment import sql
+        from airflow_alignment.io import sql
         from airflow_alignment.samples import lending_applicants
 
         train = lending_applicants(14_000, seed=7)

@@ -9,9 +9,9 @@ import sys
 import textwrap
 from datetime import datetime, timedelta, timezone
 
-from airflow_alignment.reporting.audit import AUDIT_FILE, append, audit_record, export_csv, read_audit
-from airflow_alignment.reporting.store import ArtifactStore
 from airflow_alignment.results import CheckResult
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.audit import AUDIT_FILE, append, audit_record, export_csv, read_audit
 
 
 def _result(check="fairness", status="passed", policy="lending"):
@@ -70,8 +70,8 @@ def test_the_log_survives_a_crash_between_and_during_appends(tmp_path):
     The next writer isolates the fragment on its own line; nothing complete is lost."""
     script = textwrap.dedent(f"""
         import os, json
-        from airflow_alignment.reporting.audit import append, AUDIT_FILE
-        from airflow_alignment.reporting.store import ArtifactStore
+        from airflow_alignment.store.audit import append, AUDIT_FILE
+        from airflow_alignment.store.artifacts import ArtifactStore
         store = ArtifactStore({str(tmp_path)!r})
         append({{"time": "2026-01-01T00:00:00+00:00", "check": "first", "policy": {{"name": "p"}}}}, store)
         with open(store.uri(AUDIT_FILE), "ab") as handle:
@@ -98,8 +98,8 @@ def test_the_log_survives_a_crash_between_and_during_appends(tmp_path):
 def test_concurrent_writers_lose_nothing(tmp_path):
     script = textwrap.dedent(f"""
         import sys
-        from airflow_alignment.reporting.audit import append
-        from airflow_alignment.reporting.store import ArtifactStore
+        from airflow_alignment.store.audit import append
+        from airflow_alignment.store.artifacts import ArtifactStore
         store = ArtifactStore({str(tmp_path)!r})
         for i in range(100):
             record = {{"time": "2026-01-01T00:00:00+00:00", "check": f"w{{sys.argv[1]}}-{{i}}", "pad": "x" * 5000}}

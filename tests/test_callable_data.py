@@ -26,8 +26,8 @@ def test_callable_data_reaches_every_check(airflow_home):
 
 
 def test_a_callable_is_held_as_a_value_not_called_at_parse_time():
+    from airflow_alignment.io import CallableData, describe_source, load_frame
     from airflow_alignment.operators import FairnessCheckOperator
-    from airflow_alignment.sources import CallableData, describe_source, load_frame
 
     calls = []
 

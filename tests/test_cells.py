@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment.engines import cells, fairness, performance
+from airflow_alignment.engines import fairness, performance
+from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError, SpecError
 from airflow_alignment.samples import lending_applicants
 from tests.conftest import checked

@@ -101,5 +101,5 @@ def test_a_bad_spec_fails_when_the_dag_is_parsed(kwargs, message):
 
 def test_data_is_the_current_data_and_defaults_apply():
     op = _dag(reference="a.csv", data="b.csv", psi_block=0.3).get_task("drift")
-    assert op.current == "b.csv" and op.spec["psi_block"] == 0.3 and op.spec["psi_warn"] == 0.1
+    assert op.current == "b.csv" and op.spec.psi_block == 0.3 and op.spec.psi_warn == 0.1
     assert op.template_fields == ("reference", "current", "window_end", "check_name")

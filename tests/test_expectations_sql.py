@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
 from airflow_alignment.engines import expectations as engine
 from airflow_alignment.engines.expectations import evaluate
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError
-from airflow_alignment.sources import SqlSource
+from airflow_alignment.io import SqlSource, sql
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 from tests.sqlservers import free_port, write_table
 
@@ -103,7 +102,7 @@ def _no_rows_read(monkeypatch) -> None:
         raise AssertionError("rows of a SQL source were read into pandas")
 
     monkeypatch.setattr(sql, "read_frame", refuse)
-    monkeypatch.setattr("airflow_alignment.sources.load_frame", refuse)
+    monkeypatch.setattr("airflow_alignment.io.load_frame", refuse)
 
 
 # -- same results as pandas ------------------------------------------------------------------

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.engines.gate import apply_review, decide, finding
-from airflow_alignment.reporting.audit import read_audit
-from airflow_alignment.reporting.baselines import baseline_key
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.audit import read_audit
+from airflow_alignment.store.baselines import baseline_key
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 
 
@@ -55,7 +55,6 @@ def test_summary_names_the_decisive_findings_and_a_missing_result_rejects():
 
 
 # -- through Airflow --------------------------------------------------------------------------
-pytestmark_airflow = pytest.mark.airflow
 
 
 @pytest.fixture()

@@ -4,7 +4,7 @@
 - a page reads what it shows: the requests the S3 server receives are counted from its own log;
 - a bad file (truncated, not JSON, another schema, vanished between listing and reading) is one
   "unreadable" entry on every page, HTML and JSON, never a 500;
-- results stored before the index are indexed by ``python -m airflow_alignment.reporting.index
+- results stored before the index are indexed by ``python -m airflow_alignment.store.index
   rebuild``, with ``run_after`` from the metadata DB, and the history keeps runs that
   ``airflow db clean`` removed from it.
 """
@@ -27,8 +27,8 @@ from urllib.parse import quote
 import pytest
 
 from airflow_alignment.plugin import reader
-from airflow_alignment.reporting import index
-from airflow_alignment.reporting.store import ArtifactStore, result_key
+from airflow_alignment.store import index
+from airflow_alignment.store.artifacts import ArtifactStore, result_key
 from tests.conftest import TEST_DAGS, load_dag
 from tests.test_plugin_routes import airflow_api, get
 from tests.test_reports import expectations_result, gate_result, publish
@@ -483,7 +483,7 @@ def test_dag_test_runs_are_indexed_by_run_after_and_outlive_db_clean(airflow_hom
 
     # the documented command rebuilds the same index from the results and the DB's run_after
     shutil.rmtree(Path(store.base) / "index" / "history_runs")
-    rebuild = [sys.executable, "-m", "airflow_alignment.reporting.index", "rebuild", "--dag", "history_runs"]
+    rebuild = [sys.executable, "-m", "airflow_alignment.store.index", "rebuild", "--dag", "history_runs"]
     done = subprocess.run(rebuild, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"history_runs: 4 entries written for 2 runs, 0 unreadable results skipped ({store.base})" in done.stdout

@@ -17,7 +17,7 @@ import pytest
 from airflow_alignment import limits
 from airflow_alignment.engines import drift, fairness, performance
 from airflow_alignment.exceptions import DataError, SpecError
-from airflow_alignment.sources import FileSource, SqlSource
+from airflow_alignment.io import FileSource, SqlSource
 from tests.conftest import checked
 
 DP = {"metric": "demographic_parity_ratio", "min": 0.8}
@@ -175,7 +175,7 @@ DUPLICATE = "has duplicate column names: 'y' (2 columns); give each column its o
         lambda df: __import__("airflow_alignment.engines.expectations").engines.expectations.evaluate(
             df, expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "g"}}]
         ),
-        lambda df: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+        lambda df: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
             df, features=["g"], y_true="y", y_pred="p"
         ),
     ],
@@ -193,7 +193,7 @@ def test_duplicate_column_names_in_a_file_are_refused_at_load(tmp_path, fmt):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from airflow_alignment.sources import iter_batches, load_frame
+    from airflow_alignment.io import iter_batches, load_frame
 
     path = tmp_path / f"dup.{fmt}"
     if fmt == "csv":
@@ -291,7 +291,7 @@ def merging() -> pd.DataFrame:
     "call",
     [
         lambda df: fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP]),
-        lambda df: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+        lambda df: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
             df, features=["g"], y_true="y", y_pred="p"
         ),
         lambda df: drift.evaluate(df, df, features=["y"], prediction="p", sensitive_features="g"),
@@ -532,8 +532,8 @@ def publish(result, store, task_id: str = "t"):
 
 def test_reports_show_store_paths_relative_and_data_files_by_name(tmp_path):
     from airflow_alignment.engines.gate import decide, finding
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
     from airflow_alignment.results import error_result
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
 
     store = ArtifactStore(tmp_path / "server" / "store")
     data = tmp_path / "server" / "data" / "2026-01-31" / "predictions.parquet"
@@ -622,8 +622,8 @@ class TI:
 def stored_and_audited(store_path, task_id: str) -> tuple[dict, dict]:
     import json
 
-    from airflow_alignment.reporting.audit import read_audit
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
+    from airflow_alignment.store.audit import read_audit
 
     store = ArtifactStore(store_path)
     context = {"dag_id": TI.dag_id, "run_id": TI.run_id, "task_id": task_id, "map_index": -1, "try_number": 1}
@@ -708,7 +708,7 @@ def tuples() -> pd.DataFrame:
             "y_true: expected a column name (a non-empty string), got ['y']",
         ),
         (
-            lambda: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+            lambda: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
                 labelled(), features=["g"], y_true="y", y_score="", threshold=0.5
             ),
             SpecError,
@@ -754,12 +754,12 @@ def tuples() -> pd.DataFrame:
             "Great Expectations cannot read the data: pandas cannot hash column(s) 'g' (ValueError: ",
         ),
         (
-            lambda: __import__("airflow_alignment.sources").sources.as_source({"table": "t", 1: None}),
+            lambda: __import__("airflow_alignment.io").sources.as_source({"table": "t", 1: None}),
             SpecError,
             "data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys ['1', 'table']",
         ),
         (
-            lambda: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
+            lambda: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
                 labelled(), features=["g"], y_true="y", y_score="s", threshold="0.5"
             ),
             SpecError,

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from airflow_alignment.reporting.baselines import baseline_key
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.baselines import baseline_key
 from tests.conftest import DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow

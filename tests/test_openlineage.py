@@ -154,7 +154,7 @@ def test_before_execute_the_lineage_is_the_inputs_alone():
     ],
 )
 def test_source_datasets_follow_openlineage_naming(source, expected):
-    from airflow_alignment.operators._lineage import source_dataset
+    from airflow_alignment.tasks.lineage import source_dataset
 
     dataset = source_dataset(source)
     assert (dataset.namespace, dataset.name) == expected
@@ -163,8 +163,8 @@ def test_source_datasets_follow_openlineage_naming(source, expected):
 def test_file_source_and_object_storage_path():
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_alignment.operators._lineage import source_dataset
-    from airflow_alignment.sources import FileSource
+    from airflow_alignment.io import FileSource
+    from airflow_alignment.tasks.lineage import source_dataset
 
     ds = source_dataset(FileSource("s3://bucket/k.csv", format="csv"))
     assert (ds.namespace, ds.name) == ("s3://bucket", "k.csv")

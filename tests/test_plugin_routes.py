@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
 from tests.test_reports import (
     EVIL_IMG,
     EVIL_SCRIPT,

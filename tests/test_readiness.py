@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError
+from airflow_alignment.io import sql
 from airflow_alignment.triggers.readiness import Observation, file_condition, observe
 from tests.sqlservers import write_table
 
@@ -230,8 +230,8 @@ def test_no_rows_in_the_window_is_not_ready(warehouse):
 
 def test_group_counts_equal_pandas_on_sqlite_text_timestamps(sqlite_conn_id):
     """SQLite keeps timestamps as text in any ISO form: 'T' or ' ', with or without an offset."""
-    from airflow_alignment.sources import SqlSource
-    from airflow_alignment.window import Window
+    from airflow_alignment.io import SqlSource
+    from airflow_alignment.io.window import Window
 
     frame = pd.DataFrame(
         {

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from airflow_alignment.reporting import html
-from airflow_alignment.reporting.store import ArtifactStore, result_key
 from airflow_alignment.results import Assertion, CheckResult
+from airflow_alignment.store.artifacts import ArtifactStore, result_key
 from tests.conftest import checked
 
 EVIL_IMG = "<img src=x onerror=alert(1)>"
@@ -260,7 +260,7 @@ def test_payloads_in_column_group_and_policy_names_render_as_text_everywhere():
     quality = expectations_result(column=EVIL_IMG, sample=[EVIL_SCRIPT, EVIL_IMG])
     gate = gate_result([(EVIL_IMG, fair), ("q", quality)])
     pages = [html.render_report(fair), html.render_report(quality), html.render_report(gate)]
-    from airflow_alignment.reporting.index import compact_entry, unreadable_entry
+    from airflow_alignment.store.index import compact_entry, unreadable_entry
 
     entries = [{**compact_entry(r.to_dict()), "task_id": EVIL_SCRIPT, "report_url": "/x"} for r in (gate, fair)]
     entries.append(unreadable_entry(f"index/{EVIL_IMG}.json", EVIL_SCRIPT, task_id=EVIL_IMG))

@@ -441,7 +441,7 @@ def test_fairness_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None:
 @given(frame=frames(roles=LABELLED), data=st.data())
 def test_fairness_evaluate_on_cells(frame: pd.DataFrame, data: st.DataObject) -> None:
     """The cell-table path: counted first (as a file read in batches is), then judged."""
-    from airflow_alignment.engines import cells
+    from airflow_alignment.engines.binary import cells
     from airflow_alignment.engines.fairness import evaluate
 
     kwargs = labelled_arguments(frame, Options(data, FAIRNESS_ARGS), fairness=True)
@@ -783,7 +783,8 @@ def wide() -> pd.DataFrame:
     "engine", ["fairness", "fairness_cells", "performance", "drift", "drift_groups", "expectations"]
 )
 def test_one_hundred_thousand_groups(wide: pd.DataFrame, engine: str) -> None:
-    from airflow_alignment.engines import cells, drift, expectations, fairness, performance
+    from airflow_alignment.engines import drift, expectations, fairness, performance
+    from airflow_alignment.engines.binary import cells
 
     dp = [{"metric": "demographic_parity_ratio", "min": 0.8}]
     calls: dict[str, Callable[[], Any]] = {

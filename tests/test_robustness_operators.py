@@ -96,8 +96,8 @@ def as_data(frame: pd.DataFrame, form: str, folder: Path) -> Any:
 def executed(build: Any, task_id: str, folder: Path, names: list[str], upstream: dict[str, Any] | None = None) -> None:
     """The operator property (see the module docstring)."""
     from airflow_alignment.operators.base import AlignmentCheckFailed
-    from airflow_alignment.reporting.audit import read_audit
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
+    from airflow_alignment.store.audit import read_audit
 
     try:
         operator = build()

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
-from airflow_alignment.engines import cells, fairness, performance
-from airflow_alignment.sources import FileSource, SqlSource, iter_batches
+from airflow_alignment.engines import fairness, performance
+from airflow_alignment.engines.binary import cells
+from airflow_alignment.io import FileSource, SqlSource, iter_batches, sql
 from tests.conftest import checked
 from tests.sqlservers import write_table
 
@@ -125,7 +125,7 @@ def data_for(predictions, databases, monkeypatch):
         if path == "pandas":
             return frame
         if path in ("sqlite", "postgres"):
-            return sql.cell_table(SqlSource(f"eq_{path}", table="predictions"), **columns)
+            return cells.count(SqlSource(f"eq_{path}", table="predictions"), **columns)
         file = folder / ("predictions.parquet" if path.startswith("parquet") else "predictions.csv")
         needed = [
             c

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.reporting.store import result_key
+from airflow_alignment.store.artifacts import result_key
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError
-from airflow_alignment.sources import FileSource, describe_source, infer_format, load_frame, validate_data_arg
+from airflow_alignment.io import FileSource, describe_source, infer_format, load_frame, validate_data_arg
 
 FRAME = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"], "c": [0.5, 1.5, 2.5]})
 

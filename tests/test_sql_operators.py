@@ -39,7 +39,7 @@ def _frame(n: int = 6000) -> pd.DataFrame:
 
 @pytest.fixture()
 def warehouse(tmp_path, monkeypatch):
-    from airflow_alignment import sql
+    from airflow_alignment.io import sql
 
     frame = _frame()
     path = tmp_path / "warehouse.db"

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
-from airflow_alignment.engines import cells
+from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError, SpecError
-from airflow_alignment.sources import (
+from airflow_alignment.io import (
     SqlSource,
     as_source,
     describe_source,
     load_frame,
+    sql,
     validate_data_arg,
 )
 
@@ -114,7 +114,7 @@ def test_identifiers_are_quoted_by_the_dialect(warehouse):
     source = SqlSource("wh", table="Loan Book")
     frame = load_frame(source, columns=["Sex Group", "select"])
     assert frame["Sex Group"].tolist() == warehouse["sex"].tolist()
-    table = sql.cell_table(source, features=["Sex Group"], y_true="select", y_pred="approved")
+    table = cells.count(source, features=["Sex Group"], y_true="select", y_pred="approved")
     assert table.rows == len(warehouse)
     rendered = sql.select_sql(source, ["Sex Group", "select"])
     assert '"Loan Book"' in rendered and '"Sex Group"' in rendered and '"select"' in rendered
@@ -150,7 +150,7 @@ def test_missing_table_column_and_connection_are_named(warehouse):
 )
 def test_group_by_in_the_database_equals_the_counts_of_the_rows(warehouse, kwargs):
     source = SqlSource("wh", table="predictions", where="ds = :ds", parameters={"ds": "2026-11-01"})
-    in_db = sql.cell_table(source, **kwargs)
+    in_db = cells.count(source, **kwargs)
     rows = warehouse[warehouse["ds"] == "2026-11-01"]
     in_memory = cells.from_frame(rows, **kwargs)
     assert in_db.rows == len(rows)
@@ -161,7 +161,7 @@ def test_group_by_in_the_database_equals_the_counts_of_the_rows(warehouse, kwarg
 
 
 def test_lineage_names_sql_tables_by_openlineage_conventions(warehouse, pg_conn_id, postgres_server):
-    from airflow_alignment.operators._lineage import source_dataset
+    from airflow_alignment.tasks.lineage import source_dataset
 
     local = source_dataset(SqlSource("wh", table="predictions", where={"ds": "2026-11-01"}))
     assert local.namespace.startswith("sqlite:///") and local.namespace.endswith("warehouse.db")
@@ -184,5 +184,5 @@ def test_postgres_reads_and_counts_like_sqlite(warehouse, pg_conn_id, postgres_s
     assert len(frame) == len(rows) == sql.row_count(source)
     assert sorted(frame["score"].dropna()) == sorted(rows["score"].dropna())
     kwargs = {"features": ["race"], "y_true": "repaid", "y_score": "score", "threshold": 0.5, "sample_weight": "weight"}
-    assert sql.cell_table(source, **kwargs).fingerprint() == cells.from_frame(rows, **kwargs).fingerprint()
+    assert cells.count(source, **kwargs).fingerprint() == cells.from_frame(rows, **kwargs).fingerprint()
     assert sql.dialect(source) == "postgresql"

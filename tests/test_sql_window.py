@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
 from airflow_alignment.exceptions import DataError
-from airflow_alignment.sources import SqlSource
-from airflow_alignment.window import Window
+from airflow_alignment.io import SqlSource, sql
+from airflow_alignment.io.window import Window
 from tests.conftest import checked
 from tests.sqlservers import write_table
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from airflow_alignment.exceptions import StoreUnavailableError
-from airflow_alignment.reporting.store import ArtifactStore, result_key, safe_segment
+from airflow_alignment.store.artifacts import ArtifactStore, result_key, safe_segment
 
 
 def test_result_key_is_predictable_and_encodes_identifiers():
@@ -88,7 +88,7 @@ def umask():
 @pytest.mark.parametrize(("mask", "file_mode", "dir_mode"), [(0o002, 0o664, 0o775), (0o022, 0o644, 0o755)])
 def test_files_follow_the_process_umask(tmp_path, umask, mask, file_mode, dir_mode):
     from airflow_alignment.reporting import audit
-    from airflow_alignment.reporting.store import process_umask
+    from airflow_alignment.store.artifacts import process_umask
 
     umask(mask)
     assert process_umask() == mask
@@ -106,7 +106,7 @@ def test_files_follow_the_process_umask(tmp_path, umask, mask, file_mode, dir_mo
 def test_a_crashed_write_leaves_a_temporary_file_that_the_next_writer_removes(tmp_path):
     import time
 
-    from airflow_alignment.reporting.store import STALE_TEMP_S
+    from airflow_alignment.store.artifacts import STALE_TEMP_S
 
     store = ArtifactStore(tmp_path)
     try_1 = tmp_path / "results" / "d" / "r" / "t" / "-1" / "try-1"
@@ -185,7 +185,7 @@ def test_an_unreachable_object_store_is_a_retryable_error_naming_store_and_key(s
 def test_the_next_try_removes_what_an_interrupted_publish_left(s3_store):
     """The endpoint goes away while the result is written, after the report: the report
     cannot be removed then; the next try of the task removes it."""
-    from airflow_alignment.reporting.store import remove_unfinished_tries
+    from airflow_alignment.store.artifacts import remove_unfinished_tries
     from tests.objectstore import keys
 
     store = ArtifactStore(s3_store.base)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_alignment import sql
+from airflow_alignment.io import sql
 from tests.conftest import DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow

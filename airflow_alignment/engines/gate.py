@@ -21,7 +21,6 @@ from typing import Any
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.results import SEVERITIES, STATUSES, Assertion, CheckResult, utcnow
 
-VERDICTS = ("approved", "needs_review", "rejected")
 _STATUS_OF_VERDICT = {"approved": "passed", "needs_review": "warned", "rejected": "failed"}
 
 

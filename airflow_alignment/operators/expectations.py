@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.expectations import normalize_expectations
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
-from airflow_alignment.sources import describe_source, keep_callable, validate_data_arg
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.tasks.expectations import ExpectationsTask, run_expectations
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 
-class DataExpectationsOperator(AlignmentCheckOperator):
+class DataExpectationsOperator(ExpectationsTask, AlignmentCheckOperator):
     """Validate a dataset against Great Expectations expectations.
 
     :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, a
@@ -37,8 +35,6 @@ class DataExpectationsOperator(AlignmentCheckOperator):
     """
 
     kind = "expectations"
-    template_fields = ("data", "expectations", "suite", "check_name")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"expectations": "json", "suite": "json"}
 
     def __init__(
         self,
@@ -63,31 +59,16 @@ class DataExpectationsOperator(AlignmentCheckOperator):
         }
         args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        name = type(self).__name__
-        validate_data_arg(args["data"], f"{name}.data")
-        self.data = keep_callable(args["data"])
-        self.expectations = args.get("expectations")
-        self.suite = args.get("suite")
-        self.format = args.get("format")
+        self.setup(args)
         if self.expectations is None and self.suite is None:
-            raise SpecError(f"{name}: give expectations= (a list) or suite= (a GX suite JSON file)")
-        if not is_templated(self.expectations) and self.expectations is not None:
-            spec = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
-            normalize_expectations(spec)  # fail at parse time on a malformed spec
+            raise SpecError(f"{type(self).__name__}: give expectations= (a list) or suite= (a GX suite JSON file)")
 
     def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.expectations import (
-            evaluate,
-            needed_columns,
-            resolve_specs,
+        return run_expectations(
+            self.data,
+            self.rendered_expectations(),
+            self.suite,
+            format=self.format,
+            severity=self.severity,
+            check_name=self.check_name,
         )
-        from airflow_alignment.sources import SqlSource, as_source, load_frame
-
-        expectations = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
-        specs = resolve_specs(expectations, self.suite)
-        data = as_source(self.data)
-        # A SQL source is validated where it lives; everything else is loaded (needed columns only).
-        target = (
-            data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs), format=self.format)
-        )
-        return evaluate(target, specs, severity=self.severity, check_name=self.check_name, source=describe_source(data))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.performance import validate_constraints
-from airflow_alignment.operators._labelled import LabelledCheckOperator
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.tasks.labelled import PerformanceTask
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -13,16 +13,7 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 
-_DEFAULTS: dict[str, Any] = {
-    "pos_label": 1,
-    "confidence": None,
-    "n_boot": 1000,
-    "decide_on": "estimate",
-    "random_state": 0,
-}
-
-
-class PerformanceCheckOperator(LabelledCheckOperator):
+class PerformanceCheckOperator(PerformanceTask, AlignmentCheckOperator):
     """Judge a model's predictions against model-quality bounds (accuracy, recall, ROC AUC, ...).
 
     Count-based metrics come from the four cells of the confusion matrix; score metrics
@@ -55,8 +46,6 @@ class PerformanceCheckOperator(LabelledCheckOperator):
     """
 
     kind = "performance"
-    defaults = _DEFAULTS
-    option_keys = ("decide_on", "confidence", "n_boot")
 
     def __init__(
         self,
@@ -82,9 +71,8 @@ class PerformanceCheckOperator(LabelledCheckOperator):
     ) -> None:
         args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
         super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        self.setup(args, validate_constraints)
+        self.setup(args)
 
     def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.performance import evaluate
-
-        return evaluate(self.load(), **self.engine_arguments())
+        spec = self.build_spec()
+        return self.judge(self.load(spec), spec)

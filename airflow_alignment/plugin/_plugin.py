@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_alignment.links import URL_PREFIX, AlignmentReportLink, root_path
 from airflow_alignment.plugin.app import app
-from airflow_alignment.plugin.links import URL_PREFIX, AlignmentReportLink, root_path
 
 _BASE = root_path() + URL_PREFIX
 

@@ -30,9 +30,9 @@ from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
-from airflow_alignment.reporting.index import UNREADABLE
-from airflow_alignment.reporting.store import ArtifactStore, result_key
 from airflow_alignment.results import CheckResult
+from airflow_alignment.store.artifacts import ArtifactStore, result_key
+from airflow_alignment.store.index import UNREADABLE
 
 REPORT_NAME = "report.html"
 VERDICT_TEXT = {"approved": "Approved", "needs_review": "Needs review", "rejected": "Rejected"}
@@ -57,7 +57,7 @@ def write_report(result: CheckResult, store: ArtifactStore) -> str | None:
     A rendering bug must not cost the result: it is logged and ``None`` is returned, and the
     result is stored without a report. Storage errors propagate (Airflow's retries apply).
     """
-    from airflow_alignment.plugin.links import report_path
+    from airflow_alignment.links import report_path
 
     ctx = result.context or {}
 

@@ -123,7 +123,7 @@ def _local_file(text: str) -> dict[str, Any] | None:
 
 
 def _object(text: str, condition: dict[str, Any]) -> dict[str, Any] | None:
-    from airflow_alignment.sources import object_path
+    from airflow_alignment.io import object_path
 
     try:
         target = object_path(text, **condition.get("storage_options", {}))
@@ -142,8 +142,7 @@ def _object(text: str, condition: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _rows(condition: dict[str, Any]) -> Observation:
-    from airflow_alignment import sql
-    from airflow_alignment.sources import as_source
+    from airflow_alignment.io import as_source, sql
 
     source = as_source(condition["source"])
     count = sql.row_count(source)
@@ -154,9 +153,8 @@ def _rows(condition: dict[str, Any]) -> Observation:
 
 
 def _labelled(condition: dict[str, Any]) -> Observation:
-    from airflow_alignment import sql
-    from airflow_alignment.sources import as_source
-    from airflow_alignment.window import Window
+    from airflow_alignment.io import as_source, sql
+    from airflow_alignment.io.window import Window
 
     source = as_source(condition["source"])
     window = Window(**condition["window"]) if condition.get("window") else None

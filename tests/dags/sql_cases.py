@@ -7,9 +7,9 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
+from airflow_alignment.io import FileSource, SqlSource
 from airflow_alignment.operators.fairness import FairnessCheckOperator
 from airflow_alignment.operators.performance import PerformanceCheckOperator
-from airflow_alignment.sources import FileSource, SqlSource
 from airflow_alignment.taskgroup import alignment_checks
 
 CONN = "cases_warehouse"

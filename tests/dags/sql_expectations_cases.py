@@ -10,9 +10,9 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
+from airflow_alignment.io import SqlSource
 from airflow_alignment.operators import DataExpectationsOperator
 from airflow_alignment.sensors import ExpectationsSensor
-from airflow_alignment.sources import SqlSource
 
 CONN = "alignment_sqlite"
 AGE = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}}

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.sdk import DAG
 
+from airflow_alignment.io import SqlSource
 from airflow_alignment.sensors import ExpectationsSensor, FairnessFeedbackSensor
-from airflow_alignment.sources import SqlSource
 from tests.e2e.triggerer_probe import TriggererProbe  # the repository root is on PYTHONPATH
 
 AGE = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}}

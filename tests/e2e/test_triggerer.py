@@ -177,7 +177,7 @@ def test_arrivals_on_s3_and_in_sql_wake_the_sensors(airflow_server: Airflow, mot
     assert judged["metrics"]["feedback"]["labelled_per_group"] == {"grp=A": 4, "grp=B": 4}  # the old rows left out
 
     report = _probe(airflow_server)
-    assert {"airflow_alignment.sql", "airflow_alignment.triggers.readiness"} <= set(report["ours"])
+    assert {"airflow_alignment.io.sql", "airflow_alignment.triggers.readiness"} <= set(report["ours"])
     assert report["heavy"] == [], report
 
 

@@ -19,7 +19,7 @@ from airflow.sdk import BaseOperator
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 HEAVY = ("pandas", "numpy", "pyarrow", "great_expectations", "fairlearn", "sklearn", "scipy")
-OURS = ("airflow_alignment.triggers.alignment", "airflow_alignment.triggers.readiness", "airflow_alignment.sql")
+OURS = ("airflow_alignment.triggers.alignment", "airflow_alignment.triggers.readiness", "airflow_alignment.io.sql")
 
 
 def rss_kb(pid: int | str = "self") -> int:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
 
 AUDIT_FILE = "audit/audit.jsonl"
 AUDIT_RECORDS = "audit/records"

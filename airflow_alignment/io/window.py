@@ -5,7 +5,7 @@ rows whose ``predicted_at`` lies in ``(end - seconds, end]``. Timestamps without
 count as UTC, on both sides.
 
 The same bounds filter a DataFrame (:meth:`Window.keep`, pandas imported when called) and a
-SQL source (:func:`airflow_alignment.sql.relation` with ``window=``: a ``WHERE`` inside the
+SQL source (:func:`airflow_alignment.io.sql.relation` with ``window=``: a ``WHERE`` inside the
 database, so rows outside the window never leave it). Importing this module is cheap.
 """
 

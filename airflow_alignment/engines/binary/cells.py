@@ -9,8 +9,9 @@ few dozen rows, so it can be computed where the data lives and shipped:
 
 - :func:`from_frame`: a ``pandas.DataFrame`` (the reference; tests compare with it);
 - :func:`from_batches`: any iterator of DataFrames, e.g. a Parquet or CSV file read in
-  batches (:func:`airflow_alignment.sources.iter_batches`), one batch in memory at a time;
-- :func:`airflow_alignment.sql.cell_table`: one ``GROUP BY`` query inside the database.
+  batches (:func:`airflow_alignment.io.iter_batches`), one batch in memory at a time;
+- :func:`count`: a source counted where it lives, when its backend can (one ``GROUP BY``
+  inside a database, a large file batch by batch; see :mod:`airflow_alignment.io.cells`).
 
 The engines (``fairness.evaluate``, ``performance.evaluate``) take a ``CellTable`` wherever
 they take a DataFrame and give the same result as on the rows.
@@ -31,20 +32,32 @@ Columns of :attr:`CellTable.frame`:
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.engines.common import describe
+from airflow_alignment.io.backends import backend_for, describe_source
+from airflow_alignment.io.cells import ROWS, WEIGHT_MIN, WEIGHT_MISSING, WEIGHT_SQ, WEIGHT_SUM, CellKeys, count_batches
+from airflow_alignment.io.frames import require_rows
+from airflow_alignment.io.sources import as_source
+from airflow_alignment.specs.common import check_threshold, column_arguments, column_list
 
 if TYPE_CHECKING:
     import pandas as pd
 
-ROWS = "__rows__"
-WEIGHT_SQ = "__weight_sq__"
-WEIGHT_MIN = "__weight_min__"
-WEIGHT_MISSING = "__weight_missing__"  # a grouping key while aggregating; not in the final frame
+__all__ = [
+    "ROWS",
+    "WEIGHT_MIN",
+    "WEIGHT_SQ",
+    "CellTable",
+    "build",
+    "count",
+    "describe_data",
+    "from_batches",
+    "from_frame",
+    "needs_rows",
+]
 
 
 @dataclass
@@ -121,15 +134,6 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
-def key_columns(
-    features: Sequence[str], y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None
-) -> tuple[list[str], str | None, bool]:
-    """The grouping columns, the prediction column, and whether it is a thresholded score."""
-    prediction = y_pred if y_pred is not None else (y_score if threshold is not None else None)
-    keys = list(dict.fromkeys([*features, y_true] + ([prediction] if prediction else [])))
-    return keys, prediction, y_pred is None and prediction is not None
-
-
 def from_frame(
     df: pd.DataFrame,
     *,
@@ -166,98 +170,12 @@ def from_batches(
     source: str | None = None,
 ) -> CellTable:
     """The cell table of all the rows of ``batches``, holding one batch at a time."""
-    from airflow_alignment.engines.common import column_arguments, column_list
-
-    features = column_list(features, "sensitive_features") if features else []
-    if threshold is not None and (
-        isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold)
-    ):
-        raise SpecError(f"threshold: expected a number, got {threshold!r}")
-    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
-    keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
-    parts: list[pd.DataFrame] = []
-    for batch in batches:
-        parts.append(_aggregate(batch, keys, features, prediction, thresholded, threshold, sample_weight))
-        if len(parts) >= 64:  # keep the partial tables small whatever the number of batches
-            parts = [_combine(parts, keys, sample_weight)]
-    if not parts:
-        raise ValueError("no batch")  # iter_batches always yields at least one (maybe empty) batch
-    return build(
-        _combine(parts, keys, sample_weight),
-        features=features,
-        y_true=y_true,
-        y_pred=y_pred,
-        y_score=y_score,
-        threshold=threshold,
-        sample_weight=sample_weight,
-        source=source,
-    )
+    keys = _keys(features, y_true, y_pred, y_score, threshold, sample_weight)
+    return build(count_batches(batches, keys), keys, source=source)
 
 
-def _aggregate(
-    df: pd.DataFrame,
-    keys: list[str],
-    features: Sequence[str],
-    prediction: str | None,
-    thresholded: bool,
-    threshold: float | None,
-    sample_weight: str | None,
-) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
-    from airflow_alignment.engines.common import require_columns, require_one_type
-    from airflow_alignment.sources import require_unique_columns
-
-    require_unique_columns(list(df.columns), "the data")
-    require_columns(df, keys + ([sample_weight] if sample_weight else []))
-    for feature in features:
-        require_one_type(df[feature], f"sensitive feature {feature!r}")
-    frame = pd.DataFrame({k: df[k] for k in keys})
-    if thresholded and prediction is not None:
-        score = _numeric(df[prediction], "y_score", prediction)
-        infinite = int(np.isinf(score).sum())
-        if infinite:
-            raise DataError(f"y_score column {prediction!r} has {infinite:,} infinite values; scores must be finite")
-        frame[prediction] = np.where(np.isnan(score), np.nan, (score >= threshold).astype(float))
-    frame[ROWS] = 1
-    group_keys = list(keys)
-    if sample_weight is not None:
-        weight = _numeric(df[sample_weight], "sample_weight", sample_weight)
-        frame[WEIGHT_MISSING] = np.isnan(weight)
-        frame["__w__"] = weight
-        frame[WEIGHT_SQ] = weight * weight
-        frame[WEIGHT_MIN] = weight
-        group_keys.append(WEIGHT_MISSING)
-    return _sum_cells(frame, keys, sample_weight)
-
-
-def _numeric(series: pd.Series, role: str, col: str) -> Any:
-    import pandas as pd
-
-    not_numbers = not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)
-    if not_numbers and not (series.dtype == object and series.isna().all()):  # an all-missing batch reads as object
-        raise DataError(f"{role} column {col!r} must be numeric, got dtype {series.dtype}")
-    return series.to_numpy(dtype=float, na_value=float("nan"))
-
-
-def _combine(parts: list[pd.DataFrame], keys: list[str], sample_weight: str | None) -> pd.DataFrame:
-    import pandas as pd
-
-    return _sum_cells(pd.concat(parts, ignore_index=True), keys, sample_weight)
-
-
-def _sum_cells(frame: pd.DataFrame, keys: list[str], sample_weight: str | None) -> pd.DataFrame:
-    """One row per cell (and per missing-weight flag): rows and weight sums added up."""
-    group_keys = list(keys) + ([WEIGHT_MISSING] if sample_weight is not None else [])
-    agg: dict[str, Any] = {ROWS: "sum"}
-    if sample_weight is not None:
-        agg.update({"__w__": "sum", WEIGHT_SQ: "sum", WEIGHT_MIN: "min"})
-    return frame.groupby(group_keys, dropna=False, sort=False, observed=True).agg(agg).reset_index()
-
-
-def build(
-    frame: pd.DataFrame,
+def count(
+    data: Any,
     *,
     features: Sequence[str],
     y_true: str,
@@ -265,27 +183,76 @@ def build(
     y_score: str | None = None,
     threshold: float | None = None,
     sample_weight: str | None = None,
-    source: str | None = None,
-) -> CellTable:
-    """The CellTable of summed cells (the key columns, :data:`ROWS`, and with weights
-    ``__w__``, :data:`WEIGHT_SQ`, :data:`WEIGHT_MIN`, :data:`WEIGHT_MISSING`), whoever summed
-    them: the weight sum goes under the weight column's name (NaN where the weight is missing)."""
+    **rows: Any,
+) -> CellTable | None:
+    """The cell table of a source counted where it lives, or ``None`` when its backend reads
+    rows instead (see :meth:`airflow_alignment.io.backends.SourceBackend.count_cells`).
+    ``rows``: ``window`` and ``not_null``, as the backend's ``read``."""
+    keys = _keys(features, y_true, y_pred, y_score, threshold, sample_weight)
+    source = as_source(data)
+    summed = backend_for(source).count_cells(source, keys, **rows)
+    return None if summed is None else build(summed, keys, source=describe_source(source))
+
+
+def _keys(
+    features: Sequence[str],
+    y_true: str,
+    y_pred: str | None,
+    y_score: str | None,
+    threshold: float | None,
+    sample_weight: str | None,
+) -> CellKeys:
+    features = column_list(features, "sensitive_features") if features else []
+    check_threshold(threshold)
+    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
+    return CellKeys.of(features, y_true, y_pred, y_score, threshold, sample_weight)
+
+
+def build(frame: pd.DataFrame, keys: CellKeys, *, source: str | None = None) -> CellTable:
+    """The CellTable of a summed cells frame (:mod:`airflow_alignment.io.cells`), whoever summed
+    it: the weight sum goes under the weight column's name (NaN where the weight is missing)."""
     import numpy as np
 
-    keys, prediction, thresholded = key_columns(features, y_true, y_pred, y_score, threshold)
-    out = frame[[*keys, ROWS]].copy()
-    if sample_weight is not None:
+    out = frame[[*keys.columns, ROWS]].copy()
+    weight = keys.sample_weight
+    if weight is not None:
         missing = frame[WEIGHT_MISSING].to_numpy(dtype=bool)
-        out[sample_weight] = np.where(missing, np.nan, frame["__w__"].to_numpy(dtype=float))
+        out[weight] = np.where(missing, np.nan, frame[WEIGHT_SUM].to_numpy(dtype=float))
         out[WEIGHT_SQ] = np.where(missing, 0.0, frame[WEIGHT_SQ].to_numpy(dtype=float))
         out[WEIGHT_MIN] = np.where(missing, np.nan, frame[WEIGHT_MIN].to_numpy(dtype=float))
     return CellTable(
         out.reset_index(drop=True),
-        y_true,
-        prediction,
-        thresholded,
-        sample_weight,
-        list(features),
+        keys.y_true,
+        keys.prediction,
+        keys.thresholded,
+        weight,
+        list(keys.features),
         source,
-        threshold if thresholded else None,
+        keys.threshold if keys.thresholded else None,
+    )
+
+
+def describe_data(df: pd.DataFrame | CellTable, source: str | None, columns: list[str]) -> dict[str, Any]:
+    """The ``data`` block of a result on rows or on their cells (computed first: its hashes are
+    freed before the arrays exist). ``source`` names the data when given."""
+    if isinstance(df, CellTable):
+        require_rows(df.frame, source if source is not None else df.source)  # a cell stands for 1+ rows
+        data = df.describe()
+        if source is not None:
+            data["source"] = source
+        return data
+    require_rows(df, source)
+    return describe(df, source, columns)
+
+
+def needs_rows(metric: Any) -> str:
+    """Why ``metric`` (a score metric name or a callable) cannot be computed from a CellTable."""
+    if callable(metric):
+        return (
+            "needs the rows, not counts: a callable metric is called on the rows' labels and predictions, "
+            "and a cell table holds only their counts; pass the rows (a DataFrame)"
+        )
+    return (
+        "needs the rows (scores), not counts: a cell table holds the counts of labels and thresholded "
+        "predictions, not the scores; pass the rows (a DataFrame)"
     )

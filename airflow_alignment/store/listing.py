@@ -26,7 +26,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.io import object_path
+from airflow_alignment.store.artifacts import ArtifactStore
 
 CONCURRENT_READS = 32
 _S3_PAGE = 1000
@@ -97,7 +98,6 @@ def _read_local(path: str) -> str | Exception:
 
 # -- object stores --------------------------------------------------------------------------
 def _remote_root(store: ArtifactStore) -> Any:
-    from airflow_alignment.sources import object_path
 
     return object_path(store.base)
 
