@@ -1,4 +1,4 @@
-"""Where the plugin serves things, and the operator extra link "Alignment report".
+"""The operator extra link "Alignment report" (the paths are :mod:`airflow_alignment.urls`').
 
 Light on purpose: operators import this module when a DAG file is parsed, so it imports neither
 FastAPI nor the plugin's app.
@@ -6,56 +6,18 @@ FastAPI nor the plugin's app.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperatorLink
+
+from airflow_alignment.urls import URL_PREFIX, app_path, report_path, root_path
 
 if TYPE_CHECKING:
     from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import BaseOperator
 
-URL_PREFIX = "/alignment"
-
-
-def root_path() -> str:
-    """The path Airflow is served under (from ``[api] base_url``), without a trailing slash."""
-    from airflow.configuration import conf
-
-    return urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
-
-
-def app_path(*segments: Any, query: Mapping[str, Any] | None = None, root: str | None = None) -> str:
-    """An absolute path into the plugin's app; every segment is percent-encoded. ``root``: the
-    :func:`root_path`, when the caller builds many paths (reading the option costs 25 us)."""
-    root = root_path() if root is None else root
-    path = root + URL_PREFIX + "".join(map(_segment, segments))
-    wanted = {k: v for k, v in (query or {}).items() if v is not None}
-    return f"{path}?{urlencode(wanted)}" if wanted else path
-
-
-@lru_cache(maxsize=4096)
-def _segment(value: Any) -> str:
-    """``/`` and the percent-encoded ``value`` (a history page builds 600 paths of a few ids)."""
-    return "/" + quote(str(value), safe="")
-
-
-def report_path(context: Mapping[str, Any], *, try_number: int | None = None, root: str | None = None) -> str:
-    """The report page of a task instance (``context``: dag_id, run_id, task_id, map_index)."""
-    map_index = context.get("map_index")
-    return app_path(
-        "dags",
-        context["dag_id"],
-        "runs",
-        context["run_id"],
-        "tasks",
-        context["task_id"],
-        "report",
-        query={"map_index": -1 if map_index is None else int(map_index), "try_number": try_number},
-        root=root,
-    )
+__all__ = ["URL_PREFIX", "AlignmentReportLink", "app_path", "report_path", "root_path"]
 
 
 class AlignmentReportLink(BaseOperatorLink):
@@ -64,9 +26,9 @@ class AlignmentReportLink(BaseOperatorLink):
     name = "Alignment report"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        base = ""
         from airflow.configuration import conf
 
+        base = ""
         configured = conf.get("api", "base_url", fallback="") or ""
         if configured.startswith(("http://", "https://")):
             parts = urlsplit(configured)

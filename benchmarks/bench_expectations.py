@@ -1,4 +1,4 @@
-"""Benchmark: ``DataExpectationsOperator`` against raw Great Expectations (not a timed test).
+"""Benchmark: ``ExpectationsCheckOperator`` against raw Great Expectations (not a timed test).
 
 Run from the repository root::
 
@@ -9,7 +9,7 @@ expectations. Both sides start from the same file path and end with a validation
 
 - raw GX: ``pandas.read_parquet`` of the five columns, an ephemeral context (progress bars off),
   a suite, a whole-dataframe batch, ``ValidationDefinition.run(result_format=SUMMARY)``;
-- ours: ``DataExpectationsOperator(...).execute(context)`` with a minimal task instance,
+- ours: ``ExpectationsCheckOperator(...).execute(context)`` with a minimal task instance,
   writing its result to a temporary artifact store (load, GX, judge, fingerprint, store).
 
 One warm-up round, then ``--repeats`` interleaved rounds; medians and their ratio (goal:
@@ -98,9 +98,9 @@ def raw_gx(path: str) -> Any:
 
 
 def operator_run(path: str, store: str) -> Any:
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    op = DataExpectationsOperator(task_id="validate", data=path, expectations=EXPECTATIONS, artifact_store=store)
+    op = ExpectationsCheckOperator(task_id="validate", data=path, expectations=EXPECTATIONS, artifact_store=store)
     compact = op.execute({"ti": BenchTI()})  # type: ignore[arg-type]
     assert compact["status"] == "passed", compact["summary"]
     return compact

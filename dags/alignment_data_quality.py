@@ -13,7 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.operators import ExpectationsCheckOperator
 from airflow_alignment.samples import applicant_expectations
 
 DATA_DIR = os.environ.get(
@@ -47,12 +47,12 @@ def alignment_data_quality():
 
     batches = generate_batches()
 
-    validate_clean = DataExpectationsOperator(
+    validate_clean = ExpectationsCheckOperator(
         task_id="validate_clean_batch",
         data="{{ ti.xcom_pull(task_ids='generate_batches')['clean'] }}",
         expectations=EXPECTATIONS,
     )
-    validate_broken = DataExpectationsOperator(
+    validate_broken = ExpectationsCheckOperator(
         task_id="validate_broken_batch",
         data="{{ ti.xcom_pull(task_ids='generate_batches')['broken'] }}",
         expectations=EXPECTATIONS,

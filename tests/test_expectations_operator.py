@@ -1,4 +1,4 @@
-"""DataExpectationsOperator through real ``dag.test()`` runs on a SQLite metadata DB."""
+"""ExpectationsCheckOperator through real ``dag.test()`` runs on a SQLite metadata DB."""
 
 from __future__ import annotations
 
@@ -65,10 +65,10 @@ def _dag(dag_id: str, **op_kwargs):
     """Build (not run) a DAG in memory: enough for parse-time checks."""
     from airflow.sdk import DAG
 
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
     with DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
-        DataExpectationsOperator(task_id="check", **op_kwargs)
+        ExpectationsCheckOperator(task_id="check", **op_kwargs)
     return dag
 
 

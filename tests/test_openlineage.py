@@ -60,9 +60,9 @@ def _assertions(dataset) -> list[tuple[str, bool, str | None]]:
 
 
 def test_expectations_facet_has_one_assertion_per_expectation(files):
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    operator = _ran(DataExpectationsOperator, data=files["applicants"], expectations=EXPECTATIONS)
+    operator = _ran(ExpectationsCheckOperator, data=files["applicants"], expectations=EXPECTATIONS)
     result = operator._last_result
     lineage = operator.get_openlineage_facets_on_complete(None)
     (dataset,) = lineage.inputs
@@ -119,9 +119,9 @@ def test_drift_has_both_inputs_and_the_facet_on_current(tmp_path):
 
 
 def test_a_callable_source_names_no_dataset_and_the_assertions_become_a_test_run_facet():
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    operator = _ran(DataExpectationsOperator, data=lambda: APPLICANTS, expectations=EXPECTATIONS[:1])
+    operator = _ran(ExpectationsCheckOperator, data=lambda: APPLICANTS, expectations=EXPECTATIONS[:1])
     lineage = operator.get_openlineage_facets_on_complete(None)
     assert lineage.inputs == []
     assert [(t.name, t.status) for t in lineage.run_facets["test"].tests] == [
@@ -132,10 +132,10 @@ def test_a_callable_source_names_no_dataset_and_the_assertions_become_a_test_run
 def test_before_execute_the_lineage_is_the_inputs_alone():
     from airflow.sdk import DAG
 
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
     with DAG(dag_id="lineage_unrun", schedule=None, start_date=datetime(2026, 1, 1)):
-        operator = DataExpectationsOperator(
+        operator = ExpectationsCheckOperator(
             task_id="check", data="s3://aws_default@bucket/batches/x.csv", expectations=EXPECTATIONS
         )
     (dataset,) = operator.get_openlineage_facets_on_complete(None).inputs
@@ -174,9 +174,9 @@ def test_file_source_and_object_storage_path():
 
 
 def test_without_the_provider_the_methods_return_none(monkeypatch, files):
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    operator = _ran(DataExpectationsOperator, data=files["applicants"], expectations=EXPECTATIONS[:1])
+    operator = _ran(ExpectationsCheckOperator, data=files["applicants"], expectations=EXPECTATIONS[:1])
     monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", None)  # import fails
     assert operator.get_openlineage_facets_on_complete(None) is None
     assert operator.get_openlineage_facets_on_failure(None) is None

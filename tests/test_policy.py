@@ -115,10 +115,10 @@ def test_operators_take_policy_and_check():
 
     from airflow.sdk import DAG
 
-    from airflow_alignment.operators import DataExpectationsOperator, FairnessCheckOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator, FairnessCheckOperator
 
     with DAG(dag_id="policy_ops", schedule=None, start_date=datetime(2026, 1, 1)):
-        quality = DataExpectationsOperator(
+        quality = ExpectationsCheckOperator(
             task_id="q", policy=str(LENDING), check="applications_quality", data="x.parquet"
         )
         fairness = FairnessCheckOperator(task_id="fairness", policy=str(LENDING), data="p.parquet", severity="warn")
@@ -130,7 +130,7 @@ def test_operators_take_policy_and_check():
         pytest.raises(SpecError, match="policy check 'fairness' is of kind 'fairness'"),
         DAG(dag_id="policy_ops2", schedule=None, start_date=datetime(2026, 1, 1)),
     ):
-        DataExpectationsOperator(task_id="x", policy=str(LENDING), check="fairness", data="x.csv")
+        ExpectationsCheckOperator(task_id="x", policy=str(LENDING), check="fairness", data="x.csv")
     with (
         pytest.raises(SpecError, match=r"has no check 'fairnes'. Did you mean 'fairness'"),
         DAG(dag_id="policy_ops3", schedule=None, start_date=datetime(2026, 1, 1)),

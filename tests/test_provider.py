@@ -54,7 +54,7 @@ def test_public_surface():
         "AlignmentCheckFailed",
         "AlignmentCheckOperator",
         "AlignmentGateOperator",
-        "DataExpectationsOperator",
+        "ExpectationsCheckOperator",
         "DriftCheckOperator",
         "FairnessCheckOperator",
         "PerformanceCheckOperator",

@@ -191,7 +191,7 @@ def test_fairness_and_performance_operators(frame: pd.DataFrame, form: str, data
 @examples(20)
 @given(frame=frames(roles=LABELLED), form=st.sampled_from(["callable", "csv", "parquet"]), data=st.data())
 def test_expectations_operator(frame: pd.DataFrame, form: str, data: st.DataObject) -> None:
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
     options = Options(data, ["expectations", "severity"])
     kwargs = {
@@ -207,7 +207,7 @@ def test_expectations_operator(frame: pd.DataFrame, form: str, data: st.DataObje
         source = as_data(frame, form, folder)
         names = [*mentions(kwargs, frame.columns), "data", *(f"expectations[{i}]" for i in range(4))]
         executed(
-            lambda: DataExpectationsOperator(
+            lambda: ExpectationsCheckOperator(
                 task_id="quality", data=source, artifact_store=str(folder / "store"), **kwargs
             ),
             "quality",

@@ -1,9 +1,10 @@
-"""``DataExpectationsOperator``: Great Expectations data expectations as a DAG task."""
+"""``ExpectationsCheckOperator``: Great Expectations data expectations as a DAG task."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_alignment import deprecated_alias
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator
 from airflow_alignment.tasks.expectations import ExpectationsTask, run_expectations
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 
-class DataExpectationsOperator(ExpectationsTask, AlignmentCheckOperator):
+class ExpectationsCheckOperator(ExpectationsTask, AlignmentCheckOperator):
     """Validate a dataset against Great Expectations expectations.
 
     :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, a
@@ -72,3 +73,9 @@ class DataExpectationsOperator(ExpectationsTask, AlignmentCheckOperator):
             severity=self.severity,
             check_name=self.check_name,
         )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DataExpectationsOperator":  # the old name
+        return deprecated_alias(__name__, name, "ExpectationsCheckOperator")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

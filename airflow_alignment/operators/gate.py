@@ -23,7 +23,7 @@ from airflow.sdk import Asset
 from airflow_alignment.engines.gate import apply_review, decide, finding
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.io import object_path
-from airflow_alignment.links import AlignmentReportLink, report_path
+from airflow_alignment.links import AlignmentReportLink
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
 from airflow_alignment.policy import load_policy
 from airflow_alignment.reporting.html import public_text
@@ -31,6 +31,7 @@ from airflow_alignment.results import SCHEMA_ID, CheckResult
 from airflow_alignment.store.artifacts import ArtifactStore
 from airflow_alignment.store.baselines import write_approved
 from airflow_alignment.tasks.publish import publish_result
+from airflow_alignment.urls import report_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -35,11 +35,11 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from airflow_alignment.links import app_path, report_path, root_path
 from airflow_alignment.plugin import reader
 from airflow_alignment.reporting import html
 from airflow_alignment.store.artifacts import ArtifactStore
 from airflow_alignment.store.index import RUN_FOLDER
+from airflow_alignment.urls import app_path, report_path, root_path
 
 # Airflow's KEY_REGEX for dag and task ids; run ids: printable, no separator (Airflow's column
 # holds 250 characters). Ids made only of dots are refused outright.

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from airflow_alignment.results import SCHEMA_ID, validate
 from airflow_alignment.store.artifacts import RESULTS, ArtifactStore, result_key, safe_segment
 from airflow_alignment.store.index import (
     INDEX,
@@ -150,8 +151,6 @@ def dag_history(store: ArtifactStore, dag_id: str, limit: int, before: str | Non
 def _result(key: str, text: str | Exception) -> dict[str, Any]:
     """The validated result document read at ``key``, or its unreadable entry."""
     from jsonschema import ValidationError
-
-    from airflow_alignment.results import SCHEMA_ID, validate
 
     if isinstance(text, Exception):
         return unreadable_entry(key, text)

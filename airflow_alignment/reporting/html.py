@@ -30,9 +30,12 @@ from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
+from airflow_alignment.reporting._templates import TEMPLATES
 from airflow_alignment.results import CheckResult
+from airflow_alignment.specs.metrics import NAMED_AGGREGATES
 from airflow_alignment.store.artifacts import ArtifactStore, result_key
 from airflow_alignment.store.index import UNREADABLE
+from airflow_alignment.urls import report_path
 
 REPORT_NAME = "report.html"
 VERDICT_TEXT = {"approved": "Approved", "needs_review": "Needs review", "rejected": "Rejected"}
@@ -57,8 +60,6 @@ def write_report(result: CheckResult, store: ArtifactStore) -> str | None:
     A rendering bug must not cost the result: it is logged and ``None`` is returned, and the
     result is stored without a report. Storage errors propagate (Airflow's retries apply).
     """
-    from airflow_alignment.links import report_path
-
     ctx = result.context or {}
 
     def link(task_id: str, map_index: int) -> str:  # a gate's upstream checks: same run
@@ -379,8 +380,6 @@ def _charted(rows: list[Mapping[str, Any]], highlight: list[Mapping[str, Any]]) 
 
 def _underlying(details: Mapping[str, Any]) -> list[str]:
     """The per-group metrics an assertion was computed from."""
-    from airflow_alignment.engines.fairness import NAMED_AGGREGATES
-
     if details.get("components"):
         return list(details["components"])
     metric = str(details.get("metric"))
@@ -620,8 +619,6 @@ def _pretty(value: Any) -> str | None:
 @cache
 def _environment() -> Any:
     import jinja2
-
-    from airflow_alignment.reporting._templates import TEMPLATES
 
     env = jinja2.Environment(
         loader=jinja2.DictLoader(TEMPLATES),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class ExpectationsTask:
-    """Mixin of ``DataExpectationsOperator`` and ``ExpectationsSensor``: ``data``,
+    """Mixin of ``ExpectationsCheckOperator`` and ``ExpectationsSensor``: ``data``,
     ``expectations``, ``suite`` and ``format``."""
 
     template_fields: tuple[str, ...] = ("data", "expectations", "suite", "check_name")

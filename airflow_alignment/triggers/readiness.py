@@ -32,6 +32,8 @@ from datetime import date, datetime
 from typing import Any
 
 from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError, did_you_mean, preview
+from airflow_alignment.io import as_source, object_path, sql
+from airflow_alignment.io.window import Window
 
 # What an object store's ``info()`` may tell about an object's content (S3, GCS, Azure, local)
 _OBJECT_KEYS = (
@@ -123,8 +125,6 @@ def _local_file(text: str) -> dict[str, Any] | None:
 
 
 def _object(text: str, condition: dict[str, Any]) -> dict[str, Any] | None:
-    from airflow_alignment.io import object_path
-
     try:
         target = object_path(text, **condition.get("storage_options", {}))
         fs, key = target.fs, target.path
@@ -142,8 +142,6 @@ def _object(text: str, condition: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _rows(condition: dict[str, Any]) -> Observation:
-    from airflow_alignment.io import as_source, sql
-
     source = as_source(condition["source"])
     count = sql.row_count(source)
     need = int(condition.get("min_rows") or 1)
@@ -153,9 +151,6 @@ def _rows(condition: dict[str, Any]) -> Observation:
 
 
 def _labelled(condition: dict[str, Any]) -> Observation:
-    from airflow_alignment.io import as_source, sql
-    from airflow_alignment.io.window import Window
-
     source = as_source(condition["source"])
     window = Window(**condition["window"]) if condition.get("window") else None
     features, need = list(condition["features"]), int(condition["min_per_group"])

@@ -11,8 +11,8 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_alignment.operators import (
-    DataExpectationsOperator,
     DriftCheckOperator,
+    ExpectationsCheckOperator,
     FairnessCheckOperator,
     PerformanceCheckOperator,
 )
@@ -32,7 +32,7 @@ def predictions():
 
 
 with DAG(dag_id="callable_data", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="expectations",
         data=applicants,
         expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}}],

@@ -21,7 +21,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.operators import ExpectationsCheckOperator
 from airflow_alignment.sensors import ExpectationsSensor
 
 #: How long the first try of ``slow_check`` waits before it evaluates.
@@ -50,7 +50,7 @@ def land(templates_dict: dict | None = None) -> str:
     return str(path)
 
 
-class SlowFirstTryExpectations(DataExpectationsOperator):
+class SlowFirstTryExpectations(ExpectationsCheckOperator):
     """Works ``SLOW_FIRST_TRY_S`` on its first try before it evaluates (the test kills its worker)."""
 
     def evaluate(self, context: Any) -> Any:
@@ -80,7 +80,7 @@ with DAG(
     catchup=False,
     tags=["alignment", "test"],
 ):
-    land() >> DataExpectationsOperator(
+    land() >> ExpectationsCheckOperator(
         task_id="store_check",
         data=BATCH,
         expectations=EXPECTATIONS,

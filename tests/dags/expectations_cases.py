@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.operators import ExpectationsCheckOperator
 
 AGE = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}}
 INCOME = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}}
@@ -35,4 +35,4 @@ CASES = {
 
 for dag_id, kwargs in CASES.items():
     with DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, params={"min_age": 18}):
-        DataExpectationsOperator(task_id="check", data=PATH, **kwargs)
+        ExpectationsCheckOperator(task_id="check", data=PATH, **kwargs)

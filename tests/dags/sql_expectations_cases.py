@@ -11,7 +11,7 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_alignment.io import SqlSource
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.operators import ExpectationsCheckOperator
 from airflow_alignment.sensors import ExpectationsSensor
 
 CONN = "alignment_sqlite"
@@ -24,20 +24,20 @@ SEX = {
 ROWS = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 3}}
 
 with DAG(dag_id="sql_expectations_partition", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="check",
         data=SqlSource(conn_id=CONN, table="people", where="ds = '{{ ds }}'"),
         expectations=[AGE, SEX, ROWS],
     )
     # The same partition as a policy would write it: a mapping with conn_id (templated too).
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="check_mapping",
         data={"conn_id": CONN, "table": "people", "where": {"ds": "{{ ds }}"}},
         expectations=[AGE],
     )
 
 with DAG(dag_id="sql_expectations_missing_table", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="check", retries=2, data=SqlSource(conn_id=CONN, table="peeple"), expectations=[AGE]
     )
 
