@@ -46,6 +46,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_alignment.triggers.alignment"]}],
         "extra-links": ["airflow_alignment.links.AlignmentReportLink"],
+        "notifications": ["airflow_alignment.notifications.AlignmentNotifier"],
         "plugins": [
             {"name": "airflow_alignment", "plugin-class": "airflow_alignment.plugin.AlignmentPlugin"},
         ],
