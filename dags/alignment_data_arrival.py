@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from airflow_alignment import ExpectationsSensor
 from airflow_alignment.samples import applicant_expectations
-from airflow_alignment.sensors import ExpectationsSensor
 
 DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",

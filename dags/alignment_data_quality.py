@@ -13,7 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.operators import ExpectationsCheckOperator
+from airflow_alignment import ExpectationsCheckOperator
 from airflow_alignment.samples import applicant_expectations
 
 DATA_DIR = os.environ.get(

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.taskgroup import alignment_checks
+from airflow_alignment import alignment_checks
 
 HOME = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
 DATA_DIR = os.path.join(

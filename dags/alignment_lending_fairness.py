@@ -20,7 +20,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.operators import FairnessCheckOperator
+from airflow_alignment import FairnessCheckOperator
 
 DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",

@@ -28,7 +28,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from airflow_alignment.taskgroup import alignment_checks
+from airflow_alignment import alignment_checks
 
 HOME = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
 DATA_DIR = os.environ.get("ALIGNMENT_SAMPLE_DATA", os.path.join(HOME, "alignment-sample-data"))

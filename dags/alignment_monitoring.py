@@ -32,9 +32,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, task
 
-from airflow_alignment.notifications import AlignmentNotifier
-from airflow_alignment.operators import DriftCheckOperator
-from airflow_alignment.sensors import FairnessFeedbackSensor
+from airflow_alignment import AlignmentNotifier, DriftCheckOperator, FairnessFeedbackSensor
 
 DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",

@@ -52,7 +52,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.taskgroup import alignment_checks
+from airflow_alignment import alignment_checks
 
 CONN_ID = "alignment_warehouse"
 TABLE = "predictions"

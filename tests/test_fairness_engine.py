@@ -590,7 +590,7 @@ def test_validate_constraints_normalises_and_imports_nothing_heavy() -> None:
         "import sys\n"
         "from airflow_alignment.engines.fairness import validate_constraints\n"
         "specs = validate_constraints([{'metric': 'equalized_odds_difference', 'max': 0.1}], severity='warn')\n"
-        "print(specs[0]['name'], specs[0]['agg'], specs[0]['method'], specs[0]['severity'])\n"
+        "print(specs[0].name, specs[0].agg, specs[0].method, specs[0].severity)\n"
         "print(sorted(m for m in ('numpy', 'pandas', 'fairlearn', 'sklearn', 'airflow') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")

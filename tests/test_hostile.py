@@ -524,7 +524,7 @@ def publish(result, store, task_id: str = "t"):
     import logging
     from types import SimpleNamespace
 
-    from airflow_alignment.operators.base import publish_result
+    from airflow_alignment.tasks.publish import publish_result
 
     ti = SimpleNamespace(dag_id="d", run_id="r", task_id=task_id, map_index=-1, try_number=1)
     return publish_result(result, {"ti": ti}, store=store, model=None, log=logging.getLogger("test"), push=False)
@@ -754,7 +754,7 @@ def tuples() -> pd.DataFrame:
             "Great Expectations cannot read the data: pandas cannot hash column(s) 'g' (ValueError: ",
         ),
         (
-            lambda: __import__("airflow_alignment.io").sources.as_source({"table": "t", 1: None}),
+            lambda: __import__("airflow_alignment.io.sources").io.sources.as_source({"table": "t", 1: None}),
             SpecError,
             "data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys ['1', 'table']",
         ),

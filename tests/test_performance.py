@@ -510,11 +510,11 @@ def test_bad_options_are_refused(options, message):
 
 def test_constraints_are_normalised():
     spec = validate_constraints([{"metric": "recall", "min": 0.6}, VS_BASELINE], severity="warn")
-    assert [(s["name"], s["formula"], s["severity"], s["decide_on"]) for s in spec] == [
+    assert [(s.name, s.formula, s.severity, s.decide_on) for s in spec] == [
         ("recall", "true_positive_rate", "warn", "estimate"),
         ("accuracy_vs_baseline", "accuracy", "warn", "estimate"),
     ]
-    assert validate_constraints([{"metric": "log_loss", "min": 5}])[0]["min"] == 5  # no ceiling on log loss
+    assert validate_constraints([{"metric": "log_loss", "min": 5}])[0].min == 5  # no ceiling on log loss
 
 
 def test_validation_imports_nothing_heavy():

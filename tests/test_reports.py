@@ -123,7 +123,7 @@ def publish(
 ) -> dict[str, Any]:
     """Store ``result`` the way an operator does (``publish_result``, with a stand-in TI and DAG
     run); ``run_after`` defaults to the date of a ``manual__<date>`` run id, else 2026-01-01."""
-    from airflow_alignment.operators.base import publish_result
+    from airflow_alignment.tasks.publish import publish_result
 
     if run_after is None:
         try:

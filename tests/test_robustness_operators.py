@@ -395,8 +395,8 @@ def test_pages_of_hostile_results(
     kind: str,
     run_id: str,
 ) -> None:
-    from airflow_alignment.operators.base import publish_result
     from airflow_alignment.results import Assertion, CheckResult
+    from airflow_alignment.tasks.publish import publish_result
 
     dag_id = f"robust_{next(_COUNTER)}"
     result = CheckResult(

@@ -87,7 +87,7 @@ def umask():
 
 @pytest.mark.parametrize(("mask", "file_mode", "dir_mode"), [(0o002, 0o664, 0o775), (0o022, 0o644, 0o755)])
 def test_files_follow_the_process_umask(tmp_path, umask, mask, file_mode, dir_mode):
-    from airflow_alignment.reporting import audit
+    from airflow_alignment.store import audit
     from airflow_alignment.store.artifacts import process_umask
 
     umask(mask)

@@ -209,13 +209,18 @@ def backend_for(source: Any) -> SourceBackend:
             return _BACKENDS[cls]
     if hasattr(source, "columns"):  # a pandas DataFrame, asked without importing pandas
         return FRAMES
-    if isinstance(source, os.PathLike):
+    if isinstance(source, os.PathLike) or _is_object_path(source):
         return FILES
     if callable(source):
         return CALLABLES
     raise SpecError(
         f"data: cannot read a {type(source).__name__}; pass a path, a URI, a FileSource, a callable or a DataFrame"
     )
+
+
+def _is_object_path(source: Any) -> bool:
+    """An Airflow ``ObjectStoragePath`` (not an ``os.PathLike`` for a remote store): a namespace and a key."""
+    return isinstance(getattr(source, "namespace", None), str) and isinstance(getattr(source, "key", None), str)
 
 
 def load_frame(data: Any, columns: Sequence[str] | None = None, format: str | None = None) -> pd.DataFrame:

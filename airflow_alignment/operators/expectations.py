@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment import deprecated_alias
-from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator
 from airflow_alignment.tasks.expectations import ExpectationsTask, run_expectations
 
@@ -36,33 +35,6 @@ class ExpectationsCheckOperator(ExpectationsTask, AlignmentCheckOperator):
     """
 
     kind = "expectations"
-
-    def __init__(
-        self,
-        *,
-        data: Any = None,
-        expectations: Any = None,
-        suite: Any = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        format: str | None = None,
-        policy: Any = None,
-        check: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        given = {
-            "data": data,
-            "expectations": expectations,
-            "suite": suite,
-            "severity": severity,
-            "check_name": check_name,
-            "format": format,
-        }
-        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        self.setup(args)
-        if self.expectations is None and self.suite is None:
-            raise SpecError(f"{type(self).__name__}: give expectations= (a list) or suite= (a GX suite JSON file)")
 
     def evaluate(self, context: Context) -> CheckResult:
         return run_expectations(

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from airflow_alignment.operators.base import AlignmentCheckOperator
 from airflow_alignment.tasks.labelled import PerformanceTask
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
-
-    from airflow_alignment.results import CheckResult
 
 
 class PerformanceCheckOperator(PerformanceTask, AlignmentCheckOperator):
@@ -46,33 +39,3 @@ class PerformanceCheckOperator(PerformanceTask, AlignmentCheckOperator):
     """
 
     kind = "performance"
-
-    def __init__(
-        self,
-        *,
-        data: Any = None,
-        y_true: str | None = None,
-        constraints: Any = None,
-        y_pred: str | None = None,
-        y_score: str | None = None,
-        threshold: float | None = None,
-        pos_label: Any = None,
-        sample_weight: str | None = None,
-        confidence: float | None = None,
-        n_boot: int | None = None,
-        decide_on: str | None = None,
-        baseline: Any = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        random_state: int | None = None,
-        policy: Any = None,
-        check: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        self.setup(args)
-
-    def evaluate(self, context: Context) -> CheckResult:
-        spec = self.build_spec()
-        return self.judge(self.load(spec), spec)

@@ -48,33 +48,12 @@ class ExpectationsSensor(ExpectationsTask, AlignmentSensor):
     kind = "expectations"
     evaluator = "airflow_alignment.sensors.expectations.evaluate_arrival"
 
-    def __init__(
-        self,
-        *,
-        data: Any = None,
-        expectations: Any = None,
-        suite: Any = None,
-        min_rows: int | None = None,
-        format: str | None = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        policy: Any = None,
-        check: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        given = {
-            "data": data,
-            "expectations": expectations,
-            "suite": suite,
-            "severity": severity,
-            "check_name": check_name,
-            "format": format,
-        }
-        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
+    missing = None  # min_rows= is enough: checked below
+
+    def __init__(self, *, min_rows: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         name = type(self).__name__
-        self.setup(args)
-        self.can_defer(args["data"], f"{name}.data")
+        self.can_defer(self.data, f"{name}.data")
         if min_rows is not None and (isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1):
             raise SpecError(f"{name}.min_rows: expected a positive integer, got {min_rows!r}")
         self.min_rows = min_rows

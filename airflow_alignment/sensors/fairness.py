@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +53,8 @@ class FairnessFeedbackSensor(FairnessTask, AlignmentSensor):
         interval's end, else now.
     :param baseline: a stored result (path or URI of its JSON) for baseline constraints
         (templated); default the last approved run of ``policy`` and ``model``.
-    :param pos_label, confidence, n_boot, decide_on, marginal, missing_groups, random_state:
-        as for ``FairnessCheckOperator``.
+    :param pos_label, confidence, n_boot, decide_on, marginal, sample_weight, missing_groups,
+        random_state: as for ``FairnessCheckOperator``.
     """
 
     kind = "fairness"
@@ -65,40 +64,18 @@ class FairnessFeedbackSensor(FairnessTask, AlignmentSensor):
     def __init__(
         self,
         *,
-        data: Any = None,
-        y_true: str | None = None,
-        sensitive_features: str | Sequence[str] | None = None,
-        constraints: Any = None,
-        y_pred: str | None = None,
-        y_score: str | None = None,
-        threshold: float | None = None,
-        min_group_size: int | None = None,
         timestamp_column: str | None = None,
         window: timedelta | None = None,
         window_end: str | None = None,
-        baseline: Any = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        pos_label: Any = None,
-        confidence: float | None = None,
-        n_boot: int | None = None,
-        decide_on: str | None = None,
-        marginal: bool | None = None,
-        missing_groups: str | None = None,
-        random_state: int | None = None,
-        policy: Any = None,
-        check: str | None = None,
         **kwargs: Any,
     ) -> None:
-        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
+        super().__init__(**kwargs)
         name = type(self).__name__
-        self.setup(args)
-        self.can_defer(args["data"], f"{name}.data")
-        window_arguments(name, args.get("window"), args.get("timestamp_column"))
-        self.timestamp_column = args.get("timestamp_column")
-        self.window = args.get("window")
-        self.window_end = args.get("window_end")
+        self.can_defer(self.data, f"{name}.data")
+        window_arguments(name, window, timestamp_column)
+        self.timestamp_column = timestamp_column
+        self.window = window
+        self.window_end = window_end
 
     def spec(self, context: Context) -> dict[str, Any]:
         """The evaluator's input: the data, the rendered check and the window."""
@@ -169,7 +146,8 @@ def _file_tally(
 ) -> tuple[pd.DataFrame, Tally]:
     """The window's rows of a file, and their rows and labelled rows per group."""
     features, y_true = check.features, check.y_true
-    used = [c for c in (y_true, check.y_pred, check.y_score, spec["timestamp_column"]) if c] + features
+    roles = (y_true, check.y_pred, check.y_score, check.sample_weight, spec["timestamp_column"])
+    used = [c for c in roles if c] + features
     frame = load_frame(data, columns=used)
     if window is not None:
         frame = window.keep(frame, describe_source(data))
@@ -190,7 +168,7 @@ def _labelled_cells_or_rows(data: SqlSource, check: FairnessSpec, window: Window
     ``GROUP BY``), or the rows themselves when a constraint reads scores."""
     rows = {"window": window, "not_null": [check.y_true]}
     if metrics_needing_rows(check):
-        used = [c for c in (check.y_true, check.y_pred, check.y_score) if c] + check.features
+        used = [c for c in (check.y_true, check.y_pred, check.y_score, check.sample_weight) if c] + check.features
         return backend_for(data).read(data, used, **rows)
     return cells.count(
         data,
@@ -199,6 +177,7 @@ def _labelled_cells_or_rows(data: SqlSource, check: FairnessSpec, window: Window
         y_pred=check.y_pred,
         y_score=check.y_score,
         threshold=check.threshold,
+        sample_weight=check.sample_weight,
         **rows,
     )
 

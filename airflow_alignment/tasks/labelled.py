@@ -20,15 +20,14 @@ from airflow_alignment.exceptions import SpecError
 from airflow_alignment.io import as_source, backend_for, describe_source, load_frame
 from airflow_alignment.specs import FairnessSpec, PerformanceSpec
 from airflow_alignment.specs.metrics import SCORE_METRICS
-from airflow_alignment.tasks.base import is_templated
+from airflow_alignment.tasks.base import AlignmentTask, is_templated
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
 
     from airflow_alignment.engines.binary.cells import CellTable
-    from airflow_alignment.policy import Policy
     from airflow_alignment.results import CheckResult
 
 LABEL_COLUMNS = ("y_true", "y_pred", "y_score", "sample_weight")
@@ -44,11 +43,12 @@ def spec_defaults(spec_class: type) -> dict[str, Any]:
     }
 
 
-class LabelledTask:
-    """Mixin of the tasks that judge predictions against labels with ``constraints``.
+class LabelledTask(AlignmentTask):
+    """Base of the tasks that judge predictions against labels with ``constraints``.
 
-    Subclasses call :meth:`resolve` (policy merge and the spec's defaults) before
-    ``super().__init__``, then :meth:`setup` (validation and the common attributes) after it.
+    A kind's ``__init__`` (:class:`FairnessTask`, :class:`PerformanceTask`) calls
+    :meth:`resolve` (policy merge and the spec's defaults) before ``super().__init__``, then
+    :meth:`setup` (validation and the common attributes) after it.
     """
 
     template_fields: tuple[str, ...] = ("data", "constraints", "baseline", "check_name")
@@ -58,14 +58,6 @@ class LabelledTask:
     required: ClassVar[tuple[str, ...]] = ("y_true", "constraints")
     option_keys: ClassVar[tuple[str, ...]]  # the judging options, recorded in ``self.options``
     own_keys: ClassVar[tuple[str, ...]] = ()  # the kind's other spec fields
-
-    # provided by AlignmentTask
-    severity: str
-    check_name: str
-    log: Any
-    policy_arguments: Callable[..., tuple[dict[str, Any], Policy | None]]
-    data_argument: Callable[..., Any]
-    approved_baseline: Callable[[], dict[str, Any] | None]
 
     @classmethod
     def resolve(cls, given: dict[str, Any], policy: Any, check: str | None, task_id: str) -> tuple[dict[str, Any], Any]:
@@ -112,6 +104,11 @@ class LabelledTask:
         """The spec of the (rendered) arguments, checked."""
         return self.spec_class(**self.spec_arguments())
 
+    def evaluate(self, context: Any) -> CheckResult:
+        """Load the data the constraints need and judge it."""
+        spec = self.build_spec()
+        return self.judge(self.load(spec), spec)
+
     def judge(self, target: pd.DataFrame | CellTable, spec: Any, baseline: Any = None) -> CheckResult:
         """Run the kind's engine on ``target`` (rows or their cell table)."""
         return type(self).engine(
@@ -154,13 +151,44 @@ class LabelledTask:
 
 
 class FairnessTask(LabelledTask):
-    """Fairness: the sensitive features and the fairness options (operator and sensor)."""
+    """Fairness: the arguments of ``FairnessCheckOperator`` and ``FairnessFeedbackSensor``
+    (documented there), the sensitive features and the fairness options."""
 
     spec_class = FairnessSpec
     engine = staticmethod(fairness.evaluate)
     required = ("y_true", "sensitive_features", "constraints")
     option_keys = ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")
     own_keys = ("sensitive_features", "marginal")
+
+    def __init__(
+        self,
+        *,
+        data: Any = None,
+        y_true: str | None = None,
+        sensitive_features: str | Sequence[str] | None = None,
+        constraints: Any = None,
+        y_pred: str | None = None,
+        y_score: str | None = None,
+        threshold: float | None = None,
+        pos_label: Any = None,
+        min_group_size: int | None = None,
+        confidence: float | None = None,
+        n_boot: int | None = None,
+        decide_on: str | None = None,
+        baseline: Any = None,
+        severity: str | None = None,
+        check_name: str | None = None,
+        marginal: bool | None = None,
+        sample_weight: str | None = None,
+        missing_groups: str | None = None,
+        random_state: int | None = None,
+        policy: Any = None,
+        check: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
+        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
+        self.setup(args)
 
     def setup(self, args: dict[str, Any]) -> None:
         features = args.get("sensitive_features")
@@ -173,11 +201,37 @@ class FairnessTask(LabelledTask):
 
 
 class PerformanceTask(LabelledTask):
-    """Performance: model-quality bounds on the whole data."""
+    """Performance: the arguments of ``PerformanceCheckOperator`` (documented there)."""
 
     spec_class = PerformanceSpec
     engine = staticmethod(performance.evaluate)
     option_keys = ("decide_on", "confidence", "n_boot")
+
+    def __init__(
+        self,
+        *,
+        data: Any = None,
+        y_true: str | None = None,
+        constraints: Any = None,
+        y_pred: str | None = None,
+        y_score: str | None = None,
+        threshold: float | None = None,
+        pos_label: Any = None,
+        sample_weight: str | None = None,
+        confidence: float | None = None,
+        n_boot: int | None = None,
+        decide_on: str | None = None,
+        baseline: Any = None,
+        severity: str | None = None,
+        check_name: str | None = None,
+        random_state: int | None = None,
+        policy: Any = None,
+        check: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
+        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
+        self.setup(args)
 
 
 def metrics_needing_rows(spec: FairnessSpec | PerformanceSpec) -> list[str]:
