@@ -249,3 +249,33 @@ def test_the_old_operator_name_is_a_deprecated_alias(module):
     assert old is ExpectationsCheckOperator
     assert [w.category for w in caught] == [DeprecationWarning]
     assert "use ExpectationsCheckOperator" in str(caught[0].message)
+
+
+def test_operators_and_sensors_share_one_task_base_and_its_arguments():
+    """A kind's arguments are declared once (its base in tasks/), reach the operator and the
+    sensor alike, take the spec's defaults, and Airflow's default_args still fill them."""
+    from airflow.sdk import DAG
+
+    from airflow_alignment import FairnessCheckOperator, FairnessFeedbackSensor
+    from airflow_alignment.specs import FairnessSpec
+    from airflow_alignment.tasks.base import AlignmentTask
+    from airflow_alignment.tasks.labelled import FairnessTask
+
+    assert issubclass(FairnessFeedbackSensor, FairnessTask) and issubclass(FairnessCheckOperator, FairnessTask)
+    for cls in (FairnessFeedbackSensor, FairnessCheckOperator):
+        assert issubclass(cls, AlignmentTask)
+        assert "publish" not in vars(cls) and "policy_arguments" not in vars(cls), cls
+    common = {
+        "data": "feedback.csv",
+        "y_true": "repaid",
+        "y_pred": "approved",
+        "sensitive_features": "sex",
+        "constraints": [{"metric": "demographic_parity_ratio", "min": 0.8}],
+    }
+    with DAG("layout_defaults", schedule=None, default_args={"n_boot": 200, "severity": "warn"}):
+        operator = FairnessCheckOperator(task_id="op", **common)
+        sensor = FairnessFeedbackSensor(task_id="sensor", mode="reschedule", **common)
+    for task in (operator, sensor):
+        assert task.options["n_boot"] == 200 and task.severity == "warn"  # from default_args
+        assert task.min_group_size == FairnessSpec.min_group_size == 30  # the spec's default
+        assert task.build_spec() == operator.build_spec()

@@ -10,7 +10,7 @@
 
 :class:`~airflow_alignment.operators.AlignmentCheckOperator` adds running one engine and
 deciding the state; :class:`~airflow_alignment.sensors.AlignmentSensor` adds poking, deferring
-and timing out. The kind mixins of :mod:`airflow_alignment.tasks` hold what an operator and a
+and timing out. The kind bases of :mod:`airflow_alignment.tasks` hold what an operator and a
 sensor of the same kind share (their arguments and the spec they build).
 """
 

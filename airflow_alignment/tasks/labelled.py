@@ -1,8 +1,9 @@
 """What the tasks of a binary classifier's predictions share (fairness, performance; operator
 and sensor): their arguments, the spec they build, and the data they load.
 
-A kind mixin (:class:`FairnessTask`, :class:`PerformanceTask`) goes before the operator or
-sensor base: ``class FairnessCheckOperator(FairnessTask, AlignmentCheckOperator)``. Defaults
+A kind base (:class:`FairnessTask`, :class:`PerformanceTask`) declares the kind's arguments once
+and goes before the operator or sensor base:
+``class FairnessCheckOperator(FairnessTask, AlignmentCheckOperator)``. Defaults
 are the spec's (:mod:`airflow_alignment.specs`): an argument left ``None`` takes the policy's
 value, else the spec field's default. The spec is built when the DAG is parsed (unless the
 constraints are templated) and again from the rendered fields when the task runs.
