@@ -9,7 +9,7 @@ from typing import Any
 from airflow_alignment.exceptions import SpecError, did_you_mean
 from airflow_alignment.specs.common import check_seed, column_list
 from airflow_alignment.specs.constraints import Constraint, fairness_constraints
-from airflow_alignment.specs.labelled import JudgingOptions, LabelColumns, check_options
+from airflow_alignment.specs.labelled import JudgingOptions, LabelColumns
 from airflow_alignment.specs.metrics import METRICS, RESERVED_KEYS, SCORE_METRICS
 
 
@@ -41,14 +41,7 @@ class FairnessSpec(LabelColumns, JudgingOptions):
     reported: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        check_options(
-            decide_on=self.decide_on,
-            severity=self.severity,
-            confidence=self.confidence,
-            n_boot=self.n_boot,
-            min_group_size=self.min_group_size,
-            missing_groups=self.missing_groups,
-        )
+        self.check_judging(self.min_group_size, self.missing_groups)
         constraints = fairness_constraints(
             self.constraints, decide_on=self.decide_on, severity=self.severity, confidence=self.confidence
         )

@@ -87,6 +87,17 @@ class JudgingOptions:
     n_boot: int = 1000
     random_state: int | None = 0
 
+    def check_judging(self, min_group_size: Any = 0, missing_groups: Any = "error") -> None:
+        """The judging options (fairness adds its group options), each named in its message."""
+        check_options(
+            decide_on=self.decide_on,
+            severity=self.severity,
+            confidence=self.confidence,
+            n_boot=self.n_boot,
+            min_group_size=min_group_size,
+            missing_groups=missing_groups,
+        )
+
 
 def check_options(
     *, decide_on: Any, severity: Any, confidence: Any, n_boot: Any, min_group_size: Any, missing_groups: Any

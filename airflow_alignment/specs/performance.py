@@ -9,7 +9,7 @@ from typing import Any
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.specs.common import check_seed
 from airflow_alignment.specs.constraints import performance_constraints
-from airflow_alignment.specs.labelled import JudgingOptions, LabelColumns, check_options
+from airflow_alignment.specs.labelled import JudgingOptions, LabelColumns
 from airflow_alignment.specs.metrics import PERFORMANCE_COUNT_METRICS, SCORE_METRICS
 
 
@@ -28,14 +28,7 @@ class PerformanceSpec(LabelColumns, JudgingOptions):
     constraints: Sequence[Any]
 
     def __post_init__(self) -> None:
-        check_options(
-            decide_on=self.decide_on,
-            severity=self.severity,
-            confidence=self.confidence,
-            n_boot=self.n_boot,
-            min_group_size=0,
-            missing_groups="error",
-        )
+        self.check_judging()
         constraints = performance_constraints(
             self.constraints, decide_on=self.decide_on, severity=self.severity, confidence=self.confidence
         )
