@@ -36,7 +36,7 @@ phase_start() { PHASE_T0=$SECONDS; printf '\n[test] == %s\n' "$1"; }
 phase_end() { timings+=("$(printf '%-28s %4ds' "$1" $((SECONDS - PHASE_T0)))"); }
 
 # "3 failed, 40 passed, 2 skipped in 12.3s" -> counts
-last_summary() { grep -E '[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected)' "$1" | tail -n 1; }
+last_summary() { grep -a -E '[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected)' "$1" | tail -n 1; }
 count() { { grep -oE "[0-9]+ $2" <<<"$1" || echo 0; } | head -n 1 | grep -oE '^[0-9]+'; }
 
 phase_start "setup"
