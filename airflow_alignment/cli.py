@@ -21,7 +21,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO
+
+from airflow_alignment.reporting import dossier, html
+from airflow_alignment.store import audit
+from airflow_alignment.store.artifacts import ArtifactStore
 
 EXIT_OK, EXIT_PROBLEM, EXIT_ERROR, EXIT_NOT_FOUND = 0, 1, 3, 4
 
@@ -34,9 +38,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
 
-def _store(uri: str | None) -> Any:
-    from airflow_alignment.reporting.store import ArtifactStore
-
+def _store(uri: str | None) -> ArtifactStore:
     return ArtifactStore(uri) if uri else ArtifactStore()
 
 
@@ -51,8 +53,6 @@ def _write(text: str, path: str | None, out: IO[str]) -> None:
 
 
 def cmd_dossier(args: argparse.Namespace, out: IO[str]) -> int:
-    from airflow_alignment.reporting import dossier, html
-
     try:
         data = dossier.build(_store(args.store), args.policy, args.model, args.run_id)
     except dossier.DossierNotFound as exc:
@@ -63,16 +63,15 @@ def cmd_dossier(args: argparse.Namespace, out: IO[str]) -> int:
     _write(text, args.output, out)
     if args.output not in (None, "-"):
         decision = data["decision"]
-        print(f"dossier of {args.policy} / {args.model}, run {decision['run_id']} ({decision['verdict']}): "
-              f"{args.output}", file=sys.stderr)  # fmt: skip
+        print(
+            f"dossier of {args.policy} / {args.model}, run {decision['run_id']} ({decision['verdict']}): {args.output}",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
 def cmd_audit_export(args: argparse.Namespace, out: IO[str]) -> int:
-    from airflow_alignment.reporting import audit
-
-    log = audit.read_audit(_store(args.store), policy=args.policy, model=args.model, since=args.since,
-                           until=args.until)  # fmt: skip
+    log = audit.read_audit(_store(args.store), policy=args.policy, model=args.model, since=args.since, until=args.until)
     _write(audit.export_csv(log.records), args.output, out)
     note = f"; {log.damaged} damaged record(s) skipped (run verify-audit)" if log.damaged else ""
     print(f"{len(log.records)} audit record(s){note}", file=sys.stderr)
@@ -80,13 +79,16 @@ def cmd_audit_export(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_verify_audit(args: argparse.Namespace, out: IO[str]) -> int:
-    from airflow_alignment.reporting import audit
-
     found = audit.verify(_store(args.store))
     if args.format == "json":
-        body = {"ok": found.ok, "records": found.records, "torn": found.torn, "mismatched": found.mismatched,
-                "results_without_record": found.results_without_record,
-                "records_without_result": found.records_without_result}  # fmt: skip
+        body = {
+            "ok": found.ok,
+            "records": found.records,
+            "torn": found.torn,
+            "mismatched": found.mismatched,
+            "results_without_record": found.results_without_record,
+            "records_without_result": found.records_without_result,
+        }
         _write(json.dumps(body, indent=2), None, out)
         return EXIT_OK if found.ok else EXIT_PROBLEM
     out.write(f"{found.records} audit record(s) with a matching checksum\n")
@@ -104,7 +106,10 @@ def cmd_verify_audit(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="airflow-alignment", description="Governance from a terminal: compliance dossiers, audit export and verification.")
+    top = _Parser(
+        prog="airflow-alignment",
+        description="Governance from a terminal: compliance dossiers, audit export and verification.",
+    )
     common = _Parser(add_help=False)
     common.add_argument("--store", help="artifact store URI (default: [alignment] artifact_store)")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -127,8 +132,9 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help="CSV file to write; default stdout")
     export.set_defaults(run=cmd_audit_export)
 
-    verify = commands.add_parser("verify-audit", parents=[common],
-                                 help="checksums, torn lines, results without records")  # fmt: skip
+    verify = commands.add_parser(
+        "verify-audit", parents=[common], help="checksums, torn lines, results without records"
+    )
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.set_defaults(run=cmd_verify_audit)
     return top

@@ -176,7 +176,7 @@ def xcom_result(ti: Any) -> dict[str, Any] | None:
 
 def stored_result(ti: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The full result in the artifact store for this try (or the latest try), and its path."""
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
 
     store = ArtifactStore()
     context = {
@@ -197,9 +197,7 @@ def stored_result(ti: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def collect(dag: Any, run: Any) -> DagOutcome:
-    outcome = DagOutcome(
-        dag_id=dag.dag_id, run_state=str(getattr(run.state, "value", run.state)), run_id=run.run_id
-    )
+    outcome = DagOutcome(dag_id=dag.dag_id, run_state=str(getattr(run.state, "value", run.state)), run_id=run.run_id)
     checks, gates = check_task_ids(dag), gate_task_ids(dag)
     for ti in sorted(run.get_task_instances(), key=lambda t: (t.task_id in gates, t.task_id, t.map_index)):
         state = str(getattr(ti.state, "value", ti.state))

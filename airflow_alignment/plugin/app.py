@@ -45,10 +45,10 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from airflow_alignment.plugin import overview as overview_data
 from airflow_alignment.plugin import reader
-from airflow_alignment.plugin.links import app_path, report_path, root_path
 from airflow_alignment.reporting import dossier, html
-from airflow_alignment.reporting.index import RUN_FOLDER
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.index import RUN_FOLDER
+from airflow_alignment.urls import app_path, report_path, root_path
 
 # Airflow's KEY_REGEX for dag and task ids; run ids: printable, no separator (Airflow's column
 # holds 250 characters). Ids made only of dots are refused outright.
@@ -170,9 +170,14 @@ def task_report(
     found = reader.task_try(store, dag_id, run_id, task_id, map_index, try_number)
     if found is None:
         what = f"try {try_number} of " if try_number is not None else ""
-        return _page(html.render_message("No alignment result",
-                                         f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
-                                         f"{dag_id} has no stored alignment result."), 404)  # fmt: skip
+        return _page(
+            html.render_message(
+                "No alignment result",
+                f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
+                f"{dag_id} has no stored alignment result.",
+            ),
+            404,
+        )
     context, names = found
     page = reader.read_report(store, context) if reader.REPORT in names else None
     if page is None:  # stored before reports existed, its rendering failed at run time, or unreadable
@@ -202,14 +207,19 @@ def overview_page(
 
 
 @app.get("/models/{policy}/{model}/dossier", response_class=HTMLResponse)
-def dossier_page(policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None) -> HTMLResponse:
+def dossier_page(
+    policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None
+) -> HTMLResponse:
     return _page(html.render_dossier(_dossier(store, user, policy, model, run_id)))
 
 
 # -- JSON -----------------------------------------------------------------------------------
 @app.get("/api/models/{policy}/{model}/dossier")
-def dossier_json(policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None) -> JSONResponse:
+def dossier_json(
+    policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None
+) -> JSONResponse:
     return JSONResponse(_dossier(store, user, policy, model, run_id), headers=_SECURITY_HEADERS)
+
 
 @app.get("/api/overview")
 def overview_json(
@@ -256,8 +266,9 @@ def _dossier(store: ArtifactStore, user: BaseUser, policy: str, model: str, run_
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the decision was made in a DAG you may not read") from None
     root, dag_id = root_path(), data["decision"]["dag_id"]
     data["run_url"] = app_path("dags", dag_id, "runs", data["decision"]["run_id"], root=root)
-    data["json_url"] = app_path("api", "models", policy, model, "dossier",
-                                query={"run_id": data["decision"]["run_id"]}, root=root)  # fmt: skip
+    data["json_url"] = app_path(
+        "api", "models", policy, model, "dossier", query={"run_id": data["decision"]["run_id"]}, root=root
+    )
     for check in data["checks"]:
         check["data"]["source"] = html.public_path(check["data"]["source"], store.base)
         dataset = check["data"]["dataset"]
@@ -273,14 +284,16 @@ def _dossier(store: ArtifactStore, user: BaseUser, policy: str, model: str, run_
     return data
 
 
-def _overview(store: ArtifactStore, user: BaseUser, policy: str | None, owner: str | None, verdict: str | None
-              ) -> dict[str, Any]:  # fmt: skip
+def _overview(
+    store: ArtifactStore, user: BaseUser, policy: str | None, owner: str | None, verdict: str | None
+) -> dict[str, Any]:
     readable = overview_data.readable_dag_ids(user)
     data = overview_data.overview(store, readable, {"policy": policy, "owner": owner, "verdict": verdict})
     for row in data["models"]:
         for key in ("summary", "unreadable"):
             row[key] = html.public_text(row.get(key), store.base)
     return data
+
 
 def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, Any]:
     root = root_path()
@@ -302,16 +315,18 @@ def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) 
     runs, root = [], root_path()
     for run in history["runs"]:
         results = [_with_urls(entry, dag_id, run["run_id"], root, store.base) for entry in run["results"]]
-        runs.append({
-            "run_id": run["run_id"],
-            "run_after": run["run_after"],
-            "started_at": run["started_at"],
-            "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
-            "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
-            "status": html.worst_status([r["status"] for r in results]),
-            "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
-            "results": results,
-        })  # fmt: skip
+        runs.append(
+            {
+                "run_id": run["run_id"],
+                "run_after": run["run_after"],
+                "started_at": run["started_at"],
+                "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
+                "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
+                "status": html.worst_status([r["status"] for r in results]),
+                "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
+                "results": results,
+            }
+        )
     older = history["next_before"]
     return {
         "dag_id": dag_id,
@@ -333,9 +348,18 @@ def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str, root: str, store
             entry[key] = html.public_text(entry[key], store_base)
     context = {"dag_id": dag_id, "run_id": run_id, "task_id": entry["task_id"], "map_index": entry["map_index"]}
     entry["report_url"] = report_path(context, try_number=entry["try_number"], root=root)
-    entry["result_url"] = app_path("api", "dags", dag_id, "runs", run_id, "tasks", entry["task_id"], "result",
-                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
-                                   root=root)  # fmt: skip
+    entry["result_url"] = app_path(
+        "api",
+        "dags",
+        dag_id,
+        "runs",
+        run_id,
+        "tasks",
+        entry["task_id"],
+        "result",
+        query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
+        root=root,
+    )
     return entry
 
 

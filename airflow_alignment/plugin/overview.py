@@ -1,6 +1,6 @@
 """What the Alignment overview needs from Airflow itself: the DAGs a user may read and the gate
 reviews waiting in Airflow's human-in-the-loop UI. The models and their decisions come from the
-artifact store's model index (:mod:`airflow_alignment.reporting.models`).
+artifact store's model index (:mod:`airflow_alignment.store.models`).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_alignment.plugin.links import app_path, root_path
-from airflow_alignment.reporting import models
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store import models
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.urls import app_path, root_path
 
 REVIEWS_SHOWN = 100
 GATE_OPERATOR = "AlignmentGateOperator"
@@ -39,14 +39,23 @@ def waiting_reviews(readable: set[str], limit: int = REVIEWS_SHOWN) -> list[dict
     except ImportError:  # an Airflow without human-in-the-loop
         return []
     query = (
-        select(HITLDetail.subject, HITLDetail.created_at, TaskInstance.dag_id, TaskInstance.run_id,
-               TaskInstance.task_id, TaskInstance.map_index)
+        select(
+            HITLDetail.subject,
+            HITLDetail.created_at,
+            TaskInstance.dag_id,
+            TaskInstance.run_id,
+            TaskInstance.task_id,
+            TaskInstance.map_index,
+        )
         .join(TaskInstance, HITLDetail.ti_id == TaskInstance.id)
-        .where(HITLDetail.responded_at.is_(None), TaskInstance.operator == GATE_OPERATOR,
-               TaskInstance.dag_id.in_(sorted(readable)))
+        .where(
+            HITLDetail.responded_at.is_(None),
+            TaskInstance.operator == GATE_OPERATOR,
+            TaskInstance.dag_id.in_(sorted(readable)),
+        )
         .order_by(HITLDetail.created_at)
         .limit(limit)
-    )  # fmt: skip
+    )
     root = root_path()
     with create_session() as session:
         rows = session.execute(query).all()
@@ -79,8 +88,14 @@ def overview(store: ArtifactStore, readable: set[str], filters: Mapping[str, str
     root = root_path()
     for row in rows:
         row["run_url"] = app_path("dags", row["dag_id"], "runs", row["run_id"], root=root)
-        row["dossier_url"] = app_path("models", row["policy_name"] or models.NO_POLICY, row["model"], "dossier",
-                                      query={"run_id": row["run_id"]}, root=root)  # fmt: skip
+        row["dossier_url"] = app_path(
+            "models",
+            row["policy_name"] or models.NO_POLICY,
+            row["model"],
+            "dossier",
+            query={"run_id": row["run_id"]},
+            root=root,
+        )
         row["history_url"] = app_path("dags", row["dag_id"], "history", root=root)
         row["policy_url"] = row["policy_name"] and _filtered(given, policy=row["policy_name"])
         row["owner_url"] = row["owner"] and _filtered(given, owner=row["owner"])

@@ -1,9 +1,9 @@
 """The compliance dossier of one model version: everything behind one gate decision, in one record.
 
 For a decision (an approved, rejected or reviewed gate decision about a policy's model, found in
-the model index, :mod:`airflow_alignment.reporting.models`) it gathers:
+the model index, :mod:`airflow_alignment.store.models`) it gathers:
 
-- the **policy as it was**: its snapshot (:mod:`airflow_alignment.reporting.policies`): full
+- the **policy as it was**: its snapshot (:mod:`airflow_alignment.store.policies`): full
   text, version, sha256 (re-computed), owner, each check's severity, thresholds, owner,
   rationale and references;
 - each **check's result** in that run (status, summary, assertions with observed values and
@@ -27,8 +27,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_alignment.reporting import audit, models, policies
-from airflow_alignment.reporting.store import RESULT_NAME, ArtifactStore, result_key
+from airflow_alignment.io.backends import file_dataset_name
+from airflow_alignment.store import audit, models, policies
+from airflow_alignment.store.artifacts import RESULT_NAME, ArtifactStore, result_key
 
 DOSSIER_SCHEMA = "airflow-alignment/dossier/v1"
 DECIDED = ("approved", "rejected")
@@ -57,7 +58,9 @@ def build(
     else:
         chosen = next((d for d in found if d.run_id == run_id), None)
         if chosen is None:
-            raise DossierNotFound(f"no gate decision about model {model!r} under policy {policy_name!r} in run {run_id!r}")
+            raise DossierNotFound(
+                f"no gate decision about model {model!r} under policy {policy_name!r} in run {run_id!r}"
+            )
     gate = _result(store, chosen.dag_id, chosen.run_id, chosen.task_id, chosen.map_index, chosen.try_number)
     checks = _checks(store, chosen.dag_id, chosen.run_id, gate)
     metrics = gate.get("metrics") or {}
@@ -95,12 +98,18 @@ def build(
 
 # -- parts ----------------------------------------------------------------------------------
 def _context(d: models.Decision) -> dict[str, Any]:
-    return {"dag_id": d.dag_id, "run_id": d.run_id, "task_id": d.task_id, "map_index": d.map_index,
-            "try_number": d.try_number}  # fmt: skip
+    return {
+        "dag_id": d.dag_id,
+        "run_id": d.run_id,
+        "task_id": d.task_id,
+        "map_index": d.map_index,
+        "try_number": d.try_number,
+    }
 
 
-def _result(store: ArtifactStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1,
-            try_number: int | None = None) -> dict[str, Any]:  # fmt: skip
+def _result(
+    store: ArtifactStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int | None = None
+) -> dict[str, Any]:
     """A stored result (``try_number``: that try; ``None``: the latest try that left one), or
     ``{"status": "unreadable", "error": ...}`` / ``{"status": "missing"}``."""
     context = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "try_number": 0}
@@ -131,28 +140,36 @@ def _checks(store: ArtifactStore, dag_id: str, run_id: str, gate: Mapping[str, A
         task_id = details.get("task_id") or assertion.get("name")
         doc = _result(store, dag_id, run_id, task_id)
         data = doc.get("data") if isinstance(doc.get("data"), Mapping) else {}
-        out.append({
-            "check": assertion.get("name"),
-            "task_id": task_id,
-            "kind": doc.get("kind"),
-            "status": doc.get("status"),
-            "severity": doc.get("severity", assertion.get("severity")),
-            "summary": doc.get("summary"),
-            "error": doc.get("error"),
-            "try_number": (doc.get("context") or {}).get("try_number"),
-            "key": doc.get("key"),
-            "data": {
-                "source": data.get("source"),
-                "rows": data.get("rows"),
-                "fingerprint": data.get("fingerprint"),
-                "dataset": _dataset(data.get("source")),
-            },
-            "assertions": [
-                {"name": a.get("name"), "success": a.get("success"), "severity": a.get("severity"),
-                 "observed": a.get("observed"), "expected": a.get("expected")}
-                for a in doc.get("assertions") or [] if isinstance(a, Mapping)
-            ],
-        })  # fmt: skip
+        out.append(
+            {
+                "check": assertion.get("name"),
+                "task_id": task_id,
+                "kind": doc.get("kind"),
+                "status": doc.get("status"),
+                "severity": doc.get("severity", assertion.get("severity")),
+                "summary": doc.get("summary"),
+                "error": doc.get("error"),
+                "try_number": (doc.get("context") or {}).get("try_number"),
+                "key": doc.get("key"),
+                "data": {
+                    "source": data.get("source"),
+                    "rows": data.get("rows"),
+                    "fingerprint": data.get("fingerprint"),
+                    "dataset": _dataset(data.get("source")),
+                },
+                "assertions": [
+                    {
+                        "name": a.get("name"),
+                        "success": a.get("success"),
+                        "severity": a.get("severity"),
+                        "observed": a.get("observed"),
+                        "expected": a.get("expected"),
+                    }
+                    for a in doc.get("assertions") or []
+                    if isinstance(a, Mapping)
+                ],
+            }
+        )
     return out
 
 
@@ -161,9 +178,7 @@ def _dataset(source: Any) -> dict[str, str] | None:
     operators' lineage events name it; ``None`` for sources that name no file."""
     if not isinstance(source, str) or not source:
         return None
-    from airflow_alignment.operators._lineage import dataset_name
-
-    namespace, name = dataset_name(source)
+    namespace, name = file_dataset_name(source)
     return {"namespace": namespace, "name": name}
 
 
@@ -178,8 +193,12 @@ def _ended(doc: Mapping[str, Any]) -> str | None:
 
 
 def _policy(ref: Mapping[str, Any], snapshot: Mapping[str, Any] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": ref.get("name"), "version": ref.get("version"), "sha256": ref.get("sha256"),
-                           "snapshot": None}  # fmt: skip
+    out: dict[str, Any] = {
+        "name": ref.get("name"),
+        "version": ref.get("version"),
+        "sha256": ref.get("sha256"),
+        "snapshot": None,
+    }
     if not snapshot:
         return {**out, "note": "no snapshot of this policy version is stored (decided before snapshots were kept)"}
     if "content" not in snapshot:
@@ -189,14 +208,22 @@ def _policy(ref: Mapping[str, Any], snapshot: Mapping[str, Any] | None) -> dict[
     for check in content.get("checks") or []:
         if not isinstance(check, Mapping):
             continue
-        thresholds = {k: check[k] for k in ("constraints", "expectations", "features", "psi_max", "p_value_min",
-                                             "max_share_drifted") if k in check}  # fmt: skip
-        checks.append({
-            "name": check.get("name"), "kind": check.get("kind"),
-            "severity": check.get("severity", (content.get("defaults") or {}).get("severity", "block")),
-            "owner": check.get("owner"), "rationale": check.get("rationale"),
-            "references": _refs(check.get("references")), "thresholds": thresholds,
-        })  # fmt: skip
+        thresholds = {
+            k: check[k]
+            for k in ("constraints", "expectations", "features", "psi_max", "p_value_min", "max_share_drifted")
+            if k in check
+        }
+        checks.append(
+            {
+                "name": check.get("name"),
+                "kind": check.get("kind"),
+                "severity": check.get("severity", (content.get("defaults") or {}).get("severity", "block")),
+                "owner": check.get("owner"),
+                "rationale": check.get("rationale"),
+                "references": _refs(check.get("references")),
+                "thresholds": thresholds,
+            }
+        )
     return {
         **out,
         "owner": content.get("owner"),
@@ -214,17 +241,24 @@ def _refs(value: Any) -> list[str]:
 
 
 def _previous(store: ArtifactStore, previous: models.Decision, checks: list[dict[str, Any]]) -> dict[str, Any]:
-    gate = _result(store, previous.dag_id, previous.run_id, previous.task_id, previous.map_index,
-                   previous.try_number)  # fmt: skip
+    gate = _result(store, previous.dag_id, previous.run_id, previous.task_id, previous.map_index, previous.try_number)
     then = {c["check"]: c for c in _checks(store, previous.dag_id, previous.run_id, gate)}
     changes = []
     for check in checks:
         before = {a["name"]: a for a in (then.get(check["check"]) or {}).get("assertions", [])}
         for a in check["assertions"]:
             b = before.get(a["name"], {})
-            changes.append({"check": check["check"], "assertion": a["name"], "before": b.get("observed"),
-                            "after": a["observed"], "expected": a["expected"], "passed_before": b.get("success"),
-                            "passed_after": a["success"]})  # fmt: skip
+            changes.append(
+                {
+                    "check": check["check"],
+                    "assertion": a["name"],
+                    "before": b.get("observed"),
+                    "after": a["observed"],
+                    "expected": a["expected"],
+                    "passed_before": b.get("success"),
+                    "passed_after": a["success"],
+                }
+            )
     return {
         "dag_id": previous.dag_id,
         "run_id": previous.run_id,
@@ -241,9 +275,24 @@ def _audit(store: ArtifactStore, chosen: models.Decision, checks: list[dict[str,
     ``run_after`` (less a margin for clock skew) are read: every task of the run publishes after it."""
     since = datetime.fromisoformat(chosen.run_after) - _AUDIT_MARGIN if chosen.run_after else None
     log = audit.read_audit(store, since=since, dag_id=chosen.dag_id, run_id=chosen.run_id)
-    records = [{k: r.get(k) for k in ("time", "task_id", "try_number", "kind", "check", "status", "verdict",
-                                      "reviewer", "data_fingerprint", "sha256")}
-               for r in log.records]  # fmt: skip
+    records = [
+        {
+            k: r.get(k)
+            for k in (
+                "time",
+                "task_id",
+                "try_number",
+                "kind",
+                "check",
+                "status",
+                "verdict",
+                "reviewer",
+                "data_fingerprint",
+                "sha256",
+            )
+        }
+        for r in log.records
+    ]
     gate_recorded = any(r["kind"] == "gate" and r["task_id"] == chosen.task_id for r in records)
     unrecorded = [c["check"] for c in checks if not any(r["task_id"] == c["task_id"] for r in records)]
     return {
@@ -275,6 +324,11 @@ def _coverage(snapshot: Mapping[str, Any] | None, checks: list[dict[str, Any]]) 
         names = list(dict.fromkeys(names))
         statuses = [status.get(n, "missing") for n in names]
         worst = next((s for s in ("error", "missing", "unreadable", "failed", "warned") if s in statuses), "passed")
-        rows.append({"requirement": ref, "checks": [{"check": n, "status": s} for n, s in zip(names, statuses)],
-                     "status": worst})  # fmt: skip
+        rows.append(
+            {
+                "requirement": ref,
+                "checks": [{"check": n, "status": s} for n, s in zip(names, statuses, strict=True)],
+                "status": worst,
+            }
+        )
     return rows

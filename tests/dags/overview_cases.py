@@ -53,6 +53,12 @@ for dag_id, policy_name, owner, model, review in (
         def deploy() -> str:
             return "deployed"
 
-        alignment_checks(
-            policy=policy(policy_name, owner), data={"batch": "{{ dag_run.conf['path'] }}"}, model=model, review=review
-        ) >> deploy()
+        (
+            alignment_checks(
+                policy=policy(policy_name, owner),
+                data={"batch": "{{ dag_run.conf['path'] }}"},
+                model=model,
+                review=review,
+            )
+            >> deploy()
+        )

@@ -114,9 +114,9 @@ def test_demo_ui_serves_the_runs_it_made(tmp_path: Path) -> None:
         assert page and page.group(1).startswith(f"{base}/alignment/dags/{DAG}/runs/"), text
 
         assert httpx.get(page.group(1), timeout=30).status_code == 401  # behind Airflow's auth
-        token = httpx.post(
-            f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30
-        ).json()["access_token"]
+        token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30).json()[
+            "access_token"
+        ]
         auth = {"Authorization": f"Bearer {token}"}
         run_page = httpx.get(page.group(1), headers=auth, timeout=30)
         assert run_page.status_code == 200

@@ -4,7 +4,7 @@ When a gate that names a ``model`` publishes its decision, one small entry is wr
 
     models/<policy>~<model>/<run stamp>~<verdict>~<dag_id>~<run_id>~<task_id>~<map_index>~try-<n>.json
 
-``<run stamp>`` is the run's inverted ``run_after`` (as in :mod:`airflow_alignment.reporting.index`):
+``<run stamp>`` is the run's inverted ``run_after`` (as in :mod:`airflow_alignment.store.index`):
 a model's newest decision is the first key of its folder. The verdict, DAG and run are in the
 key itself, so the overview of a model reads its folder's listing (one ``ListObjectsV2`` page on
 S3: the last :data:`SCAN` decisions) for the sparkline and the last approved run, and GETs one
@@ -25,9 +25,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_alignment.reporting.index import folder_run, run_folder
-from airflow_alignment.reporting.listing import iter_keys, read_texts
-from airflow_alignment.reporting.store import ArtifactStore, safe_segment
+from airflow_alignment.store.artifacts import ArtifactStore, safe_segment
+from airflow_alignment.store.index import folder_run, run_folder
+from airflow_alignment.store.listing import iter_keys, read_texts
 
 MODELS = "models"
 MODEL_ENTRY_SCHEMA = "airflow-alignment/model-entry/v1"
@@ -75,8 +75,9 @@ def parse_key(key: str) -> Decision | None:
         number = int(map_index)
     except ValueError:
         return None
-    return Decision(key, stamp, unquote(verdict), unquote(dag_id), unquote(run_id), unquote(task_id), number,
-                    int(parts[6][4:]))  # fmt: skip
+    return Decision(
+        key, stamp, unquote(verdict), unquote(dag_id), unquote(run_id), unquote(task_id), number, int(parts[6][4:])
+    )
 
 
 def entry(doc: Mapping[str, Any], run_after: datetime | str, owner: str | None = None) -> tuple[str, str] | None:
@@ -91,8 +92,17 @@ def entry(doc: Mapping[str, Any], run_after: datetime | str, owner: str | None =
     verdict = str(metrics.get("verdict") or "unknown")
     stamp = run_folder(run_after, ctx["run_id"]).split("~", 1)[0]
     map_index, try_number = int(ctx.get("map_index", -1)), int(ctx.get("try_number") or 0)
-    name = "~".join([stamp, _segment(verdict), _segment(ctx["dag_id"]), _segment(ctx["run_id"]),
-                     _segment(ctx["task_id"]), str(map_index), f"try-{try_number}"])  # fmt: skip
+    name = "~".join(
+        [
+            stamp,
+            _segment(verdict),
+            _segment(ctx["dag_id"]),
+            _segment(ctx["run_id"]),
+            _segment(ctx["task_id"]),
+            str(map_index),
+            f"try-{try_number}",
+        ]
+    )
     when = datetime.fromisoformat(run_after) if isinstance(run_after, str) else run_after
     body = {
         "schema": MODEL_ENTRY_SCHEMA,
@@ -122,8 +132,9 @@ def entry(doc: Mapping[str, Any], run_after: datetime | str, owner: str | None =
     return f"{model_folder(policy.get('name'), model)}/{name}.json", json.dumps(body, allow_nan=False, default=str)
 
 
-def write_entry(store: ArtifactStore, doc: Mapping[str, Any], run_after: datetime | str, owner: str | None = None
-                ) -> str | None:  # fmt: skip
+def write_entry(
+    store: ArtifactStore, doc: Mapping[str, Any], run_after: datetime | str, owner: str | None = None
+) -> str | None:
     """Write the model entry of a published gate result; its key, or ``None`` if not a model's."""
     made = entry(doc, run_after, owner)
     if made is None:
@@ -193,25 +204,27 @@ def overview(
         if owner is not None and body.get("owner") != owner:
             continue
         approved = next((d for d in found if d.verdict == "approved"), None)
-        rows.append({
-            "policy_name": None if policy_name == NO_POLICY else policy_name,
-            "model": model,
-            "verdict": newest.verdict,
-            "dag_id": newest.dag_id,
-            "run_id": newest.run_id,
-            "task_id": newest.task_id,
-            "map_index": newest.map_index,
-            "run_after": newest.run_after,
-            "owner": body.get("owner"),
-            "policy": body.get("policy"),
-            "summary": body.get("summary"),
-            "reviewer": body.get("reviewer"),
-            "checks": body.get("checks") or [],
-            "unreadable": body.get("error"),
-            "last_approved": approved and {"dag_id": approved.dag_id, "run_id": approved.run_id,
-                                           "run_after": approved.run_after},
-            "sparkline": [d.verdict for d in found[:SPARKLINE]][::-1],
-        })  # fmt: skip
+        rows.append(
+            {
+                "policy_name": None if policy_name == NO_POLICY else policy_name,
+                "model": model,
+                "verdict": newest.verdict,
+                "dag_id": newest.dag_id,
+                "run_id": newest.run_id,
+                "task_id": newest.task_id,
+                "map_index": newest.map_index,
+                "run_after": newest.run_after,
+                "owner": body.get("owner"),
+                "policy": body.get("policy"),
+                "summary": body.get("summary"),
+                "reviewer": body.get("reviewer"),
+                "checks": body.get("checks") or [],
+                "unreadable": body.get("error"),
+                "last_approved": approved
+                and {"dag_id": approved.dag_id, "run_id": approved.run_id, "run_after": approved.run_after},
+                "sparkline": [d.verdict for d in found[:SPARKLINE]][::-1],
+            }
+        )
     return rows
 
 

@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from airflow_alignment.policy import Policy, canonical_sha256
-from airflow_alignment.reporting.store import ArtifactStore, safe_segment
+from airflow_alignment.store.artifacts import ArtifactStore, safe_segment
 
 POLICIES = "policies"
 SNAPSHOT_SCHEMA = "airflow-alignment/policy-snapshot/v1"
@@ -33,8 +33,14 @@ def write_snapshot(store: ArtifactStore, policy: Policy) -> str | None:
         return None
     key = snapshot_key(policy.name, policy.sha256)
     if not store.exists(key):  # written once: a failed publish must never remove an older decision's policy
-        body = {"schema": SNAPSHOT_SCHEMA, "name": policy.name, "version": policy.version, "sha256": policy.sha256,
-                "content": policy.content, "text": policy.text}  # fmt: skip
+        body = {
+            "schema": SNAPSHOT_SCHEMA,
+            "name": policy.name,
+            "version": policy.version,
+            "sha256": policy.sha256,
+            "content": policy.content,
+            "text": policy.text,
+        }
         store.write_text(key, json.dumps(body, allow_nan=False, default=str))
     return key
 

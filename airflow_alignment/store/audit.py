@@ -34,15 +34,30 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import RESULT_NAME, RESULTS, ArtifactStore, result_key
 
 AUDIT_FILE = "audit/audit.jsonl"
 AUDIT_RECORDS = "audit/records"
 CSV_COLUMNS = (
-    "time", "dag_id", "run_id", "task_id", "map_index", "try_number", "kind", "check", "policy_name",
-    "policy_version", "policy_sha256", "model", "data_fingerprint", "status", "verdict", "reviewer", "summary",
+    "time",
+    "dag_id",
+    "run_id",
+    "task_id",
+    "map_index",
+    "try_number",
+    "kind",
+    "check",
+    "policy_name",
+    "policy_version",
+    "policy_sha256",
+    "model",
+    "data_fingerprint",
+    "status",
+    "verdict",
+    "reviewer",
+    "summary",
     "result",
-)  # fmt: skip
+)
 
 
 def audit_record(result: Any, *, model: str | None = None, reviewer: Any = None) -> dict[str, Any]:
@@ -182,8 +197,6 @@ def verify(store: ArtifactStore | str | None = None) -> Verification:
     """Check the whole audit trail: every line a whole record with its checksum, and a record for
     every stored result (and a stored result for every record). Reads everything: a command for
     an auditor, not a page."""
-    from airflow_alignment.reporting.store import RESULT_NAME, RESULTS, result_key
-
     store = store if isinstance(store, ArtifactStore) else ArtifactStore(store)
     torn, mismatched, records = [], [], []
     for where, line in _located_lines(store):
