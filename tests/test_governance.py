@@ -120,7 +120,13 @@ def world(airflow_home, tmp_path_factory):
             runs["credit_reviewed"] = _run("overview_credit", batches["no_income"])
             responder.join(timeout=60)
             assert box.get("status") == 200, box
-            yield {**world, "runs": runs, "box": box, "store": ArtifactStore(airflow_home / "alignment")}
+            yield {
+                **world,
+                "runs": runs,
+                "box": box,
+                "store": ArtifactStore(airflow_home / "alignment"),
+                "batches": batches,
+            }
     finally:
         purge_cached_app()
         mp.undo()
@@ -373,6 +379,87 @@ def test_the_cli_writes_the_same_dossier_and_exports_the_audit(world, tmp_path, 
     gates = [(r["run_id"], r["verdict"], r["reviewer"]) for r in rows if r["kind"] == "gate"]
     assert (run_id, "approved", "ada") in gates and (run_id, "needs_review", "") in gates
     assert {r["policy_name"] for r in rows} == {"overview-credit"} and len(gates) == 4
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize(
+    ("batch", "run", "code", "verdict"),
+    [
+        ("clean", "credit_ok", 0, "approved"),
+        ("bad_age", "credit_bad", 1, "rejected"),
+        ("no_income", "credit_reviewed", 2, "needs_review"),
+    ],
+)
+def test_cli_check_decides_as_the_gate_did_on_the_same_data(world, tmp_path, batch, run, code, verdict):
+    import yaml
+
+    from airflow_alignment.cli import main
+    from tests.dags.overview_cases import policy
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy("overview-credit", "risk-office")))
+    out = io.StringIO()
+    assert main(["check", str(path), "--var", f"batch={world['batches'][batch]}", "--format", "json"], out=out) == code
+    mine = json.loads(out.getvalue())
+    (gate,) = [r for r in _gate_records(world, run) if r["verdict"] in (verdict,)][:1] or [None]
+    assert gate is not None, f"the gate of {run} never said {verdict}"
+    assert mine["verdict"] == verdict and mine["policy"]["sha256"] == gate["policy"]["sha256"]
+    stored = {r["check"]: r["status"] for r in _check_records(world, run)}
+    assert {c["check"]: c["status"] for c in mine["checks"]} == stored
+
+
+def _gate_records(world: dict, run: str) -> list[dict]:
+    from airflow_alignment.store.audit import read_audit
+
+    run_id = world["runs"][run].run_id
+    return [r for r in read_audit(world["store"], run_id=run_id).records if r["kind"] == "gate"]
+
+
+def _check_records(world: dict, run: str) -> list[dict]:
+    from airflow_alignment.store.audit import read_audit
+
+    run_id = world["runs"][run].run_id
+    return [r for r in read_audit(world["store"], run_id=run_id).records if r["kind"] != "gate"]
+
+
+def test_cli_check_exit_codes_and_text(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.dags.overview_cases import policy
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy("p", "o")))
+    good = tmp_path / "good.csv"
+    good.write_text("age,income\n25,1.0\n37,2.0\n")
+    warned = tmp_path / "warned.csv"
+    warned.write_text("age,income\n25,1.0\n37,\n")
+    command = [sys.executable, "-m", "airflow_alignment", "check", str(path)]
+    ok = subprocess.run([*command, "--var", f"batch={good}"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "ages_possible" in ok.stdout and "PASSED" in ok.stdout and "verdict: approved" in ok.stdout
+    review = subprocess.run([*command, "--var", f"batch={warned}"], capture_output=True, text=True)
+    assert review.returncode == 2 and "verdict: needs_review" in review.stdout
+    auto = subprocess.run(
+        [*command, "--var", f"batch={warned}", "--auto-approve-warnings"], capture_output=True, text=True
+    )
+    assert auto.returncode == 0 and "verdict: approved" in auto.stdout
+    # one check's data overridden: the missing file cannot be read, so the check errors (3)
+    missing = subprocess.run(
+        [*command, "--var", f"batch={good}", "--data", f"ages_possible={tmp_path}/nope.csv"],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 3 and "could not evaluate ages_possible" in missing.stderr
+    assert "ERROR" in missing.stdout and "verdict: rejected" in missing.stdout
+    template = subprocess.run(command, capture_output=True, text=True)  # data "batch" given by nobody
+    assert template.returncode == 3 and "give it with --var batch=PATH" in template.stderr
+    wrong = subprocess.run([*command, "--data", "nosuch=x.csv"], capture_output=True, text=True)
+    assert wrong.returncode == 3 and "has no check 'nosuch'" in wrong.stderr
+    usage = subprocess.run([*command, "--var", "novalue"], capture_output=True, text=True)
+    assert usage.returncode == 3 and "expected NAME=VALUE" in usage.stderr
 
 
 # -- cost, precedence, bad entries, escaping (no Airflow app) --------------------------------

@@ -43,6 +43,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 LAZY_OWN_IMPORTS = {
     # the plugin's FastAPI app is built only when Airflow asks for the plugin, never at DAG parse time
     ("airflow_alignment.plugin", "airflow_alignment.plugin._plugin"),
+    # the command line sets Airflow's log level before anything imports Airflow
+    ("airflow_alignment.__main__", "airflow_alignment.cli"),
 }
 
 
