@@ -8,7 +8,7 @@ weights, which the unweighted Clarify sees as repeated rows; empty groups and on
 groups happen by design), then hand-made edge cases.
 
 Where both give a number they agree to 1e-12. Where ours is ``None``, the library's answer
-is the one its documented convention gives (``docs/metrics.md``): it raised, or it divided by
+is the one its documented convention gives (``docs/bias-metrics.md``): it raised, or it divided by
 zero its own way (Clarify: 0/0 = 0, x/0 = inf; AIF360: 0 for an empty precision, numpy's
 nan/inf elsewhere), which :func:`_clarify_rate` / :func:`_aif360_rate` recompute.
 """
@@ -28,9 +28,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment.engines import _bias_formulas as bf
-from airflow_alignment.engines import bias_counts, bias_metrics
-from airflow_alignment.engines.bias_metrics import BiasValue
+from airflow_alignment.engines.bias import formulas as bf
+from airflow_alignment.engines.bias import catalogue
+from airflow_alignment.engines.bias import counts as bias_counts
+from airflow_alignment.engines.bias import metrics as bias_metrics
+from airflow_alignment.engines.bias.catalogue import BiasValue
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-12
@@ -207,7 +209,7 @@ def oracle(reference_python: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 # -- comparison -----------------------------------------------------------------------------
-ANY = object()  # the library reports a number of its own convention, documented in docs/metrics.md
+ANY = object()  # the library reports a number of its own convention, documented in docs/bias-metrics.md
 NOT_FINITE = object()  # the library reports inf or nan (a log of 0, a division by 0)
 
 
@@ -432,7 +434,7 @@ def test_aif360_metrics(oracle: dict[str, Any]) -> None:
                         lambda name=name: _aif360_base_rates(name, counts, facet))  # fmt: skip
         for name in ("class_imbalance", "kl_divergence"):
             tally.agree(pre[name], theirs["sklearn"][name], f"{case.id} {name}", _sklearn_convention(name, counts, facet))
-        post_names = [n for n in bias_metrics.POST_TRAINING if bias_metrics.POST_TRAINING[n].library == bias_metrics.AIF360
+        post_names = [n for n in catalogue.POST_TRAINING if catalogue.POST_TRAINING[n].library == catalogue.AIF360
                       and (n in bf.RATE_COMPARISONS or n in bf.PAIRED_DIFFERENCES)]  # fmt: skip
         post = bias_metrics.evaluate(counts, post_names, stage="post_training", facet_values=case.facet_values)
         for name in post_names:

@@ -2,7 +2,7 @@
 
 :func:`compute` splits the counts into the facet ``d`` and the rest ``a`` (for every facet of
 an ``(F, G)`` mask at once), sums what each metric reads and calls the formula of
-:mod:`._bias_formulas`. :func:`reason` says, for one facet, why a metric has no value.
+:mod:`.formulas`. :func:`reason` says, for one facet, why a metric has no value.
 
 Imported only when a check runs: numpy is fine at module level here.
 """
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from airflow_alignment.engines import _bias_formulas as bf
-from airflow_alignment.engines.bias_metrics import CATALOGUE
+from airflow_alignment.engines.bias import formulas as bf
+from airflow_alignment.engines.bias.catalogue import CATALOGUE
 from airflow_alignment.exceptions import preview
 
 if TYPE_CHECKING:
-    from airflow_alignment.engines.bias_counts import BiasCounts
+    from airflow_alignment.engines.bias.counts import BiasCounts
 
 _DIVERGENCES = ("KL", "JS", "LP", "TVD", "KS")
 _ENTROPY_ALPHA = {"theil_index": 1.0, "coefficient_of_variation": 2.0, "between_group_theil_index": 1.0,

@@ -10,9 +10,9 @@ facet of a one-vs-rest sweep and every bootstrap replicate alike. The arrays:
   metrics that compare every group (generalized entropy between groups, differential fairness).
 
 ``d`` is the facet (the disadvantaged group named by ``facet_values``), ``a`` the rest of the
-data. Undefined values are ``NaN`` here; :mod:`.bias_metrics` reports them as ``None`` with
+data. Undefined values are ``NaN`` here; :mod:`.metrics` reports them as ``None`` with
 the reason from :func:`reason`. Each formula follows the reference library's arithmetic (its
-order of operations and its handling of zeros, see ``docs/metrics.md``) so that the numbers
+order of operations and its handling of zeros, see ``docs/bias-metrics.md``) so that the numbers
 agree to 1e-12.
 
 Imported only when a check runs: numpy is fine at module level here.
@@ -283,13 +283,12 @@ def differential_fairness(rates: np.ndarray, present: np.ndarray) -> np.ndarray:
 
     NaN with fewer than two groups, or when a rate is 0 or 1 (``concentration == 0``).
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = (np.log(rates), np.log(1 - rates))
     spans = []
-    for log in logs:
-        high = np.where(present, log, -np.inf).max(axis=-1)
-        low = np.where(present, log, np.inf).min(axis=-1)
-        spans.append(high - low)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a rate of 0 or 1: -inf logs, NaN below
+        for log in (np.log(rates), np.log(1 - rates)):
+            high = np.where(present, log, -np.inf).max(axis=-1)
+            low = np.where(present, log, np.inf).min(axis=-1)
+            spans.append(high - low)
     value = np.maximum(spans[0], spans[1])
     finite = np.all(np.where(present, (rates > 0) & (rates < 1), True), axis=-1)
     return np.where((present.sum(axis=-1) >= 2) & finite, value, np.nan)

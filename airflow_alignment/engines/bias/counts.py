@@ -2,7 +2,7 @@
 
 Every pre-training metric (on labelled data) is a function of how many rows fall in each
 *stratum x group x label value* (with their weight sums), and every post-training metric of
-the *stratum x group x confusion cell* counts. A :class:`~.cells.CellTable` whose sensitive
+the *stratum x group x confusion cell* counts. A :class:`~airflow_alignment.engines.cells.CellTable` whose sensitive
 features are the facet columns (plus the ``group_variable``, the stratum of CDDL and CDDPL)
 holds exactly that, whoever computed it (pandas, a file read in batches, a SQL ``GROUP BY``):
 :func:`from_cells` reduces it to the arrays of :class:`BiasCounts`. A cell table without
@@ -123,7 +123,7 @@ def from_frame(
     positive_labels: Sequence[Any] | None = None,
     label_threshold: float | Sequence[float] | None = None,
 ) -> BiasCounts:
-    """:func:`from_cells` of the cell table of ``df`` (see :func:`.cells.from_frame`)."""
+    """:func:`from_cells` of the cell table of ``df`` (see :func:`airflow_alignment.engines.cells.from_frame`)."""
     from airflow_alignment.engines import cells
 
     keys = list(facets) + ([group_variable] if group_variable else [])

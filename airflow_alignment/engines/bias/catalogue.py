@@ -1,30 +1,13 @@
 """The bias catalogue: SageMaker Clarify's and AIF360's group metrics by their names.
 
 Pre-training metrics read labelled data (no model); post-training metrics read labels and
-predictions. Both come from counts (:class:`~.bias_counts.BiasCounts`, taken from a cell
-table), so they cost the same on a DataFrame, a file read in batches or a SQL ``GROUP BY``.
-
-Use it without Airflow::
-
-    from airflow_alignment.engines import bias_counts, bias_metrics
-    counts = bias_counts.from_frame(df, facets=["sex"], label="approved", positive_labels=[1])
-    values = bias_metrics.evaluate(counts, ["CI", "DPL", "KL"], stage="pre_training",
-                                   facet_values={"sex": "F"})
-    values["DPL"].value, values["DPL"].reason
-
-A *facet* metric compares the facet ``d`` (the groups named by ``facet_values``, the
-disadvantaged side) with the rest of the data ``a``. A *groups* metric compares every group
+predictions. A *facet* metric compares the facet ``d`` (the groups named by ``facet_values``,
+the disadvantaged side) with the rest of the data ``a``. A *groups* metric compares every group
 (differential fairness, between-all-groups entropy) and a *data* metric reads every row (the
 generalized entropy of the benefits): neither depends on ``facet_values``.
 
-Each metric equals its reference library to 1e-12 where the library gives a number and this
-module does too (``tests/test_bias_oracle.py``); the differences (signs, zero handling,
-values the library defines where the formula has none) are in ``docs/metrics.md``. A value
-that has no number (an empty facet, a rate with no denominator, an infinite divergence) is
-``None`` with a reason, never 0 (``docs/decisions.md``, D11).
-
-The names and :data:`PRE_TRAINING` / :data:`POST_TRAINING` import nothing heavy (a policy can
-be validated when the DAG is parsed); numpy loads when :func:`evaluate` runs.
+Imports nothing heavy: a policy naming these metrics is validated when the DAG is parsed
+(:func:`check_names`, :func:`check_params`). ``docs/bias-metrics.md`` is the reference.
 """
 
 from __future__ import annotations
@@ -32,14 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from airflow_alignment.engines.bias_counts import BiasCounts
 
 Stage = Literal["pre_training", "post_training"]
 Scope = Literal["facet", "groups", "data"]
@@ -194,7 +172,12 @@ def check_names(metrics: Any, stage: Any, where: str = "metrics") -> list[str]:
     return list(metrics)
 
 
-def check_params(*, p: Any = 2.0, alpha: Any = 2.0, concentration: Any = 1.0, label_distribution: Any = "binary") -> None:
+# The parameters' defaults: Clarify's (p, alpha, the binary label distribution of its report)
+# and AIF360's (concentration).
+DEFAULTS: dict[str, Any] = {"p": 2.0, "alpha": 2.0, "concentration": 1.0, "label_distribution": "binary"}
+
+
+def check_params(*, p: Any, alpha: Any, concentration: Any, label_distribution: Any) -> None:
     """Refuse parameters that have no meaning (cheap: parse time)."""
     if not _number(p) or not p >= 1:
         raise SpecError(f"p: the Lp-norm order must be a number of at least 1 (or inf), got {p!r}")
@@ -209,104 +192,3 @@ def check_params(*, p: Any = 2.0, alpha: Any = 2.0, concentration: Any = 1.0, la
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-# -- evaluation -----------------------------------------------------------------------------
-def evaluate(
-    counts: BiasCounts,
-    metrics: Sequence[str],
-    *,
-    stage: Stage,
-    facet_values: Any = None,
-    p: float = 2.0,
-    alpha: float = 2.0,
-    concentration: float = 1.0,
-    label_distribution: str = "binary",
-) -> dict[str, BiasValue]:
-    """The value of each metric for the facet named by ``facet_values``.
-
-    :param counts: from :func:`.bias_counts.from_cells` (post-training metrics need predictions).
-    :param metrics: names of :data:`PRE_TRAINING` or :data:`POST_TRAINING` (per ``stage``).
-    :param facet_values: the facet ``d`` (see :func:`.bias_counts.facet_mask`); needed by the
-        facet metrics.
-    :param p: order of ``LP`` (Clarify uses 2).
-    :param alpha: of ``GE`` and the generalized entropy indexes.
-    :param concentration: Dirichlet smoothing of the differential-fairness metrics.
-    :param label_distribution: the distribution KL, JS, LP, TVD and KS compare: ``binary``
-        (positive vs negative labels, as Clarify's bias report computes them) or ``values``
-        (every label value, as Clarify's metric functions do on a multi-class label).
-    """
-    from airflow_alignment.engines.bias_counts import facet_mask
-
-    names = _checked(counts, metrics, stage)
-    check_params(p=p, alpha=alpha, concentration=concentration, label_distribution=label_distribution)
-    facet = None
-    if facet_values is not None:
-        facet = facet_mask(counts.groups, facet_values, counts.features)[None, :]
-    elif any(CATALOGUE[stage][n].scope == "facet" for n in names):
-        needs = [n for n in names if CATALOGUE[stage][n].scope == "facet"]
-        raise SpecError(f"facet_values: {', '.join(needs)} compare a facet with the rest of the data; "
-                        f"name the facet, e.g. facet_values={{{counts.features[0]!r}: ...}}")  # fmt: skip
-    params = {"p": p, "alpha": alpha, "concentration": concentration, "label_distribution": label_distribution}
-    return {name: _point(name, stage, counts, facet, params) for name in names}
-
-
-def one_vs_rest(
-    counts: BiasCounts, metrics: Sequence[str], *, stage: Stage, **params: Any
-) -> dict[str, list[BiasValue]]:
-    """Each metric with each group in turn as the facet ``d`` (Clarify's report without
-    ``facet_values``, over the intersectional groups): ``{name: [value per group]}``."""
-    import numpy as np
-
-    names = _checked(counts, metrics, stage)
-    full = {"p": 2.0, "alpha": 2.0, "concentration": 1.0, "label_distribution": "binary", **params}
-    check_params(**full)
-    facets = np.eye(len(counts.groups), dtype=bool)
-    return {name: _points(name, stage, counts, facets, full) for name in names}
-
-
-def _checked(counts: BiasCounts, metrics: Sequence[str], stage: Stage) -> list[str]:
-    names = check_names(metrics, stage)
-    for name in names:
-        if name in ("CDDL", "CDDPL") and counts.group_variable is None:
-            raise SpecError(f"{name} is conditioned on a group_variable (the strata): count the data with one, "
-                            "e.g. bias_counts.from_frame(..., group_variable='region')")  # fmt: skip
-        if stage == "post_training" and counts.cells is None:
-            raise SpecError(f"{name} is a post-training metric: it needs predictions; count the data with a "
-                            "prediction column")  # fmt: skip
-    return names
-
-
-def values(
-    name: str, stage: Stage, counts: BiasCounts, facets: np.ndarray, params: dict[str, Any],
-    label_counts: np.ndarray | None = None, cells: np.ndarray | None = None,
-) -> np.ndarray:  # fmt: skip
-    """The metric for each facet (rows of the ``(F, G)`` mask ``facets``), NaN where undefined.
-
-    ``label_counts`` ``(..., S, G, K)`` and ``cells`` ``(..., S, G, 4)`` replace the counts'
-    own (e.g. bootstrap replicates); the result then has their leading shape plus ``(F,)``.
-    """
-    from airflow_alignment.engines import _bias_compute
-
-    labels = counts.label_counts if label_counts is None else label_counts
-    confusion = counts.cells if cells is None else cells
-    return _bias_compute.compute(name, stage, counts, facets, params, labels, confusion)
-
-
-def _points(name: str, stage: Stage, counts: BiasCounts, facets: np.ndarray, params: dict[str, Any]) -> list[BiasValue]:
-    from airflow_alignment.engines import _bias_compute
-
-    out = values(name, stage, counts, facets, params)
-    return [
-        BiasValue(float(v), None) if v == v else BiasValue(None, _bias_compute.reason(name, stage, counts, f, params))
-        for v, f in zip(out, facets, strict=True)
-    ]
-
-
-def _point(name: str, stage: Stage, counts: BiasCounts, facet: np.ndarray | None, params: dict[str, Any]) -> BiasValue:
-    import numpy as np
-
-    if facet is None:
-        facet = np.zeros((1, len(counts.groups)), dtype=bool)
-    return _points(name, stage, counts, facet, params)[0]
-
