@@ -232,7 +232,6 @@ def _positive_mask(labels: list[Any], rule: tuple[str, Any], column: str) -> np.
 
 
 def _predicted(table: CellTable, rule: tuple[str, Any], labels: list[Any]) -> np.ndarray:
-    import numpy as np
 
     values = table.frame[table.prediction]
     if table.thresholded:
