@@ -177,3 +177,18 @@ def test_catalogue_imports_nothing_heavy() -> None:
             "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_reference_page_lists_the_catalogue() -> None:
+    """docs/bias-metrics.md has a table row for every metric of the catalogue, and no other."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "bias-metrics.md").read_text()
+    documented: dict[str, set[str]] = {}
+    for stage, title in (("pre_training", "## Pre-training metrics"), ("post_training", "## Post-training metrics")):
+        table = page.split(title, 1)[1].split("\n## ", 1)[0]
+        first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+        documented[stage] = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
+    assert documented["pre_training"] == set(catalogue.PRE_TRAINING)
+    assert documented["post_training"] == set(catalogue.POST_TRAINING)
