@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.engines.bias import catalogue, counts, metrics
-from airflow_alignment.exceptions import SpecError
+from airflow_alignment.exceptions import DataError, SpecError
 
 
 def _rows(sex: str, cells: dict[tuple[int, int], int]) -> list[tuple[str, int, int]]:
@@ -99,6 +99,22 @@ def test_intersectional_facet_and_strata() -> None:
     # n (rows 0-3): negatives 0, 2 are both d, positives 1, 3 both a -> 2/2 - 0/2 = 1
     # s (rows 4-7): negatives 6 (d), 7 (a); positives 4 (a), 5 (d) -> 1/2 - 1/2 = 0
     assert found["CDDL"].value == pytest.approx((4 * 1.0 + 4 * 0.0) / 8)
+
+
+def test_numeric_facet_cut_above_a_threshold() -> None:
+    """{"age": {"above": 40}}: ages above 40 form d (Clarify's (40, max]); an age of 40 is in a."""
+    df = pd.DataFrame({"age": [25.0, 40.0, 41.5, 60.0, 33.0, 70.0], "y": [1, 1, 0, 1, 1, 0],
+                       "sex": ["F", "M", "F", "M", "F", "F"]})  # fmt: skip
+    data = counts.from_frame(df, facets=["age", "sex"], label="y", positive_labels=[1])
+    found = metrics.evaluate(data, ["CI", "DPL"], stage="pre_training", facet_values={"age": {"above": 40}})
+    assert found["CI"].value == 0.0  # d: 41.5, 60, 70; a: 25, 40, 33
+    assert found["DPL"].value == pytest.approx(3 / 3 - 1 / 3)
+    both = metrics.evaluate(data, ["CI"], stage="pre_training", facet_values={"sex": "F", "age": {"above": 40}})
+    assert both["CI"].value == pytest.approx((4 - 2) / 6)  # d: 41.5 and 70 (F)
+    with pytest.raises(SpecError, match=r"'age': a mapping cuts a numeric facet, \{'above': number\}"):
+        metrics.evaluate(data, ["CI"], stage="pre_training", facet_values={"age": {"over": 40}})
+    with pytest.raises(DataError, match="needs numbers in facet 'sex'"):
+        metrics.evaluate(data, ["CI"], stage="pre_training", facet_values={"sex": {"above": 1}})
 
 
 def test_label_threshold_counts_a_tie_as_negative() -> None:

@@ -79,21 +79,33 @@ class Case:
             label_threshold=self.threshold,
         )  # fmt: skip
 
+    @property
+    def facet_threshold(self) -> float | None:
+        """The threshold of a continuous facet, ``[{"age": {"above": t}}]`` (Clarify: ``[t]``)."""
+        if self.facet_values and isinstance(self.facet_values[0][self.facets[0]], dict):
+            return float(self.facet_values[0][self.facets[0]]["above"])
+        return None
+
     def spec(self) -> dict[str, Any]:
         joined = None if self.facet_values is None else ["|".join(str(v[f]) for f in self.facets)
                                                           for v in self.facet_values]  # fmt: skip
+        if self.facet_threshold is not None:
+            joined = [self.facet_threshold]
         categorical = ["y", "p"] if self.threshold is None else []
         return {
             "id": self.id, "file": f"{self.id}.parquet", "clarify_facet_values": joined,
             "label_values": self.positive_labels if self.threshold is None else [self.threshold],
             "strata": self.strata, "weights": self.weights, "aif360": self.aif360 and self.facet_values is not None,
-            "categorical": categorical, "p_values": P_VALUES, "alphas": ALPHAS, "concentrations": CONCENTRATIONS,
+            "categorical": categorical, "facet_threshold": self.facet_threshold is not None, "p_values": P_VALUES, "alphas": ALPHAS, "concentrations": CONCENTRATIONS,
         }  # fmt: skip
 
     def frame(self) -> pd.DataFrame:
         """The rows as the oracle reads them (see tests/reference/oracle.py)."""
         df = self.df.copy()
-        df["facet"] = df[self.facets].astype(str).agg("|".join, axis=1)
+        if self.facet_threshold is not None:
+            df["facet"] = df[self.facets[0]].astype(float)
+        else:
+            df["facet"] = df[self.facets].astype(str).agg("|".join, axis=1)
         if self.facet_values is not None:
             rows = [{f: r[f] for f in self.facets} for r in df[self.facets].to_dict("records")]
             df["is_d"] = bias_counts.facet_mask(rows, self.facet_values, self.facets).astype(int)
@@ -147,6 +159,20 @@ def _draw(rng: np.random.Generator, classes: list[str], base: np.ndarray) -> np.
     return np.asarray(classes)[scores.argmax(axis=1) if rng.random() < 0.5 else rng.integers(0, len(classes), len(base))]
 
 
+def _continuous_facet_case(i: int, rng: np.random.Generator) -> Case:
+    """A numeric facet (age) cut at a threshold, as Clarify cuts a continuous facet: (t, max]."""
+    n = int(rng.choice([25, 120, 400]))
+    age = np.round(rng.normal(45, 12, n), 1)
+    df = pd.DataFrame({"age": age, "g": rng.choice(["s1", "s2"], n)})
+    df["y"] = np.where(rng.random(n) < 0.3 + 0.4 * (age < 40), "yes", "no")
+    df["p"] = np.where(rng.random(n) < 0.8, df["y"], np.where(rng.random(n) < 0.5, "yes", "no"))
+    weights = bool(rng.random() < 0.3)
+    if weights:
+        df["w"] = rng.choice([0, 1, 2], n, p=[0.1, 0.6, 0.3])
+    threshold = float(rng.choice([40.0, 50.0, float(age[0])]))  # the last: a tie with a value
+    return Case(f"continuous_facet_{i:02d}", df, ["age"], [{"age": {"above": threshold}}], weights=weights)
+
+
 # -- edge cases -----------------------------------------------------------------------------
 def _edge_cases() -> list[Case]:
     def frame(f1: list[str], y: list[str], p: list[str], g: list[str] | None = None, w: list[int] | None = None) -> pd.DataFrame:
@@ -193,10 +219,14 @@ def _edge_cases() -> list[Case]:
         Case("edge_threshold_above_max", pd.DataFrame({"f1": a + d, "y": np.linspace(0, 1, 10), "p": np.linspace(0, 1, 10)[::-1],
                                                         "g": ["s1"] * 10}),
              ["f1"], [{"f1": "B"}], threshold=2.0),  # fmt: skip
+        # a continuous facet cut above its largest value: the facet is empty
+        Case("edge_facet_threshold_above_max", frame(a + d, y, p).assign(age=np.linspace(20.5, 65.5, 10)).drop(
+            columns="f1"), ["age"], [{"age": {"above": 70.0}}]),  # fmt: skip
     ]
 
 
-CASES = [_random_case(i, np.random.default_rng(1000 + i)) for i in range(160)] + _edge_cases()
+CASES = ([_random_case(i, np.random.default_rng(1000 + i)) for i in range(160)]
+         + [_continuous_facet_case(i, np.random.default_rng(2000 + i)) for i in range(16)] + _edge_cases())
 
 
 @pytest.fixture(scope="module")

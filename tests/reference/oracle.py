@@ -8,7 +8,8 @@ call, each metric's value, or ``{"error": "..."}`` when the library raised. Writ
 tests/test_bias_oracle.py; nothing here imports airflow_alignment (its venv does not hold it).
 
 Columns of a case (names fixed by the writer): ``facet`` (the facet column as Clarify reads it:
-one string per intersectional group), ``y`` and ``p`` (label and prediction), ``g`` (the
+one string per intersectional group, or the numbers of a continuous facet cut at the case's
+``facet_threshold``), ``y`` and ``p`` (label and prediction), ``g`` (the
 stratum), ``w`` (weights), ``is_d`` (1 in the facet) and ``code_*`` (the sensitive features as
 numbers, for AIF360).
 """
@@ -84,7 +85,8 @@ def clarify(df: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
             for r in reports
         ]  # fmt: skip
     if case.get("clarify_facet_values"):
-        facet_index = df["facet"].isin(case["clarify_facet_values"])
+        facet_index = (df["facet"] > case["clarify_facet_values"][0] if case.get("facet_threshold")
+                       else df["facet"].isin(case["clarify_facet_values"]))  # fmt: skip
         out["clarify_values"] = {
             "KL": number(lambda: pretraining.KL(df["y"], facet_index)),
             "JS": number(lambda: pretraining.JS(df["y"], facet_index)),

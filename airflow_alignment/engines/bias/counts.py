@@ -250,7 +250,9 @@ def facet_mask(groups: Sequence[Mapping[str, Any]], facet_values: Any, features:
     ``facet_values`` names the disadvantaged group(s) in AIF360's condition format: a mapping
     ``{feature: value}`` (or ``{feature: [values]}``) that a group matches when it matches every
     key; or a list of such mappings, OR-ed (``[{"sex": "F", "race": "B"}, {"sex": "X"}]``). With
-    a single feature a plain list of its values is enough (Clarify's ``facet_values``).
+    a single feature a plain list of its values is enough (Clarify's ``facet_values``). A
+    numeric feature can be cut at a threshold, ``{"age": {"above": 40}}``: the values above it
+    (Clarify's facet threshold on a continuous facet, the interval ``(40, max]``).
     """
     import numpy as np
 
@@ -258,12 +260,26 @@ def facet_mask(groups: Sequence[Mapping[str, Any]], facet_values: Any, features:
     mask = np.zeros(len(groups), dtype=bool)
     for condition in conditions:
         for i, group in enumerate(groups):
-            if all(group[key] in allowed for key, allowed in condition.items()):
+            if all(_matches(group[key], allowed, key) for key, allowed in condition.items()):
                 mask[i] = True
     return mask
 
 
-def _conditions(facet_values: Any, features: list[str]) -> list[dict[str, list[Any]]]:
+@dataclass(frozen=True)
+class _Above:
+    threshold: float
+
+
+def _matches(value: Any, allowed: list[Any] | _Above, key: str) -> bool:
+    if isinstance(allowed, list):
+        return value in allowed
+    if not _finite_number(_plain(value)):
+        raise DataError(f"facet_values: {{{key!r}: {{'above': {allowed.threshold}}}}} needs numbers in facet {key!r}, "
+                        f"which holds {value!r}; name its values instead")  # fmt: skip
+    return bool(value > allowed.threshold)
+
+
+def _conditions(facet_values: Any, features: list[str]) -> list[dict[str, list[Any] | _Above]]:
     example = f"{{{features[0]!r}: value}}" if features else "{'feature': value}"
     if isinstance(facet_values, Mapping):
         items: list[Any] = [facet_values]
@@ -284,5 +300,13 @@ def _conditions(facet_values: Any, features: list[str]) -> list[dict[str, list[A
             if key not in features:
                 raise SpecError(f"facet_values: {key!r} is not a facet.{did_you_mean(str(key), features)} "
                                 f"Facets: {preview(features)}")  # fmt: skip
-        out.append({k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in item.items()})
+        out.append({k: _allowed(k, v) for k, v in item.items()})
     return out
+
+
+def _allowed(key: str, value: Any) -> list[Any] | _Above:
+    if not isinstance(value, Mapping):
+        return list(value) if isinstance(value, (list, tuple)) else [value]
+    if set(value) != {"above"} or not _finite_number(value["above"]):
+        raise SpecError(f"facet_values: {key!r}: a mapping cuts a numeric facet, {{'above': number}}, got {value!r}")
+    return _Above(float(value["above"]))
