@@ -106,22 +106,26 @@ def _groups_metric(name: str, stage: str, counts: BiasCounts, labels: np.ndarray
                    params: dict[str, Any]) -> np.ndarray:  # fmt: skip
     present = counts.rows.sum(axis=0) > 0
     if name == "smoothed_empirical_differential_fairness":
-        return _edf(bf.positive_count(labels, counts.positive).sum(axis=-2), labels.sum(axis=(-3, -1)), present,
-                    params["concentration"])  # fmt: skip
+        positives = bf.positive_count(labels, counts.positive).sum(axis=-2)
+        negatives = bf.positive_count(labels, ~counts.positive).sum(axis=-2)
+        return _edf(positives, negatives, present, params["concentration"])
     assert cells is not None
     per_group = cells.sum(axis=-3)
     if name == "differential_fairness_bias_amplification":
-        totals = per_group.sum(axis=-1)
-        predicted = _edf(bf.cell_sum(per_group, (bf.FP, bf.TP)), totals, present, params["concentration"])
-        actual = _edf(bf.cell_sum(per_group, (bf.FN, bf.TP)), totals, present, params["concentration"])
+        predicted = _edf(bf.cell_sum(per_group, (bf.FP, bf.TP)), bf.cell_sum(per_group, (bf.TN, bf.FN)), present,
+                         params["concentration"])  # fmt: skip
+        actual = _edf(bf.cell_sum(per_group, (bf.FN, bf.TP)), bf.cell_sum(per_group, (bf.TN, bf.FP)), present,
+                      params["concentration"])  # fmt: skip
         return predicted - actual
     if name.startswith("between_all_groups"):
         return _entropy(name, bf.between_group_entropy, per_group, params)
     return _entropy(name, bf.entropy_of_benefits, per_group.sum(axis=-2), params)
 
 
-def _edf(positives: np.ndarray, totals: np.ndarray, present: np.ndarray, concentration: float) -> np.ndarray:
-    return bf.differential_fairness(bf.smoothed_rates(positives, totals, concentration), present)
+def _edf(positives: np.ndarray, negatives: np.ndarray, present: np.ndarray, concentration: float) -> np.ndarray:
+    # the total as positives + negatives: a group of one class has a rate of exactly 0 or 1 (with
+    # weights, a separately summed total can differ in the last bit and make log(1 - rate) finite)
+    return bf.differential_fairness(bf.smoothed_rates(positives, positives + negatives, concentration), present)
 
 
 # -- reasons --------------------------------------------------------------------------------
