@@ -208,3 +208,76 @@ def test_reference_page_lists_the_catalogue() -> None:
         documented[stage] = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
     assert documented["pre_training"] == set(catalogue.PRE_TRAINING)
     assert documented["post_training"] == set(catalogue.POST_TRAINING)
+
+
+def test_sql_and_batches_give_the_numbers_of_the_rows(tmp_path, monkeypatch) -> None:
+    """The catalogue reads counts: a SQLite GROUP BY (sql.cell_table) and a frame read in batches
+    (cells.from_batches) give every metric of both stages as the rows do."""
+    import json
+    import sqlite3
+
+    import numpy as np
+
+    from airflow_alignment import sql
+    from airflow_alignment.engines import cells
+    from airflow_alignment.sources import SqlSource
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    rows = pd.DataFrame({
+        "sex": rng.choice(["F", "M"], n), "race": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+        "region": rng.choice(["n", "s"], n), "grade": rng.choice(["A", "B", "C"], n),
+        "weight": rng.integers(0, 4, n).astype(float),
+    })  # fmt: skip
+    rows["pred"] = np.where(rng.random(n) < 0.7, rows["grade"], rng.choice(["A", "B", "C"], n))
+    path = tmp_path / "warehouse.db"
+    with sqlite3.connect(path) as db:
+        rows.to_sql("loans", db, index=False)
+    monkeypatch.setenv("AIRFLOW_CONN_BIAS_WH", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    sql.dispose("bias_wh")
+    roles = {"features": ["sex", "race", "region"], "y_true": "grade", "y_pred": "pred", "sample_weight": "weight"}
+    try:
+        tables = {
+            "sql": sql.cell_table(SqlSource("bias_wh", table="loans"), **roles),
+            "batches": cells.from_batches((rows.iloc[i:i + 700] for i in range(0, n, 700)), **roles),
+            "rows": cells.from_frame(rows, **roles),
+        }
+    finally:
+        sql.dispose("bias_wh")
+    facet = [{"sex": "F", "race": "c"}, {"race": "b"}]
+    found = {}
+    for how, table in tables.items():
+        data = counts.from_cells(table, facets=["sex", "race"], group_variable="region", positive_labels=["A", "B"])
+        found[how] = {**metrics.evaluate(data, list(catalogue.PRE_TRAINING), stage="pre_training", facet_values=facet),
+                      **metrics.evaluate(data, list(catalogue.POST_TRAINING), stage="post_training",
+                                         facet_values=facet)}  # fmt: skip
+    assert sum(v.value is not None for v in found["rows"].values()) == len(found["rows"])  # all defined here
+    for how in ("sql", "batches"):
+        for name, value in found["rows"].items():
+            assert found[how][name].value == pytest.approx(value.value, rel=1e-12, abs=1e-12), (how, name)
+
+
+def test_values_vectorise_over_replicates_and_facets() -> None:
+    """metrics.values on stacked count arrays (bootstrap replicates) and several facets at once
+    equals one evaluation per replicate and facet: what intervals will be built on."""
+    import dataclasses
+
+    import numpy as np
+
+    data = _data(loans().assign(race=["x", "y", "z"] * 10), facets=["sex", "race"])
+    rng = np.random.default_rng(0)
+    replicates = 4
+    labels = rng.multinomial(30, data.label_counts.ravel() / data.label_counts.sum(), replicates).reshape(
+        (replicates,) + data.label_counts.shape).astype(float)  # fmt: skip
+    confusion = rng.multinomial(30, data.cells.ravel() / data.cells.sum(), replicates).reshape(
+        (replicates,) + data.cells.shape).astype(float)  # fmt: skip
+    facets = np.eye(len(data.groups), dtype=bool)[:3]  # three groups, each against the rest
+    params = dict(catalogue.DEFAULTS)
+    for stage, names in (("pre_training", catalogue.PRE_TRAINING), ("post_training", catalogue.POST_TRAINING)):
+        for name in names:
+            stacked = metrics.values(name, stage, data, facets, params, label_counts=labels, cells=confusion)
+            assert stacked.shape == (replicates, 3), name
+            for r in range(replicates):
+                one = dataclasses.replace(data, label_counts=labels[r], cells=confusion[r])
+                np.testing.assert_allclose(stacked[r], metrics.values(name, stage, one, facets, params),
+                                           rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=name)  # fmt: skip
