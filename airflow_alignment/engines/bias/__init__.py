@@ -4,8 +4,10 @@
   parse-time checks of names and parameters. Imports nothing heavy.
 - :mod:`.counts`: a cell table (or a DataFrame) reduced to the counts every metric reads.
 - :mod:`.metrics`: :func:`~.metrics.evaluate` and :func:`~.metrics.one_vs_rest`.
-- :mod:`.formulas` and :mod:`.compute`: the formulas on count arrays (vectorised over facets
-  and bootstrap replicates) and their dispatch per metric.
+- :mod:`.pretraining` and :mod:`.posttraining`: each stage's metrics from the counts of the
+  facet and the rest (or of every group), and why a value is undefined; :mod:`.compute` splits
+  the counts into the sides for them (for many facets and bootstrap replicates at once);
+  :mod:`.formulas`: the formulas on count arrays.
 
 ::
 
