@@ -172,7 +172,7 @@ def test_wrong_specs_name_the_fix(call, message: str) -> None:
 
 
 def test_counting_refuses_what_it_cannot_read() -> None:
-    with pytest.raises(SpecError, match="give positive_labels .* or label_threshold"):
+    with pytest.raises(SpecError, match=r"give positive_labels .* or label_threshold"):
         counts.from_frame(loans(), facets=["sex"], label="approved", positive_labels=[1], label_threshold=0.5)
     no_strata = counts.from_frame(loans(), facets=["sex"], label="approved", positive_labels=[1])
     with pytest.raises(SpecError, match="CDDL is conditioned on a group_variable"):

@@ -101,7 +101,7 @@ def from_cells(
     cells = None
     if table.prediction is not None:
         label_positive = positive[label_codes]
-        predicted = _predicted(table, rule, labels)
+        predicted = _predicted(table, rule)
         cell_index = at * 4 + 2 * label_positive.astype(np.int64) + predicted.astype(np.int64)
         cells = np.bincount(cell_index, weights=weight, minlength=n_s * n_g * 4).reshape(n_s, n_g, 4)
     return BiasCounts(
@@ -231,15 +231,15 @@ def _positive_mask(labels: list[Any], rule: tuple[str, Any], column: str) -> np.
     return np.array([float(v) > arg for v in labels], dtype=bool)
 
 
-def _predicted(table: CellTable, rule: tuple[str, Any], labels: list[Any]) -> np.ndarray:
-
+def _predicted(table: CellTable, rule: tuple[str, Any]) -> np.ndarray:
+    """Which predictions are positive: by the label's rule, or the cell table's thresholded score."""
     values = table.frame[table.prediction]
     if table.thresholded:
         return values.to_numpy(dtype=float) == 1.0
     kind, arg = rule
     if kind == "values":
         return values.isin(arg).to_numpy(dtype=bool)
-    if not (values.dtype.kind in "iuf"):
+    if values.dtype.kind not in "iuf":
         raise DataError(f"label_threshold needs numeric predictions; {table.prediction!r} has dtype {values.dtype}")
     return values.to_numpy(dtype=float) > arg
 
