@@ -166,7 +166,7 @@ def check_names(metrics: Any, stage: Any, where: str = "metrics") -> list[str]:
     valid = CATALOGUE[stage]
     for i, name in enumerate(metrics):
         if name not in valid:
-            other = "post_training" if stage == "pre_training" else "pre_training"
+            other: Stage = "post_training" if stage == "pre_training" else "pre_training"
             hint = f" ({name!r} is a {other} metric)" if name in CATALOGUE[other] else did_you_mean(str(name), valid)
             raise SpecError(f"{where}[{i}]: unknown {stage} metric {name!r}.{hint} Valid: {', '.join(valid)}")
     return list(metrics)
