@@ -174,6 +174,9 @@ def test_wrong_specs_name_the_fix(call, message: str) -> None:
 def test_counting_refuses_what_it_cannot_read() -> None:
     with pytest.raises(SpecError, match=r"give positive_labels .* or label_threshold"):
         counts.from_frame(loans(), facets=["sex"], label="approved", positive_labels=[1], label_threshold=0.5)
+    with pytest.raises(SpecError, match=r"label_threshold: expected one number, got \[0.5, 0.8\]; to count several "
+                                        r"label values as positive, use positive_labels"):  # fmt: skip
+        counts.from_frame(loans(), facets=["sex"], label="approved", label_threshold=[0.5, 0.8])
     no_strata = counts.from_frame(loans(), facets=["sex"], label="approved", positive_labels=[1])
     with pytest.raises(SpecError, match="CDDL is conditioned on a group_variable"):
         metrics.evaluate(no_strata, ["CDDL"], stage="pre_training", facet_values=["F"])

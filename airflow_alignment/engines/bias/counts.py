@@ -12,8 +12,7 @@ Which label is positive follows SageMaker Clarify (``smclarify.bias.report``):
 
 - ``positive_labels=[...]``: a label is positive when it equals one of them (Clarify's
   ``label_values_or_threshold`` for a categorical label; several values are OR-ed);
-- ``label_threshold=t`` (or a list, whose smallest value counts): positive when the label is
-  *above* ``t``. Clarify cuts a continuous label into the intervals ``(t, max]``, so a label
+- ``label_threshold=t``: positive when the label is *above* ``t``. Clarify cuts a continuous label into the intervals ``(t, max]``, so a label
   equal to ``t`` is negative (the fairness engine's ``y_score >= threshold`` counts it
   positive). A prediction is positive by the same rule, or, for a thresholded score in the
   cell table, where the table says so.
@@ -67,7 +66,7 @@ def from_cells(
     facets: Sequence[str] | None = None,
     group_variable: str | None = None,
     positive_labels: Sequence[Any] | None = None,
-    label_threshold: float | Sequence[float] | None = None,
+    label_threshold: float | None = None,
 ) -> BiasCounts:
     """The :class:`BiasCounts` of a cell table.
 
@@ -121,7 +120,7 @@ def from_frame(
     group_variable: str | None = None,
     sample_weight: str | None = None,
     positive_labels: Sequence[Any] | None = None,
-    label_threshold: float | Sequence[float] | None = None,
+    label_threshold: float | None = None,
 ) -> BiasCounts:
     """:func:`from_cells` of the cell table of ``df`` (see :func:`airflow_alignment.engines.cells.from_frame`)."""
     from airflow_alignment.engines import cells
@@ -158,10 +157,13 @@ def _positive_rule(positive_labels: Any, label_threshold: Any) -> tuple[str, Any
         if isinstance(positive_labels, (str, bytes)) or not isinstance(positive_labels, Sequence) or not positive_labels:
             raise SpecError(f"positive_labels: expected a non-empty list of label values, got {positive_labels!r}")
         return "values", list(positive_labels)
-    thresholds = list(label_threshold) if isinstance(label_threshold, Sequence) else [label_threshold]
-    if not thresholds or not all(_finite_number(t) for t in thresholds):
-        raise SpecError(f"label_threshold: expected a number (or a list of numbers), got {label_threshold!r}")
-    return "threshold", min(thresholds)
+    if isinstance(label_threshold, Sequence) and not isinstance(label_threshold, (str, bytes)):
+        # Clarify reads a list of several label values as categories, never as thresholds
+        raise SpecError(f"label_threshold: expected one number, got {label_threshold!r}; to count several label "
+                        "values as positive, use positive_labels=[...]")  # fmt: skip
+    if not _finite_number(label_threshold):
+        raise SpecError(f"label_threshold: expected a number, got {label_threshold!r}")
+    return "threshold", label_threshold
 
 
 def _finite_number(value: Any) -> bool:
