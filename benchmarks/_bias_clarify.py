@@ -35,12 +35,20 @@ def main(data: str, out: str) -> None:
     for stage, names in (("PRE_TRAINING", PRE), ("POST_TRAINING", POST)):
         kwargs = {"predicted_label_column": predicted} if stage == "POST_TRAINING" else {}
         w0, c0 = time.perf_counter(), time.process_time()
-        reports = report.bias_report(frame, report.FacetColumn("facet"), label, report.StageType[stage],
-                                     metrics=names, group_variable=frame["g"], **kwargs)  # fmt: skip
+        reports = report.bias_report(
+            frame,
+            report.FacetColumn("facet"),
+            label,
+            report.StageType[stage],
+            metrics=names,
+            group_variable=frame["g"],
+            **kwargs,
+        )
         result[stage] = {
-            "wall": time.perf_counter() - w0, "cpu": time.process_time() - c0,
+            "wall": time.perf_counter() - w0,
+            "cpu": time.process_time() - c0,
             "values": {r["value_or_threshold"]: {m["name"]: m.get("value") for m in r["metrics"]} for r in reports},
-        }  # fmt: skip
+        }
     with open(out, "w") as fh:
         json.dump(result, fh)
 

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, fmt_times, median  # noqa: E402
+from _common import ROOT, fmt_times, median
 
-from airflow_alignment.engines.bias import counts, metrics  # noqa: E402
+from airflow_alignment.engines.bias import counts, metrics
 
 PRE = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"]
 POST = ["DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "TE", "CDDPL", "GE"]
@@ -50,12 +50,17 @@ def make_data(rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def ours(df: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    data = counts.from_frame(df, facets=["sex", "race"], label="y", prediction="p", group_variable="g",
-                             positive_labels=[1])  # fmt: skip
-    found = {**metrics.one_vs_rest(data, PRE, stage="pre_training"),
-             **metrics.one_vs_rest(data, POST, stage="post_training")}  # fmt: skip
-    return {f"{g['sex']}|{g['race']}": {name: found[name][i].value for name in PRE + POST}
-            for i, g in enumerate(data.groups)}  # fmt: skip
+    data = counts.from_frame(
+        df, facets=["sex", "race"], label="y", prediction="p", group_variable="g", positive_labels=[1]
+    )
+    found = {
+        **metrics.one_vs_rest(data, PRE, stage="pre_training"),
+        **metrics.one_vs_rest(data, POST, stage="post_training"),
+    }
+    return {
+        f"{g['sex']}|{g['race']}": {name: found[name][i].value for name in PRE + POST}
+        for i, g in enumerate(data.groups)
+    }
 
 
 def clarify(df: pd.DataFrame) -> dict[str, dict]:
@@ -91,8 +96,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     df = make_data(args.rows)
-    print(f"{args.rows:,} rows, 10 intersectional groups (sex x race), group_variable with 3 strata; "
-          f"{len(PRE)} pre-training + {len(POST)} post-training metrics, each group against the rest")  # fmt: skip
+    print(
+        f"{args.rows:,} rows, 10 intersectional groups (sex x race), group_variable with 3 strata; "
+        f"{len(PRE)} pre-training + {len(POST)} post-training metrics, each group against the rest"
+    )
     ours(df)  # warm-up: imports, first allocations
     walls, cpus = [], []
     for _ in range(args.repeats):
@@ -105,11 +112,15 @@ def main() -> None:
     clarify_cpu = theirs["PRE_TRAINING"]["cpu"] + theirs["POST_TRAINING"]["cpu"]
     worst = compare(mine, theirs)
     print(f"ours     : wall {fmt_times(walls)} s (median {median(walls):.3f}); cpu median {median(cpus):.3f} s")
-    print(f"smclarify: wall {clarify_wall:.1f} s (pre {theirs['PRE_TRAINING']['wall']:.1f}, post "
-          f"{theirs['POST_TRAINING']['wall']:.1f}); cpu {clarify_cpu:.1f} s (one run)")  # fmt: skip
+    print(
+        f"smclarify: wall {clarify_wall:.1f} s (pre {theirs['PRE_TRAINING']['wall']:.1f}, post "
+        f"{theirs['POST_TRAINING']['wall']:.1f}); cpu {clarify_cpu:.1f} s (one run)"
+    )
     wall_ratio, cpu_ratio = clarify_wall / median(walls), clarify_cpu / median(cpus)
-    print(f"speed-up : {wall_ratio:.0f}x wall, {cpu_ratio:.0f}x cpu (goal >= {GOAL:.0f}x: "
-          f"{'met' if min(wall_ratio, cpu_ratio) >= GOAL else 'MISSED'})")  # fmt: skip
+    print(
+        f"speed-up : {wall_ratio:.0f}x wall, {cpu_ratio:.0f}x cpu (goal >= {GOAL:.0f}x: "
+        f"{'met' if min(wall_ratio, cpu_ratio) >= GOAL else 'MISSED'})"
+    )
     print(f"numbers  : {len(mine) * (len(PRE) + len(POST))} values identical, largest |difference| {worst:.1e}")
 
 

@@ -25,15 +25,22 @@ def loans() -> pd.DataFrame:
     """F (the facet d): 10 rows, 4 positive labels; TP 2, FN 2, FP 1, TN 5.
     M (the rest a): 20 rows, 12 positive labels; TP 10, FN 2, FP 2, TN 6."""
     rows = _rows("F", {(1, 1): 2, (1, 0): 2, (0, 1): 1, (0, 0): 5}) + _rows(
-        "M", {(1, 1): 10, (1, 0): 2, (0, 1): 2, (0, 0): 6})
+        "M", {(1, 1): 10, (1, 0): 2, (0, 1): 2, (0, 0): 6}
+    )
     df = pd.DataFrame(rows, columns=["sex", "approved", "predicted"])
     df["region"] = "north"
     return df
 
 
 def _data(df: pd.DataFrame | None = None, **kwargs) -> counts.BiasCounts:
-    options = {"facets": ["sex"], "label": "approved", "prediction": "predicted", "group_variable": "region",
-               "positive_labels": [1], **kwargs}  # fmt: skip
+    options = {
+        "facets": ["sex"],
+        "label": "approved",
+        "prediction": "predicted",
+        "group_variable": "region",
+        "positive_labels": [1],
+        **kwargs,
+    }
     return counts.from_frame(loans() if df is None else df, **options)
 
 
@@ -42,7 +49,9 @@ HAND = {
         "CI": (20 - 10) / 30,  # (n_a - n_d) / n
         "DPL": 12 / 20 - 4 / 10,  # q_a - q_d = 0.2
         "KL": 0.4 * math.log(0.4 / 0.6) + 0.6 * math.log(0.6 / 0.4),  # P_a = (.4, .6), P_d = (.6, .4)
-        "TVD": 0.2, "KS": 0.2, "LP": math.sqrt(0.2**2 + 0.2**2),
+        "TVD": 0.2,
+        "KS": 0.2,
+        "LP": math.sqrt(0.2**2 + 0.2**2),
         "CDDL": 6 / 14 - 4 / 16,  # one stratum: share of the rejected minus share of the accepted
         "statistical_parity_difference": 4 / 10 - 12 / 20,  # AIF360's sign: d - a
         "disparate_impact": (4 / 10) / (12 / 20),
@@ -86,11 +95,15 @@ def test_clarify_facet_values_list_and_one_vs_rest_agree() -> None:
 
 def test_intersectional_facet_and_strata() -> None:
     """Two facets: d is (F, young) or (M, old); CDDL weights each stratum's disparity by its size."""
-    df = pd.DataFrame({
-        "sex": ["F", "F", "M", "M", "F", "M", "M", "F"],
-        "age": ["young", "old", "old", "young", "old", "old", "old", "old"],
-        "region": ["n"] * 4 + ["s"] * 4, "approved": [0, 1, 0, 1, 1, 1, 0, 0], "predicted": [0] * 8,
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "sex": ["F", "F", "M", "M", "F", "M", "M", "F"],
+            "age": ["young", "old", "old", "young", "old", "old", "old", "old"],
+            "region": ["n"] * 4 + ["s"] * 4,
+            "approved": [0, 1, 0, 1, 1, 1, 0, 0],
+            "predicted": [0] * 8,
+        }
+    )
     data = _data(df, facets=["sex", "age"])
     facet = [{"sex": "F", "age": "young"}, {"sex": "M", "age": "old"}]  # rows 0, 2, 5, 6
     found = metrics.evaluate(data, ["CI", "DPL", "CDDL"], stage="pre_training", facet_values=facet)
@@ -103,8 +116,9 @@ def test_intersectional_facet_and_strata() -> None:
 
 def test_numeric_facet_cut_above_a_threshold() -> None:
     """{"age": {"above": 40}}: ages above 40 form d (Clarify's (40, max]); an age of 40 is in a."""
-    df = pd.DataFrame({"age": [25.0, 40.0, 41.5, 60.0, 33.0, 70.0], "y": [1, 1, 0, 1, 1, 0],
-                       "sex": ["F", "M", "F", "M", "F", "F"]})  # fmt: skip
+    df = pd.DataFrame(
+        {"age": [25.0, 40.0, 41.5, 60.0, 33.0, 70.0], "y": [1, 1, 0, 1, 1, 0], "sex": ["F", "M", "F", "M", "F", "F"]}
+    )
     data = counts.from_frame(df, facets=["age", "sex"], label="y", positive_labels=[1])
     found = metrics.evaluate(data, ["CI", "DPL"], stage="pre_training", facet_values={"age": {"above": 40}})
     assert found["CI"].value == 0.0  # d: 41.5, 60, 70; a: 25, 40, 33
@@ -119,8 +133,9 @@ def test_numeric_facet_cut_above_a_threshold() -> None:
 
 def test_label_threshold_counts_a_tie_as_negative() -> None:
     """Clarify's positive interval for a continuous label is (t, max]: a label equal to t is negative."""
-    df = pd.DataFrame({"sex": ["F", "F", "M", "M"], "score": [0.5, 0.9, 0.5, 0.2], "pred": [0.5, 0.6, 0.9, 0.1],
-                       "region": ["n"] * 4})  # fmt: skip
+    df = pd.DataFrame(
+        {"sex": ["F", "F", "M", "M"], "score": [0.5, 0.9, 0.5, 0.2], "pred": [0.5, 0.6, 0.9, 0.1], "region": ["n"] * 4}
+    )
     data = counts.from_frame(df, facets=["sex"], label="score", prediction="pred", label_threshold=0.5)
     found = metrics.evaluate(data, ["DPL"], stage="pre_training", facet_values={"sex": "F"})
     assert found["DPL"].value == pytest.approx(0 / 2 - 1 / 2)
@@ -151,20 +166,32 @@ def test_undefined_values_say_why() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda d: metrics.evaluate(d, ["DIX"], stage="post_training", facet_values=["F"]),
-         "metrics[0]: unknown post_training metric 'DIX'. Did you mean 'DI'?"),
-        (lambda d: metrics.evaluate(d, ["DPPL"], stage="pre_training", facet_values=["F"]),
-         "metrics[0]: unknown pre_training metric 'DPPL'. ('DPPL' is a post_training metric)"),
-        (lambda d: metrics.evaluate(d, ["DI"], stage="post_training"),
-         "facet_values: DI compare a facet with the rest of the data"),
-        (lambda d: metrics.evaluate(d, ["DI"], stage="post_training", facet_values={"gender": "F"}),
-         "facet_values: 'gender' is not a facet."),
-        (lambda d: metrics.evaluate(d, ["LP"], stage="pre_training", facet_values=["F"], p=0.5),
-         "p: the Lp-norm order must be a number of at least 1"),
-        (lambda d: metrics.evaluate(d, ["GE"], stage="post_training", beta=2),
-         "unknown parameter 'beta'; the bias metrics take p, alpha, concentration, label_distribution"),
+        (
+            lambda d: metrics.evaluate(d, ["DIX"], stage="post_training", facet_values=["F"]),
+            "metrics[0]: unknown post_training metric 'DIX'. Did you mean 'DI'?",
+        ),
+        (
+            lambda d: metrics.evaluate(d, ["DPPL"], stage="pre_training", facet_values=["F"]),
+            "metrics[0]: unknown pre_training metric 'DPPL'. ('DPPL' is a post_training metric)",
+        ),
+        (
+            lambda d: metrics.evaluate(d, ["DI"], stage="post_training"),
+            "facet_values: DI compare a facet with the rest of the data",
+        ),
+        (
+            lambda d: metrics.evaluate(d, ["DI"], stage="post_training", facet_values={"gender": "F"}),
+            "facet_values: 'gender' is not a facet.",
+        ),
+        (
+            lambda d: metrics.evaluate(d, ["LP"], stage="pre_training", facet_values=["F"], p=0.5),
+            "p: the Lp-norm order must be a number of at least 1",
+        ),
+        (
+            lambda d: metrics.evaluate(d, ["GE"], stage="post_training", beta=2),
+            "unknown parameter 'beta'; the bias metrics take p, alpha, concentration, label_distribution",
+        ),
     ],
-)  # fmt: skip
+)
 def test_wrong_specs_name_the_fix(call, message: str) -> None:
     with pytest.raises(SpecError) as caught:
         call(_data())
@@ -174,8 +201,11 @@ def test_wrong_specs_name_the_fix(call, message: str) -> None:
 def test_counting_refuses_what_it_cannot_read() -> None:
     with pytest.raises(SpecError, match=r"give positive_labels .* or label_threshold"):
         counts.from_frame(loans(), facets=["sex"], label="approved", positive_labels=[1], label_threshold=0.5)
-    with pytest.raises(SpecError, match=r"label_threshold: expected one number, got \[0.5, 0.8\]; to count several "
-                                        r"label values as positive, use positive_labels"):  # fmt: skip
+    with pytest.raises(
+        SpecError,
+        match=r"label_threshold: expected one number, got \[0.5, 0.8\]; to count several "
+        r"label values as positive, use positive_labels",
+    ):
         counts.from_frame(loans(), facets=["sex"], label="approved", label_threshold=[0.5, 0.8])
     no_strata = counts.from_frame(loans(), facets=["sex"], label="approved", positive_labels=[1])
     with pytest.raises(SpecError, match="CDDL is conditioned on a group_variable"):
@@ -192,8 +222,10 @@ def test_catalogue_names_every_clarify_metric_but_ft() -> None:
 
 
 def test_catalogue_imports_nothing_heavy() -> None:
-    code = ("import sys; import airflow_alignment.engines.bias as b; b.check_names(['DI'], 'post_training'); "
-            "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys; import airflow_alignment.engines.bias as b; b.check_names(['DI'], 'post_training'); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -214,24 +246,28 @@ def test_reference_page_lists_the_catalogue() -> None:
 
 
 def test_sql_and_batches_give_the_numbers_of_the_rows(tmp_path, monkeypatch) -> None:
-    """The catalogue reads counts: a SQLite GROUP BY (sql.cell_table) and a frame read in batches
+    """The catalogue reads counts: a SQLite GROUP BY (cells.count) and a frame read in batches
     (cells.from_batches) give every metric of both stages as the rows do."""
     import json
     import sqlite3
 
     import numpy as np
 
-    from airflow_alignment import sql
-    from airflow_alignment.engines import cells
-    from airflow_alignment.sources import SqlSource
+    from airflow_alignment.engines.binary import cells
+    from airflow_alignment.io import sql
+    from airflow_alignment.io.sources import SqlSource
 
     rng = np.random.default_rng(7)
     n = 3000
-    rows = pd.DataFrame({
-        "sex": rng.choice(["F", "M"], n), "race": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
-        "region": rng.choice(["n", "s"], n), "grade": rng.choice(["A", "B", "C"], n),
-        "weight": rng.integers(0, 4, n).astype(float),
-    })  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "sex": rng.choice(["F", "M"], n),
+            "race": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+            "region": rng.choice(["n", "s"], n),
+            "grade": rng.choice(["A", "B", "C"], n),
+            "weight": rng.integers(0, 4, n).astype(float),
+        }
+    )
     rows["pred"] = np.where(rng.random(n) < 0.7, rows["grade"], rng.choice(["A", "B", "C"], n))
     path = tmp_path / "warehouse.db"
     with sqlite3.connect(path) as db:
@@ -241,8 +277,8 @@ def test_sql_and_batches_give_the_numbers_of_the_rows(tmp_path, monkeypatch) -> 
     roles = {"features": ["sex", "race", "region"], "y_true": "grade", "y_pred": "pred", "sample_weight": "weight"}
     try:
         tables = {
-            "sql": sql.cell_table(SqlSource("bias_wh", table="loans"), **roles),
-            "batches": cells.from_batches((rows.iloc[i:i + 700] for i in range(0, n, 700)), **roles),
+            "sql": cells.count(SqlSource("bias_wh", table="loans"), **roles),
+            "batches": cells.from_batches((rows.iloc[i : i + 700] for i in range(0, n, 700)), **roles),
             "rows": cells.from_frame(rows, **roles),
         }
     finally:
@@ -251,9 +287,10 @@ def test_sql_and_batches_give_the_numbers_of_the_rows(tmp_path, monkeypatch) -> 
     found = {}
     for how, table in tables.items():
         data = counts.from_cells(table, facets=["sex", "race"], group_variable="region", positive_labels=["A", "B"])
-        found[how] = {**metrics.evaluate(data, list(catalogue.PRE_TRAINING), stage="pre_training", facet_values=facet),
-                      **metrics.evaluate(data, list(catalogue.POST_TRAINING), stage="post_training",
-                                         facet_values=facet)}  # fmt: skip
+        found[how] = {
+            **metrics.evaluate(data, list(catalogue.PRE_TRAINING), stage="pre_training", facet_values=facet),
+            **metrics.evaluate(data, list(catalogue.POST_TRAINING), stage="post_training", facet_values=facet),
+        }
     assert sum(v.value is not None for v in found["rows"].values()) == len(found["rows"])  # all defined here
     for how in ("sql", "batches"):
         for name, value in found["rows"].items():
@@ -270,10 +307,16 @@ def test_values_vectorise_over_replicates_and_facets() -> None:
     data = _data(loans().assign(race=["x", "y", "z"] * 10), facets=["sex", "race"])
     rng = np.random.default_rng(0)
     replicates = 4
-    labels = rng.multinomial(30, data.label_counts.ravel() / data.label_counts.sum(), replicates).reshape(
-        (replicates,) + data.label_counts.shape).astype(float)  # fmt: skip
-    confusion = rng.multinomial(30, data.cells.ravel() / data.cells.sum(), replicates).reshape(
-        (replicates,) + data.cells.shape).astype(float)  # fmt: skip
+    labels = (
+        rng.multinomial(30, data.label_counts.ravel() / data.label_counts.sum(), replicates)
+        .reshape((replicates, *data.label_counts.shape))
+        .astype(float)
+    )
+    confusion = (
+        rng.multinomial(30, data.cells.ravel() / data.cells.sum(), replicates)
+        .reshape((replicates, *data.cells.shape))
+        .astype(float)
+    )
     facets = np.eye(len(data.groups), dtype=bool)[:3]  # three groups, each against the rest
     params = dict(catalogue.DEFAULTS)
     for stage, names in (("pre_training", catalogue.PRE_TRAINING), ("post_training", catalogue.POST_TRAINING)):
@@ -282,5 +325,11 @@ def test_values_vectorise_over_replicates_and_facets() -> None:
             assert stacked.shape == (replicates, 3), name
             for r in range(replicates):
                 one = dataclasses.replace(data, label_counts=labels[r], cells=confusion[r])
-                np.testing.assert_allclose(stacked[r], metrics.values(name, stage, one, facets, params),
-                                           rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=name)  # fmt: skip
+                np.testing.assert_allclose(
+                    stacked[r],
+                    metrics.values(name, stage, one, facets, params),
+                    rtol=1e-12,
+                    atol=1e-12,
+                    equal_nan=True,
+                    err_msg=name,
+                )

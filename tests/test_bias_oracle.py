@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment.engines.bias import formulas as bf
 from airflow_alignment.engines.bias import catalogue
 from airflow_alignment.engines.bias import counts as bias_counts
+from airflow_alignment.engines.bias import formulas as bf
 from airflow_alignment.engines.bias import metrics as bias_metrics
 from airflow_alignment.engines.bias.catalogue import BiasValue
 
@@ -51,8 +51,10 @@ def reference_python() -> Path:
     always runs; a bare pytest run without PyPI access skips here, saying why."""
     proc = subprocess.run(["bash", str(ROOT / "scripts" / "reference-venvs.sh")], capture_output=True, text=True)
     if proc.returncode != 0:
-        pytest.skip(f"cannot build .venv-reference (bash scripts/reference-venvs.sh failed; it needs PyPI):\n"
-                    f"{proc.stderr[-2000:]}")  # fmt: skip
+        pytest.skip(
+            f"cannot build .venv-reference (bash scripts/reference-venvs.sh failed; it needs PyPI):\n"
+            f"{proc.stderr[-2000:]}"
+        )
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
@@ -74,10 +76,15 @@ class Case:
 
     def counts(self) -> bias_counts.BiasCounts:
         return bias_counts.from_frame(
-            self.df, facets=self.facets, label="y", prediction="p", group_variable="g" if self.strata else None,
-            sample_weight="w" if self.weights else None, positive_labels=self.positive_labels,
+            self.df,
+            facets=self.facets,
+            label="y",
+            prediction="p",
+            group_variable="g" if self.strata else None,
+            sample_weight="w" if self.weights else None,
+            positive_labels=self.positive_labels,
             label_threshold=self.threshold,
-        )  # fmt: skip
+        )
 
     @property
     def facet_threshold(self) -> float | None:
@@ -87,17 +94,26 @@ class Case:
         return None
 
     def spec(self) -> dict[str, Any]:
-        joined = None if self.facet_values is None else ["|".join(str(v[f]) for f in self.facets)
-                                                          for v in self.facet_values]  # fmt: skip
+        joined = (
+            None if self.facet_values is None else ["|".join(str(v[f]) for f in self.facets) for v in self.facet_values]
+        )
         if self.facet_threshold is not None:
             joined = [self.facet_threshold]
         categorical = ["y", "p"] if self.threshold is None else []
         return {
-            "id": self.id, "file": f"{self.id}.parquet", "clarify_facet_values": joined,
+            "id": self.id,
+            "file": f"{self.id}.parquet",
+            "clarify_facet_values": joined,
             "label_values": self.positive_labels if self.threshold is None else [self.threshold],
-            "strata": self.strata, "weights": self.weights, "aif360": self.aif360 and self.facet_values is not None,
-            "categorical": categorical, "facet_threshold": self.facet_threshold is not None, "p_values": P_VALUES, "alphas": ALPHAS, "concentrations": CONCENTRATIONS,
-        }  # fmt: skip
+            "strata": self.strata,
+            "weights": self.weights,
+            "aif360": self.aif360 and self.facet_values is not None,
+            "categorical": categorical,
+            "facet_threshold": self.facet_threshold is not None,
+            "p_values": P_VALUES,
+            "alphas": ALPHAS,
+            "concentrations": CONCENTRATIONS,
+        }
 
     def frame(self) -> pd.DataFrame:
         """The rows as the oracle reads them (see tests/reference/oracle.py)."""
@@ -135,8 +151,11 @@ def _random_case(i: int, rng: np.random.Generator) -> Case:
         df["y"] = _draw(rng, classes, base)
         df["p"] = np.where(rng.random(n) < rng.choice([0.6, 0.9, 1.0]), df["y"], _draw(rng, classes, base))
         present = sorted(set(df["y"]))  # positive labels absent from the data are refused (a typo, likely)
-        positive = ["yes"] if kind == "binary" else [str(v) for v in rng.choice(present, int(rng.integers(
-            1, max(2, len(present)))), replace=False)]  # fmt: skip
+        positive = (
+            ["yes"]
+            if kind == "binary"
+            else [str(v) for v in rng.choice(present, int(rng.integers(1, max(2, len(present)))), replace=False)]
+        )
         threshold = None
     df["g"] = rng.choice(["s1", "s2", "s3"][: int(rng.integers(1, 4))], n)
     weights = bool(rng.random() < 0.3)
@@ -145,8 +164,16 @@ def _random_case(i: int, rng: np.random.Generator) -> Case:
     combos = [dict(zip(facets, c, strict=True)) for c in itertools.product(*(levels[f] for f in facets))]
     picked = [combos[j] for j in rng.choice(len(combos), int(rng.integers(1, len(combos))), replace=False)]
     one_vs_rest = rng.random() < 0.1
-    return Case(f"random_{i:03d}", df, facets, None if one_vs_rest else picked, positive, threshold,
-                strata=bool(rng.random() < 0.8), weights=weights)  # fmt: skip
+    return Case(
+        f"random_{i:03d}",
+        df,
+        facets,
+        None if one_vs_rest else picked,
+        positive,
+        threshold,
+        strata=bool(rng.random() < 0.8),
+        weights=weights,
+    )
 
 
 def _skewed(rng: np.random.Generator, k: int) -> np.ndarray:
@@ -156,7 +183,9 @@ def _skewed(rng: np.random.Generator, k: int) -> np.ndarray:
 
 def _draw(rng: np.random.Generator, classes: list[str], base: np.ndarray) -> np.ndarray:
     scores = base[:, None] + rng.random((len(base), len(classes))) * rng.choice([0.5, 2.0])
-    return np.asarray(classes)[scores.argmax(axis=1) if rng.random() < 0.5 else rng.integers(0, len(classes), len(base))]
+    return np.asarray(classes)[
+        scores.argmax(axis=1) if rng.random() < 0.5 else rng.integers(0, len(classes), len(base))
+    ]
 
 
 def _continuous_facet_case(i: int, rng: np.random.Generator) -> Case:
@@ -187,7 +216,9 @@ def _float_weight_case(i: int, seed: int) -> Case:
 
 # -- edge cases -----------------------------------------------------------------------------
 def _edge_cases() -> list[Case]:
-    def frame(f1: list[str], y: list[str], p: list[str], g: list[str] | None = None, w: list[int] | None = None) -> pd.DataFrame:
+    def frame(
+        f1: list[str], y: list[str], p: list[str], g: list[str] | None = None, w: list[int] | None = None
+    ) -> pd.DataFrame:
         df = pd.DataFrame({"f1": f1, "y": y, "p": p, "g": g or ["s1"] * len(f1)})
         if w is not None:
             df["w"] = w
@@ -212,34 +243,77 @@ def _edge_cases() -> list[Case]:
         # labels of one side only: the label distributions share no value
         Case("edge_disjoint_labels", frame(a + d, ["yes"] * 6 + ["no"] * 4, p), ["f1"], [{"f1": "B"}]),
         # a stratum without positives and one without negatives (Clarify's 0 shares)
-        Case("edge_one_class_strata", frame(a + d, y, p, ["s1", "s2", "s1", "s2", "s1", "s1", "s2", "s1", "s2", "s2"]),
-             ["f1"], [{"f1": "B"}]),  # fmt: skip
-        Case("edge_pure_strata", frame(a + d, ["yes", "yes", "no", "no", "yes", "no", "yes", "no", "yes", "no"], p,
-                                       ["s1", "s1", "s2", "s2", "s1", "s2", "s1", "s2", "s1", "s2"]),
-             ["f1"], [{"f1": "B"}]),  # fmt: skip
+        Case(
+            "edge_one_class_strata",
+            frame(a + d, y, p, ["s1", "s2", "s1", "s2", "s1", "s1", "s2", "s1", "s2", "s2"]),
+            ["f1"],
+            [{"f1": "B"}],
+        ),
+        Case(
+            "edge_pure_strata",
+            frame(
+                a + d,
+                ["yes", "yes", "no", "no", "yes", "no", "yes", "no", "yes", "no"],
+                p,
+                ["s1", "s1", "s2", "s2", "s1", "s2", "s1", "s2", "s1", "s2"],
+            ),
+            ["f1"],
+            [{"f1": "B"}],
+        ),
         # zero weights: the facet's rows all weigh 0 (it is empty), then half of the rest does
-        Case("edge_zero_weight_facet", frame(a + d, y, p, w=[1, 2, 1, 3, 1, 1, 0, 0, 0, 0]), ["f1"], [{"f1": "B"}],
-             weights=True),  # fmt: skip
-        Case("edge_some_zero_weights", frame(a + d, y, p, w=[0, 2, 0, 3, 1, 0, 1, 0, 2, 1]), ["f1"], [{"f1": "B"}],
-             weights=True),  # fmt: skip
+        Case(
+            "edge_zero_weight_facet",
+            frame(a + d, y, p, w=[1, 2, 1, 3, 1, 1, 0, 0, 0, 0]),
+            ["f1"],
+            [{"f1": "B"}],
+            weights=True,
+        ),
+        Case(
+            "edge_some_zero_weights",
+            frame(a + d, y, p, w=[0, 2, 0, 3, 1, 0, 1, 0, 2, 1]),
+            ["f1"],
+            [{"f1": "B"}],
+            weights=True,
+        ),
         # a continuous label whose threshold equals a value (Clarify: (t, max], the value is negative)
-        Case("edge_threshold_tie", pd.DataFrame({"f1": a + d, "y": [0.5, 1.0, 0.5, 0.2, 0.9, 0.5, 0.5, 0.7, 0.1, 0.5],
-                                                  "p": [0.5, 0.6, 0.4, 0.5, 1.0, 0.5, 0.2, 0.5, 0.5, 0.8],
-                                                  "g": ["s1"] * 10}),
-             ["f1"], [{"f1": "B"}], threshold=0.5),  # fmt: skip
+        Case(
+            "edge_threshold_tie",
+            pd.DataFrame(
+                {
+                    "f1": a + d,
+                    "y": [0.5, 1.0, 0.5, 0.2, 0.9, 0.5, 0.5, 0.7, 0.1, 0.5],
+                    "p": [0.5, 0.6, 0.4, 0.5, 1.0, 0.5, 0.2, 0.5, 0.5, 0.8],
+                    "g": ["s1"] * 10,
+                }
+            ),
+            ["f1"],
+            [{"f1": "B"}],
+            threshold=0.5,
+        ),
         # a threshold above every label: no positive at all
-        Case("edge_threshold_above_max", pd.DataFrame({"f1": a + d, "y": np.linspace(0, 1, 10), "p": np.linspace(0, 1, 10)[::-1],
-                                                        "g": ["s1"] * 10}),
-             ["f1"], [{"f1": "B"}], threshold=2.0),  # fmt: skip
+        Case(
+            "edge_threshold_above_max",
+            pd.DataFrame({"f1": a + d, "y": np.linspace(0, 1, 10), "p": np.linspace(0, 1, 10)[::-1], "g": ["s1"] * 10}),
+            ["f1"],
+            [{"f1": "B"}],
+            threshold=2.0,
+        ),
         # a continuous facet cut above its largest value: the facet is empty
-        Case("edge_facet_threshold_above_max", frame(a + d, y, p).assign(age=np.linspace(20.5, 65.5, 10)).drop(
-            columns="f1"), ["age"], [{"age": {"above": 70.0}}]),  # fmt: skip
+        Case(
+            "edge_facet_threshold_above_max",
+            frame(a + d, y, p).assign(age=np.linspace(20.5, 65.5, 10)).drop(columns="f1"),
+            ["age"],
+            [{"age": {"above": 70.0}}],
+        ),
     ]
 
 
-CASES = ([_random_case(i, np.random.default_rng(1000 + i)) for i in range(160)]
-         + [_continuous_facet_case(i, np.random.default_rng(2000 + i)) for i in range(16)]
-         + [_float_weight_case(i, 3000 + i) for i in range(16)] + _edge_cases())
+CASES = (
+    [_random_case(i, np.random.default_rng(1000 + i)) for i in range(160)]
+    + [_continuous_facet_case(i, np.random.default_rng(2000 + i)) for i in range(16)]
+    + [_float_weight_case(i, 3000 + i) for i in range(16)]
+    + _edge_cases()
+)
 
 
 @pytest.fixture(scope="module")
@@ -248,8 +322,11 @@ def oracle(reference_python: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     for case in CASES:
         case.frame().to_parquet(folder / f"{case.id}.parquet", index=False)
     (folder / "cases.json").write_text(json.dumps([c.spec() for c in CASES]))
-    proc = subprocess.run([str(reference_python), str(ROOT / "tests" / "reference" / "oracle.py"), str(folder)],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [str(reference_python), str(ROOT / "tests" / "reference" / "oracle.py"), str(folder)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads((folder / "results.json").read_text())
 
@@ -268,8 +345,12 @@ class Tally:
     def agree(self, ours: BiasValue, theirs: Any, where: str, convention: Any = None) -> None:
         """``theirs`` equals ours, or ours is None and theirs is the library's answer there."""
         if ours.value is not None:
-            assert isinstance(theirs, float) and math.isfinite(theirs), f"{where}: ours {ours.value!r}, theirs {theirs!r}"
-            assert math.isclose(ours.value, theirs, rel_tol=TOL, abs_tol=TOL), f"{where}: ours {ours.value!r}, theirs {theirs!r}"
+            assert isinstance(theirs, float) and math.isfinite(theirs), (
+                f"{where}: ours {ours.value!r}, theirs {theirs!r}"
+            )
+            assert math.isclose(ours.value, theirs, rel_tol=TOL, abs_tol=TOL), (
+                f"{where}: ours {ours.value!r}, theirs {theirs!r}"
+            )
             self.equal += 1
             self.worst = max(self.worst, abs(ours.value - theirs))
             return
@@ -283,7 +364,9 @@ class Tally:
                 assert not math.isfinite(theirs), f"{where}: ours undefined ({ours.reason}), theirs {theirs!r}"
             if callable(expected):
                 assert expected(theirs), f"{where}: ours undefined ({ours.reason}), theirs {theirs!r}"
-            assert expected in (ANY, NOT_FINITE) or callable(expected) or _same(theirs, expected), f"{where}: ours undefined ({ours.reason}); theirs {theirs!r}, its convention gives {expected!r}"
+            assert expected in (ANY, NOT_FINITE) or callable(expected) or _same(theirs, expected), (
+                f"{where}: ours undefined ({ours.reason}); theirs {theirs!r}, its convention gives {expected!r}"
+            )
             kind = "convention"
         self.conventions[kind] = self.conventions.get(kind, 0) + 1
 
@@ -319,8 +402,14 @@ def _clarify_rate(name: str, counts: bias_counts.BiasCounts, facet: np.ndarray) 
     return ra - rd if how == "a-d" else rd - ra
 
 
-_AIF360_ZERO = {"precision", "negative_predictive_value", "false_discovery_rate", "false_omission_rate", "accuracy",
-                "error_rate"}  # fmt: skip
+_AIF360_ZERO = {
+    "precision",
+    "negative_predictive_value",
+    "false_discovery_rate",
+    "false_omission_rate",
+    "accuracy",
+    "error_rate",
+}
 
 
 def _aif360_value(rate: str, cells: np.ndarray) -> float:
@@ -381,15 +470,19 @@ def test_clarify_bias_report(oracle: dict[str, Any]) -> None:
         assert report is not None, f"{case.id}: {theirs['clarify_pre']}"
         for name in names:
             tally.agree(ours[name], report[name], f"{case.id} {name}", _cddl_convention(name, counts, facet))
-        names = POST_CLARIFY if case.strata else POST_CLARIFY[:-2] + ["GE"]
+        names = POST_CLARIFY if case.strata else [*POST_CLARIFY[:-2], "GE"]
         ours = bias_metrics.evaluate(counts, names, stage="post_training", facet_values=case.facet_values)
         report = _clarify_report(theirs["clarify_post"], case)
         if report is None:
             refused.append((case.id, theirs["clarify_post"]["error"]))
             continue
         for name in names:
-            convention = (lambda name=name: _clarify_rate(name, counts, facet)) if name in CLARIFY_POST_RATES else None
-            tally.agree(ours[name], report[name], f"{case.id} {name}", convention or _cddl_convention(name, counts, facet))
+            convention = (
+                (lambda name=name, c=counts, f=facet: _clarify_rate(name, c, f)) if name in CLARIFY_POST_RATES else None
+            )
+            tally.agree(
+                ours[name], report[name], f"{case.id} {name}", convention or _cddl_convention(name, counts, facet)
+            )
     # Clarify refuses a post-training report without any predicted positive; nothing else
     assert all("No Label values are present in the predicted Label Column" in e for _, e in refused), refused
     assert tally.equal > 2000, tally.equal  # most values are numbers on both sides
@@ -418,12 +511,14 @@ def test_clarify_metric_functions(oracle: dict[str, Any]) -> None:
             continue
         counts = case.counts()
         for name in ("KL", "JS", "TVD", "KS"):
-            ours = bias_metrics.evaluate(counts, [name], stage="pre_training", facet_values=case.facet_values,
-                                         label_distribution="values")[name]  # fmt: skip
+            ours = bias_metrics.evaluate(
+                counts, [name], stage="pre_training", facet_values=case.facet_values, label_distribution="values"
+            )[name]
             tally.agree(ours, theirs["clarify_values"][name], f"{case.id} {name} (values)")
         for p in P_VALUES:
-            ours = bias_metrics.evaluate(counts, ["LP"], stage="pre_training", facet_values=case.facet_values,
-                                         label_distribution="values", p=p)["LP"]  # fmt: skip
+            ours = bias_metrics.evaluate(
+                counts, ["LP"], stage="pre_training", facet_values=case.facet_values, label_distribution="values", p=p
+            )["LP"]
             tally.agree(ours, theirs["clarify_values"][f"LP{p}"], f"{case.id} LP p={p}")
         for alpha in ALPHAS:
             ours = bias_metrics.evaluate(counts, ["GE"], stage="post_training", alpha=alpha)["GE"]
@@ -432,8 +527,12 @@ def test_clarify_metric_functions(oracle: dict[str, Any]) -> None:
                 assert "NotImplementedError" in got["error"], got
                 continue
             tally.agree(ours, got, f"{case.id} GE alpha={alpha}", lambda: NOT_FINITE)
-        tally.agree(bias_metrics.evaluate(counts, ["GE"], stage="post_training")["GE"],
-                    theirs["clarify_ge"]["registry"], f"{case.id} GE (registry, alpha 2)", lambda: NOT_FINITE)  # fmt: skip
+        tally.agree(
+            bias_metrics.evaluate(counts, ["GE"], stage="post_training")["GE"],
+            theirs["clarify_ge"]["registry"],
+            f"{case.id} GE (registry, alpha 2)",
+            lambda: NOT_FINITE,
+        )
     assert tally.equal > 1500 and tally.conventions.get("raised", 0) > 50, (tally.equal, tally.conventions)
     print(f"TALLY {tally.equal} equal, worst {tally.worst:.1e}, {tally.conventions}")
 
@@ -446,7 +545,10 @@ def test_clarify_one_vs_rest(oracle: dict[str, Any]) -> None:
     for case in swept:
         counts, theirs = case.counts(), oracle[case.id]["clarify"]
         labels = ["|".join(str(g[f]) for f in case.facets) for g in counts.groups]
-        for stage, names, key in (("pre_training", PRE_CLARIFY, "clarify_pre"), ("post_training", POST_CLARIFY, "clarify_post")):
+        for stage, names, key in (
+            ("pre_training", PRE_CLARIFY, "clarify_pre"),
+            ("post_training", POST_CLARIFY, "clarify_post"),
+        ):
             names = names if case.strata else [n for n in names if n not in ("CDDL", "CDDPL")]
             if isinstance(theirs[key], dict):
                 assert "No Label values are present" in theirs[key]["error"]
@@ -457,8 +559,11 @@ def test_clarify_one_vs_rest(oracle: dict[str, Any]) -> None:
             for g, label in enumerate(labels):
                 facet = np.eye(len(labels), dtype=bool)[g]
                 for name in names:
-                    convention = ((lambda name=name, facet=facet: _clarify_rate(name, counts, facet))
-                                  if name in CLARIFY_POST_RATES else _cddl_convention(name, counts, facet))  # fmt: skip
+                    convention = (
+                        (lambda name=name, counts=counts, facet=facet: _clarify_rate(name, counts, facet))
+                        if name in CLARIFY_POST_RATES
+                        else _cddl_convention(name, counts, facet)
+                    )
                     tally.agree(ours[name][g], reports[label][name], f"{case.id} {label} {name}", convention)
     assert tally.equal > 300, tally.equal
     print(f"TALLY {tally.equal} equal, worst {tally.worst:.1e}, {tally.conventions}")
@@ -474,30 +579,62 @@ def test_aif360_metrics(oracle: dict[str, Any]) -> None:
             continue
         counts, theirs = case.counts(), oracle[case.id]["aif360"]
         facet = _facet(case, counts)
-        pre = bias_metrics.evaluate(counts, ["statistical_parity_difference", "mean_difference", "disparate_impact",
-                                             "class_imbalance", "kl_divergence"], stage="pre_training",
-                                    facet_values=case.facet_values)  # fmt: skip
+        pre = bias_metrics.evaluate(
+            counts,
+            [
+                "statistical_parity_difference",
+                "mean_difference",
+                "disparate_impact",
+                "class_imbalance",
+                "kl_divergence",
+            ],
+            stage="pre_training",
+            facet_values=case.facet_values,
+        )
         for name in ("statistical_parity_difference", "mean_difference", "disparate_impact"):
-            tally.agree(pre[name], theirs["dataset"][name], f"{case.id} {name} (labels)",
-                        lambda name=name: _aif360_base_rates(name, counts, facet))  # fmt: skip
+            tally.agree(
+                pre[name],
+                theirs["dataset"][name],
+                f"{case.id} {name} (labels)",
+                lambda name=name, counts=counts, facet=facet: _aif360_base_rates(name, counts, facet),
+            )
         for name in ("class_imbalance", "kl_divergence"):
-            tally.agree(pre[name], theirs["sklearn"][name], f"{case.id} {name}", _sklearn_convention(name, counts, facet))
-        post_names = [n for n in catalogue.POST_TRAINING if catalogue.POST_TRAINING[n].library == catalogue.AIF360
-                      and (n in bf.RATE_COMPARISONS or n in bf.PAIRED_DIFFERENCES)]  # fmt: skip
+            tally.agree(
+                pre[name], theirs["sklearn"][name], f"{case.id} {name}", _sklearn_convention(name, counts, facet)
+            )
+        post_names = [
+            n
+            for n in catalogue.POST_TRAINING
+            if catalogue.POST_TRAINING[n].library == catalogue.AIF360
+            and (n in bf.RATE_COMPARISONS or n in bf.PAIRED_DIFFERENCES)
+        ]
         post = bias_metrics.evaluate(counts, post_names, stage="post_training", facet_values=case.facet_values)
         for name in post_names:
-            tally.agree(post[name], theirs["classification"][name], f"{case.id} {name}",
-                        lambda name=name: _aif360_rate(name, counts, facet))  # fmt: skip
+            tally.agree(
+                post[name],
+                theirs["classification"][name],
+                f"{case.id} {name}",
+                lambda name=name, counts=counts, facet=facet: _aif360_rate(name, counts, facet),
+            )
         for c in CONCENTRATIONS:
-            edf = bias_metrics.evaluate(counts, ["smoothed_empirical_differential_fairness"], stage="pre_training",
-                                        concentration=c)["smoothed_empirical_differential_fairness"]  # fmt: skip
-            tally.agree(edf, theirs["dataset"][f"smoothed_empirical_differential_fairness@{c}"], f"{case.id} EDF c={c}",
-                        lambda c=c: _aif360_edf(counts, c, "labels"))  # fmt: skip
-            amp = bias_metrics.evaluate(counts, ["differential_fairness_bias_amplification"], stage="post_training",
-                                        concentration=c)["differential_fairness_bias_amplification"]  # fmt: skip
-            tally.agree(amp, theirs["classification"][f"differential_fairness_bias_amplification@{c}"],
-                        f"{case.id} amplification c={c}",
-                        lambda c=c: _aif360_edf(counts, c, "predictions") - _aif360_edf(counts, c, "labels"))  # fmt: skip
+            edf = bias_metrics.evaluate(
+                counts, ["smoothed_empirical_differential_fairness"], stage="pre_training", concentration=c
+            )["smoothed_empirical_differential_fairness"]
+            tally.agree(
+                edf,
+                theirs["dataset"][f"smoothed_empirical_differential_fairness@{c}"],
+                f"{case.id} EDF c={c}",
+                lambda c=c, counts=counts: _aif360_edf(counts, c, "labels"),
+            )
+            amp = bias_metrics.evaluate(
+                counts, ["differential_fairness_bias_amplification"], stage="post_training", concentration=c
+            )["differential_fairness_bias_amplification"]
+            tally.agree(
+                amp,
+                theirs["classification"][f"differential_fairness_bias_amplification@{c}"],
+                f"{case.id} amplification c={c}",
+                lambda c=c, counts=counts: _aif360_edf(counts, c, "predictions") - _aif360_edf(counts, c, "labels"),
+            )
         if theirs["entropy"]:  # AIF360's entropy indexes read no weights: compared on repeated rows
             _check_entropy(case, counts, theirs["entropy"], tally)
     assert tally.equal > 5000, tally.equal
@@ -523,8 +660,12 @@ def _aif360_edf(counts: bias_counts.BiasCounts, concentration: float, of: str) -
     positives = bf.cell_sum(cells, (bf.FN, bf.TP) if of == "labels" else (bf.FP, bf.TP))
     with np.errstate(all="ignore"):
         rates = (positives + concentration / 2) / (cells.sum(axis=-1) + concentration)
-        pairs = [max(abs(np.log(rates[i]) - np.log(rates[j])), abs(np.log(1 - rates[i]) - np.log(1 - rates[j])))
-                 for i in range(len(rates)) for j in range(len(rates)) if i != j]  # fmt: skip
+        pairs = [
+            max(abs(np.log(rates[i]) - np.log(rates[j])), abs(np.log(1 - rates[i]) - np.log(1 - rates[j])))
+            for i in range(len(rates))
+            for j in range(len(rates))
+            if i != j
+        ]
     return float(max(pairs))
 
 
@@ -539,9 +680,14 @@ def _sklearn_convention(name: str, counts: bias_counts.BiasCounts, facet: np.nda
 
 def _check_entropy(case: Case, counts: bias_counts.BiasCounts, theirs: dict[str, Any], tally: Tally) -> None:
     facet = _facet(case, counts)
-    named = ["theil_index", "coefficient_of_variation", "between_group_theil_index",
-             "between_group_coefficient_of_variation", "between_all_groups_theil_index",
-             "between_all_groups_coefficient_of_variation"]  # fmt: skip
+    named = [
+        "theil_index",
+        "coefficient_of_variation",
+        "between_group_theil_index",
+        "between_group_coefficient_of_variation",
+        "between_all_groups_theil_index",
+        "between_all_groups_coefficient_of_variation",
+    ]
     ours = bias_metrics.evaluate(counts, named, stage="post_training", facet_values=case.facet_values)
     for name in named:
         mine, got = ours[name], theirs[name]
@@ -551,11 +697,20 @@ def _check_entropy(case: Case, counts: bias_counts.BiasCounts, theirs: dict[str,
             mine, got = BiasValue(mine.value**2 / 2, None), got**2 / 2
         tally.agree(mine, got, f"{case.id} {name}", _entropy_convention(name, counts, facet))
     for alpha in ALPHAS:
-        for name in ("generalized_entropy_index", "between_group_generalized_entropy_index",
-                     "between_all_groups_generalized_entropy_index"):  # fmt: skip
-            value = bias_metrics.evaluate(counts, [name], stage="post_training", facet_values=case.facet_values,
-                                          alpha=alpha)[name]  # fmt: skip
-            tally.agree(value, theirs[f"{name}@{alpha}"], f"{case.id} {name} alpha={alpha}", _entropy_convention(name, counts, facet))
+        for name in (
+            "generalized_entropy_index",
+            "between_group_generalized_entropy_index",
+            "between_all_groups_generalized_entropy_index",
+        ):
+            value = bias_metrics.evaluate(
+                counts, [name], stage="post_training", facet_values=case.facet_values, alpha=alpha
+            )[name]
+            tally.agree(
+                value,
+                theirs[f"{name}@{alpha}"],
+                f"{case.id} {name} alpha={alpha}",
+                _entropy_convention(name, counts, facet),
+            )
 
 
 def _entropy_convention(name: str, counts: bias_counts.BiasCounts, facet: np.ndarray) -> Any:

@@ -32,23 +32,39 @@ warnings.filterwarnings("ignore")
 PRE = ["CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD"]
 POST = ["AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "GE", "RD", "SD", "TE"]
 CLASSIFICATION = [
-    "statistical_parity_difference", "disparate_impact", "equal_opportunity_difference",
-    "true_positive_rate_difference", "false_positive_rate_difference", "false_negative_rate_difference",
-    "false_omission_rate_difference", "false_discovery_rate_difference", "false_positive_rate_ratio",
-    "false_negative_rate_ratio", "false_omission_rate_ratio", "false_discovery_rate_ratio", "error_rate_difference",
-    "error_rate_ratio", "average_odds_difference", "average_abs_odds_difference",
-    "average_predictive_value_difference", "equalized_odds_difference",
-]  # fmt: skip
+    "statistical_parity_difference",
+    "disparate_impact",
+    "equal_opportunity_difference",
+    "true_positive_rate_difference",
+    "false_positive_rate_difference",
+    "false_negative_rate_difference",
+    "false_omission_rate_difference",
+    "false_discovery_rate_difference",
+    "false_positive_rate_ratio",
+    "false_negative_rate_ratio",
+    "false_omission_rate_ratio",
+    "false_discovery_rate_ratio",
+    "error_rate_difference",
+    "error_rate_ratio",
+    "average_odds_difference",
+    "average_abs_odds_difference",
+    "average_predictive_value_difference",
+    "equalized_odds_difference",
+]
 ENTROPY = [
-    "theil_index", "coefficient_of_variation", "between_group_theil_index", "between_group_coefficient_of_variation",
-    "between_all_groups_theil_index", "between_all_groups_coefficient_of_variation",
-]  # fmt: skip
+    "theil_index",
+    "coefficient_of_variation",
+    "between_group_theil_index",
+    "between_group_coefficient_of_variation",
+    "between_all_groups_theil_index",
+    "between_all_groups_coefficient_of_variation",
+]
 
 
 def number(call: Any) -> Any:
     try:
         value = call()
-    except Exception as exc:  # the library refused: record what it said
+    except Exception as exc:  # noqa: BLE001 - the library refused: record what it said
         return {"error": f"{type(exc).__name__}: {exc}"}
     return float(value)
 
@@ -74,19 +90,20 @@ def clarify(df: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
         if stage == "POST_TRAINING":
             kwargs["predicted_label_column"] = report.LabelColumn("p", df["p"], label_values)
         try:
-            reports = report.bias_report(df.drop(columns=["y", "p"]), facet, label,
-                                         report.StageType[stage], **kwargs)  # fmt: skip
-        except Exception as exc:
+            reports = report.bias_report(df.drop(columns=["y", "p"]), facet, label, report.StageType[stage], **kwargs)
+        except Exception as exc:  # noqa: BLE001 - Clarify refused: the test compares the refusal
             out[key] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         out[key] = [
-            {"facet": r["value_or_threshold"],
-             "metrics": {m["name"]: _reported(m) for m in r["metrics"]}}
+            {"facet": r["value_or_threshold"], "metrics": {m["name"]: _reported(m) for m in r["metrics"]}}
             for r in reports
-        ]  # fmt: skip
+        ]
     if case.get("clarify_facet_values"):
-        facet_index = (df["facet"] > case["clarify_facet_values"][0] if case.get("facet_threshold")
-                       else df["facet"].isin(case["clarify_facet_values"]))  # fmt: skip
+        facet_index = (
+            df["facet"] > case["clarify_facet_values"][0]
+            if case.get("facet_threshold")
+            else df["facet"].isin(case["clarify_facet_values"])
+        )
         out["clarify_values"] = {
             "KL": number(lambda: pretraining.KL(df["y"], facet_index)),
             "JS": number(lambda: pretraining.JS(df["y"], facet_index)),
@@ -135,12 +152,17 @@ def aif360(df: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
 
     pos_label, pos_pred = _clarify_positives(df, case)
     codes = [c for c in df.columns if c.startswith("code_")]
-    frame = df[codes + ["is_d"]].astype(float)
+    frame = df[[*codes, "is_d"]].astype(float)
     frame["y"] = pos_label.astype(float).to_numpy()
     weight = df["w"].astype(float).to_numpy() if case.get("weights") else np.ones(len(df))
     frame["w"] = weight
-    kwargs = {"favorable_label": 1.0, "unfavorable_label": 0.0, "label_names": ["y"],
-              "protected_attribute_names": codes + ["is_d"], "instance_weights_name": "w"}  # fmt: skip
+    kwargs = {
+        "favorable_label": 1.0,
+        "unfavorable_label": 0.0,
+        "label_names": ["y"],
+        "protected_attribute_names": [*codes, "is_d"],
+        "instance_weights_name": "w",
+    }
     truth = BinaryLabelDataset(df=frame, **kwargs)
     predicted = truth.copy()
     predicted.labels = pos_pred.astype(float).to_numpy().reshape(-1, 1)
@@ -151,25 +173,32 @@ def aif360(df: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
         "statistical_parity_difference": number(data.statistical_parity_difference),
         "mean_difference": number(data.mean_difference),
         "disparate_impact": number(data.disparate_impact),
-        **{f"smoothed_empirical_differential_fairness@{c}":
-           number(lambda c=c: data.smoothed_empirical_differential_fairness(concentration=c))
-           for c in case["concentrations"]},
-    }  # fmt: skip
+        **{
+            f"smoothed_empirical_differential_fairness@{c}": number(
+                lambda c=c: data.smoothed_empirical_differential_fairness(concentration=c)
+            )
+            for c in case["concentrations"]
+        },
+    }
     cm = ClassificationMetric(truth, predicted, **groups)
     out["classification"] = {name: number(getattr(cm, name)) for name in CLASSIFICATION}
-    out["classification"].update({
-        f"differential_fairness_bias_amplification@{c}":
-        number(lambda c=c: cm.differential_fairness_bias_amplification(concentration=c))
-        for c in case["concentrations"]
-    })  # fmt: skip
+    out["classification"].update(
+        {
+            f"differential_fairness_bias_amplification@{c}": number(
+                lambda c=c: cm.differential_fairness_bias_amplification(concentration=c)
+            )
+            for c in case["concentrations"]
+        }
+    )
     y = pd.Series(pos_label.to_numpy().astype(int), index=pd.MultiIndex.from_arrays([df["is_d"].to_numpy()]))
     sw = weight if case.get("weights") else None
     out["sklearn"] = {
         "class_imbalance": number(lambda: skm.class_imbalance(y, prot_attr=0, priv_group=0, sample_weight=sw)),
     }
     labels = pd.Series(np.asarray(df["y"]), index=y.index)
-    out["sklearn"]["kl_divergence"] = number(lambda: skm.kl_divergence(labels, prot_attr=0, priv_group=0,
-                                                                        sample_weight=sw))  # fmt: skip
+    out["sklearn"]["kl_divergence"] = number(
+        lambda: skm.kl_divergence(labels, prot_attr=0, priv_group=0, sample_weight=sw)
+    )
     out["entropy"] = _entropy(replicated(df, case), case) if _integral(case, df) else {}
     return out
 
@@ -185,10 +214,15 @@ def _entropy(df: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
 
     pos_label, pos_pred = _clarify_positives(df, case)
     codes = [c for c in df.columns if c.startswith("code_")]
-    frame = df[codes + ["is_d"]].astype(float)
+    frame = df[[*codes, "is_d"]].astype(float)
     frame["y"] = pos_label.astype(float).to_numpy()
-    truth = BinaryLabelDataset(df=frame, favorable_label=1.0, unfavorable_label=0.0, label_names=["y"],
-                               protected_attribute_names=codes + ["is_d"])  # fmt: skip
+    truth = BinaryLabelDataset(
+        df=frame,
+        favorable_label=1.0,
+        unfavorable_label=0.0,
+        label_names=["y"],
+        protected_attribute_names=[*codes, "is_d"],
+    )
     predicted = truth.copy()
     predicted.labels = pos_pred.astype(float).to_numpy().reshape(-1, 1)
     cm = ClassificationMetric(truth, predicted, unprivileged_groups=[{"is_d": 1.0}], privileged_groups=[{"is_d": 0.0}])
@@ -196,9 +230,11 @@ def _entropy(df: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
     for alpha in case["alphas"]:
         out[f"generalized_entropy_index@{alpha}"] = number(lambda a=alpha: cm.generalized_entropy_index(alpha=a))
         out[f"between_group_generalized_entropy_index@{alpha}"] = number(
-            lambda a=alpha: cm.between_group_generalized_entropy_index(alpha=a))
+            lambda a=alpha: cm.between_group_generalized_entropy_index(alpha=a)
+        )
         out[f"between_all_groups_generalized_entropy_index@{alpha}"] = number(
-            lambda a=alpha: cm.between_all_groups_generalized_entropy_index(alpha=a))
+            lambda a=alpha: cm.between_all_groups_generalized_entropy_index(alpha=a)
+        )
     return out
 
 

@@ -22,9 +22,14 @@ if TYPE_CHECKING:
 
 
 def compute(
-    name: str, stage: Stage, counts: BiasCounts, facets: np.ndarray, params: dict[str, Any],
-    labels: np.ndarray, cells: np.ndarray | None,
-) -> np.ndarray:  # fmt: skip
+    name: str,
+    stage: Stage,
+    counts: BiasCounts,
+    facets: np.ndarray,
+    params: dict[str, Any],
+    labels: np.ndarray,
+    cells: np.ndarray | None,
+) -> np.ndarray:
     """The metric per facet: shape ``labels.shape[:-3] + (F,)``; NaN where undefined.
 
     ``labels`` ``(..., S, G, K)`` and ``cells`` ``(..., S, G, 4)`` are the counts (or replicates
@@ -37,7 +42,7 @@ def compute(
             value = pretraining.groups_metric(name, labels, counts.positive, present, params)
         else:
             value = posttraining.groups_metric(name, cells, present, params)  # type: ignore[arg-type]
-        return np.broadcast_to(value[..., None], lead + (n_facets,)).copy()
+        return np.broadcast_to(value[..., None], (*lead, n_facets)).copy()
     mask = facets.astype(float)
     d_labels, a_labels = _side(labels, mask), _side(labels, 1.0 - mask)
     if stage == "pre_training":

@@ -2,20 +2,21 @@
 
 Every pre-training metric (on labelled data) is a function of how many rows fall in each
 *stratum x group x label value* (with their weight sums), and every post-training metric of
-the *stratum x group x confusion cell* counts. A :class:`~airflow_alignment.engines.cells.CellTable` whose sensitive
-features are the facet columns (plus the ``group_variable``, the stratum of CDDL and CDDPL)
-holds exactly that, whoever computed it (pandas, a file read in batches, a SQL ``GROUP BY``):
-:func:`from_cells` reduces it to the arrays of :class:`BiasCounts`. A cell table without
-predictions (``y_pred=None``) is enough for the pre-training metrics.
+the *stratum x group x confusion cell* counts. A
+:class:`~airflow_alignment.engines.binary.cells.CellTable` whose sensitive features are the
+facet columns (plus the ``group_variable``, the stratum of CDDL and CDDPL) holds exactly that,
+whoever computed it (pandas, a file read in batches, a SQL ``GROUP BY``): :func:`from_cells`
+reduces it to the arrays of :class:`BiasCounts`. A cell table without predictions
+(``y_pred=None``) is enough for the pre-training metrics.
 
 Which label is positive follows SageMaker Clarify (``smclarify.bias.report``):
 
 - ``positive_labels=[...]``: a label is positive when it equals one of them (Clarify's
   ``label_values_or_threshold`` for a categorical label; several values are OR-ed);
-- ``label_threshold=t``: positive when the label is *above* ``t``. Clarify cuts a continuous label into the intervals ``(t, max]``, so a label
-  equal to ``t`` is negative (the fairness engine's ``y_score >= threshold`` counts it
-  positive). A prediction is positive by the same rule, or, for a thresholded score in the
-  cell table, where the table says so.
+- ``label_threshold=t``: positive when the label is *above* ``t``. Clarify cuts a continuous
+  label into the intervals ``(t, max]``, so a label equal to ``t`` is negative (the fairness
+  engine's ``y_score >= threshold`` counts it positive). A prediction is positive by the same
+  rule, or, for a thresholded score in the cell table, where the table says so.
 
 Clarify guesses whether a label is continuous from its dtype (a float label with one positive
 value is read as a threshold); here the caller says it.
@@ -25,13 +26,16 @@ Imports nothing heavy at module level; numpy and pandas load in :func:`from_cell
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.cells import ROWS, WEIGHT_MIN, CellTable
+from airflow_alignment.engines.binary import cells
+from airflow_alignment.engines.binary.cells import CellTable
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
+from airflow_alignment.io.cells import ROWS, WEIGHT_MIN
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,11 +108,17 @@ def from_cells(
         cell_index = at * 4 + 2 * label_positive.astype(np.int64) + predicted.astype(np.int64)
         cells = np.bincount(cell_index, weights=weight, minlength=n_s * n_g * 4).reshape(n_s, n_g, 4)
     return BiasCounts(
-        features=facets, groups=groups, group_variable=group_variable,
-        strata=[s[group_variable] for s in strata] if group_variable else [None], labels=labels,
-        positive=positive, label_counts=label_counts.reshape(n_s, n_g, n_k), cells=cells,
-        rows=np.rint(rows).astype(np.int64).reshape(n_s, n_g), weighted=table.sample_weight is not None,
-    )  # fmt: skip
+        features=facets,
+        groups=groups,
+        group_variable=group_variable,
+        strata=[s[group_variable] for s in strata] if group_variable else [None],
+        labels=labels,
+        positive=positive,
+        label_counts=label_counts.reshape(n_s, n_g, n_k),
+        cells=cells,
+        rows=np.rint(rows).astype(np.int64).reshape(n_s, n_g),
+        weighted=table.sample_weight is not None,
+    )
 
 
 def from_frame(
@@ -122,19 +132,25 @@ def from_frame(
     positive_labels: Sequence[Any] | None = None,
     label_threshold: float | None = None,
 ) -> BiasCounts:
-    """:func:`from_cells` of the cell table of ``df`` (see :func:`airflow_alignment.engines.cells.from_frame`)."""
-    from airflow_alignment.engines import cells
-
+    """:func:`from_cells` of the cell table of ``df``
+    (see :func:`airflow_alignment.engines.binary.cells.from_frame`)."""
     keys = list(facets) + ([group_variable] if group_variable else [])
     table = cells.from_frame(df, features=keys, y_true=label, y_pred=prediction, sample_weight=sample_weight)
-    return from_cells(table, facets=facets, group_variable=group_variable, positive_labels=positive_labels,
-                      label_threshold=label_threshold)  # fmt: skip
+    return from_cells(
+        table,
+        facets=facets,
+        group_variable=group_variable,
+        positive_labels=positive_labels,
+        label_threshold=label_threshold,
+    )
 
 
 def _roles(table: CellTable, facets: Sequence[str] | None, group_variable: str | None) -> tuple[list[str], list[str]]:
     if group_variable is not None and group_variable not in table.features:
-        raise SpecError(f"group_variable: {group_variable!r} is not a feature of the cell table "
-                        f"({preview(table.features)}); count the table with it among the features")  # fmt: skip
+        raise SpecError(
+            f"group_variable: {group_variable!r} is not a feature of the cell table "
+            f"({preview(table.features)}); count the table with it among the features"
+        )
     if facets is None:
         facets = [f for f in table.features if f != group_variable]
     facets = list(facets)
@@ -142,8 +158,10 @@ def _roles(table: CellTable, facets: Sequence[str] | None, group_variable: str |
         raise SpecError("facets: give at least one sensitive feature (the facet columns)")
     for facet in facets:
         if facet not in table.features:
-            raise SpecError(f"facets: {facet!r} is not a feature of the cell table.{did_you_mean(facet, table.features)}"
-                            f" Features: {preview(table.features)}")  # fmt: skip
+            raise SpecError(
+                f"facets: {facet!r} is not a feature of the cell table.{did_you_mean(facet, table.features)}"
+                f" Features: {preview(table.features)}"
+            )
         if facet == group_variable:
             raise SpecError(f"group_variable: {facet!r} is also a facet; the stratum must be another column")
     return facets, [group_variable] if group_variable else []
@@ -151,16 +169,24 @@ def _roles(table: CellTable, facets: Sequence[str] | None, group_variable: str |
 
 def _positive_rule(positive_labels: Any, label_threshold: Any) -> tuple[str, Any]:
     if (positive_labels is None) == (label_threshold is None):
-        raise SpecError("give positive_labels (label values that count as positive, e.g. [1]) "
-                        "or label_threshold (labels above it are positive), not both")  # fmt: skip
+        raise SpecError(
+            "give positive_labels (label values that count as positive, e.g. [1]) "
+            "or label_threshold (labels above it are positive), not both"
+        )
     if positive_labels is not None:
-        if isinstance(positive_labels, (str, bytes)) or not isinstance(positive_labels, Sequence) or not positive_labels:
+        if (
+            isinstance(positive_labels, (str, bytes))
+            or not isinstance(positive_labels, Sequence)
+            or not positive_labels
+        ):
             raise SpecError(f"positive_labels: expected a non-empty list of label values, got {positive_labels!r}")
         return "values", list(positive_labels)
     if isinstance(label_threshold, Sequence) and not isinstance(label_threshold, (str, bytes)):
         # Clarify reads a list of several label values as categories, never as thresholds
-        raise SpecError(f"label_threshold: expected one number, got {label_threshold!r}; to count several label "
-                        "values as positive, use positive_labels=[...]")  # fmt: skip
+        raise SpecError(
+            f"label_threshold: expected one number, got {label_threshold!r}; to count several label "
+            "values as positive, use positive_labels=[...]"
+        )
     if not _finite_number(label_threshold):
         raise SpecError(f"label_threshold: expected a number, got {label_threshold!r}")
     return "threshold", label_threshold
@@ -177,8 +203,10 @@ def _refuse_missing(table: CellTable, columns: list[str]) -> None:
         if missing.any():
             rows = int(frame[ROWS].to_numpy()[missing].sum())
             what = "label" if column == table.y_true else "prediction" if column == table.prediction else "column"
-            raise DataError(f"{what} {column!r} has {rows:,} missing values; the bias metrics need every row's "
-                            "value: drop or fill them first")  # fmt: skip
+            raise DataError(
+                f"{what} {column!r} has {rows:,} missing values; the bias metrics need every row's "
+                "value: drop or fill them first"
+            )
 
 
 def _weights(table: CellTable) -> np.ndarray:
@@ -191,8 +219,10 @@ def _weights(table: CellTable) -> np.ndarray:
         raise DataError(f"sample_weight column {table.sample_weight!r} has {int(missing.sum()):,} missing values")
     lowest = float(frame[WEIGHT_MIN].min())
     if lowest < 0:
-        raise DataError(f"sample_weight column {table.sample_weight!r} has negative weights (smallest {lowest}); "
-                        "weights must be 0 or more")  # fmt: skip
+        raise DataError(
+            f"sample_weight column {table.sample_weight!r} has negative weights (smallest {lowest}); "
+            "weights must be 0 or more"
+        )
     return weight
 
 
@@ -204,10 +234,8 @@ def _factorize(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, list[d
 
     index = pd.MultiIndex.from_frame(frame[keys])
     uniques = list(dict.fromkeys(index))
-    try:
+    with contextlib.suppress(TypeError):
         uniques.sort()
-    except TypeError:
-        pass
     lookup = {value: i for i, value in enumerate(uniques)}
     codes = np.fromiter((lookup[v] for v in index), dtype=np.int64, count=len(index))
     return codes, [dict(zip(keys, (_plain(x) for x in value), strict=True)) for value in uniques]
@@ -224,12 +252,16 @@ def _positive_mask(labels: list[Any], rule: tuple[str, Any], column: str) -> np.
     if kind == "values":
         mask = np.array([label in arg for label in labels], dtype=bool)
         if not mask.any() and len(labels) >= 2:
-            raise DataError(f"positive_labels {arg!r} match none of the values of label {column!r} "
-                            f"({preview(labels)}); name the positive ones as they appear in the data")  # fmt: skip
+            raise DataError(
+                f"positive_labels {arg!r} match none of the values of label {column!r} "
+                f"({preview(labels)}); name the positive ones as they appear in the data"
+            )
         return mask
     if not all(_finite_number(v) or isinstance(v, np.number) for v in labels):
-        raise DataError(f"label_threshold needs a numeric label; {column!r} holds {preview(labels)}; "
-                        "use positive_labels for a categorical label")  # fmt: skip
+        raise DataError(
+            f"label_threshold needs a numeric label; {column!r} holds {preview(labels)}; "
+            "use positive_labels for a categorical label"
+        )
     return np.array([float(v) > arg for v in labels], dtype=bool)
 
 
@@ -276,8 +308,10 @@ def _matches(value: Any, allowed: list[Any] | _Above, key: str) -> bool:
     if isinstance(allowed, list):
         return value in allowed
     if not _finite_number(_plain(value)):
-        raise DataError(f"facet_values: {{{key!r}: {{'above': {allowed.threshold}}}}} needs numbers in facet {key!r}, "
-                        f"which holds {value!r}; name its values instead")  # fmt: skip
+        raise DataError(
+            f"facet_values: {{{key!r}: {{'above': {allowed.threshold}}}}} needs numbers in facet {key!r}, "
+            f"which holds {value!r}; name its values instead"
+        )
     return bool(value > allowed.threshold)
 
 
@@ -300,8 +334,10 @@ def _conditions(facet_values: Any, features: list[str]) -> list[dict[str, list[A
             raise SpecError(f"facet_values[{i}]: an empty mapping matches every group; name a facet value")
         for key in item:
             if key not in features:
-                raise SpecError(f"facet_values: {key!r} is not a facet.{did_you_mean(str(key), features)} "
-                                f"Facets: {preview(features)}")  # fmt: skip
+                raise SpecError(
+                    f"facet_values: {key!r} is not a facet.{did_you_mean(str(key), features)} "
+                    f"Facets: {preview(features)}"
+                )
         out.append({k: _allowed(k, v) for k, v in item.items()})
     return out
 

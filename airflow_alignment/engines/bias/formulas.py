@@ -174,8 +174,10 @@ def divergence(name: str, dist_d: np.ndarray, dist_a: np.ndarray, p: float = 2.0
         value = _on_common(safe_a * np.log(safe_a / safe_d), common).sum(axis=-1)
     elif name == "JS":
         mid = 1 / 2 * (safe_a + safe_d)
-        value = 0.5 * (_on_common(safe_a * np.log(safe_a / mid), common).sum(axis=-1)
-                       + _on_common(safe_d * np.log(safe_d / mid), common).sum(axis=-1))  # fmt: skip
+        value = 0.5 * (
+            _on_common(safe_a * np.log(safe_a / mid), common).sum(axis=-1)
+            + _on_common(safe_d * np.log(safe_d / mid), common).sum(axis=-1)
+        )
     else:
         order = {"LP": p, "TVD": 1.0, "KS": np.inf}[name]
         value = lp_norm(_on_common(safe_a - safe_d, common), order)
@@ -258,7 +260,7 @@ def generalized_entropy(counts: np.ndarray, values: np.ndarray, alpha: float) ->
 
 def entropy_of_benefits(cells: np.ndarray, alpha: float) -> np.ndarray:
     """GE over every row: cells ``(..., 4)`` summed over all groups and strata."""
-    return generalized_entropy(benefits(cells), np.broadcast_to(_B, cells.shape[:-1] + (3,)), alpha)
+    return generalized_entropy(benefits(cells), np.broadcast_to(_B, (*cells.shape[:-1], 3)), alpha)
 
 
 def between_group_entropy(group_cells: np.ndarray, alpha: float) -> np.ndarray:
@@ -292,4 +294,3 @@ def differential_fairness(rates: np.ndarray, present: np.ndarray) -> np.ndarray:
     value = np.maximum(spans[0], spans[1])
     finite = np.all(np.where(present, (rates > 0) & (rates < 1), True), axis=-1)
     return np.where((present.sum(axis=-1) >= 2) & finite, value, np.nan)
-

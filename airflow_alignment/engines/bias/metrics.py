@@ -61,8 +61,10 @@ def evaluate(
         facet = facet_mask(counts.groups, facet_values, counts.features)[None, :]
     elif any(CATALOGUE[stage][n].scope == "facet" for n in names):
         needs = [n for n in names if CATALOGUE[stage][n].scope == "facet"]
-        raise SpecError(f"facet_values: {', '.join(needs)} compare a facet with the rest of the data; "
-                        f"name the facet, e.g. facet_values={{{counts.features[0]!r}: ...}}")  # fmt: skip
+        raise SpecError(
+            f"facet_values: {', '.join(needs)} compare a facet with the rest of the data; "
+            f"name the facet, e.g. facet_values={{{counts.features[0]!r}: ...}}"
+        )
     return {name: _point(name, stage, counts, facet, full) for name in names}
 
 
@@ -100,18 +102,26 @@ def _checked(counts: BiasCounts, metrics: Sequence[str], stage: Stage) -> list[s
     names = check_names(metrics, stage)
     for name in names:
         if name in ("CDDL", "CDDPL") and counts.group_variable is None:
-            raise SpecError(f"{name} is conditioned on a group_variable (the strata): count the data with one, "
-                            "e.g. counts.from_frame(..., group_variable='region')")  # fmt: skip
+            raise SpecError(
+                f"{name} is conditioned on a group_variable (the strata): count the data with one, "
+                "e.g. counts.from_frame(..., group_variable='region')"
+            )
         if stage == "post_training" and counts.cells is None:
-            raise SpecError(f"{name} is a post-training metric: it needs predictions; count the data with a "
-                            "prediction column")  # fmt: skip
+            raise SpecError(
+                f"{name} is a post-training metric: it needs predictions; count the data with a prediction column"
+            )
     return names
 
 
 def values(
-    name: str, stage: Stage, counts: BiasCounts, facets: np.ndarray, params: dict[str, Any],
-    label_counts: np.ndarray | None = None, cells: np.ndarray | None = None,
-) -> np.ndarray:  # fmt: skip
+    name: str,
+    stage: Stage,
+    counts: BiasCounts,
+    facets: np.ndarray,
+    params: dict[str, Any],
+    label_counts: np.ndarray | None = None,
+    cells: np.ndarray | None = None,
+) -> np.ndarray:
     """The metric for each facet (rows of the ``(F, G)`` mask ``facets``), NaN where undefined.
 
     ``label_counts`` ``(..., S, G, K)`` and ``cells`` ``(..., S, G, 4)`` replace the counts'
@@ -134,4 +144,3 @@ def _point(name: str, stage: Stage, counts: BiasCounts, facet: np.ndarray | None
     if facet is None:
         facet = np.zeros((1, len(counts.groups)), dtype=bool)
     return _points(name, stage, counts, facet, params)[0]
-

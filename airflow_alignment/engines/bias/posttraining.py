@@ -21,9 +21,14 @@ if TYPE_CHECKING:
     from airflow_alignment.engines.bias.counts import BiasCounts
 
 # AIF360's named indexes fix alpha; the generalized ones (and Clarify's GE) take it as a parameter.
-_ENTROPY_ALPHA = {"theil_index": 1.0, "coefficient_of_variation": 2.0, "between_group_theil_index": 1.0,
-                  "between_group_coefficient_of_variation": 2.0, "between_all_groups_theil_index": 1.0,
-                  "between_all_groups_coefficient_of_variation": 2.0}  # fmt: skip
+_ENTROPY_ALPHA = {
+    "theil_index": 1.0,
+    "coefficient_of_variation": 2.0,
+    "between_group_theil_index": 1.0,
+    "between_group_coefficient_of_variation": 2.0,
+    "between_all_groups_theil_index": 1.0,
+    "between_all_groups_coefficient_of_variation": 2.0,
+}
 _PREDICTED, _NOT_PREDICTED = (bf.FP, bf.TP), (bf.TN, bf.FN)
 
 
@@ -35,8 +40,12 @@ def facet_metric(name: str, d: np.ndarray, a: np.ndarray, params: dict[str, Any]
     if name in bf.PAIRED_DIFFERENCES:
         return bf.paired_difference(name, d_cells, a_cells)
     if name == "CDDPL":
-        return bf.conditional_disparity(bf.cell_sum(d, _PREDICTED), bf.cell_sum(d, _NOT_PREDICTED),
-                                        bf.cell_sum(a, _PREDICTED), bf.cell_sum(a, _NOT_PREDICTED))  # fmt: skip
+        return bf.conditional_disparity(
+            bf.cell_sum(d, _PREDICTED),
+            bf.cell_sum(d, _NOT_PREDICTED),
+            bf.cell_sum(a, _PREDICTED),
+            bf.cell_sum(a, _NOT_PREDICTED),
+        )
     groups = np.stack([d_cells, a_cells], axis=-2)  # the between-group indexes: between d and a
     return _entropy(name, bf.between_group_entropy, groups, params)
 
@@ -46,10 +55,12 @@ def groups_metric(name: str, cells: np.ndarray, present: np.ndarray, params: dic
     per_group = cells.sum(axis=-3)
     if name == "differential_fairness_bias_amplification":
         concentration = params["concentration"]
-        predicted = differential_fairness(bf.cell_sum(per_group, _PREDICTED), bf.cell_sum(per_group, _NOT_PREDICTED),
-                                          present, concentration)  # fmt: skip
-        actual = differential_fairness(bf.cell_sum(per_group, (bf.FN, bf.TP)), bf.cell_sum(per_group, (bf.TN, bf.FP)),
-                                       present, concentration)  # fmt: skip
+        predicted = differential_fairness(
+            bf.cell_sum(per_group, _PREDICTED), bf.cell_sum(per_group, _NOT_PREDICTED), present, concentration
+        )
+        actual = differential_fairness(
+            bf.cell_sum(per_group, (bf.FN, bf.TP)), bf.cell_sum(per_group, (bf.TN, bf.FP)), present, concentration
+        )
         return predicted - actual
     if name.startswith("between_all_groups"):
         return _entropy(name, bf.between_group_entropy, per_group, params)

@@ -40,8 +40,12 @@ def facet_metric(name: str, d: np.ndarray, a: np.ndarray, positive: np.ndarray, 
     if name == "kl_divergence":
         return bf.relative_entropy(_distribution(d, positive, "values"), _distribution(a, positive, "values"))
     if name == "CDDL":
-        return bf.conditional_disparity(bf.positive_count(d, positive), bf.positive_count(d, ~positive),
-                                        bf.positive_count(a, positive), bf.positive_count(a, ~positive))  # fmt: skip
+        return bf.conditional_disparity(
+            bf.positive_count(d, positive),
+            bf.positive_count(d, ~positive),
+            bf.positive_count(a, positive),
+            bf.positive_count(a, ~positive),
+        )
     raise ValueError(f"not a pre-training facet metric: {name}")  # pragma: no cover - the catalogue says which are
 
 
@@ -49,12 +53,14 @@ def _distribution(x: np.ndarray, positive: np.ndarray, kind: str) -> np.ndarray:
     """``(..., S, K)`` -> the label distribution compared by KL & co.: ``(..., 2)`` or ``(..., K)``."""
     if kind == "values":
         return x.sum(axis=-2)
-    return np.stack([bf.positive_count(x, ~positive).sum(axis=-1), bf.positive_count(x, positive).sum(axis=-1)],
-                    axis=-1)  # fmt: skip
+    return np.stack(
+        [bf.positive_count(x, ~positive).sum(axis=-1), bf.positive_count(x, positive).sum(axis=-1)], axis=-1
+    )
 
 
-def groups_metric(name: str, labels: np.ndarray, positive: np.ndarray, present: np.ndarray,
-                  params: dict[str, Any]) -> np.ndarray:  # fmt: skip
+def groups_metric(
+    name: str, labels: np.ndarray, positive: np.ndarray, present: np.ndarray, params: dict[str, Any]
+) -> np.ndarray:
     """The metric of every group (AIF360's smoothed empirical differential fairness) of the labels
     ``(..., S, G, K)``."""
     if name != "smoothed_empirical_differential_fairness":
@@ -64,8 +70,9 @@ def groups_metric(name: str, labels: np.ndarray, positive: np.ndarray, present: 
     return differential_fairness(positives, negatives, present, params["concentration"])
 
 
-def differential_fairness(positives: np.ndarray, negatives: np.ndarray, present: np.ndarray,
-                          concentration: float) -> np.ndarray:  # fmt: skip
+def differential_fairness(
+    positives: np.ndarray, negatives: np.ndarray, present: np.ndarray, concentration: float
+) -> np.ndarray:
     """Differential fairness of the groups (last axis) that are ``present``."""
     # the total as positives + negatives: a group of one class has a rate of exactly 0 or 1 (with
     # weights, a separately summed total can differ in the last bit and make log(1 - rate) finite)
@@ -76,8 +83,10 @@ def differential_fairness(positives: np.ndarray, negatives: np.ndarray, present:
 def reason(name: str, counts: BiasCounts) -> str:
     """Why the facet metric ``name`` is undefined when both sides have rows."""
     if name in DIVERGENCES:
-        return ("the facet d and the rest share no label value; Clarify compares the distributions on the "
-                "label values both have")  # fmt: skip
+        return (
+            "the facet d and the rest share no label value; Clarify compares the distributions on the "
+            "label values both have"
+        )
     if name == "kl_divergence":
         return "the facet d has no rows of a label value that the rest has: KL(P_a || P_d) is infinite"
     if name == "CDDL":
@@ -96,5 +105,7 @@ def edf_reason(counts: BiasCounts, params: dict[str, Any]) -> str:
     present = int((counts.rows.sum(axis=0) > 0).sum())
     if present < 2:
         return f"differential fairness compares groups, and the data has {present} group"
-    return (f"with concentration = {params['concentration']:g} a group's smoothed rate is 0 or 1 (all its rows have "
-            "one class), so the log-ratio is infinite; use a positive concentration")  # fmt: skip
+    return (
+        f"with concentration = {params['concentration']:g} a group's smoothed rate is 0 or 1 (all its rows have "
+        "one class), so the log-ratio is infinite; use a positive concentration"
+    )
