@@ -45,6 +45,13 @@ if ! apt_install ${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"} || ! ensure_dev_venv; t
     exit 2
 fi
 phase_end "setup (.venv)"
+# .venv-reference: smclarify and aif360, the oracle of tests/test_bias_oracle.py (idempotent).
+phase_start "reference libraries"
+if ! bash scripts/reference-venvs.sh >/dev/null; then
+    echo "[test] could not build .venv-reference (scripts/reference-venvs.sh)" >&2
+    exit 2
+fi
+phase_end "setup (.venv-reference)"
 
 phase_start "lint (ruff)"
 lint_rc=0
