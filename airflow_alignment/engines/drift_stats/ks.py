@@ -53,6 +53,31 @@ class KSResult:
     method: str
 
 
+@dataclass(frozen=True)
+class Merged:
+    """Two sorted samples merged: the values in order, and which came from the first sample."""
+
+    values: np.ndarray  # the n + m values, sorted (stable: of equal values, the first sample's first)
+    from_x: np.ndarray  # bool, True where the value came from the first sample
+    n: int
+    m: int
+
+    def counts_below(self) -> np.ndarray:
+        """At each position, how many of the first sample's values are at or before it."""
+        return np.cumsum(self.from_x)
+
+
+def merge_sorted(x: np.ndarray, y: np.ndarray) -> Merged:
+    """Merge two sorted float arrays without NaN (one linear pass: numpy's timsort merges the
+    two sorted runs of their concatenation)."""
+    n, m = len(x), len(y)
+    if n == 0 or m == 0:
+        raise ValueError(f"both samples need at least one value (sizes {n} and {m})")
+    merged = np.concatenate([x, y])
+    order = np.argsort(merged, kind="stable")
+    return Merged(merged[order], order < n, n, m)
+
+
 def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
     """The two-sided statistic ``D = sup |F_x - F_y|`` of two sorted, non-empty float arrays.
 
@@ -60,23 +85,20 @@ def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
     ordered). The float equals the statistic ``scipy.stats.ks_2samp`` computes before its exact
     path rounds it (see :func:`ks_pvalue`).
     """
-    n, m = len(x), len(y)
-    if n == 0 or m == 0:
-        raise ValueError(f"ks_statistic: both samples need at least one value (sizes {n} and {m})")
-    merged = np.concatenate([x, y])
-    order = np.argsort(merged, kind="stable")  # timsort: a linear merge of the two sorted runs
-    merged = merged[order]
-    from_x = order < n
-    del order
+    return ks_statistic_merged(merge_sorted(x, y))
+
+
+def ks_statistic_merged(merged: Merged, below: np.ndarray | None = None) -> float:
+    """:func:`ks_statistic` of a merge; ``below`` is ``merged.counts_below()`` if already computed."""
+    values = merged.values
     # Evaluate at the last position of each run of equal values: there the counts are the
     # counts of values <= v, as scipy's searchsorted(side="right") gives them.
-    last = np.empty(n + m, dtype=bool)
-    np.not_equal(merged[1:], merged[:-1], out=last[:-1])
+    last = np.empty(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=last[:-1])
     last[-1] = True
-    del merged
-    i = np.cumsum(from_x)[last]
+    i = (merged.counts_below() if below is None else below)[last]
     j = np.flatnonzero(last) + 1 - i
-    return _two_sided(i, n, j, m)
+    return _two_sided(i, merged.n, j, merged.m)
 
 
 def ks_statistic_counts(
