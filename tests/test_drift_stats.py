@@ -90,6 +90,19 @@ def test_ks_edge_cases_equal_scipy(a, b):
     assert ours_ks(a, b) == scipy_ks(a, b)
 
 
+@settings(max_examples=100, deadline=None)
+@given(a=samples(), b=samples())
+def test_ks_float_path_for_huge_samples_equals_scipy(a, b):
+    """Beyond int64 (n + m above 2e9 values) the gaps are floats at every run end: forced here."""
+    from airflow_alignment.engines.drift_stats import ks
+
+    saved, ks._EXACT_LIMIT = ks._EXACT_LIMIT, 0
+    try:
+        assert same(ours_ks(a, b), scipy_ks(a, b))
+    finally:
+        ks._EXACT_LIMIT = saved
+
+
 def test_ks_on_random_data_with_ties_and_missing_values_dropped():
     rng = np.random.default_rng(11)
     for trial in range(300):
@@ -113,6 +126,16 @@ def test_ks_large_samples_every_asymptotic_branch(shift):
     res = ks_2samp_sorted(np.sort(a), np.sort(b))
     assert res.method == "asymp"
     assert (res.statistic, res.pvalue) == scipy_ks(a, b)
+
+
+def test_ks_large_tied_samples_equal_scipy():
+    """Large samples with many ties: the integer gaps pick the same extreme float as scipy."""
+    rng = np.random.default_rng(5)
+    for decimals, n, m in ((1, 200_000, 150_000), (2, 99_991, 100_003), (0, 50_000, 50_000)):
+        a = np.round(rng.normal(size=n), decimals)
+        b = np.round(rng.normal(0.01, size=m), decimals)
+        res = ks_2samp_sorted(np.sort(a), np.sort(b))
+        assert (res.statistic, res.pvalue) == scipy_ks(a, b), (decimals, n, m)
 
 
 def test_kstwo_sf_equals_scipy_on_a_grid():

@@ -253,15 +253,14 @@ class _Merges:
 
     def __init__(self, ref: NumericSample, cur: NumericSample) -> None:
         self.ref, self.cur = ref, cur
-        self._cache: dict[bool, tuple[Any, np.ndarray]] = {}
+        self._cache: dict[bool, Any] = {}
 
-    def get(self, finite: bool) -> tuple[Any, np.ndarray]:
+    def get(self, finite: bool) -> Any:
         if not self.ref.infinite and not self.cur.infinite:
             finite = False  # the same values either way
         if finite not in self._cache:
             x, y = (self.ref.finite, self.cur.finite) if finite else (self.ref.values, self.cur.values)
-            merged = merge_sorted(x, y)
-            self._cache[finite] = (merged, merged.counts_below())
+            self._cache[finite] = merge_sorted(x, y)
         return self._cache[finite]
 
 
@@ -280,8 +279,7 @@ def _numeric_method(
 
             d = ks_statistic_counts(ref.values, _ones(ref), cur.values, _ones(cur))
         else:
-            merged, below = merges.get(finite=False)
-            d = ks_statistic_merged(merged, below)
+            d = ks_statistic_merged(merges.get(finite=False))
         res = ks_pvalue(d, ref.size, cur.size, ks_method)
         return MethodResult("ks", res.pvalue, bound, res.pvalue < bound, res.statistic, {"ks_method": res.method})
     if name == "z":
@@ -295,8 +293,7 @@ def _numeric_method(
         cv, cc = cur.value_table()
         distance, std = methods.wasserstein_counts(rv, rc, cv, cc), methods.std_counts(rv, rc)
     else:
-        merged, below = merges.get(finite=True)
-        distance, std = methods.wasserstein_merged(merged, below), methods.std_sorted(ref.finite)
+        distance, std = methods.wasserstein_merged(merges.get(finite=True)), methods.std_sorted(ref.finite)
     normed = methods.wasserstein_normed(distance, std)
     return MethodResult("wasserstein", normed, bound, normed > bound, distance, {"reference_std": std})
 

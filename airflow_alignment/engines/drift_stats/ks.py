@@ -36,6 +36,7 @@ import numpy as np
 KSMethod = Literal["auto", "exact", "asymp"]
 KS_METHODS: tuple[str, ...] = ("auto", "exact", "asymp")
 MAX_AUTO_N = 10_000  # scipy's rule: 'auto' is exact when both samples have at most this many values
+_EXACT_LIMIT = 2**62  # (n + m)^2 below it: the gaps are tracked exactly in int64
 _GIL_FREE_LOOP = 512  # numpy releases the GIL for ufunc loops longer than 500 elements
 
 
@@ -64,7 +65,7 @@ class Merged:
 
     def counts_below(self) -> np.ndarray:
         """At each position, how many of the first sample's values are at or before it."""
-        return np.cumsum(self.from_x)
+        return np.cumsum(self.from_x, dtype=np.int64)
 
 
 def merge_sorted(x: np.ndarray, y: np.ndarray) -> Merged:
@@ -88,17 +89,37 @@ def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
     return ks_statistic_merged(merge_sorted(x, y))
 
 
-def ks_statistic_merged(merged: Merged, below: np.ndarray | None = None) -> float:
-    """:func:`ks_statistic` of a merge; ``below`` is ``merged.counts_below()`` if already computed."""
+def ks_statistic_merged(merged: Merged) -> float:
+    """:func:`ks_statistic` of a merge.
+
+    The gap ``i / n - j / m`` after each merged value is tracked exactly in integers,
+    ``e = i m - j n`` (one cumulative sum: ``+m`` for a value of the first sample, ``-n`` for
+    one of the second), and only read at the last position of each run of equal values, where
+    ``i`` and ``j`` are the counts of values ``<= v`` (scipy's ``searchsorted(side="right")``).
+    The float scipy reports is then computed at the few positions whose exact gap is within
+    rounding of the largest (and of the smallest), and the largest of those floats is taken.
+    """
+    n, m = merged.n, merged.m
     values = merged.values
-    # Evaluate at the last position of each run of equal values: there the counts are the
-    # counts of values <= v, as scipy's searchsorted(side="right") gives them.
-    last = np.empty(len(values), dtype=bool)
-    np.not_equal(values[1:], values[:-1], out=last[:-1])
-    last[-1] = True
-    i = (merged.counts_below() if below is None else below)[last]
-    j = np.flatnonzero(last) + 1 - i
-    return _two_sided(i, merged.n, j, merged.m)
+    ties = values[1:] == values[:-1]
+    positions = np.append(np.flatnonzero(~ties), n + m - 1) if ties.any() else None
+    if (n + m) ** 2 >= _EXACT_LIMIT:  # i m - j n may overflow int64: floats at every run end
+        i = merged.counts_below()
+        k = np.arange(n + m) if positions is None else positions
+        i = i if positions is None else i[positions]
+        return _two_sided(i, n, k + 1 - i, m)
+    exact = np.where(merged.from_x, np.int64(m), np.int64(-n))
+    np.cumsum(exact, out=exact)
+    if positions is not None:
+        exact = exact[positions]
+    # Two different exact gaps differ by at least 1 / (n m); each float is within 3.3e-16 of its
+    # exact gap, so only positions within this many units of the extreme can round to the max.
+    slack = int(7e-16 * n * m) + 1
+    candidates = np.concatenate([np.flatnonzero(exact >= exact.max() - slack),
+                                 np.flatnonzero(exact <= exact.min() + slack)])  # fmt: skip
+    k = candidates if positions is None else positions[candidates]
+    i = (exact[candidates] + (k + 1) * n) // (n + m)
+    return _two_sided(i, n, k + 1 - i, m)
 
 
 def ks_statistic_counts(

@@ -38,17 +38,16 @@ def wasserstein_sorted(x: np.ndarray, y: np.ndarray) -> float:
     return wasserstein_merged(merge_sorted(x, y))
 
 
-def wasserstein_merged(merged: Merged, below: np.ndarray | None = None) -> float:
+def wasserstein_merged(merged: Merged) -> float:
     """``scipy.stats.wasserstein_distance`` from the merge of two sorted finite samples.
 
     scipy integrates ``|F_x - F_y|`` over the gaps between consecutive merged values, with the
     CDFs counted at each value (``searchsorted(side="right")``). Inside a run of equal values
     the running count differs from that, but the gap there is 0, so every term of the dot
-    product is the same float as scipy's, and so is the sum. ``below`` is
-    ``merged.counts_below()`` if already computed.
+    product is the same float as scipy's, and so is the sum.
     """
     values = merged.values
-    i = (merged.counts_below() if below is None else below)[:-1]
+    i = merged.counts_below()[:-1]
     j = np.arange(1, len(values), dtype=np.int64) - i
     gap = np.abs(i / merged.n - j / merged.m)
     return float(np.vecdot(gap, np.diff(values)))
