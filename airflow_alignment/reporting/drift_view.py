@@ -1,0 +1,353 @@
+"""The drift section of a report: the dataset verdict, a small-multiples overview, then each
+feature's reference and current distributions overlaid, drifted features first.
+
+Input: a drift result's metrics block, as :func:`drift_metrics` builds it from
+``drift_stats.compare``::
+
+    {"dataset": {"drifted", "share", "drifted_features", "judged", "drift_share"},
+     "features": {name: FeatureDrift.to_dict()}}
+
+(each feature: ``type``, ``method``, ``drifted``, ``results`` per method with ``value``,
+``threshold``, ``drifted``, ``statistic``; ``bins`` with both sides' counts; ``rows``,
+``missing``, ``infinite``, ``unusual_values_ok``, ``new_categories``, ``notes``).
+
+Output: an HTML fragment that goes inside the report page (:func:`drift_section`), or a whole
+page with the report's header, CSS and ``Content-Security-Policy`` (:func:`drift_page`).
+
+The same rules as :mod:`airflow_alignment.reporting.html`: no script, nothing loaded, and every
+value that came from data (feature names, category labels, notes) goes through Jinja's
+autoescaping, inside the SVG too. The charts are not drawn by matplotlib
+(:mod:`.charts`): they are bars, so the template writes the SVG itself from coordinates
+computed here, and the only text in them is escaped like any other. That also keeps the page
+cheap: 20 features are 40 charts, about 0.1 s each in matplotlib, a few milliseconds here.
+Element ids are numbered (``drift-feature-3``), never made from a feature's name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from airflow_alignment import __version__
+from airflow_alignment.reporting.charts import STATUS_COLOURS
+from airflow_alignment.reporting.html import fmt
+
+METHOD_NAMES = {
+    "psi": "PSI", "ks": "Kolmogorov-Smirnov", "wasserstein": "Wasserstein (normed)",
+    "jensenshannon": "Jensen-Shannon", "chi2": "chi-square", "z": "z-test",
+}  # fmt: skip
+BINS_CHARTED = 30  # more bins (categories) than this: the smallest are drawn as one "other" bar
+LABEL_CHARS = 18  # a longer bin label is cut on the axis (the bar's tooltip has it whole)
+_REFERENCE, _CURRENT = "#b0bec5", "#1565c0"
+_UNUSUAL_BINS = ("(missing)", "(infinite)", "(new)")
+# the detail chart and the small multiple, in SVG units
+_BIG = {"width": 640, "height": 230, "left": 46, "right": 10, "top": 24, "bottom": 30}
+_SMALL = {"width": 220, "height": 70, "left": 2, "right": 2, "top": 4, "bottom": 2}
+
+
+# -- entry points -----------------------------------------------------------------------------
+def drift_metrics(features: Mapping[str, Any], verdict: Any) -> dict[str, Any]:
+    """The metrics block this view reads, from ``compare_frames``' features and
+    ``dataset_verdict``'s verdict (JSON-ready)."""
+    return {
+        "dataset": {"drifted": verdict.drifted, "share": verdict.share, "drifted_features": list(verdict.drifted_features),
+                    "judged": verdict.judged, "drift_share": verdict.drift_share},
+        "features": {str(name): feature.to_dict() for name, feature in features.items()},
+    }  # fmt: skip
+
+
+def drift_section(metrics: Mapping[str, Any]) -> str:
+    """The drift section (an HTML fragment) of ``metrics`` (see the module docstring)."""
+    return _environment().get_template("drift_section.html").render(**_view(metrics))
+
+
+def drift_page(metrics: Mapping[str, Any], title: str = "Drift") -> str:
+    """:func:`drift_section` as a self-contained page (the reports' CSS and CSP)."""
+    return _environment().get_template("drift_page.html").render(title=title, **_view(metrics))
+
+
+# -- the view model ---------------------------------------------------------------------------
+def _view(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    from airflow_alignment.engines.drift_stats.compare import TESTS
+
+    entries = list((metrics.get("features") or {}).items())
+    features = [_feature(i, str(name), block, TESTS) for i, (name, block) in enumerate(entries)]
+    features.sort(key=lambda f: f["rank"])  # stable: the given order within each rank
+    return {"dataset": _dataset(metrics.get("dataset") or {}, len(features)), "features": features,
+            "colours": {"reference": _REFERENCE, "current": _CURRENT}}  # fmt: skip
+
+
+def _dataset(block: Mapping[str, Any], count: int) -> dict[str, Any]:
+    share, bound = block.get("share"), block.get("drift_share")
+    drifted = list(block.get("drifted_features") or [])
+    judged = block.get("judged", count)
+    if share is None:
+        text = "no feature could be judged"
+    else:
+        text = f"{len(drifted)} of {judged} features drifted ({share:.0%})"
+    if bound is not None:
+        text += f"; the dataset drifts when {bound:.0%} or more of the judged features drift"
+    state = "undefined" if share is None else {True: "drifted", False: "stable"}.get(block.get("drifted"), "undefined")
+    return {"state": state, "headline": {"drifted": "Dataset drift", "stable": "No dataset drift"}.get(state,
+            "Dataset drift not judged"), "text": text, "drifted": drifted}  # fmt: skip
+
+
+def _feature(index: int, name: str, block: Mapping[str, Any], tests: frozenset[str]) -> dict[str, Any]:
+    method = str(block.get("method"))
+    results = block.get("results") or {}
+    unusual = _unusual(block)
+    state = {True: "drifted", False: "stable"}.get(block.get("drifted"), "undefined")
+    flagged = any(u["ok"] is False for u in unusual)
+    judged = results.get(method) or {}
+    bins = list(block.get("bins") or [])
+    return {
+        "id": f"drift-feature-{index}",
+        "name": name,
+        "kind": block.get("type"),
+        "state": state,
+        "flagged": flagged,
+        "rank": (0 if state == "drifted" else 1 if flagged else 2 if state == "undefined" else 3),
+        "headline": _headline(method, judged, tests),
+        "reason": block.get("reason"),
+        "results": [_result_row(m, r, m == method, tests) for m, r in results.items()],
+        "rows": {side: fmt((block.get("rows") or {}).get(side)) for side in ("reference", "current")},
+        "unusual": unusual,
+        "new_categories": [str(c) for c in block.get("new_categories") or []],
+        "new_count": block.get("new_count") or 0,
+        "notes": [str(n) for n in block.get("notes") or []],
+        "chart": _chart(bins, _BIG, labels=True),
+        "mini": _chart(bins, _SMALL, labels=False),
+        "table": _bin_rows(bins),
+    }
+
+
+def _headline(method: str, result: Mapping[str, Any], tests: frozenset[str]) -> str:
+    name, value, bound = METHOD_NAMES.get(method, method), result.get("value"), result.get("threshold")
+    if value is None:
+        return f"{name}: not computed"
+    if method in tests:
+        sign = "<" if result.get("drifted") else "≥"
+        return f"{name} p-value {fmt(value)} {sign} {fmt(bound)}"
+    return f"{name} {fmt(value)} {'>' if result.get('drifted') else '≤'} {fmt(bound)}"
+
+
+def _result_row(method: str, result: Mapping[str, Any], judged: bool, tests: frozenset[str]) -> dict[str, Any]:
+    test = method in tests
+    return {
+        "method": METHOD_NAMES.get(method, method),
+        "judged": judged,
+        "number": "p-value" if test else "distance",
+        "value": fmt(result.get("value")),
+        "statistic": "" if result.get("statistic") is None else fmt(result.get("statistic")),
+        "bound": f"{'p <' if test else '>'} {fmt(result.get('threshold'))}",
+        "outcome": {True: "drifted", False: "stable"}.get(result.get("drifted"), "undefined"),
+    }
+
+
+def _unusual(block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    ok = block.get("unusual_values_ok") or {}
+    out = []
+    for what in ("missing", "infinite"):
+        counts = block.get(what)
+        if not isinstance(counts, Mapping):
+            continue
+        ref, cur = counts.get("reference") or {}, counts.get("current") or {}
+        out.append({"what": what, "ok": ok.get(what),
+                    "reference": f"{fmt(ref.get('count'))} ({_percent(ref.get('share'))})",
+                    "current": f"{fmt(cur.get('count'))} ({_percent(cur.get('share'))})"})  # fmt: skip
+    return out
+
+
+def _bin_rows(bins: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    ref_total, cur_total = _totals(bins)
+    return [{"bin": str(b.get("bin")), "reference": fmt(b.get("reference")), "current": fmt(b.get("current")),
+             "reference_share": _percent(_share(b.get("reference"), ref_total)),
+             "current_share": _percent(_share(b.get("current"), cur_total))} for b in bins]  # fmt: skip
+
+
+# -- charts: coordinates for the template's SVG -------------------------------------------------
+def _chart(bins: Sequence[Mapping[str, Any]], box: Mapping[str, int], *, labels: bool) -> dict[str, Any] | None:
+    """Bars of both sides' shares on shared bins: each bin one band, the reference a wide grey bar,
+    the current a narrow blue bar over it (overlaid, so a shift reads at a glance)."""
+    shown = _charted(bins)
+    if not shown:
+        return None
+    ref_total, cur_total = _totals(bins)
+    shares = [(_share(b["reference"], ref_total) or 0.0, _share(b["current"], cur_total) or 0.0) for b in shown]
+    top, ticks = _scale(max(max(pair) for pair in shares))
+    rotate = labels and (len(shown) > 8 or max(len(str(b["bin"])) for b in shown) > 12)
+    bottom = box["bottom"] + (62 if rotate else 0)
+    left = box["left"] + (40 if rotate else 0)  # room for the first label, slanted to the left
+    width = box["width"] - left - box["right"]
+    height = box["height"] - box["top"] - box["bottom"]
+    band = width / len(shown)
+
+    def y(share: float) -> float:
+        return round(box["top"] + height * (1 - share / top), 1)
+
+    bars = []
+    for i, (b, (r, c)) in enumerate(zip(shown, shares)):
+        x = left + i * band
+        text = str(b["bin"])
+        bars.append({
+            "ref": {"x": round(x + band * 0.08, 1), "y": y(r), "w": round(band * 0.84, 1), "h": round(height * r / top, 1)},
+            "cur": {"x": round(x + band * 0.3, 1), "y": y(c), "w": round(band * 0.4, 1), "h": round(height * c / top, 1)},
+            "tip": f"{text}: reference {_percent(r)}, current {_percent(c)}",
+            "label": text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…",
+            "label_x": round(x + band / 2, 1),
+            "unusual": text in _UNUSUAL_BINS or text.startswith("(other"),
+        })  # fmt: skip
+    return {
+        "width": box["width"], "height": box["height"] + bottom - box["bottom"], "left": left, "right": left + width,
+        "top": box["top"], "base": box["top"] + height, "bars": bars, "rotate": rotate,
+        "ticks": [{"y": y(t), "label": _percent(t)} for t in ticks] if labels else [],
+        "more": len(bins) - len(shown) + (1 if len(shown) < len(bins) else 0),
+    }  # fmt: skip
+
+
+def _charted(bins: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """At most :data:`BINS_CHARTED` bars, in the bins' order: the missing/infinite/new bins and the
+    largest others; the rest summed into one ``(other N)`` bar before the unusual bins."""
+    if len(bins) <= BINS_CHARTED:
+        return list(bins)
+    special = [i for i, b in enumerate(bins) if str(b.get("bin")) in _UNUSUAL_BINS]
+    plain = [i for i in range(len(bins)) if i not in special]
+    room = BINS_CHARTED - len(special) - 1
+    ranked = sorted(plain, key=lambda i: -max(bins[i].get("reference") or 0, bins[i].get("current") or 0))
+    keep, rest = sorted(ranked[:room]), ranked[room:]
+    other = {"bin": f"(other {len(rest)})", "reference": sum(bins[i].get("reference") or 0 for i in rest),
+             "current": sum(bins[i].get("current") or 0 for i in rest)}  # fmt: skip
+    return [bins[i] for i in keep] + [other] + [bins[i] for i in special]
+
+
+def _scale(largest: float) -> tuple[float, list[float]]:
+    """The axis' top and ticks: a round step (1, 2, 2.5 or 5 x 10^k) giving 2 to 5 ticks."""
+    if largest <= 0:
+        return 1.0, [0.0, 0.5, 1.0]
+    magnitude = 10 ** math.floor(math.log10(largest))
+    step = next(s * magnitude for s in (0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10) if largest / (s * magnitude) <= 4)
+    count = math.ceil(largest / step - 1e-9)
+    return step * count, [step * k for k in range(count + 1)]
+
+
+def _totals(bins: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    return sum(b.get("reference") or 0 for b in bins), sum(b.get("current") or 0 for b in bins)
+
+
+def _share(count: Any, total: int) -> float | None:
+    return count / total if total and isinstance(count, (int, float)) else None
+
+
+def _percent(share: Any) -> str:
+    if share is None:
+        return "—"
+    text = f"{share * 100:.3g}"
+    return f"{text}%" if "e" not in text else f"{share * 100:.1e}%"
+
+
+# -- templates --------------------------------------------------------------------------------
+_STYLE = """<style>
+.drift-verdict { border-radius: 6px; padding: 12px 16px; margin: 10px 0 16px; color: #fff; font-size: 15px; }
+.drift-verdict strong { font-size: 19px; margin-right: 10px; }
+.drift-drifted { background: {{ status_colours.failed }}; }
+.drift-stable { background: {{ status_colours.passed }}; }
+.drift-undefined { background: #78909c; }
+.drift-grid { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0 18px; }
+.drift-card { width: 236px; border: 1px solid var(--line, #e3e8ee); border-top: 4px solid #90a4ae; border-radius: 4px;
+              padding: 6px; color: inherit; text-decoration: none; }
+.drift-card.s-drifted { border-top-color: {{ status_colours.failed }}; }
+.drift-card.s-stable { border-top-color: {{ status_colours.passed }}; }
+.drift-card.flagged { border-top-color: {{ status_colours.warned }}; }
+.drift-card .name { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.drift-card .line { font-size: 12px; color: var(--muted, #5f6b7a); }
+.drift-card svg, .drift-chart svg { display: block; width: 100%; height: auto; }
+.drift-chart { max-width: 760px; margin: 6px 0 4px; }
+.drift-legend { font-size: 12px; color: var(--muted, #5f6b7a); }
+.drift-legend i { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 10px; }
+.b-drifted { background: {{ status_colours.failed }}; }
+.b-stable { background: {{ status_colours.passed }}; }
+.b-undefined { background: #78909c; }
+.b-unusual { background: {{ status_colours.warned }}; }
+</style>"""
+
+_SVG_BARS = """{% macro bars(c, small) %}
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {{ c.width }} {{ c.height }}" role="img">
+{% for t in c.ticks %}<line x1="{{ c.left }}" x2="{{ c.right }}" y1="{{ t.y }}" y2="{{ t.y }}" stroke="#eceff1"/>
+<text x="{{ c.left - 4 }}" y="{{ t.y + 3 }}" text-anchor="end" font-size="10" fill="#5f6b7a">{{ t.label }}</text>
+{% endfor %}
+{% for b in c.bars %}<g><title>{{ b.tip }}</title>
+<rect x="{{ b.ref.x }}" y="{{ b.ref.y }}" width="{{ b.ref.w }}" height="{{ b.ref.h }}" fill="{{ colours.reference }}"{% if b.unusual %} fill-opacity="0.55"{% endif %}/>
+<rect x="{{ b.cur.x }}" y="{{ b.cur.y }}" width="{{ b.cur.w }}" height="{{ b.cur.h }}" fill="{{ colours.current }}" fill-opacity="0.85"/>
+{% if not small %}{% if c.rotate %}<text transform="translate({{ b.label_x }} {{ c.base + 10 }}) rotate(-40)" text-anchor="end" font-size="10" fill="#37474f">{{ b.label }}</text>
+{% else %}<text x="{{ b.label_x }}" y="{{ c.base + 14 }}" text-anchor="middle" font-size="10" fill="#37474f">{{ b.label }}</text>
+{% endif %}{% endif %}</g>
+{% endfor %}
+<line x1="{{ c.left }}" x2="{{ c.right }}" y1="{{ c.base }}" y2="{{ c.base }}" stroke="#90a4ae"/>
+</svg>
+{% endmacro %}"""
+
+_SECTION = (
+    _STYLE
+    + _SVG_BARS
+    + """
+<section class="drift" id="drift">
+<div class="drift-verdict drift-{{ dataset.state }}" id="drift-verdict"><strong>{{ dataset.headline }}</strong>{{ dataset.text }}</div>
+<h2>Features</h2>
+<p class="drift-legend">Share of rows per bin:<i style="background: {{ colours.reference }}"></i>reference<i style="background: {{ colours.current }}"></i>current. Drifted features first.</p>
+<div class="drift-grid">
+{% for f in features %}<a class="drift-card s-{{ f.state }}{% if f.flagged %} flagged{% endif %}" href="#{{ f.id }}">
+<div class="name" title="{{ f.name }}">{{ f.name }}</div>
+<div class="line">{{ f.state }}{% if f.flagged %}, unusual values{% endif %} · {{ f.headline }}</div>
+{% if f.mini %}{{ bars(f.mini, true) }}{% endif %}
+</a>
+{% endfor %}
+</div>
+{% for f in features %}
+<h3 id="{{ f.id }}">{{ f.name }} <span class="badge b-{{ f.state }}">{{ f.state }}</span>{% if f.flagged %} <span class="badge b-unusual">unusual values</span>{% endif %}</h3>
+<div class="muted">{{ f.headline }} · {{ f.reason if f.reason and f.reason != "asked" else f.kind }} · rows: reference {{ f.rows.reference }}, current {{ f.rows.current }}</div>
+{% if f.chart %}<div class="drift-chart">{{ bars(f.chart, false) }}</div>
+{% if f.chart.more %}<div class="muted">{{ f.chart.more }} bins with the fewest rows are drawn as one bar; the table lists every bin.</div>{% endif %}
+{% endif %}
+<table>
+<tr><th>Method</th><th>Number</th><th>Value</th><th>Statistic</th><th>Drift when</th><th>Outcome</th></tr>
+{% for r in f.results %}<tr><td>{{ r.method }}{% if r.judged %} <span class="muted">(judged)</span>{% endif %}</td><td>{{ r.number }}</td>
+<td class="num">{{ r.value }}</td><td class="num">{{ r.statistic }}</td><td class="num">{{ r.bound }}</td><td><span class="badge b-{{ r.outcome }}">{{ r.outcome }}</span></td></tr>
+{% endfor %}
+{% for u in f.unusual %}<tr><td>{{ u.what }} values</td><td>count (share)</td><td class="num">current {{ u.current }}</td><td class="num">reference {{ u.reference }}</td>
+<td>{% if u.ok is none %}no bound set{% else %}current share above its bound{% endif %}</td><td>{% if u.ok is not none %}<span class="badge b-{{ 'stable' if u.ok else 'unusual' }}">{{ 'within' if u.ok else 'too many' }}</span>{% endif %}</td></tr>
+{% endfor %}
+</table>
+{% if f.new_categories %}<div class="muted">Not in the reference ({{ f.new_count }} current rows): {{ f.new_categories | join(", ") }}</div>{% endif %}
+{% if f.notes %}<ul class="notes">{% for n in f.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
+<details><summary>{{ f.name }}: bins (table)</summary>
+<table><tr><th>Bin</th><th>Reference</th><th></th><th>Current</th><th></th></tr>
+{% for b in f.table %}<tr><td>{{ b.bin }}</td><td class="num">{{ b.reference }}</td><td class="num">{{ b.reference_share }}</td>
+<td class="num">{{ b.current }}</td><td class="num">{{ b.current_share }}</td></tr>
+{% endfor %}</table></details>
+{% endfor %}
+</section>
+"""
+)
+
+_PAGE = """{% extends "base.html" %}
+{% block body %}
+<h1>{{ title }}</h1>
+{% include "drift_section.html" %}
+{% endblock %}
+"""
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    from airflow_alignment.reporting._templates import TEMPLATES
+
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader({**TEMPLATES, "drift_section.html": _SECTION, "drift_page.html": _PAGE}),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )  # fmt: skip
+    env.globals.update(version=__version__, status_colours=STATUS_COLOURS)
+    return env
