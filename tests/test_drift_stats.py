@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,10 @@ def samples(max_size=60):
 @given(a=samples(), b=samples(), method=st.sampled_from(["auto", "exact", "asymp"]))
 def test_ks_equals_scipy_bit_for_bit(a, b, method):
     assert same(ours_ks(a, b, method), scipy_ks(a, b, method))
+    with ks_path(0.0):  # the merge, whatever the ties
+        assert same(ours_ks(a, b, method), scipy_ks(a, b, method))
+    with ks_path(1.0):  # the searches of distinct values, whatever the ties
+        assert same(ours_ks(a, b, method), scipy_ks(a, b, method))
     (va, ca), (vb, cb) = table(a), table(b)
     assert ks_statistic_counts(va, ca, vb, cb) == ks_statistic(np.sort(a), np.sort(b))
 
@@ -90,17 +95,27 @@ def test_ks_edge_cases_equal_scipy(a, b):
     assert ours_ks(a, b) == scipy_ks(a, b)
 
 
-@settings(max_examples=100, deadline=None)
-@given(a=samples(), b=samples())
-def test_ks_float_path_for_huge_samples_equals_scipy(a, b):
-    """Beyond int64 (n + m above 2e9 values) the gaps are floats at every run end: forced here."""
+@contextmanager
+def ks_path(search_share=None, exact_limit=None):
+    """Force a path of ks_statistic: the merge (share 0) or the searches (share 1); the float
+    gaps of samples beyond int64 (exact_limit 0)."""
     from airflow_alignment.engines.drift_stats import ks
 
-    saved, ks._EXACT_LIMIT = ks._EXACT_LIMIT, 0
+    saved = ks._SEARCH_SHARE, ks._EXACT_LIMIT
+    ks._SEARCH_SHARE = saved[0] if search_share is None else search_share
+    ks._EXACT_LIMIT = saved[1] if exact_limit is None else exact_limit
     try:
-        assert same(ours_ks(a, b), scipy_ks(a, b))
+        yield
     finally:
-        ks._EXACT_LIMIT = saved
+        ks._SEARCH_SHARE, ks._EXACT_LIMIT = saved
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=samples(), b=samples(), share=st.sampled_from([0.0, 1.0]))
+def test_ks_float_path_for_huge_samples_equals_scipy(a, b, share):
+    """Beyond int64 (n + m above 2e9 values) the gaps are floats at every point: forced here."""
+    with ks_path(share, exact_limit=0):
+        assert same(ours_ks(a, b), scipy_ks(a, b))
 
 
 def test_ks_on_random_data_with_ties_and_missing_values_dropped():
@@ -134,8 +149,10 @@ def test_ks_large_tied_samples_equal_scipy():
     for decimals, n, m in ((1, 200_000, 150_000), (2, 99_991, 100_003), (0, 50_000, 50_000)):
         a = np.round(rng.normal(size=n), decimals)
         b = np.round(rng.normal(0.01, size=m), decimals)
-        res = ks_2samp_sorted(np.sort(a), np.sort(b))
-        assert (res.statistic, res.pvalue) == scipy_ks(a, b), (decimals, n, m)
+        for share in (0.0, 1.0):
+            with ks_path(share):
+                res = ks_2samp_sorted(np.sort(a), np.sort(b))
+            assert (res.statistic, res.pvalue) == scipy_ks(a, b), (decimals, n, m, share)
 
 
 def test_kstwo_sf_equals_scipy_on_a_grid():

@@ -10,7 +10,7 @@ small tables travel:
 
 Modules (import them directly; this package imports nothing heavy):
 
-- :mod:`.ks`: the two-sample Kolmogorov-Smirnov statistic from a merge of two sorted samples,
+- :mod:`.ks`: the two-sample Kolmogorov-Smirnov statistic from two sorted samples,
   and its p-value as a function of ``(D, n, m, method)``, both equal to ``scipy.stats.ks_2samp``.
 - :mod:`.binning`: the reference-quantile bins, bin counts and the Population Stability Index,
   equal to the drift engine's.

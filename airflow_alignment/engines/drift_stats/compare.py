@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from airflow_alignment.engines.drift_stats import binning, methods
-from airflow_alignment.engines.drift_stats.ks import KS_METHODS, KSMethod, ks_pvalue, ks_statistic_merged, merge_sorted
+from airflow_alignment.engines.drift_stats.ks import KS_METHODS, KSMethod, ks_pvalue, ks_statistic, ks_statistic_counts
 from airflow_alignment.engines.drift_stats.samples import (
     CategoricalSample,
     NumericSample,
@@ -235,9 +235,8 @@ def _numeric(
     for name in asked:
         if name not in wanted:
             notes.append(f"{name}: not computed for a numeric feature" + (" with more than 2 values" if name == "z" else ""))
-    merged = _Merges(ref, cur)
     for name in wanted:
-        results[name] = _numeric_method(name, ref, cur, (table, finite), merged, bounds[name], ks_method, js_base, notes)
+        results[name] = _numeric_method(name, ref, cur, (table, finite), bounds[name], ks_method, js_base, notes)
     judged = judge if judge in results else (wanted[0] if wanted else None)
     if judged is None:
         raise ValueError(f"compare: none of the methods {asked} applies to a numeric feature")
@@ -248,24 +247,8 @@ def _numeric(
     )  # fmt: skip
 
 
-class _Merges:
-    """The merges of two numeric samples, made once and shared by KS and Wasserstein."""
-
-    def __init__(self, ref: NumericSample, cur: NumericSample) -> None:
-        self.ref, self.cur = ref, cur
-        self._cache: dict[bool, Any] = {}
-
-    def get(self, finite: bool) -> Any:
-        if not self.ref.infinite and not self.cur.infinite:
-            finite = False  # the same values either way
-        if finite not in self._cache:
-            x, y = (self.ref.finite, self.cur.finite) if finite else (self.ref.values, self.cur.values)
-            self._cache[finite] = merge_sorted(x, y)
-        return self._cache[finite]
-
-
 def _numeric_method(
-    name: str, ref: NumericSample, cur: NumericSample, tables: tuple[BinTable, BinTable], merges: _Merges, bound: float,
+    name: str, ref: NumericSample, cur: NumericSample, tables: tuple[BinTable, BinTable], bound: float,
     ks_method: KSMethod, js_base: float | None, notes: list[str],
 ) -> MethodResult:  # fmt: skip
     if name in ("psi", "jensenshannon", "chi2"):
@@ -275,11 +258,9 @@ def _numeric_method(
             notes.append("no KS test: one side has no non-missing value")
             return MethodResult("ks", None, bound, None)
         if ref.counts is not None or cur.counts is not None:
-            from airflow_alignment.engines.drift_stats.ks import ks_statistic_counts
-
             d = ks_statistic_counts(ref.values, _ones(ref), cur.values, _ones(cur))
         else:
-            d = ks_statistic_merged(merges.get(finite=False))
+            d = ks_statistic(ref.values, cur.values)
         res = ks_pvalue(d, ref.size, cur.size, ks_method)
         return MethodResult("ks", res.pvalue, bound, res.pvalue < bound, res.statistic, {"ks_method": res.method})
     if name == "z":
@@ -293,7 +274,7 @@ def _numeric_method(
         cv, cc = cur.value_table()
         distance, std = methods.wasserstein_counts(rv, rc, cv, cc), methods.std_counts(rv, rc)
     else:
-        distance, std = methods.wasserstein_merged(merges.get(finite=True)), methods.std_sorted(ref.finite)
+        distance, std = methods.wasserstein_sorted(ref.finite, cur.finite), methods.std_sorted(ref.finite)
     normed = methods.wasserstein_normed(distance, std)
     return MethodResult("wasserstein", normed, bound, normed > bound, distance, {"reference_std": std})
 

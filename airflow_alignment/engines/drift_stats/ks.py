@@ -1,13 +1,15 @@
 """Two-sample Kolmogorov-Smirnov test from sorted samples, equal to ``scipy.stats.ks_2samp``.
 
 ``scipy.stats.ks_2samp(a, b)`` sorts both samples, then searches all ``n + m`` values in each
-sorted sample (two binary searches per value). Here the statistic comes from one stable merge of
-the two sorted samples (numpy's timsort merges two sorted runs in linear time), so a caller that
-already sorted each sample once (for quantile bins, a Wasserstein distance, ...) pays no second
-sort. The statistic is the same float as scipy's: at every distinct value ``v`` of the union,
-``i / n - j / m`` with ``i``, ``j`` the counts of values ``<= v`` in each sample (ties across and
-within the samples are handled as scipy's ``searchsorted(..., side="right")``), and the two-sided
-``D`` is the larger of the largest positive and the largest negative gap.
+sorted sample (two binary searches per value). Here the samples come sorted (a caller sorts each
+column once, for quantile bins and a Wasserstein distance too) and are merged once, or, when
+they hold few distinct values, each sample's distinct values are searched in the other
+(:func:`ks_statistic`). The statistic is the same float as scipy's: at every distinct value
+``v`` of the union, ``i / n - j / m`` with ``i``, ``j`` the counts of values ``<= v`` in each
+sample (ties across and within the samples are handled as scipy's
+``searchsorted(..., side="right")``), and the two-sided ``D`` is the larger of the largest
+positive and the largest negative gap; the gaps are compared exactly in integers and only those
+that can be the largest are divided (:func:`_near_extremes`).
 
 The p-value depends only on ``(D, n, m, method)``: :func:`ks_pvalue` reproduces scipy's path
 exactly, so a SQL or Spark backend that computes ``D`` inside the database gets scipy's number:
@@ -36,7 +38,8 @@ import numpy as np
 KSMethod = Literal["auto", "exact", "asymp"]
 KS_METHODS: tuple[str, ...] = ("auto", "exact", "asymp")
 MAX_AUTO_N = 10_000  # scipy's rule: 'auto' is exact when both samples have at most this many values
-_EXACT_LIMIT = 2**62  # (n + m)^2 below it: the gaps are tracked exactly in int64
+_EXACT_LIMIT = 2**62  # (n + m)^2 below it: the gaps are computed exactly in int64
+_SEARCH_SHARE = 0.25  # distinct values up to this share of all values: searches beat one merge
 _GIL_FREE_LOOP = 512  # numpy releases the GIL for ufunc loops longer than 500 elements
 
 
@@ -54,72 +57,79 @@ class KSResult:
     method: str
 
 
-@dataclass(frozen=True)
-class Merged:
-    """Two sorted samples merged: the values in order, and which came from the first sample."""
-
-    values: np.ndarray  # the n + m values, sorted (stable: of equal values, the first sample's first)
-    from_x: np.ndarray  # bool, True where the value came from the first sample
-    n: int
-    m: int
-
-    def counts_below(self) -> np.ndarray:
-        """At each position, how many of the first sample's values are at or before it."""
-        return np.cumsum(self.from_x, dtype=np.int64)
-
-
-def merge_sorted(x: np.ndarray, y: np.ndarray) -> Merged:
-    """Merge two sorted float arrays without NaN (one linear pass: numpy's timsort merges the
-    two sorted runs of their concatenation)."""
-    n, m = len(x), len(y)
-    if n == 0 or m == 0:
-        raise ValueError(f"both samples need at least one value (sizes {n} and {m})")
-    merged = np.concatenate([x, y])
-    order = np.argsort(merged, kind="stable")
-    return Merged(merged[order], order < n, n, m)
-
-
 def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
     """The two-sided statistic ``D = sup |F_x - F_y|`` of two sorted, non-empty float arrays.
 
     ``x`` and ``y`` must be sorted ascending and hold no NaN (infinities are fine: they are
     ordered). The float equals the statistic ``scipy.stats.ks_2samp`` computes before its exact
     path rounds it (see :func:`ks_pvalue`).
+
+    scipy evaluates ``i / n - j / m`` at every value ``v`` of either sample, with ``i`` and ``j``
+    the counts of values ``<= v``. Two ways to the same counts, whichever is cheaper:
+
+    - few distinct values (ties): at each distinct value of ``x`` (the last of its run) its own
+      count is its position and ``j`` one search in ``y`` (sorted keys), and the other way round;
+    - mostly distinct values: one stable merge of the two sorted runs (numpy's timsort merges
+      them in linear time) and one cumulative sum, read at the last of each run of ties.
     """
-    return ks_statistic_merged(merge_sorted(x, y))
+    n, m = len(x), len(y)
+    if n == 0 or m == 0:
+        raise ValueError(f"both samples need at least one value (sizes {n} and {m})")
+    changes_x, changes_y = x[1:] != x[:-1], y[1:] != y[:-1]
+    if np.count_nonzero(changes_x) + np.count_nonzero(changes_y) + 2 > _SEARCH_SHARE * (n + m):
+        return _statistic_by_merge(x, y)
+    kx, vx = _distinct(x, changes_x)
+    ky, vy = _distinct(y, changes_y)
+    i = np.concatenate([kx + 1, np.searchsorted(x, vy, side="right")])
+    j = np.concatenate([np.searchsorted(y, vx, side="right"), ky + 1])
+    if (n + m) ** 2 >= _EXACT_LIMIT:
+        return _two_sided(i, n, j, m)
+    near = _near_extremes(i * np.int64(m) - j * np.int64(n), n, m)
+    return _two_sided(i[near], n, j[near], m)
 
 
-def ks_statistic_merged(merged: Merged) -> float:
-    """:func:`ks_statistic` of a merge.
-
-    The gap ``i / n - j / m`` after each merged value is tracked exactly in integers,
-    ``e = i m - j n`` (one cumulative sum: ``+m`` for a value of the first sample, ``-n`` for
-    one of the second), and only read at the last position of each run of equal values, where
-    ``i`` and ``j`` are the counts of values ``<= v`` (scipy's ``searchsorted(side="right")``).
-    The float scipy reports is then computed at the few positions whose exact gap is within
-    rounding of the largest (and of the smallest), and the largest of those floats is taken.
-    """
-    n, m = merged.n, merged.m
-    values = merged.values
+def _statistic_by_merge(x: np.ndarray, y: np.ndarray) -> float:
+    """:func:`ks_statistic` from one merge; the gap after each merged value is tracked exactly in
+    integers by one cumulative sum (``+m`` for a value of ``x``, ``-n`` for one of ``y``)."""
+    n, m = len(x), len(y)
+    merged = np.concatenate([x, y])
+    order = np.argsort(merged, kind="stable")
+    from_x = order < n
+    values = merged[order]
     ties = values[1:] == values[:-1]
-    positions = np.append(np.flatnonzero(~ties), n + m - 1) if ties.any() else None
-    if (n + m) ** 2 >= _EXACT_LIMIT:  # i m - j n may overflow int64: floats at every run end
-        i = merged.counts_below()
-        k = np.arange(n + m) if positions is None else positions
-        i = i if positions is None else i[positions]
+    ends = np.append(np.flatnonzero(~ties), n + m - 1) if ties.any() else None  # the last of each run
+    if (n + m) ** 2 >= _EXACT_LIMIT:
+        i = np.cumsum(from_x, dtype=np.int64)
+        k = np.arange(n + m) if ends is None else ends
+        i = i if ends is None else i[ends]
         return _two_sided(i, n, k + 1 - i, m)
-    exact = np.where(merged.from_x, np.int64(m), np.int64(-n))
+    exact = np.where(from_x, np.int64(m), np.int64(-n))
     np.cumsum(exact, out=exact)
-    if positions is not None:
-        exact = exact[positions]
-    # Two different exact gaps differ by at least 1 / (n m); each float is within 3.3e-16 of its
-    # exact gap, so only positions within this many units of the extreme can round to the max.
-    slack = int(7e-16 * n * m) + 1
-    candidates = np.concatenate([np.flatnonzero(exact >= exact.max() - slack),
-                                 np.flatnonzero(exact <= exact.min() + slack)])  # fmt: skip
-    k = candidates if positions is None else positions[candidates]
-    i = (exact[candidates] + (k + 1) * n) // (n + m)
+    if ends is not None:
+        exact = exact[ends]
+    near = _near_extremes(exact, n, m)
+    k = near if ends is None else ends[near]
+    i = (exact[near] + (k + 1) * n) // (n + m)  # from e = i m - (k + 1 - i) n
     return _two_sided(i, n, k + 1 - i, m)
+
+
+def _distinct(values: np.ndarray, changes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the last of each run of equal values in a sorted array, and the values
+    (``changes``: ``values[1:] != values[:-1]``)."""
+    last = np.append(np.flatnonzero(changes), len(values) - 1)
+    return last, values[last]
+
+
+def _near_extremes(exact: np.ndarray, n: int, m: int) -> np.ndarray:
+    """The points whose float gap can be the largest or the smallest.
+
+    ``exact = i m - j n`` is the gap ``i / n - j / m`` times ``n m``, in integers. Two different
+    exact gaps differ by at least ``1 / (n m)``, and each float scipy computes is within 3.3e-16
+    of its exact gap, so only the points within ``7e-16 n m`` of the largest (or the smallest)
+    exact gap can hold the largest (smallest) float: the floats are computed there only.
+    """
+    slack = int(7e-16 * n * m) + 1
+    return np.flatnonzero((exact >= exact.max() - slack) | (exact <= exact.min() + slack))
 
 
 def ks_statistic_counts(

@@ -1,8 +1,8 @@
 """Drift measures beside KS and PSI, each equal to scipy on the same data.
 
 - **Wasserstein distance** (earth mover's distance, W1): ``scipy.stats.wasserstein_distance``.
-  From two sorted samples (:func:`wasserstein_merged`: bit-for-bit scipy's number, from the
-  merge the KS statistic uses) or from value tables (:func:`wasserstein_counts`: scipy's
+  From two sorted samples (:func:`wasserstein_sorted`: bit-for-bit scipy's number, from one
+  merge of the sorted samples) or from value tables (:func:`wasserstein_counts`: scipy's
   weighted form, so a database supplies ``value, count`` rows). Monitoring tools report it
   *normed*: divided by the reference's standard deviation (population, ``ddof=0``, as
   ``numpy.std``), floored at :data:`WASSERSTEIN_STD_FLOOR` as Evidently does
@@ -27,30 +27,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from airflow_alignment.engines.drift_stats.ks import Merged, merge_sorted
-
 WASSERSTEIN_STD_FLOOR = 0.001  # Evidently's floor: a constant reference does not divide by 0
 
 
 # -- Wasserstein ----------------------------------------------------------------------------
 def wasserstein_sorted(x: np.ndarray, y: np.ndarray) -> float:
-    """``scipy.stats.wasserstein_distance(x, y)`` of two sorted finite arrays."""
-    return wasserstein_merged(merge_sorted(x, y))
+    """``scipy.stats.wasserstein_distance(x, y)`` of two sorted, non-empty finite arrays.
 
-
-def wasserstein_merged(merged: Merged) -> float:
-    """``scipy.stats.wasserstein_distance`` from the merge of two sorted finite samples.
-
-    scipy integrates ``|F_x - F_y|`` over the gaps between consecutive merged values, with the
-    CDFs counted at each value (``searchsorted(side="right")``). Inside a run of equal values
-    the running count differs from that, but the gap there is 0, so every term of the dot
-    product is the same float as scipy's, and so is the sum.
+    The two samples are merged (numpy's stable sort merges the two sorted runs of their
+    concatenation in linear time). scipy integrates ``|F_x - F_y|`` over the gaps between
+    consecutive merged values, with the CDFs counted at each value
+    (``searchsorted(side="right")``). Inside a run of equal values the running count differs
+    from that, but the gap there is 0, so every term of the dot product is the same float as
+    scipy's, and so is the sum.
     """
-    values = merged.values
-    i = merged.counts_below()[:-1]
-    j = np.arange(1, len(values), dtype=np.int64) - i
-    gap = np.abs(i / merged.n - j / merged.m)
-    return float(np.vecdot(gap, np.diff(values)))
+    n, m = len(x), len(y)
+    if n == 0 or m == 0:
+        raise ValueError(f"both samples need at least one value (sizes {n} and {m})")
+    merged = np.concatenate([x, y])
+    order = np.argsort(merged, kind="stable")
+    i = np.cumsum(order[:-1] < n, dtype=np.int64)  # values of x at or before each position
+    j = np.arange(1, n + m, dtype=np.int64) - i
+    gap = np.abs(i / n - j / m)
+    return float(np.vecdot(gap, np.diff(merged[order])))
 
 
 def wasserstein_counts(
