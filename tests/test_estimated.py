@@ -16,6 +16,7 @@ from airflow_alignment.engines.estimated import (
     summarize_scores,
     to_cell_table,
 )
+from airflow_alignment.engines.estimated import evaluate as estimated_evaluate
 from airflow_alignment.engines.fairness import evaluate
 from airflow_alignment.exceptions import DataError, SpecError
 
@@ -171,3 +172,88 @@ def test_errors_name_the_column_and_the_fix():
         summarize_scores(df, y_score="score", sensitive_features="sex", threshold=0.5)
     with pytest.raises(SpecError, match="metric 'roc_auc' cannot be estimated from expected cells"):
         label_uncertainty(summarize_scores(df.fillna(0.5), y_score="score", sensitive_features="g", threshold=0.5), ["roc_auc"])
+
+
+# -- the check: estimate, intervals, trust ------------------------------------------------------
+def scored_rows(n, seed, tilt=0.0):
+    """Scored rows of two groups; with ``tilt`` group M's scores run higher (a TPR gap)."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["F", "M"], n)
+    score = np.clip(rng.beta(2, 3, n) + tilt * (sex == "M"), 0, 1)
+    return pd.DataFrame({"sex": sex, "score": score}), rng
+
+
+def labelled_window(n, seed, bend=1.0):
+    """A labelled window: labels drawn with P(y = 1) = score ** bend in group F (bend 1: calibrated)."""
+    df, rng = scored_rows(n, seed)
+    truth = np.where(df["sex"] == "F", df["score"] ** bend, df["score"])
+    df["y"] = (rng.random(n) < truth).astype(int)
+    return df
+
+
+CONSTRAINTS = [{"metric": "true_positive_rate", "aggregate": "difference", "max": 0.1},
+               {"metric": "equalized_odds_difference", "max": 0.2}]  # fmt: skip
+
+
+def test_check_is_the_fairness_engine_on_expected_cells_with_label_intervals():
+    scored, rng = scored_rows(50_000, 1)
+    result = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex",
+                                constraints=CONSTRAINTS, labelled=labelled_window(20_000, 2), y_true="y")  # fmt: skip
+    direct = evaluate(to_cell_table(summarize_scores(scored, y_score="score", sensitive_features="sex", threshold=0.5)),
+                      y_true="label", y_score="score", threshold=0.5, sample_weight=WEIGHT, sensitive_features="sex",
+                      constraints=CONSTRAINTS, check_name="estimated_fairness")  # fmt: skip
+    assert [(a.name, a.observed, a.success) for a in result.assertions] == [
+        (a.name, a.observed, a.success) for a in direct.assertions]
+    assert result.status == direct.status == "passed"
+    assert result.metrics["estimated"]["calibration"]["status"] in ("calibrated", "approximate")
+    assert result.summary == f"estimated from the scores ({result.metrics['estimated']['calibration']['status']}), " \
+                             f"labels pending: {direct.summary}"
+    tpr = result.assertions[0]
+    low, high = tpr.details["label_interval"]
+    # the labels land: the realised TPR difference falls inside the interval
+    landed = scored.assign(y=(rng.random(len(scored)) < scored["score"]).astype(int))
+    realised = evaluate(landed, y_true="y", y_score="score", threshold=0.5, sensitive_features="sex",
+                        constraints=CONSTRAINTS[:1]).assertions[0].observed  # fmt: skip
+    assert low <= realised <= high and high - low < 0.03
+    groups = result.metrics["estimated"]["by_group"]["true_positive_rate"]
+    assert [g["group"] for g in groups] == [{"sex": "F"}, {"sex": "M"}]
+    assert all(g["low"] <= g["estimate"] <= g["high"] for g in groups)
+    assert "label_interval" not in result.assertions[1].details  # a named aggregate of two metrics: engine value only
+
+
+def test_check_fails_on_a_trusted_estimate_and_warns_on_an_untrusted_one():
+    scored, _ = scored_rows(20_000, 3, tilt=0.25)
+    calibrated, bent = labelled_window(20_000, 4), labelled_window(20_000, 4, bend=3.0)
+    trusted = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex",
+                                 constraints=CONSTRAINTS, labelled=calibrated, y_true="y")  # fmt: skip
+    assert trusted.status == "failed" and trusted.assertions[0].success is False
+    untrusted = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex",
+                                   constraints=CONSTRAINTS, labelled=bent, y_true="y")  # fmt: skip
+    calibration = untrusted.metrics["estimated"]["calibration"]
+    assert calibration["status"] == "miscalibrated" and untrusted.metrics["estimated"]["trusted"] is False
+    assert untrusted.status == "warned"
+    assert untrusted.summary.startswith("estimate NOT trusted (calibration miscalibrated: sex=F: ECE ")
+    assert [a.success for a in untrusted.assertions] == [a.success for a in trusted.assertions]  # judged the same
+    judged = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex",
+                                constraints=CONSTRAINTS, labelled=bent, y_true="y", untrusted="judge")  # fmt: skip
+    assert judged.status == "failed"
+
+
+def test_check_without_a_labelled_window_is_not_trusted():
+    scored, _ = scored_rows(5_000, 5)
+    result = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex", constraints=CONSTRAINTS)
+    assert result.status == "warned"
+    assert result.metrics["estimated"]["calibration"] == {
+        "status": "unknown", "reasons": ["no labelled window to check the scores' calibration on"],
+        "ece_max": 0.05, "alpha": 0.05, "groups": []}  # fmt: skip
+    assert result.to_dict()["metrics"]["estimated"]["trusted"] is False  # JSON-ready
+
+
+def test_check_errors_name_the_fix():
+    scored, _ = scored_rows(100, 6)
+    with pytest.raises(SpecError, match="labelled: give y_true, the label column of the labelled window"):
+        estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex", constraints=CONSTRAINTS,
+                           labelled=scored)  # fmt: skip
+    with pytest.raises(SpecError, match="untrusted: expected 'warn' or 'judge', got 'ignore'"):
+        estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex", constraints=CONSTRAINTS,
+                           untrusted="ignore")  # fmt: skip

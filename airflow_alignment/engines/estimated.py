@@ -48,6 +48,8 @@ from airflow_alignment.exceptions import DataError, SpecError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from airflow_alignment.results import CheckResult
+
 WEIGHT = "expected"  # the weight column of an expected cell table: expected counts
 LABEL = "label"  # its label column: 1 for the expected positives, 0 for the negatives
 LEVELS = 200  # score levels per group x prediction for the label draws
@@ -267,6 +269,13 @@ def draw_cells(summary: ScoreSummary, n_draws: int, rng: np.random.Generator) ->
     return out
 
 
+def estimable_metrics() -> frozenset[str]:
+    """The metrics that are ratios of cells: what expected cells and label draws can estimate."""
+    from airflow_alignment.engines import _fairness_metrics as fm
+
+    return frozenset(fm._RATES) | {"balanced_accuracy", "f1"}
+
+
 def label_uncertainty(
     summary: ScoreSummary,
     metrics: Sequence[str] = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy"),
@@ -287,7 +296,7 @@ def label_uncertainty(
 
     if not 0 < confidence < 1:
         raise SpecError(f"confidence: expected a level between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    known = set(fm._RATES) | {"balanced_accuracy", "f1"}
+    known = estimable_metrics()
     for name in metrics:
         if name not in known:
             raise SpecError(f"metric {name!r} cannot be estimated from expected cells; metrics: {', '.join(sorted(known))}")
@@ -418,3 +427,109 @@ def _calibration(score: np.ndarray, positive: np.ndarray, bins: int) -> tuple[fl
 
 def _label(group: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in group.items())
+
+
+# -- the check --------------------------------------------------------------------------------
+TRUSTED = ("calibrated", "approximate")  # calibration statuses under which an estimate is judged
+
+
+def evaluate(
+    scored: pd.DataFrame,
+    *,
+    y_score: str,
+    sensitive_features: str | Sequence[str],
+    constraints: Any,
+    y_pred: str | None = None,
+    threshold: float | None = None,
+    pos_label: Any = 1,
+    labelled: pd.DataFrame | None = None,
+    y_true: str | None = None,
+    min_group_size: int = 30,
+    confidence: float = 0.95,
+    n_draws: int = 1000,
+    ece_max: float = 0.05,
+    alpha: float = 0.05,
+    untrusted: Literal["warn", "judge"] = "warn",
+    severity: str = "block",
+    check_name: str | None = None,
+    source: str | None = None,
+    seed: int | None = 0,
+) -> CheckResult:
+    """Judge fairness ``constraints`` on predictions whose labels have not arrived yet.
+
+    The expected cells of ``scored`` go through ``fairness.evaluate`` unchanged (same metrics,
+    aggregates, constraints and summary); each assertion on a difference or ratio between groups
+    gets the interval of the value the labels will give (``details["label_interval"]``), and
+    ``metrics["estimated"]`` holds every interval and the calibration check of ``labelled`` (the
+    last window whose labels have landed, with ``y_true``).
+
+    The estimate is trusted when the scores are ``calibrated`` (or ``approximate``) in every
+    group of the labelled window. Otherwise (``miscalibrated``, or ``unknown``: no labelled
+    window, or no group large enough) ``untrusted="warn"`` makes the result ``warned`` whatever
+    the estimate says, since it can neither clear nor block the model; ``"judge"`` keeps the
+    estimate's status. The summary starts with what the estimate rests on.
+
+    :raises SpecError: ``labelled`` without ``y_true``, an unknown ``untrusted``, or what
+        ``fairness.evaluate`` and :func:`summarize_scores` raise.
+    """
+    from airflow_alignment.engines import fairness
+
+    if untrusted not in ("warn", "judge"):
+        raise SpecError(f"untrusted: expected 'warn' or 'judge', got {untrusted!r}")
+    if labelled is not None and y_true is None:
+        raise SpecError("labelled: give y_true, the label column of the labelled window, to check calibration")
+    summary = summarize_scores(scored, y_score=y_score, sensitive_features=sensitive_features, y_pred=y_pred,
+                               threshold=threshold, pos_label=pos_label)  # fmt: skip
+    prediction = {"y_score": summary.prediction, "threshold": threshold} if threshold is not None else {"y_pred": summary.prediction}
+    result = fairness.evaluate(
+        to_cell_table(summary, source=source), y_true=LABEL, sample_weight=WEIGHT, pos_label=1, **prediction,
+        sensitive_features=sensitive_features, constraints=constraints, min_group_size=min_group_size,
+        severity=severity, check_name=check_name or "estimated_fairness",
+    )  # fmt: skip
+    if labelled is not None:
+        calibration = calibration_check(labelled, y_true=str(y_true), y_score=y_score, sensitive_features=sensitive_features,
+                                        pos_label=pos_label, ece_max=ece_max, alpha=alpha)  # fmt: skip
+    else:
+        calibration = Calibration("unknown", ["no labelled window to check the scores' calibration on"], [], ece_max, alpha)
+    estimable = estimable_metrics()
+    known = [m for m, block in result.metrics.items() if isinstance(block, dict) and "by_group" in block and m in estimable]
+    intervals = label_uncertainty(summary, known, confidence=confidence, n_draws=n_draws, seed=seed)
+    for a in result.assertions:
+        kind, method = a.details.get("aggregate"), a.details.get("method", "between_groups")
+        found = intervals.aggregates.get((a.details.get("metric"), kind)) if method == "between_groups" else None
+        if found is not None:
+            a.details["label_interval"] = [found["low"], found["high"]]
+    trusted = calibration.status in TRUSTED
+    result.metrics["estimated"] = _estimated_block(intervals, calibration, trusted)
+    basis = f"estimated from the scores ({calibration.status}), labels pending" if trusted else (
+        f"estimate NOT trusted (calibration {calibration.status}: {'; '.join(calibration.reasons[:3])})")
+    if not trusted and untrusted == "warn" and result.status in ("passed", "failed"):
+        result.status = "warned"
+    result.summary = f"{basis}: {result.summary}"
+    return result
+
+
+def _estimated_block(intervals: Intervals, calibration: Calibration, trusted: bool) -> dict[str, Any]:
+    def number(value: float) -> float | None:
+        return None if np.isnan(value) else float(value)
+
+    by_group = {
+        metric: [{"group": g, "estimate": number(v), "low": number(lo), "high": number(hi)}
+                 for g, v, (lo, hi) in zip(intervals.groups, values, intervals.bounds[metric])]
+        for metric, values in intervals.by_group.items()
+    }  # fmt: skip
+    return {
+        "trusted": trusted,
+        "confidence": intervals.confidence,
+        "n_draws": intervals.n_draws,
+        "by_group": by_group,
+        "overall": {m: dict(zip(("estimate", "low", "high"), map(number, v))) for m, v in intervals.overall.items()},
+        "aggregates": [{"metric": m, "aggregate": k, **{key: number(v) for key, v in values.items()}}
+                       for (m, k), values in intervals.aggregates.items()],
+        "calibration": {
+            "status": calibration.status, "reasons": calibration.reasons, "ece_max": calibration.ece_max,
+            "alpha": calibration.alpha,
+            "groups": [{"group": c.group, "rows": c.rows, "ece": c.ece, "pvalue": c.pvalue, "judged": c.judged}
+                       for c in calibration.groups],
+        },
+    }  # fmt: skip
