@@ -4,8 +4,8 @@
 :class:`FeatureDrift`: each requested method's number, the method judged and whether it
 crossed its bound, the bins both sides were counted in, and the missing and infinite values
 (count, share, and a verdict when a bound on the current share is set). :func:`compare_frames`
-does it for every column of two DataFrames in a thread pool (sorting, merging and scipy's
-Smirnov series release the GIL). :func:`dataset_verdict` reads the share of drifted features.
+does it for every column of two DataFrames in a thread pool (sorting, merging, searching and
+scipy's Smirnov series release the GIL). :func:`dataset_verdict` reads the share of drifted features.
 
 The ``auto`` rule (:func:`choose_method`), by feature type and effective sample size
 ``n_eff = n_ref * n_cur / (n_ref + n_cur)``:
