@@ -241,7 +241,8 @@ def test_check_fails_on_a_trusted_estimate_and_warns_on_an_untrusted_one():
 
 def test_check_without_a_labelled_window_is_not_trusted():
     scored, _ = scored_rows(5_000, 5)
-    result = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex", constraints=CONSTRAINTS)
+    result = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex",
+                                constraints=CONSTRAINTS)
     assert result.status == "warned"
     assert result.metrics["estimated"]["calibration"] == {
         "status": "unknown", "reasons": ["no labelled window to check the scores' calibration on"],

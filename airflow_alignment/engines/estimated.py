@@ -480,33 +480,45 @@ def evaluate(
         raise SpecError("labelled: give y_true, the label column of the labelled window, to check calibration")
     summary = summarize_scores(scored, y_score=y_score, sensitive_features=sensitive_features, y_pred=y_pred,
                                threshold=threshold, pos_label=pos_label)  # fmt: skip
-    prediction = {"y_score": summary.prediction, "threshold": threshold} if threshold is not None else {"y_pred": summary.prediction}
+    if threshold is not None:
+        prediction = {"y_score": summary.prediction, "threshold": threshold}
+    else:
+        prediction = {"y_pred": summary.prediction}
     result = fairness.evaluate(
         to_cell_table(summary, source=source), y_true=LABEL, sample_weight=WEIGHT, pos_label=1, **prediction,
         sensitive_features=sensitive_features, constraints=constraints, min_group_size=min_group_size,
         severity=severity, check_name=check_name or "estimated_fairness",
     )  # fmt: skip
-    if labelled is not None:
-        calibration = calibration_check(labelled, y_true=str(y_true), y_score=y_score, sensitive_features=sensitive_features,
-                                        pos_label=pos_label, ece_max=ece_max, alpha=alpha)  # fmt: skip
-    else:
+    if labelled is None:
         calibration = Calibration("unknown", ["no labelled window to check the scores' calibration on"], [], ece_max, alpha)
+    else:
+        calibration = calibration_check(labelled, y_true=str(y_true), y_score=y_score, pos_label=pos_label,
+                                        sensitive_features=sensitive_features, ece_max=ece_max, alpha=alpha)  # fmt: skip
     estimable = estimable_metrics()
-    known = [m for m, block in result.metrics.items() if isinstance(block, dict) and "by_group" in block and m in estimable]
-    intervals = label_uncertainty(summary, known, confidence=confidence, n_draws=n_draws, seed=seed)
-    for a in result.assertions:
-        kind, method = a.details.get("aggregate"), a.details.get("method", "between_groups")
-        found = intervals.aggregates.get((a.details.get("metric"), kind)) if method == "between_groups" else None
-        if found is not None:
-            a.details["label_interval"] = [found["low"], found["high"]]
+    shown = [m for m, block in result.metrics.items() if isinstance(block, dict) and "by_group" in block]
+    intervals = label_uncertainty(summary, [m for m in shown if m in estimable], confidence=confidence,
+                                  n_draws=n_draws, seed=seed)  # fmt: skip
+    _attach_intervals(result, intervals)
     trusted = calibration.status in TRUSTED
     result.metrics["estimated"] = _estimated_block(intervals, calibration, trusted)
-    basis = f"estimated from the scores ({calibration.status}), labels pending" if trusted else (
-        f"estimate NOT trusted (calibration {calibration.status}: {'; '.join(calibration.reasons[:3])})")
-    if not trusted and untrusted == "warn" and result.status in ("passed", "failed"):
-        result.status = "warned"
+    if trusted:
+        basis = f"estimated from the scores ({calibration.status}), labels pending"
+    else:
+        basis = f"estimate NOT trusted (calibration {calibration.status}: {'; '.join(calibration.reasons[:3])})"
+        if untrusted == "warn" and result.status in ("passed", "failed"):
+            result.status = "warned"
     result.summary = f"{basis}: {result.summary}"
     return result
+
+
+def _attach_intervals(result: CheckResult, intervals: Intervals) -> None:
+    """``details["label_interval"]`` on each assertion on a difference or ratio between groups."""
+    for a in result.assertions:
+        if a.details.get("method", "between_groups") != "between_groups":
+            continue
+        found = intervals.aggregates.get((a.details.get("metric"), a.details.get("aggregate")))
+        if found is not None:
+            a.details["label_interval"] = [found["low"], found["high"]]
 
 
 def _estimated_block(intervals: Intervals, calibration: Calibration, trusted: bool) -> dict[str, Any]:

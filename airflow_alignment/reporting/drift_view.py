@@ -51,11 +51,9 @@ _SMALL = {"width": 220, "height": 70, "left": 2, "right": 2, "top": 4, "bottom":
 def drift_metrics(features: Mapping[str, Any], verdict: Any) -> dict[str, Any]:
     """The metrics block this view reads, from ``compare_frames``' features and
     ``dataset_verdict``'s verdict (JSON-ready)."""
-    return {
-        "dataset": {"drifted": verdict.drifted, "share": verdict.share, "drifted_features": list(verdict.drifted_features),
-                    "judged": verdict.judged, "drift_share": verdict.drift_share},
-        "features": {str(name): feature.to_dict() for name, feature in features.items()},
-    }  # fmt: skip
+    dataset = {"drifted": verdict.drifted, "share": verdict.share, "drifted_features": list(verdict.drifted_features),
+               "judged": verdict.judged, "drift_share": verdict.drift_share}  # fmt: skip
+    return {"dataset": dataset, "features": {str(name): feature.to_dict() for name, feature in features.items()}}
 
 
 def drift_section(metrics: Mapping[str, Any]) -> str:
@@ -192,8 +190,8 @@ def _chart(bins: Sequence[Mapping[str, Any]], box: Mapping[str, int], *, labels:
         x = left + i * band
         text = str(b["bin"])
         bars.append({
-            "ref": {"x": round(x + band * 0.08, 1), "y": y(r), "w": round(band * 0.84, 1), "h": round(height * r / top, 1)},
-            "cur": {"x": round(x + band * 0.3, 1), "y": y(c), "w": round(band * 0.4, 1), "h": round(height * c / top, 1)},
+            "ref": _bar(x + band * 0.08, band * 0.84, y(r), height * r / top),
+            "cur": _bar(x + band * 0.3, band * 0.4, y(c), height * c / top),
             "tip": f"{text}: reference {_percent(r)}, current {_percent(c)}",
             "label": text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…",
             "label_x": round(x + band / 2, 1),
@@ -205,6 +203,10 @@ def _chart(bins: Sequence[Mapping[str, Any]], box: Mapping[str, int], *, labels:
         "ticks": [{"y": y(t), "label": _percent(t)} for t in ticks] if labels else [],
         "more": len(bins) - len(shown) + (1 if len(shown) < len(bins) else 0),
     }  # fmt: skip
+
+
+def _bar(x: float, width: float, y: float, height: float) -> dict[str, float]:
+    return {"x": round(x, 1), "y": y, "w": round(width, 1), "h": round(height, 1)}
 
 
 def _charted(bins: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
