@@ -407,6 +407,26 @@ def test_missing_and_infinite_shares_are_judged_by_a_bound(frames):
     assert city.missing["current"] == {"count": 211, "share": 211 / 4000}
 
 
+@pytest.mark.parametrize(("reference", "kind"), [
+    (["a", "b", "a"], "categorical"),  # binary: auto picks the z-test
+    (["a", "b", "c", "a"], "categorical"),  # chi-square
+    ([0.0, 1.0, 1.0], "numeric"),  # a numeric feature with two values: the z-test
+    ([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5], "numeric"),  # KS
+])  # fmt: skip
+def test_a_side_without_any_value_is_not_judged_and_its_missing_share_is(reference, kind):
+    make = numeric_sample if kind == "numeric" else categorical_sample
+    every = ("psi", "jensenshannon", "chi2", "z") + (("ks", "wasserstein") if kind == "numeric" else ())
+    for current in ([None] * 4, [np.nan] * 4):
+        ref, cur = make(pd.Series(reference)), make(pd.Series(current, dtype=float if kind == "numeric" else object))
+        auto = compare(ref, cur, missing_share_max=0.1)
+        assert auto.missing["current"] == {"count": 4, "share": 1.0} and auto.unusual["missing"] is False
+        if auto.method != "chi2":  # chi-square counts the (missing) bin, as the engine
+            assert auto.drifted is None and auto.results[auto.method].value is None, auto.method
+        for name, result in compare(ref, cur, methods_=every).results.items():
+            if name in ("jensenshannon", "z", "ks", "wasserstein"):
+                assert (result.value, result.drifted) == (None, None), name
+
+
 def test_dataset_verdict():
     rng = np.random.default_rng(1)
     ref = pd.DataFrame({f"x{i}": rng.normal(size=2000) for i in range(4)})

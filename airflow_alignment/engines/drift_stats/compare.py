@@ -54,6 +54,7 @@ AUTO_SMALL = 1000  # effective sample size at or below which `auto` picks a test
 AUTO_FEW_VALUES = 5  # a numeric feature with this many distinct values or fewer is compared by category
 MISSING_BIN, INFINITE_BIN, NEW_BIN = "(missing)", "(infinite)", "(new)"
 MAX_NEW_SHOWN = 10
+_NO_VALUES = "not computed: one side has no non-missing (finite) value"
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,8 @@ def _binned(name: str, table: BinTable, values_only: BinTable, bound: float, js_
         value = binning.psi(table.reference, table.current)
         return MethodResult("psi", value, bound, value > bound)
     if name == "jensenshannon":
+        if not values_only.reference.sum() or not values_only.current.sum():
+            return MethodResult("jensenshannon", None, bound, None, details={"note": _NO_VALUES})
         value = methods.jensenshannon_counts(values_only.reference, values_only.current, js_base)
         return MethodResult("jensenshannon", value, bound, value > bound, details={"base": js_base or "e"})
     test = methods.chi2_counts(table.reference, table.current)
@@ -301,6 +304,8 @@ def _binned(name: str, table: BinTable, values_only: BinTable, bound: float, js_
 def _z(table: BinTable, bound: float) -> MethodResult:
     """The z-test on the first two bins of a value table (the categories, sorted when they compare)."""
     ref, cur = table.reference[:2], table.current[:2]
+    if not table.reference.sum() or not table.current.sum():
+        return MethodResult("z", None, bound, None, details={"note": _NO_VALUES})
     if len(table.labels) < 2 or table.labels[1] in (MISSING_BIN, INFINITE_BIN, NEW_BIN):
         return MethodResult("z", 1.0, bound, False, 0.0, {"note": "a single category on both sides"})
     test = methods.z_test_counts(int(ref[1]), int(ref.sum()), int(cur[1]), int(cur.sum()))
