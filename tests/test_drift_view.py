@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.engines.drift_stats.compare import compare_frames, dataset_verdict
-from airflow_alignment.reporting.drift_view import BINS_CHARTED, _chart, drift_metrics, drift_page, drift_section
+from airflow_alignment.reporting.drift_view import (
+    BINS_CHARTED,
+    BINS_LISTED,
+    _chart,
+    drift_metrics,
+    drift_page,
+    drift_section,
+)
 
 SMALL_BOX = {"width": 300, "height": 130, "left": 40, "right": 10, "top": 10, "bottom": 20}
 HOSTILE = '<script>alert(1)</script>"\'&'
@@ -166,6 +173,10 @@ def test_many_categories_fold_into_one_bar_and_the_table_lists_all():
     html = drift_section(metrics({"city": feature("chi2", 0.3, 0.05, bins=cats, kind="categorical")}, False, 0.0, 1))
     assert html.count("<td>c0") == 100
     assert "73 bins with the fewest rows are drawn as one bar" in html
+    ids = [(f"id{i:05d}", 1, 1) for i in range(BINS_LISTED + 234)]
+    html = drift_section(metrics({"user": feature("chi2", 0.3, 0.05, bins=ids, kind="categorical")}, False, 0.0, 1))
+    assert html.count("<td>id") == BINS_LISTED and "+234 more bins in the stored result" in html
+    assert f'<td>id00000</td><td class="num">1</td><td class="num">{100 / (BINS_LISTED + 234):.3g}%</td>' in html
 
 
 def test_a_real_comparison_renders_every_feature():

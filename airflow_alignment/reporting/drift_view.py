@@ -39,6 +39,7 @@ METHOD_NAMES = {
     "jensenshannon": "Jensen-Shannon", "chi2": "chi-square", "z": "z-test",
 }  # fmt: skip
 BINS_CHARTED = 30  # more bins (categories) than this: the smallest are drawn as one "other" bar
+BINS_LISTED = 1000  # a bin table lists at most this many bins (the stored result has them all)
 LABEL_CHARS = 18  # a longer bin label is cut on the axis (the bar's tooltip has it whole)
 _REFERENCE, _CURRENT = "#b0bec5", "#1565c0"
 _UNUSUAL_BINS = ("(missing)", "(infinite)", "(new)")
@@ -117,7 +118,8 @@ def _feature(index: int, name: str, block: Mapping[str, Any], tests: frozenset[s
         "notes": [str(n) for n in block.get("notes") or []],
         "chart": _chart(bins, _BIG, labels=True),
         "mini": _chart(bins, _SMALL, labels=False),
-        "table": _bin_rows(bins),
+        "table": _bin_rows(bins[:BINS_LISTED], _totals(bins)),
+        "table_more": max(0, len(bins) - BINS_LISTED),
     }
 
 
@@ -158,8 +160,8 @@ def _unusual(block: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _bin_rows(bins: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    ref_total, cur_total = _totals(bins)
+def _bin_rows(bins: Sequence[Mapping[str, Any]], totals: tuple[int, int]) -> list[dict[str, str]]:
+    ref_total, cur_total = totals
     return [{"bin": str(b.get("bin")), "reference": fmt(b.get("reference")), "current": fmt(b.get("current")),
              "reference_share": _percent(_share(b.get("reference"), ref_total)),
              "current_share": _percent(_share(b.get("current"), cur_total))} for b in bins]  # fmt: skip
@@ -327,7 +329,7 @@ _SECTION = (
 <table><tr><th>Bin</th><th>Reference</th><th></th><th>Current</th><th></th></tr>
 {% for b in f.table %}<tr><td>{{ b.bin }}</td><td class="num">{{ b.reference }}</td><td class="num">{{ b.reference_share }}</td>
 <td class="num">{{ b.current }}</td><td class="num">{{ b.current_share }}</td></tr>
-{% endfor %}</table></details>
+{% endfor %}{% if f.table_more %}<tr><td colspan="5" class="muted">+{{ f.table_more }} more bins in the stored result</td></tr>{% endif %}</table></details>
 {% endfor %}
 </section>
 """
