@@ -215,7 +215,7 @@ def test_check_is_the_fairness_engine_on_expected_cells_with_label_intervals():
     realised = evaluate(landed, y_true="y", y_score="score", threshold=0.5, sensitive_features="sex",
                         constraints=CONSTRAINTS[:1]).assertions[0].observed  # fmt: skip
     assert low <= realised <= high and high - low < 0.03
-    groups = result.metrics["estimated"]["by_group"]["true_positive_rate"]
+    groups = result.metrics["estimated"]["per_group"]["true_positive_rate"]
     assert [g["group"] for g in groups] == [{"sex": "F"}, {"sex": "M"}]
     assert all(g["low"] <= g["estimate"] <= g["high"] for g in groups)
     assert "label_interval" not in result.assertions[1].details  # a named aggregate of two metrics: engine value only

@@ -525,7 +525,7 @@ def _estimated_block(intervals: Intervals, calibration: Calibration, trusted: bo
     def number(value: float) -> float | None:
         return None if np.isnan(value) else float(value)
 
-    by_group = {
+    per_group = {
         metric: [{"group": g, "estimate": number(v), "low": number(lo), "high": number(hi)}
                  for g, v, (lo, hi) in zip(intervals.groups, values, intervals.bounds[metric])]
         for metric, values in intervals.by_group.items()
@@ -534,7 +534,7 @@ def _estimated_block(intervals: Intervals, calibration: Calibration, trusted: bo
         "trusted": trusted,
         "confidence": intervals.confidence,
         "n_draws": intervals.n_draws,
-        "by_group": by_group,
+        "per_group": per_group,  # not "by_group": the report reads those blocks as metrics
         "overall": {m: dict(zip(("estimate", "low", "high"), map(number, v))) for m, v in intervals.overall.items()},
         "aggregates": [{"metric": m, "aggregate": k, **{key: number(v) for key, v in values.items()}}
                        for (m, k), values in intervals.aggregates.items()],
