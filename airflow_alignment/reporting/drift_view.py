@@ -89,8 +89,8 @@ def _dataset(block: Mapping[str, Any], count: int) -> dict[str, Any]:
     if bound is not None:
         text += f"; the dataset drifts when {bound:.0%} or more of the judged features drift"
     state = "undefined" if share is None else {True: "drifted", False: "stable"}.get(block.get("drifted"), "undefined")
-    return {"state": state, "headline": {"drifted": "Dataset drift", "stable": "No dataset drift"}.get(state,
-            "Dataset drift not judged"), "text": text, "drifted": drifted}  # fmt: skip
+    headline = {"drifted": "Dataset drift", "stable": "No dataset drift", "undefined": "Dataset drift not judged"}
+    return {"state": state, "headline": headline[state], "text": text, "drifted": drifted}
 
 
 def _feature(index: int, name: str, block: Mapping[str, Any], tests: frozenset[str]) -> dict[str, Any]:
