@@ -174,7 +174,7 @@ def xcom_result(ti: Any) -> dict[str, Any] | None:
 
 def stored_result(ti: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The full result in the artifact store for this try (or the latest try), and its path."""
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
 
     store = ArtifactStore()
     context = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_alignment.links import URL_PREFIX, AlignmentReportLink, root_path
 from airflow_alignment.plugin.app import app
-from airflow_alignment.plugin.links import URL_PREFIX, AlignmentReportLink, root_path
 
 _BASE = root_path() + URL_PREFIX
 
@@ -35,6 +37,6 @@ EXTERNAL_VIEWS = [
 
 class AlignmentPlugin(AirflowPlugin):
     name = "airflow_alignment"
-    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Alignment"}]
+    fastapi_apps: ClassVar[list[dict[str, Any]]] = [{"app": app, "url_prefix": URL_PREFIX, "name": "Alignment"}]
     external_views = EXTERNAL_VIEWS
-    operator_extra_links = [AlignmentReportLink()]
+    operator_extra_links: ClassVar[list[Any]] = [AlignmentReportLink()]

@@ -36,10 +36,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from airflow_alignment.plugin import reader
-from airflow_alignment.plugin.links import app_path, report_path, root_path
 from airflow_alignment.reporting import html
-from airflow_alignment.reporting.index import RUN_FOLDER
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.index import RUN_FOLDER
+from airflow_alignment.urls import app_path, report_path, root_path
 
 # Airflow's KEY_REGEX for dag and task ids; run ids: printable, no separator (Airflow's column
 # holds 250 characters). Ids made only of dots are refused outright.
@@ -150,9 +150,14 @@ def task_report(
     found = reader.task_try(store, dag_id, run_id, task_id, map_index, try_number)
     if found is None:
         what = f"try {try_number} of " if try_number is not None else ""
-        return _page(html.render_message("No alignment result",
-                                         f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
-                                         f"{dag_id} has no stored alignment result."), 404)  # fmt: skip
+        return _page(
+            html.render_message(
+                "No alignment result",
+                f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
+                f"{dag_id} has no stored alignment result.",
+            ),
+            404,
+        )
     context, names = found
     page = reader.read_report(store, context) if reader.REPORT in names else None
     if page is None:  # stored before reports existed, its rendering failed at run time, or unreadable
@@ -217,16 +222,18 @@ def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) 
     runs, root = [], root_path()
     for run in history["runs"]:
         results = [_with_urls(entry, dag_id, run["run_id"], root, store.base) for entry in run["results"]]
-        runs.append({
-            "run_id": run["run_id"],
-            "run_after": run["run_after"],
-            "started_at": run["started_at"],
-            "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
-            "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
-            "status": html.worst_status([r["status"] for r in results]),
-            "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
-            "results": results,
-        })  # fmt: skip
+        runs.append(
+            {
+                "run_id": run["run_id"],
+                "run_after": run["run_after"],
+                "started_at": run["started_at"],
+                "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
+                "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
+                "status": html.worst_status([r["status"] for r in results]),
+                "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
+                "results": results,
+            }
+        )
     older = history["next_before"]
     return {
         "dag_id": dag_id,
@@ -248,9 +255,18 @@ def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str, root: str, store
             entry[key] = html.public_text(entry[key], store_base)
     context = {"dag_id": dag_id, "run_id": run_id, "task_id": entry["task_id"], "map_index": entry["map_index"]}
     entry["report_url"] = report_path(context, try_number=entry["try_number"], root=root)
-    entry["result_url"] = app_path("api", "dags", dag_id, "runs", run_id, "tasks", entry["task_id"], "result",
-                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
-                                   root=root)  # fmt: skip
+    entry["result_url"] = app_path(
+        "api",
+        "dags",
+        dag_id,
+        "runs",
+        run_id,
+        "tasks",
+        entry["task_id"],
+        "result",
+        query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
+        root=root,
+    )
     return entry
 
 

@@ -164,7 +164,7 @@ _HISTORY = """{% extends "base.html" %}
 {% block body %}
 <h1>Alignment history of {{ h.dag_id }}</h1>
 <p class="muted">{{ rows | length }} run(s) with alignment results, newest first{% if h.get('newest_url') %} · <a href="{{ h.get('newest_url') }}">newest runs</a>{% endif %}{% if h.get('json_url') %} · <a href="{{ h.get('json_url') }}">JSON</a>{% endif %}</p>
-{% if h.get('unindexed_results') %}<p class="error">This DAG has results stored before the history index existed. Index them once with <code>python -m airflow_alignment.reporting.index rebuild --dag {{ h.dag_id }}</code>.</p>{% endif %}
+{% if h.get('unindexed_results') %}<p class="error">This DAG has results stored before the history index existed. Index them once with <code>python -m airflow_alignment.store.index rebuild --dag {{ h.dag_id }}</code>.</p>{% endif %}
 {% if rows %}
 <table>
 <tr><th>Run</th><th>Started</th><th>Outcome</th>{% for t in tasks %}<th>{{ t }}</th>{% endfor %}</tr>

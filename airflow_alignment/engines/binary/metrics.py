@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+
 
 TN, FP, FN, TP = 0, 1, 2, 3
 _ALL = (TN, FP, FN, TP)
@@ -56,6 +57,8 @@ def cell_counts(
     One vectorised pass: each row's cell index is ``4 * group + 2 * label + prediction``.
     ``codes`` is consumed (turned into the cell index in place) to keep peak memory low.
     """
+    import numpy as np
+
     codes <<= 2
     codes += positive.view(np.uint8) << 1
     codes += predicted.view(np.uint8)
@@ -73,6 +76,8 @@ def merge_groups(cells: np.ndarray, membership: np.ndarray, n_out: int) -> np.nd
     coarse group's fine groups in their own order), not a dense (fine x coarse) product: merging
     thousands of groups stays linear in the cells.
     """
+    import numpy as np
+
     order = np.argsort(membership, kind="stable")
     sizes = np.bincount(membership, minlength=n_out)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -87,6 +92,8 @@ def rate(name: str, cells: np.ndarray, counts: np.ndarray | None = None) -> np.n
 
     ``counts`` are the unweighted row counts (for ``count`` when ``cells`` hold weights).
     """
+    import numpy as np
+
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "count":
             return np.asarray((cells if counts is None else counts).sum(axis=-1), dtype=float)
@@ -100,6 +107,7 @@ def rate(name: str, cells: np.ndarray, counts: np.ndarray | None = None) -> np.n
 
 
 def _sum(cells: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
+
     total = cells[..., idx[0]].astype(float)
     for i in idx[1:]:
         total = total + cells[..., i]
@@ -107,12 +115,15 @@ def _sum(cells: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     den = np.asarray(den, dtype=float)
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
 def undefined_reason(name: str, cells: np.ndarray) -> str:
     """Why ``name`` is undefined for a group with these cells (shape ``(4,)``)."""
+
     if name in _RATES:
         return "the group " + _EMPTY[_RATES[name][1]]
     if name == "balanced_accuracy":
@@ -130,6 +141,8 @@ def aggregate(values: np.ndarray, overall: np.ndarray, kind: str, method: str = 
     ``values`` has shape ``(..., groups)`` with NaN for undefined groups; ``overall`` has the
     leading shape. ``difference`` and ``ratio`` need two defined groups (between_groups).
     """
+    import numpy as np
+
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         defined = np.sum(~np.isnan(values), axis=-1)
@@ -151,6 +164,8 @@ def aggregate(values: np.ndarray, overall: np.ndarray, kind: str, method: str = 
 
 
 def _to_overall(values: np.ndarray, overall: np.ndarray, kind: str) -> np.ndarray:
+    import numpy as np
+
     if kind == "difference":
         return np.nanmax(np.abs(values - overall), axis=-1)
     ratios = values / overall
@@ -160,6 +175,8 @@ def _to_overall(values: np.ndarray, overall: np.ndarray, kind: str) -> np.ndarra
 
 def arg_pair(values: np.ndarray, overall: float, kind: str, method: str) -> tuple[int | None, int | None]:
     """The groups that produce a point aggregate: ``(low, high)``; ``None`` means "overall"."""
+    import numpy as np
+
     if np.all(np.isnan(values)):
         return None, None
     low, high = int(np.nanargmin(values)), int(np.nanargmax(values))
@@ -191,8 +208,10 @@ def bootstrap_cells(
     and variance of weights (the exact law would need the rows). Returns
     ``(weighted_cells, counts)``, each ``(n_boot, groups, 4)``.
     """
+    import numpy as np
+
     n = int(counts.sum())
-    drawn = rng.multinomial(n, counts.ravel() / n, size=n_boot).reshape((n_boot,) + counts.shape)
+    drawn = rng.multinomial(n, counts.ravel() / n, size=n_boot).reshape((n_boot, *counts.shape))
     if weights is None or weights_sq is None:
         return drawn.astype(float), drawn
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -205,6 +224,8 @@ def bootstrap_cells(
 
 def interval(replicates: np.ndarray, confidence: float) -> np.ndarray:
     """Percentile interval over the first axis; NaN replicates (undefined draws) are skipped."""
+    import numpy as np
+
     tail = (1 - confidence) / 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -223,6 +244,8 @@ def frame_metric(
 
     ``groups`` are integer group codes ``0..G-1``; a group absent from the rows gets NaN.
     """
+    import numpy as np
+    import pandas as pd
     from fairlearn.metrics import MetricFrame
 
     params = {"sample_weight": weight} if weight is not None else None
@@ -239,6 +262,8 @@ def frame_metric(
 
 def _needs_two_classes(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(y_true: np.ndarray, y_score: np.ndarray, **kwargs: Any) -> float:
+        import numpy as np
+
         if len(np.unique(y_true)) < 2:
             return float("nan")
         return float(func(y_true, y_score, **kwargs))
@@ -261,6 +286,7 @@ def score_metric(name: str) -> Callable[..., Any]:
         return log_loss
 
     def brier_score(y_true: np.ndarray, y_score: np.ndarray, **kwargs: Any) -> float:
+
         return float(metrics.brier_score_loss(y_true, y_score, pos_label=1, **kwargs))
 
     return brier_score

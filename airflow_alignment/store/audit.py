@@ -34,15 +34,30 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
 
 AUDIT_FILE = "audit/audit.jsonl"
 AUDIT_RECORDS = "audit/records"
 CSV_COLUMNS = (
-    "time", "dag_id", "run_id", "task_id", "map_index", "try_number", "kind", "check", "policy_name",
-    "policy_version", "policy_sha256", "model", "data_fingerprint", "status", "verdict", "reviewer", "summary",
+    "time",
+    "dag_id",
+    "run_id",
+    "task_id",
+    "map_index",
+    "try_number",
+    "kind",
+    "check",
+    "policy_name",
+    "policy_version",
+    "policy_sha256",
+    "model",
+    "data_fingerprint",
+    "status",
+    "verdict",
+    "reviewer",
+    "summary",
     "result",
-)  # fmt: skip
+)
 
 
 def audit_record(result: Any, *, model: str | None = None, reviewer: Any = None) -> dict[str, Any]:

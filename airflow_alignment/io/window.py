@@ -5,7 +5,7 @@ rows whose ``predicted_at`` lies in ``(end - seconds, end]``. Timestamps without
 count as UTC, on both sides.
 
 The same bounds filter a DataFrame (:meth:`Window.keep`, pandas imported when called) and a
-SQL source (:func:`airflow_alignment.sql.relation` with ``window=``: a ``WHERE`` inside the
+SQL source (:func:`airflow_alignment.io.sql.relation` with ``window=``: a ``WHERE`` inside the
 database, so rows outside the window never leave it). Importing this module is cheap.
 """
 
@@ -42,8 +42,9 @@ class Window:
         try:
             moment = datetime.fromisoformat(str(self.end))
         except ValueError:
-            raise SpecError(f"window_end: expected an ISO date and time, e.g. 2026-03-08T00:00:00+00:00; "
-                            f"got {self.end!r}") from None  # fmt: skip
+            raise SpecError(
+                f"window_end: expected an ISO date and time, e.g. 2026-03-08T00:00:00+00:00; got {self.end!r}"
+            ) from None
         return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
     @property
@@ -59,8 +60,10 @@ class Window:
 
         if self.column not in frame.columns:
             names = [str(c) for c in frame.columns]
-            raise DataError(f"timestamp_column {self.column!r} not in {where}.{did_you_mean(self.column, names)} "
-                            f"Columns: [{preview(names, limit=30)}]")  # fmt: skip
+            raise DataError(
+                f"timestamp_column {self.column!r} not in {where}.{did_you_mean(self.column, names)} "
+                f"Columns: [{preview(names, limit=30)}]"
+            )
         try:  # ISO 8601 in any of its forms, row by row ('T' or ' ', with or without an offset)
             stamps = pd.to_datetime(frame[self.column], utc=True, format="ISO8601")
         except (TypeError, ValueError) as exc:

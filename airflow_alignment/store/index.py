@@ -7,7 +7,7 @@ When a result is published, one small entry is written beside the results::
 ``<run stamp>`` is the run's ``run_after`` (the time Airflow orders a DAG's runs by, set on every
 run, ``dag.test()`` included) as microseconds counted down from 10^17, zero-padded: the keys of
 a DAG's newest run sort first, so the history page lists the index in key order and stops after
-the runs it shows (see :mod:`airflow_alignment.reporting.listing` for what that costs on each
+the runs it shows (see :mod:`airflow_alignment.store.listing` for what that costs on each
 store). Every task instance try writes its own object: tasks of one run running at the same time
 never write the same key. Each segment is percent-encoded (:func:`safe_segment`).
 
@@ -16,7 +16,7 @@ An entry is the compact form of the result (:func:`compact_entry`) with ``schema
 
 Stores written before the index existed have results and no entries: build them with::
 
-    python -m airflow_alignment.reporting.index rebuild [--dag DAG_ID ...] [--store URI]
+    python -m airflow_alignment.store.index rebuild [--dag DAG_ID ...] [--store URI]
 
 which reads every stored result once (the one operation here that costs the whole history).
 """
@@ -34,8 +34,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_alignment.reporting.listing import iter_keys, read_texts
-from airflow_alignment.reporting.store import RESULTS, ArtifactStore, safe_segment
+from airflow_alignment.results import SCHEMA_ID
+from airflow_alignment.store.artifacts import RESULTS, ArtifactStore, safe_segment
+from airflow_alignment.store.listing import iter_keys, read_texts
 
 INDEX = "index"
 UNREADABLE = "unreadable"  # the status of an entry whose stored file cannot be shown
@@ -114,8 +115,9 @@ def compact_entry(doc: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def unreadable_entry(key: str, error: BaseException | str, task_id: str | None = None, map_index: int = -1,
-                     try_number: int | None = None) -> dict[str, Any]:  # fmt: skip
+def unreadable_entry(
+    key: str, error: BaseException | str, task_id: str | None = None, map_index: int = -1, try_number: int | None = None
+) -> dict[str, Any]:
     """The entry of a stored file that could not be read or is not what it should be: the fields
     of a :func:`compact_entry` (``None`` where unknown), ``status: "unreadable"``, its key and why."""
     entry = compact_entry({"context": {"task_id": task_id, "map_index": map_index, "try_number": try_number}})
@@ -157,11 +159,17 @@ def entry(doc: Mapping[str, Any], run_after: datetime | str) -> tuple[str, str]:
     """The key and the text of the index entry of a result (``doc``: its JSON form)."""
     ctx = doc.get("context") or {}
     folder = run_folder(run_after, ctx["run_id"])
-    key = entry_key(ctx["dag_id"], folder, ctx["task_id"], int(ctx.get("map_index", -1)),
-                    int(ctx.get("try_number") or 0))  # fmt: skip
+    key = entry_key(
+        ctx["dag_id"], folder, ctx["task_id"], int(ctx.get("map_index", -1)), int(ctx.get("try_number") or 0)
+    )
     when = datetime.fromisoformat(run_after) if isinstance(run_after, str) else run_after
-    body = {"schema": ENTRY_SCHEMA, "dag_id": ctx["dag_id"], "run_id": ctx["run_id"],
-            "run_after": when.isoformat(), **compact_entry(doc)}  # fmt: skip
+    body = {
+        "schema": ENTRY_SCHEMA,
+        "dag_id": ctx["dag_id"],
+        "run_id": ctx["run_id"],
+        "run_after": when.isoformat(),
+        **compact_entry(doc),
+    }
     return key, json.dumps(body, allow_nan=False)
 
 
@@ -240,7 +248,6 @@ def _entry_of_result(dag_id: str, folder: str, result: str) -> str | None:
 
 
 def _result_doc(text: str | Exception) -> dict[str, Any] | None:
-    from airflow_alignment.results import SCHEMA_ID
 
     if isinstance(text, Exception):
         return None
@@ -295,7 +302,7 @@ def dag_runs_after(dag_id: str) -> dict[str, datetime]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_alignment.reporting.index",
+        prog="python -m airflow_alignment.store.index",
         description="Build the history index of results stored before it existed.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -308,8 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = ArtifactStore(args.store)
     for dag_id in args.dag or stored_dags(store):
         counts = rebuild(store, dag_id, {} if args.no_db else dag_runs_after(dag_id))
-        print(f"{dag_id}: {counts['entries']} entries written for {counts['runs']} runs, "
-              f"{counts['unreadable']} unreadable results skipped ({store.base})")  # fmt: skip
+        print(
+            f"{dag_id}: {counts['entries']} entries written for {counts['runs']} runs, "
+            f"{counts['unreadable']} unreadable results skipped ({store.base})"
+        )
     return 0
 
 

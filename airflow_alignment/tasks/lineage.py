@@ -15,6 +15,7 @@ it stored in ``publish()`` is still there). This module turns that result into a
 - a callable or a DataFrame names no dataset: the event then has no input, and the assertions
   go in a run-level ``TestRunFacet`` instead, so they are not lost.
 
+Every source names its dataset through its backend (:meth:`~airflow_alignment.io.SourceBackend.lineage_name`).
 Everything OpenLineage is imported inside the functions: without the provider installed,
 :func:`operator_lineage` returns ``None`` and nothing else happens. Parsing a DAG never imports
 this module's dependencies.
@@ -23,9 +24,10 @@ this module's dependencies.
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+from airflow_alignment.exceptions import SpecError
+from airflow_alignment.io import as_source, backend_for
 
 if TYPE_CHECKING:
     from airflow_alignment.results import Assertion, CheckResult
@@ -60,48 +62,12 @@ def source_dataset(source: Any) -> Any:
     """The OpenLineage ``Dataset`` a ``data=`` argument names, or ``None`` (callable, frame)."""
     from airflow.providers.common.compat.openlineage.facet import Dataset
 
-    from airflow_alignment.sources import SqlSource, as_source
-
-    if isinstance(source, dict) and "conn_id" in source:
-        source = as_source(source)
-    if isinstance(source, SqlSource):
-        named = sql_dataset_name(source)
-        return None if named is None else Dataset(namespace=named[0], name=named[1])
-    path = _source_path(source)
-    if path is None:
-        return None
-    namespace, name = dataset_name(path)
-    return Dataset(namespace=namespace, name=name)
-
-
-def dataset_name(path: str) -> tuple[str, str]:
-    """``(namespace, name)`` of a path or URI, following OpenLineage's naming conventions."""
-    if "://" not in path or path.startswith("file://"):
-        return "file", os.path.abspath(path.removeprefix("file://"))
-    parts = urlsplit(path)
-    bucket = parts.netloc.rpartition("@")[2]  # s3://aws_default@bucket/key: the conn id is not a name
-    return f"{parts.scheme}://{bucket}", parts.path.lstrip("/")
-
-
-def sql_dataset_name(source: Any) -> tuple[str, str] | None:
-    """``(namespace, name)`` of a SQL table by OpenLineage's naming: ``postgres://host:port``
-    and ``database.schema.table``; a SQLite file is ``sqlite://<path>`` and the table. A
-    ``query=`` source names no single table: ``None``."""
-    if source.query is not None:
-        return None
-    from airflow_alignment import sql
-
     try:
-        url = sql.engine(source).url
-    except Exception:  # noqa: BLE001 - lineage never fails the task
+        data = as_source(source)
+        named = backend_for(data).lineage_name(data)
+    except SpecError:  # no source this package reads (None, a malformed mapping): no dataset
         return None
-    schema, table = sql.table_name(source)
-    if url.get_backend_name() == "sqlite":
-        return f"sqlite://{os.path.abspath(url.database or '')}", table
-    scheme = "postgres" if url.get_backend_name() == "postgresql" else url.get_backend_name()
-    schema = schema or ("public" if scheme == "postgres" else None)
-    name = ".".join(p for p in (url.database, schema, table) if p)
-    return f"{scheme}://{url.host}:{url.port or ''}".rstrip(":"), name
+    return None if named is None else Dataset(namespace=named[0], name=named[1])
 
 
 def dataset_facets(result: CheckResult) -> dict[str, Any]:
@@ -172,22 +138,6 @@ def test_run_facet(assertions: list[Assertion]) -> Any:
             for a in assertions
         ]
     )
-
-
-def _source_path(source: Any) -> str | None:
-    if source is None or isinstance(source, bool):
-        return None
-    namespace, key = getattr(source, "namespace", None), getattr(source, "key", None)
-    if isinstance(namespace, str) and isinstance(key, str):  # an ObjectStoragePath
-        return f"{namespace}/{key}"
-    if isinstance(source, dict):  # the FileSource dict form
-        source = source.get("path")
-    elif hasattr(source, "read_options"):  # a FileSource
-        source = source.path
-    if isinstance(source, (str, os.PathLike)):
-        text = str(source)
-        return text if text.strip() else None
-    return None  # a callable or a DataFrame: no dataset to name
 
 
 def _text(value: Any) -> str | None:

@@ -4,7 +4,7 @@ Every problem with the data is found here and raised as a :class:`DataError` tha
 column, the count and the fix: missing values, labels that are not binary, predictions that
 look like probabilities, a single group.
 
-The data may also be a :class:`~airflow_alignment.engines.cells.CellTable` (one row per
+The data may also be a :class:`~airflow_alignment.engines.binary.cells.CellTable` (one row per
 distinct combination of features, label and prediction, with the number of rows behind it).
 The checks are the same and so are the messages: every count is a sum of the rows behind the
 cells, and the arrays carry that ``multiplicity`` so the cell counts equal the rows' counts.
@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from airflow_alignment.engines.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ, CellTable
-from airflow_alignment.engines.common import require_columns, require_one_type
+from airflow_alignment.engines.binary.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ, CellTable
 from airflow_alignment.exceptions import DataError, SpecError, preview
+from airflow_alignment.io.frames import require_columns, require_one_type
 from airflow_alignment.limits import MAX_GROUPS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # Above this many possible feature combinations, compress the codes with a hash, not a table.
 _DENSE_COMBINATIONS = 1 << 22
@@ -68,6 +69,8 @@ def prepare(
     missing_groups: str,
 ) -> Inputs:
     """The checked arrays of ``df``: a DataFrame, or a CellTable (see :func:`check_table`)."""
+    import numpy as np
+
     counted = isinstance(df, CellTable)
     if isinstance(df, CellTable):
         # The table's prediction column is y_pred, or y_score thresholded upstream (1.0 / 0.0 /
@@ -77,25 +80,25 @@ def prepare(
     df, dropped = _handle_missing(df, y_true, y_pred, y_score, sample_weight, features, missing_groups, counted)
     multiplicity = df[ROWS].to_numpy(dtype=np.int64) if counted else None
     rows = len(df) if multiplicity is None else int(multiplicity.sum())
-    true_values = _distinct(df[y_true])
-    _require_binary(true_values, "y_true", y_true, pos_label)
+    true_values = distinct(df[y_true])
+    require_binary(true_values, "y_true", y_true, pos_label)
     predicted = None
     if y_pred is not None:
-        pred_values = _distinct(df[y_pred])
-        _require_predictions(df[y_pred], pred_values, y_pred, pos_label)
-        _require_same_labels(true_values, pred_values, y_true, y_pred, pos_label)
-        predicted = _equals(df[y_pred], pos_label)
+        pred_values = distinct(df[y_pred])
+        require_predictions(df[y_pred], pred_values, y_pred, pos_label)
+        require_same_labels(true_values, pred_values, y_true, y_pred, pos_label)
+        predicted = equals(df[y_pred], pos_label)
     score = weight = weight_sq = None
     if counted:
         if predicted is None and y_score is not None:
             predicted = df[y_score].to_numpy(dtype=float) == 1.0
         if sample_weight is not None:
-            weight, weight_sq = _cell_weights(df, sample_weight)
+            weight, weight_sq = cell_weights(df, sample_weight)
     else:
-        score = _numeric(df[y_score], "y_score", y_score) if y_score is not None else None
+        score = numeric(df[y_score], "y_score", y_score) if y_score is not None else None
         if predicted is None and score is not None and threshold is not None:
             predicted = score >= threshold
-        weight = _weights(df[sample_weight], sample_weight) if sample_weight is not None else None
+        weight = weights(df[sample_weight], sample_weight) if sample_weight is not None else None
     codes, levels, values = _group_codes(df, features)
     if len(levels) > MAX_GROUPS:
         raise DataError(
@@ -108,11 +111,22 @@ def prepare(
     ]
     if len(groups) < 2:
         raise DataError(
-            f"{_what(features)} has a single group {groups[0]} in {rows:,} rows: "
-            "fairness compares at least two groups"
+            f"{_what(features)} has a single group {groups[0]} in {rows:,} rows: fairness compares at least two groups"
         )
-    return Inputs(features, codes, groups, levels, values, _equals(df[y_true], pos_label), predicted, score,
-                  weight, dropped, multiplicity, weight_sq)
+    return Inputs(
+        features,
+        codes,
+        groups,
+        levels,
+        values,
+        equals(df[y_true], pos_label),
+        predicted,
+        score,
+        weight,
+        dropped,
+        multiplicity,
+        weight_sq,
+    )
 
 
 def _what(features: list[str]) -> str:
@@ -138,30 +152,44 @@ def check_table(
     out. Beside ``y_pred``, ``y_score`` is not looked at: the table holds no score.
     """
     head = table.frame.iloc[:0][table.columns]
-    roles = [("y_true column", y_true), ("y_pred column", y_pred),
-             ("y_score column", y_score if y_pred is None else None), ("sample_weight column", sample_weight)]
-    roles += [("sensitive feature", f) for f in features]  # fmt: skip
+    roles = [
+        ("y_true column", y_true),
+        ("y_pred column", y_pred),
+        ("y_score column", y_score if y_pred is None else None),
+        ("sample_weight column", sample_weight),
+    ]
+    roles += [("sensitive feature", f) for f in features]
     for what, col in roles:
         if col is not None:
             require_columns(head, [col], what=what)
     if table.y_true != y_true:
-        raise SpecError(f"y_true: the cell table counts the labels of {table.y_true!r}, not {y_true!r}; "
-                        "build the table with the same y_true")  # fmt: skip
+        raise SpecError(
+            f"y_true: the cell table counts the labels of {table.y_true!r}, not {y_true!r}; "
+            "build the table with the same y_true"
+        )
     if (y_pred if y_pred is not None else y_score) != table.prediction or table.thresholded != (y_pred is None):
         have = _prediction_role(table.prediction, table.thresholded)
         want = f"y_pred={y_pred!r}" if y_pred is not None else f"y_score={y_score!r} with threshold={threshold!r}"
-        raise SpecError(f"the cell table counts the predictions of {have}, but the check reads {want}; "
-                        "build the table with the same columns")  # fmt: skip
+        raise SpecError(
+            f"the cell table counts the predictions of {have}, but the check reads {want}; "
+            "build the table with the same columns"
+        )
     if table.thresholded and table.threshold is not None and threshold != table.threshold:
-        raise SpecError(f"threshold: the cell table cut {table.prediction!r} at {table.threshold!r}, but the check "
-                        f"reads threshold={threshold!r}; build the table with the same threshold")  # fmt: skip
+        raise SpecError(
+            f"threshold: the cell table cut {table.prediction!r} at {table.threshold!r}, but the check "
+            f"reads threshold={threshold!r}; build the table with the same threshold"
+        )
     if sample_weight is not None and table.sample_weight != sample_weight:
-        raise SpecError(f"sample_weight: the cell table sums the weights of {table.sample_weight!r}, "
-                        f"not {sample_weight!r}; build the table with the same sample_weight")  # fmt: skip
+        raise SpecError(
+            f"sample_weight: the cell table sums the weights of {table.sample_weight!r}, "
+            f"not {sample_weight!r}; build the table with the same sample_weight"
+        )
     for feature in features:
         if feature not in table.features:
-            raise SpecError(f"sensitive feature {feature!r} is not a sensitive feature of the cell table "
-                            f"({table.features}); build the table with it")  # fmt: skip
+            raise SpecError(
+                f"sensitive feature {feature!r} is not a sensitive feature of the cell table "
+                f"({table.features}); build the table with it"
+            )
 
 
 def _prediction_role(column: str | None, thresholded: bool) -> str:
@@ -181,6 +209,8 @@ def _handle_missing(
     counted: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Drop or refuse rows with missing values; ``counted``: ``df`` is a cell table's frame."""
+    import numpy as np
+
     rows = df[ROWS].to_numpy(dtype=np.int64) if counted else None
     total = len(df) if rows is None else int(rows.sum())
     roles = [("y_true", y_true), ("y_pred", y_pred), ("y_score", y_score), ("sample_weight", sample_weight)]
@@ -215,7 +245,9 @@ def _handle_missing(
     return df.loc[keep], dropped
 
 
-def _distinct(series: pd.Series) -> list[Any]:
+def distinct(series: pd.Series) -> list[Any]:
+    import pandas as pd
+
     values = pd.unique(series).tolist()
     try:
         return sorted(values)
@@ -223,7 +255,7 @@ def _distinct(series: pd.Series) -> list[Any]:
         return values
 
 
-def _require_binary(values: list[Any], role: str, col: str, pos_label: Any) -> None:
+def require_binary(values: list[Any], role: str, col: str, pos_label: Any) -> None:
     if len(values) > 2:
         raise DataError(
             f"{role} column {col!r} is not binary: it has {len(values)} distinct values: {preview(values)}. "
@@ -231,7 +263,9 @@ def _require_binary(values: list[Any], role: str, col: str, pos_label: Any) -> N
         )
 
 
-def _require_predictions(series: pd.Series, values: list[Any], col: str, pos_label: Any) -> None:
+def require_predictions(series: pd.Series, values: list[Any], col: str, pos_label: Any) -> None:
+    import pandas as pd
+
     if pd.api.types.is_float_dtype(series.dtype) and values:
         fractional = [v for v in values if v not in (0, 1)]
         if fractional and min(values) >= 0 and max(values) <= 1:
@@ -240,10 +274,10 @@ def _require_predictions(series: pd.Series, values: list[Any], col: str, pos_lab
                 f"{min(values):.3g} and {max(values):.3g}); pass it as y_score={col!r} with a threshold, "
                 "e.g. threshold=0.5"
             )
-    _require_binary(values, "y_pred", col, pos_label)
+    require_binary(values, "y_pred", col, pos_label)
 
 
-def _require_same_labels(
+def require_same_labels(
     true_values: list[Any], pred_values: list[Any], y_true: str, y_pred: str, pos_label: Any
 ) -> None:
     union = list(dict.fromkeys(true_values + pred_values))
@@ -259,20 +293,27 @@ def _require_same_labels(
         )
 
 
-def _equals(series: pd.Series, pos_label: Any) -> np.ndarray:
+def equals(series: pd.Series, pos_label: Any) -> np.ndarray:
+    import numpy as np
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         return np.asarray(series.to_numpy() == pos_label, dtype=bool)
     return series.isin([pos_label]).to_numpy(dtype=bool)
 
 
-def _numeric(series: pd.Series, role: str, col: str) -> np.ndarray:
+def numeric(series: pd.Series, role: str, col: str) -> np.ndarray:
+    import pandas as pd
+
     if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         raise DataError(f"{role} column {col!r} must be numeric, got dtype {series.dtype}")
     return series.to_numpy(dtype=float)
 
 
-def _weights(series: pd.Series, col: str) -> np.ndarray:
-    weight = _numeric(series, "sample_weight", col)
+def weights(series: pd.Series, col: str) -> np.ndarray:
+    import numpy as np
+
+    weight = numeric(series, "sample_weight", col)
     bad = ~np.isfinite(weight) | (weight < 0)
     if bad.any():
         raise DataError(
@@ -284,13 +325,15 @@ def _weights(series: pd.Series, col: str) -> np.ndarray:
     return weight
 
 
-def _cell_weights(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+def cell_weights(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
     """The weight sums and squared-weight sums of a cell table's cells, checked as :func:`_weights`.
 
     The cells keep each cell's smallest weight, not how many rows are negative: the message
     says the smallest one.
     """
-    weight = _numeric(df[col], "sample_weight", col)
+    import numpy as np
+
+    weight = numeric(df[col], "sample_weight", col)
     smallest = df[WEIGHT_MIN].to_numpy(dtype=float)
     negative, infinite = smallest < 0, ~np.isfinite(weight)
     if negative.any() or infinite.any():
@@ -307,6 +350,8 @@ def _cell_weights(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.ndarray, list[list[Any]]]:
     """Intersectional group codes in one pass per feature, sorted as fairlearn sorts groups."""
+    import numpy as np
+
     combined: np.ndarray | None = None
     values: list[list[Any]] = []
     for col in features:
@@ -337,6 +382,9 @@ def _group_codes(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.
 def _factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """Codes and values of a feature, values sorted (as fairlearn sorts groups); values that do
     not compare (bytes beside numbers) are ordered by type, then by their text."""
+    import numpy as np
+    import pandas as pd
+
     try:
         codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=False)
         return codes, uniques.tolist()
@@ -350,14 +398,10 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
 
 def _plain(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, float) and math.isnan(value):
         return None
     if value is pd.NA or value is pd.NaT:
         return None
     return value
-
-
-def require_score(score: np.ndarray | None, metric: str, where: str) -> np.ndarray:
-    if score is None:
-        raise SpecError(f"{where}: {metric} is computed from scores: give y_score (a column of scores)")
-    return score

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_alignment.exceptions import AlignmentError, StoreUnavailableError
+from airflow_alignment.io import object_path
 
 RESULTS = "results"
 RESULT_NAME = "result.json"
@@ -118,7 +119,6 @@ class ArtifactStore:
         return os.path.join(self.base, *key.split("/")) if self.is_local else f"{self.base}/{key}"
 
     def _remote(self, key: str) -> Any:
-        from airflow_alignment.sources import object_path
 
         return object_path(self.uri(key))
 

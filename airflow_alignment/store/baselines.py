@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_alignment.reporting.store import ArtifactStore, safe_segment
+from airflow_alignment.store.artifacts import ArtifactStore, safe_segment
 
 
 def baseline_key(policy: str, model: str, name: str = "latest.json") -> str:

@@ -1,4 +1,4 @@
-"""SQL sources: statements built with SQLAlchemy from a :class:`~airflow_alignment.sources.SqlSource`.
+"""SQL sources: statements built with SQLAlchemy from a :class:`~airflow_alignment.io.sources.SqlSource`.
 
 Everything that reaches the database is a SQLAlchemy construct: table and column names are
 quoted by the connection's dialect (``sqlalchemy.table`` / ``sqlalchemy.column``), values are
@@ -8,8 +8,8 @@ score). The only SQL text taken as is is what the DAG author wrote in ``where=``
 
 - :func:`engine` opens the Airflow connection's SQLAlchemy engine (through its hook);
 - :func:`read_frame` reads the needed columns, ``chunk_rows`` at a time;
-- :func:`cell_table` runs the one ``GROUP BY`` that count-based fairness and performance
-  metrics need (see :mod:`airflow_alignment.engines.cells`);
+- :func:`count_cells` runs the one ``GROUP BY`` that count-based fairness and performance
+  metrics need (see :mod:`airflow_alignment.io.cells`);
 - :func:`group_counts` counts rows and labelled rows per group (a feedback sensor's wait);
 - :func:`relation`'s ``window`` and ``not_null`` keep the rows of a time window, or with a
   label, by a ``WHERE`` inside the database (read, counted or grouped alike);
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -35,14 +36,14 @@ from airflow_alignment.exceptions import (
     did_you_mean,
     preview,
 )
+from airflow_alignment.io.cells import ROWS, WEIGHT_MIN, WEIGHT_MISSING, WEIGHT_SQ, WEIGHT_SUM, CellKeys
+from airflow_alignment.io.sources import SqlSource
 
 if TYPE_CHECKING:
     import pandas as pd
     import sqlalchemy as sa
 
-    from airflow_alignment.engines.cells import CellTable
-    from airflow_alignment.sources import SqlSource
-    from airflow_alignment.window import Window
+    from airflow_alignment.io.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,11 @@ def _connection(conn_id: str) -> Any:
     try:
         return BaseHook.get_connection(conn_id)
     except Exception as exc:
-        raise SpecError(f"SqlSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
-                        "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
-                        f"{conn_id.upper()}") from exc  # fmt: skip
+        raise SpecError(
+            f"SqlSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
+            "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
+            f"{conn_id.upper()}"
+        ) from exc
 
 
 def _open(conn_id: str, conn: Any) -> sa.Engine:
@@ -106,8 +109,10 @@ def _open(conn_id: str, conn: Any) -> sa.Engine:
         import sqlalchemy as sa
 
         return sa.create_engine(hook.get_uri())
-    raise SpecError(f"SqlSource: connection {conn_id!r} ({conn.conn_type}) is not a SQL connection: its hook "
-                    f"{type(hook).__name__} has no SQLAlchemy engine")  # fmt: skip
+    raise SpecError(
+        f"SqlSource: connection {conn_id!r} ({conn.conn_type}) is not a SQL connection: its hook "
+        f"{type(hook).__name__} has no SQLAlchemy engine"
+    )
 
 
 def dialect(source: SqlSource) -> str:
@@ -175,7 +180,9 @@ def _window_condition(source: SqlSource, base: Any, conditions: list[Any], windo
         )
     if sample.tzinfo is None:
         start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-    return sa.and_(col > sa.bindparam("alignment_window_start", start), col <= sa.bindparam("alignment_window_end", end))
+    return sa.and_(
+        col > sa.bindparam("alignment_window_start", start), col <= sa.bindparam("alignment_window_end", end)
+    )
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -262,12 +269,15 @@ def _binds(text: str, parameters: dict[str, Any]) -> dict[str, Any]:
     used = set(re.findall(r"(?<![:\w]):([A-Za-z_]\w*)", text))
     missing = sorted(used - set(parameters))
     if missing:
-        raise SpecError(f"SqlSource: placeholder(s) {', '.join(':' + m for m in missing)} have no value; "
-                        f"pass parameters={{{', '.join(repr(m) + ': ...' for m in missing)}}}")  # fmt: skip
+        raise SpecError(
+            f"SqlSource: placeholder(s) {', '.join(':' + m for m in missing)} have no value; "
+            f"pass parameters={{{', '.join(repr(m) + ': ...' for m in missing)}}}"
+        )
     unused = sorted(set(parameters) - used)
     if unused:
-        raise SpecError(f"SqlSource.parameters: {', '.join(map(repr, unused))} not used by any :name placeholder "
-                        f"in {text!r}")  # fmt: skip
+        raise SpecError(
+            f"SqlSource.parameters: {', '.join(map(repr, unused))} not used by any :name placeholder in {text!r}"
+        )
     return dict(parameters)
 
 
@@ -296,8 +306,10 @@ def require_columns(source: SqlSource, columns: Sequence[str], what: str = "colu
     available = available_columns(source)
     for col in columns:
         if col not in available:
-            raise DataError(f"{what} {col!r} not in {source}.{did_you_mean(str(col), available)} "
-                            f"Columns: [{preview(available, limit=30)}]")  # fmt: skip
+            raise DataError(
+                f"{what} {col!r} not in {source}.{did_you_mean(str(col), available)} "
+                f"Columns: [{preview(available, limit=30)}]"
+            )
 
 
 def _missing_table(source: SqlSource, eng: Any) -> DataError:
@@ -309,8 +321,10 @@ def _missing_table(source: SqlSource, eng: Any) -> DataError:
     except Exception:  # noqa: BLE001 - only for the hint
         tables = []
     where = f" in schema {schema!r}" if schema else ""
-    return DataError(f"table {name!r} not found{where} in connection {source.conn_id!r}."
-                     f"{did_you_mean(name, tables)} Tables: [{preview(sorted(tables), limit=30)}]")  # fmt: skip
+    return DataError(
+        f"table {name!r} not found{where} in connection {source.conn_id!r}."
+        f"{did_you_mean(name, tables)} Tables: [{preview(sorted(tables), limit=30)}]"
+    )
 
 
 def database_error(source: SqlSource, exc: Exception) -> Exception:
@@ -368,19 +382,9 @@ def row_count(source: SqlSource) -> int:
         return int(conn.execute(count).scalar_one())
 
 
-def cell_table(
-    source: SqlSource,
-    *,
-    features: Sequence[str],
-    y_true: str,
-    y_pred: str | None = None,
-    y_score: str | None = None,
-    threshold: float | None = None,
-    sample_weight: str | None = None,
-    **rows: Any,
-) -> CellTable:
-    """The cell counts of the source in one ``GROUP BY`` inside the database; ``rows`` as for
-    :func:`relation` (``window``, ``not_null``).
+def count_cells(source: SqlSource, keys: CellKeys, **rows: Any) -> pd.DataFrame:
+    """The summed cells (see :mod:`airflow_alignment.io.cells`) of the source in one
+    ``GROUP BY`` inside the database; ``rows`` as for :func:`relation` (``window``, ``not_null``).
 
     ``SELECT <features>, <y_true>, <prediction>, COUNT(*) [, SUM(w), SUM(w*w), MIN(w)]
     ... GROUP BY ...``, where a thresholded score becomes ``CASE WHEN score IS NULL THEN NULL
@@ -389,47 +393,45 @@ def cell_table(
     import pandas as pd
     import sqlalchemy as sa
 
-    from airflow_alignment.engines import cells
-
-    keys, prediction, thresholded = cells.key_columns(features, y_true, y_pred, y_score, threshold)
-    needed = list(dict.fromkeys(keys + ([sample_weight] if sample_weight else [])))
-    require_columns(source, needed + _row_columns(**rows))
-    rel = relation(source, needed, **rows)
+    prediction, weight = keys.prediction, keys.sample_weight
+    require_columns(source, keys.read + _row_columns(**rows))
+    rel = relation(source, keys.read, **rows)
     # Inner select: the grouping values (a thresholded score becomes its 1/0 prediction).
     inner: list[Any] = []
-    for key in keys:
+    for key in keys.columns:
         col = rel.c[key]
-        if thresholded and key == prediction:
-            above = col >= sa.bindparam("threshold", float(threshold), type_=sa.Float())  # type: ignore[arg-type]
+        if keys.thresholded and key == prediction:
+            above = col >= sa.bindparam("threshold", float(keys.threshold), type_=sa.Float())  # type: ignore[arg-type]
             col = sa.case((col.is_(None), sa.null()), (above, sa.literal(1.0)), else_=sa.literal(0.0))
         inner.append(col.label(key))
-    if sample_weight is not None:
-        w = sa.cast(rel.c[sample_weight], sa.Float())
-        inner.append(sa.case((rel.c[sample_weight].is_(None), sa.literal(1)), else_=sa.literal(0))
-                     .label(cells.WEIGHT_MISSING))  # fmt: skip
-        inner.append(w.label("__w__"))
+    if weight is not None:
+        w = sa.cast(rel.c[weight], sa.Float())
+        inner.append(sa.case((rel.c[weight].is_(None), sa.literal(1)), else_=sa.literal(0)).label(WEIGHT_MISSING))
+        inner.append(w.label(WEIGHT_SUM))
     sub = sa.select(*inner).subquery("alignment_cells")
-    group = [sub.c[k] for k in keys] + ([sub.c[cells.WEIGHT_MISSING]] if sample_weight is not None else [])
-    aggregates: list[Any] = [sa.func.count().label(cells.ROWS)]
-    if sample_weight is not None:
-        wc = sub.c["__w__"]
-        aggregates += [sa.func.sum(wc).label("__w__"), sa.func.sum(wc * wc).label(cells.WEIGHT_SQ),
-                       sa.func.min(wc).label(cells.WEIGHT_MIN)]  # fmt: skip
+    group = [sub.c[k] for k in keys.columns] + ([sub.c[WEIGHT_MISSING]] if weight is not None else [])
+    aggregates: list[Any] = [sa.func.count().label(ROWS)]
+    if weight is not None:
+        wc = sub.c[WEIGHT_SUM]
+        aggregates += [
+            sa.func.sum(wc).label(WEIGHT_SUM),
+            sa.func.sum(wc * wc).label(WEIGHT_SQ),
+            sa.func.min(wc).label(WEIGHT_MIN),
+        ]
     stmt = sa.select(*group, *aggregates).group_by(*group)
     log.info("counting cells in the database: %s", _one_line(stmt, source))
     with querying(source), engine(source).connect() as conn:
         result = conn.execute(stmt)
         frame = pd.DataFrame.from_records([tuple(r) for r in result.fetchall()], columns=list(result.keys()))
     frame = frame.infer_objects()
-    frame[cells.ROWS] = frame[cells.ROWS].astype("int64")
-    if thresholded and prediction is not None:
+    frame[ROWS] = frame[ROWS].astype("int64")
+    if keys.thresholded and prediction is not None:
         frame[prediction] = pd.to_numeric(frame[prediction]).astype(float)
-    if sample_weight is not None:
-        frame[cells.WEIGHT_MISSING] = frame[cells.WEIGHT_MISSING].astype(bool)
-        for col in ("__w__", cells.WEIGHT_SQ, cells.WEIGHT_MIN):
+    if weight is not None:
+        frame[WEIGHT_MISSING] = frame[WEIGHT_MISSING].astype(bool)
+        for col in (WEIGHT_SUM, WEIGHT_SQ, WEIGHT_MIN):
             frame[col] = pd.to_numeric(frame[col]).astype(float)
-    return cells.build(frame, features=features, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold,
-                       sample_weight=sample_weight, source=str(source))
+    return frame
 
 
 def group_counts(
@@ -445,7 +447,7 @@ def group_counts(
 
     features = list(features)
     require_columns(source, list(dict.fromkeys(features + [label] + ([window.column] if window else []))))
-    rel = relation(source, list(dict.fromkeys(features + [label])), window=window)
+    rel = relation(source, list(dict.fromkeys([*features, label])), window=window)
     keys = [rel.c[f] for f in features]
     stmt = sa.select(*keys, sa.func.count().label("rows"), sa.func.count(rel.c[label]).label("labelled"))
     stmt = stmt.group_by(*keys)
@@ -470,3 +472,22 @@ def _one_line(stmt: Any, source: SqlSource) -> str:
         return " ".join(str(stmt.compile(dialect=engine(source).dialect)).split())
     except Exception:  # noqa: BLE001 - only for the log
         return repr(stmt)
+
+
+def dataset_name(source: SqlSource) -> tuple[str, str] | None:
+    """``(namespace, name)`` of a SQL table by OpenLineage's naming: ``postgres://host:port``
+    and ``database.schema.table``; a SQLite file is ``sqlite://<path>`` and the table. A
+    ``query=`` source names no single table: ``None``."""
+    if source.query is not None:
+        return None
+    try:
+        url = engine(source).url
+    except Exception:  # noqa: BLE001 - lineage never fails the task
+        return None
+    schema, table = table_name(source)
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite://{os.path.abspath(url.database or '')}", table
+    scheme = "postgres" if url.get_backend_name() == "postgresql" else url.get_backend_name()
+    schema = schema or ("public" if scheme == "postgres" else None)
+    name = ".".join(p for p in (url.database, schema, table) if p)
+    return f"{scheme}://{url.host}:{url.port or ''}".rstrip(":"), name

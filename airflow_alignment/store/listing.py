@@ -26,7 +26,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.io import object_path
+from airflow_alignment.store.artifacts import ArtifactStore
 
 CONCURRENT_READS = 32
 _S3_PAGE = 1000
@@ -59,7 +60,7 @@ def read_texts(store: ArtifactStore, keys: Iterable[str]) -> dict[str, str | Exc
     root = _remote_root(store)
     base = root.path.rstrip("/")
     blobs = _read_remote(root.fs, [f"{base}/{key}" for key in keys])
-    return {key: _decode(blob) for key, blob in zip(keys, blobs)}
+    return {key: _decode(blob) for key, blob in zip(keys, blobs, strict=True)}
 
 
 # -- local ----------------------------------------------------------------------------------
@@ -97,7 +98,6 @@ def _read_local(path: str) -> str | Exception:
 
 # -- object stores --------------------------------------------------------------------------
 def _remote_root(store: ArtifactStore) -> Any:
-    from airflow_alignment.sources import object_path
 
     return object_path(store.base)
 
