@@ -34,7 +34,9 @@ def main() -> None:
     numeric = [c for c in reference.columns if pd.api.types.is_numeric_dtype(reference[c])]
     definition = DataDefinition(numerical_columns=numeric,
                                 categorical_columns=[c for c in reference.columns if c not in numeric])  # fmt: skip
-    preset = DataDriftPreset(num_method="ks", cat_method="chisquare") if args.preset == "ks_chisquare" else DataDriftPreset()
+    preset = (
+        DataDriftPreset(num_method="ks", cat_method="chisquare") if args.preset == "ks_chisquare" else DataDriftPreset()
+    )
     ref_ds = Dataset.from_pandas(reference, data_definition=definition)
     cur_ds = Dataset.from_pandas(current, data_definition=definition)
     best, snapshot = float("inf"), None
@@ -46,7 +48,11 @@ def main() -> None:
     for metric in snapshot.dict()["metrics"]:
         found = re.match(r"ValueDrift\(column=(.+?),method=(.+?),threshold=(.+)\)", metric["metric_name"])
         if found:
-            columns[found.group(1)] = {"value": metric["value"], "method": found.group(2), "threshold": float(found.group(3))}
+            columns[found.group(1)] = {
+                "value": metric["value"],
+                "method": found.group(2),
+                "threshold": float(found.group(3)),
+            }
     print(json.dumps({"preset": args.preset, "seconds": best, "evidently": evidently_version, "columns": columns}))
 
 

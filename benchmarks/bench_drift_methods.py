@@ -48,7 +48,9 @@ EVERYTHING = ("psi", "ks", "wasserstein", "jensenshannon", "chi2")
 TOL = 1e-12
 
 
-def ours(reference: pd.DataFrame, current: pd.DataFrame, methods: tuple[str, ...], workers: int | None = None) -> dict[str, Any]:
+def ours(
+    reference: pd.DataFrame, current: pd.DataFrame, methods: tuple[str, ...], workers: int | None = None
+) -> dict[str, Any]:
     return compare_frames(reference, current, methods_=methods, workers=workers)
 
 
@@ -74,9 +76,15 @@ def peer_all(reference: pd.DataFrame, current: pd.DataFrame, bins: int = 10) -> 
 
 def compare_numbers(result: dict[str, Any], theirs: dict[str, dict[str, float]]) -> tuple[float, float]:
     """Largest absolute and relative difference between our numbers and the peer's."""
-    where = {"psi": ("psi", "value"), "ks_statistic": ("ks", "statistic"), "ks_pvalue": ("ks", "value"),
-             "chi2": ("chi2", "statistic"), "chi2_pvalue": ("chi2", "value"),
-             "wasserstein": ("wasserstein", "value"), "jensenshannon": ("jensenshannon", "value")}  # fmt: skip
+    where = {
+        "psi": ("psi", "value"),
+        "ks_statistic": ("ks", "statistic"),
+        "ks_pvalue": ("ks", "value"),
+        "chi2": ("chi2", "statistic"),
+        "chi2_pvalue": ("chi2", "value"),
+        "wasserstein": ("wasserstein", "value"),
+        "jensenshannon": ("jensenshannon", "value"),
+    }
     worst_abs = worst_rel = 0.0
     for col, values in theirs.items():
         for key, value in values.items():
@@ -121,8 +129,10 @@ def peak_memory(func: Any) -> int:
 
 def evidently(reference: pd.DataFrame, current: pd.DataFrame, repeat: int) -> dict[str, Any] | None:
     if not EVIDENTLY_PYTHON.exists():
-        print(f"(Evidently skipped: {EVIDENTLY_PYTHON.relative_to(ROOT)} is missing; "
-              "create it with: bash scripts/bench-evidently-venv.sh)")  # fmt: skip
+        print(
+            f"(Evidently skipped: {EVIDENTLY_PYTHON.relative_to(ROOT)} is missing; "
+            "create it with: bash scripts/bench-evidently-venv.sh)"
+        )
         return None
     out = {}
     with tempfile.TemporaryDirectory(prefix="alignment-bench-evidently-") as tmp:
@@ -130,8 +140,14 @@ def evidently(reference: pd.DataFrame, current: pd.DataFrame, repeat: int) -> di
         reference.to_parquet(paths[0])
         current.to_parquet(paths[1])
         for preset in ("ks_chisquare", "default"):
-            cmd = [str(EVIDENTLY_PYTHON), str(ROOT / "benchmarks" / "_evidently_peer.py"), *map(str, paths), preset,
-                   "--repeat", str(repeat)]  # fmt: skip
+            cmd = [
+                str(EVIDENTLY_PYTHON),
+                str(ROOT / "benchmarks" / "_evidently_peer.py"),
+                *map(str, paths),
+                preset,
+                "--repeat",
+                str(repeat),
+            ]
             run = subprocess.run(cmd, capture_output=True, text=True, check=True)
             out[preset] = json.loads(run.stdout.strip().splitlines()[-1])
     return out
@@ -160,8 +176,9 @@ def estimated_fairness(rows: int, repeat: int) -> tuple[float, dict[str, float]]
     from airflow_alignment.engines.fairness import evaluate
 
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({"sex": rng.choice(["F", "M"], rows), "race": rng.choice(list("ABCDE"), rows),
-                       "score": rng.beta(2, 3, rows)})  # fmt: skip
+    df = pd.DataFrame(
+        {"sex": rng.choice(["F", "M"], rows), "race": rng.choice(list("ABCDE"), rows), "score": rng.beta(2, 3, rows)}
+    )
     parts: dict[str, float] = {}
 
     def run() -> None:
@@ -169,10 +186,18 @@ def estimated_fairness(rows: int, repeat: int) -> tuple[float, dict[str, float]]
         summary = summarize_scores(df, y_score="score", sensitive_features=["sex", "race"], threshold=0.5)
         t1 = time.perf_counter()
         table = to_cell_table(summary)
-        evaluate(table, y_true="label", y_score="score", threshold=0.5, sample_weight=WEIGHT,
-                 sensitive_features=["sex", "race"],
-                 constraints=[{"metric": "equalized_odds_difference", "max": 0.1},
-                              {"metric": "demographic_parity_ratio", "min": 0.8}])  # fmt: skip
+        evaluate(
+            table,
+            y_true="label",
+            y_score="score",
+            threshold=0.5,
+            sample_weight=WEIGHT,
+            sensitive_features=["sex", "race"],
+            constraints=[
+                {"metric": "equalized_odds_difference", "max": 0.1},
+                {"metric": "demographic_parity_ratio", "min": 0.8},
+            ],
+        )
         t2 = time.perf_counter()
         label_uncertainty(summary, n_draws=1000)
         t3 = time.perf_counter()
@@ -191,7 +216,9 @@ def main() -> None:
 
     reference, current = make_data(args.rows, seed=0)
     numeric = [c for c in reference.columns if pd.api.types.is_numeric_dtype(reference[c])]
-    input_bytes = int(reference.memory_usage(deep=True, index=False).sum() + current.memory_usage(deep=True, index=False).sum())
+    input_bytes = int(
+        reference.memory_usage(deep=True, index=False).sum() + current.memory_usage(deep=True, index=False).sum()
+    )
     numeric_bytes = int(reference[numeric].memory_usage(index=False).sum() * 2)
     ours(reference.head(1000), current.head(1000), EVERYTHING)  # warm-up: imports
 
@@ -212,25 +239,51 @@ def main() -> None:
         ("data", f"{args.rows:,} + {args.rows:,} rows x 20 features (16 numeric, 4 categorical)", ""),
         ("input columns", f"{input_bytes / 1e6:.0f} MB", f"reference + current ({numeric_bytes / 1e6:.0f} MB numeric)"),
         ("ours: PSI + KS + chi-square", f"{t_ours:.2f} s", f"best of {args.repeat}; compare_frames, 2 threads"),
-        ("peer: per-column pandas + scipy", f"{t_peer:.2f} s", f"best of {args.repeat}; qcut/cut + ks_2samp / chi2_contingency"),
+        (
+            "peer: per-column pandas + scipy",
+            f"{t_peer:.2f} s",
+            f"best of {args.repeat}; qcut/cut + ks_2samp / chi2_contingency",
+        ),
         ("speed-up", f"{t_peer / t_ours:.1f}x", "goal >= 5x"),
-        ("ours: PSI + KS + chi-square, 1 thread", f"{t_one:.2f} s", f"best of {args.repeat}; {t_peer / t_one:.1f}x the peer (one thread each)"),
-        ("of which KS p-values (scipy's kstwo.sf)", f"{t_pvalues:.2f} s", "one thread; the peer pays the same in ks_2samp"),
-        ("largest |ours - peer|", f"{worst_abs:.1e} ({worst_rel:.1e} rel.)", f"PSI, KS, chi-square; asserted <= {TOL:g} rel."),
+        (
+            "ours: PSI + KS + chi-square, 1 thread",
+            f"{t_one:.2f} s",
+            f"best of {args.repeat}; {t_peer / t_one:.1f}x the peer (one thread each)",
+        ),
+        (
+            "of which KS p-values (scipy's kstwo.sf)",
+            f"{t_pvalues:.2f} s",
+            "one thread; the peer pays the same in ks_2samp",
+        ),
+        (
+            "largest |ours - peer|",
+            f"{worst_abs:.1e} ({worst_rel:.1e} rel.)",
+            f"PSI, KS, chi-square; asserted <= {TOL:g} rel.",
+        ),
         ("ours: every method", f"{t_all:.2f} s", "PSI, KS, Wasserstein, Jensen-Shannon, chi-square"),
         ("peer: every method", f"{t_peer_all:.2f} s", "+ wasserstein_distance, jensenshannon; one run"),
         ("speed-up, every method", f"{t_peer_all / t_all:.1f}x", ""),
         ("largest |ours - peer|, every method", f"{all_abs:.1e} ({all_rel:.1e} rel.)", f"asserted <= {TOL:g} rel."),
         ("ours: method='auto'", f"{t_auto:.2f} s", "Wasserstein / Jensen-Shannon at this size"),
         ("ours: peak memory, every method", f"{peak / 1e6:.0f} MB", f"{peak / input_bytes:.2f}x input; goal <= 1.5x"),
-        (f"estimated fairness, {args.rows:,} scored rows", f"{t_est:.3f} s", "goal < 0.5 s; " + ", ".join(f"{k} {v:.3f} s" for k, v in est_parts.items())),
-    ]  # fmt: skip
+        (
+            f"estimated fairness, {args.rows:,} scored rows",
+            f"{t_est:.3f} s",
+            "goal < 0.5 s; " + ", ".join(f"{k} {v:.3f} s" for k, v in est_parts.items()),
+        ),
+    ]
     ev = None if args.no_evidently else evidently(reference, current, 1)
     if ev:
         version = ev["default"]["evidently"]
         for preset, label, mine in (("ks_chisquare", "KS + chi-square", t_ours), ("default", "default preset", t_auto)):
             seconds = ev[preset]["seconds"]
-            rows.append((f"Evidently {version}: {label}", f"{seconds:.1f} s", f"one Report.run; ours {seconds / mine:.0f}x faster (goal >= 25x)"))
+            rows.append(
+                (
+                    f"Evidently {version}: {label}",
+                    f"{seconds:.1f} s",
+                    f"one Report.run; ours {seconds / mine:.0f}x faster (goal >= 25x)",
+                )
+            )
         for key, value in against_evidently(result, auto, ev).items():
             rows.append((f"|ours - Evidently|, {key}", f"{value:.1e} rel.", "same definition"))
     width = max(len(r[0]) for r in rows)

@@ -275,7 +275,13 @@ def test_numeric_sample_counts_missing_and_infinite_values():
     assert (s.missing, s.infinite, s.size, s.rows, s.finite.tolist()) == (2, 3, 5, 7, [1.0, 2.0])
     assert s.values.tolist() == [-np.inf, 1.0, 2.0, np.inf, np.inf]
     t = numeric_sample_from_counts([2.0, np.nan, np.inf, 1.0, 5.0], [3, 4, 1, 2, 0], missing=1)
-    assert (t.missing, t.infinite, t.size, t.values.tolist(), t.counts.tolist()) == (5, 1, 6, [1.0, 2.0, np.inf], [2, 3, 1])
+    assert (t.missing, t.infinite, t.size, t.values.tolist(), t.counts.tolist()) == (
+        5,
+        1,
+        6,
+        [1.0, 2.0, np.inf],
+        [2, 3, 1],
+    )
     with pytest.raises(ValueError, match="a value appears twice"):
         numeric_sample_from_counts([1.0, 1.0], [1, 2])
     with pytest.raises(ValueError, match="3 values but 2 counts"):
@@ -284,7 +290,7 @@ def test_numeric_sample_counts_missing_and_infinite_values():
 
 def test_categorical_sample_counts_missing_values():
     s = categorical_sample(pd.Series(["a", None, "b", "a", np.nan], dtype=object))
-    assert (dict(zip(s.categories, s.counts.tolist())), s.missing, s.rows) == ({"a": 2, "b": 1}, 2, 5)
+    assert (dict(zip(s.categories, s.counts.tolist(), strict=True)), s.missing, s.rows) == ({"a": 2, "b": 1}, 2, 5)
     t = categorical_sample_from_counts({"a": 2, None: 3, "b": 0, "c": 1})
     assert (t.categories, t.counts.tolist(), t.missing) == (["a", "c"], [2, 1], 3)
 
@@ -341,7 +347,9 @@ def test_every_method_equals_scipy_on_the_same_data(frames):
     c_counts = cur["city"].value_counts().reindex(list("abcde"), fill_value=0).to_numpy(float)
     assert city.value == jensenshannon(r_counts, c_counts)
     z = feats["member"].results["z"]
-    tab = np.array([[ref["member"].eq(v).sum() for v in ("no", "yes")], [cur["member"].eq(v).sum() for v in ("no", "yes")]])
+    tab = np.array(
+        [[ref["member"].eq(v).sum() for v in ("no", "yes")], [cur["member"].eq(v).sum() for v in ("no", "yes")]]
+    )
     assert z.statistic**2 == pytest.approx(chi2_contingency(tab, correction=False).statistic, rel=1e-12)
     assert "z: not computed for a categorical feature with more than 2 values" in feats["city"].notes
     assert "z" not in feats["income"].results
@@ -376,7 +384,10 @@ def test_auto_rule():
     assert choose_method("categorical", big, big, 12)[0] == "jensenshannon"
     assert choose_method("categorical", small, small, 12)[0] == "chi2"
     assert choose_method("categorical", small, small, 2)[0] == "z"
-    assert choose_method("categorical", 2 * AUTO_SMALL, 2 * AUTO_SMALL, 2) == ("z", "binary; effective sample size 1,000 <= 1000")
+    assert choose_method("categorical", 2 * AUTO_SMALL, 2 * AUTO_SMALL, 2) == (
+        "z",
+        "binary; effective sample size 1,000 <= 1000",
+    )
 
 
 def test_auto_judges_the_method_it_picks(frames):
@@ -447,7 +458,7 @@ def test_threads_give_the_same_numbers(frames):
 
 
 def test_compare_errors_name_the_fix(frames):
-    ref, cur = frames
+    ref, _cur = frames
     num, cat = numeric_sample(ref["age"]), categorical_sample(ref["city"])
     with pytest.raises(ValueError, match="unknown drift method 'kl'; methods: auto, psi, ks"):
         compare(num, num, methods_=("kl",))

@@ -22,29 +22,44 @@ from airflow_alignment.reporting.drift_view import (
 )
 
 SMALL_BOX = {"width": 300, "height": 130, "left": 40, "right": 10, "top": 10, "bottom": 20}
-HOSTILE = '<script>alert(1)</script>"\'&'
+HOSTILE = "<script>alert(1)</script>\"'&"
 IMG = '"><img src=x onerror=alert(2)>'
 
 
 def feature(method="psi", value=0.1, threshold=0.25, drifted=False, bins=None, kind="numeric", **extra):
     bins = bins or [("(-inf, 1]", 50, 80), ("(1, inf)", 50, 20)]
     block = {
-        "type": kind, "method": method, "reason": "asked", "drifted": drifted,
+        "type": kind,
+        "method": method,
+        "reason": "asked",
+        "drifted": drifted,
         "results": {method: {"value": value, "threshold": threshold, "drifted": drifted, "statistic": None}},
         "bins": [{"bin": b, "reference": r, "current": c} for b, r, c in bins],
-        "constant": False, "new_categories": [], "new_count": 0,
+        "constant": False,
+        "new_categories": [],
+        "new_count": 0,
         "rows": {"reference": sum(r for _, r, _ in bins), "current": sum(c for _, _, c in bins)},
         "missing": {"reference": {"count": 0, "share": 0.0}, "current": {"count": 0, "share": 0.0}},
-        "infinite": None, "unusual_values_ok": {"missing": None, "infinite": None}, "notes": [],
-    }  # fmt: skip
+        "infinite": None,
+        "unusual_values_ok": {"missing": None, "infinite": None},
+        "notes": [],
+    }
     block.update(extra)
     return block
 
 
 def metrics(features, drifted, share, judged, bound=0.5):
     names = [n for n, f in features.items() if f["drifted"]]
-    return {"dataset": {"drifted": drifted, "share": share, "drifted_features": names, "judged": judged,
-                        "drift_share": bound}, "features": features}  # fmt: skip
+    return {
+        "dataset": {
+            "drifted": drifted,
+            "share": share,
+            "drifted_features": names,
+            "judged": judged,
+            "drift_share": bound,
+        },
+        "features": features,
+    }
 
 
 class Tags(HTMLParser):
@@ -65,8 +80,12 @@ def headings(html):
 
 
 def test_dataset_verdict_on_top_with_its_numbers():
-    feats = {"a": feature(drifted=True, value=0.4), "b": feature(), "c": feature(),
-             "d": feature(drifted=True, value=0.3)}  # fmt: skip
+    feats = {
+        "a": feature(drifted=True, value=0.4),
+        "b": feature(),
+        "c": feature(),
+        "d": feature(drifted=True, value=0.3),
+    }
     html = drift_section(metrics(feats, True, 0.5, 4))
     verdict = html.index('id="drift-verdict"')
     assert verdict < html.index('class="drift-grid"') < html.index('id="drift-feature-')
@@ -97,23 +116,41 @@ def test_drifted_first_then_unusual_values_then_undefined_then_stable_in_given_o
 
 def test_numbers_shown():
     feats = {
-        "age": feature("wasserstein", 0.51234, 0.1, True, [("(-inf, 30]", 500, 200), ("(30, inf)", 500, 800)],
-                       results={"wasserstein": {"value": 0.51234, "threshold": 0.1, "drifted": True, "statistic": 5.1234},
-                                "ks": {"value": 3.2e-7, "threshold": 0.05, "drifted": True, "statistic": 0.3}}),
-        "plan": feature("chi2", 0.2, 0.05, False, [("basic", 600, 590), ("pro", 400, 390), ("(missing)", 0, 20)],
-                        kind="categorical",
-                        missing={"reference": {"count": 0, "share": 0.0}, "current": {"count": 20, "share": 0.02}},
-                        unusual_values_ok={"missing": True, "infinite": None},
-                        new_categories=["gold"], new_count=7, notes=["1 category not in the reference (7 current rows)"]),
-    }  # fmt: skip
+        "age": feature(
+            "wasserstein",
+            0.51234,
+            0.1,
+            True,
+            [("(-inf, 30]", 500, 200), ("(30, inf)", 500, 800)],
+            results={
+                "wasserstein": {"value": 0.51234, "threshold": 0.1, "drifted": True, "statistic": 5.1234},
+                "ks": {"value": 3.2e-7, "threshold": 0.05, "drifted": True, "statistic": 0.3},
+            },
+        ),
+        "plan": feature(
+            "chi2",
+            0.2,
+            0.05,
+            False,
+            [("basic", 600, 590), ("pro", 400, 390), ("(missing)", 0, 20)],
+            kind="categorical",
+            missing={"reference": {"count": 0, "share": 0.0}, "current": {"count": 20, "share": 0.02}},
+            unusual_values_ok={"missing": True, "infinite": None},
+            new_categories=["gold"],
+            new_count=7,
+            notes=["1 category not in the reference (7 current rows)"],
+        ),
+    }
     html = drift_section(metrics(feats, True, 0.5, 2))
     assert "Wasserstein (normed) 0.5123 &gt; 0.1" in html  # the headline: value, sign, bound
     assert '<td class="num">0.5123</td><td class="num">5.123</td><td class="num">&gt; 0.1</td>' in html
     assert '<td class="num">3.2e-07</td><td class="num">0.3</td><td class="num">p &lt; 0.05</td>' in html
     assert "chi-square p-value 0.2 ≥ 0.05" in html
     # the bin table: counts and shares of each side
-    assert ('<td>(-inf, 30]</td><td class="num">500</td><td class="num">50%</td>\n'
-            '<td class="num">200</td><td class="num">20%</td>') in html  # fmt: skip
+    assert (
+        '<td>(-inf, 30]</td><td class="num">500</td><td class="num">50%</td>\n'
+        '<td class="num">200</td><td class="num">20%</td>'
+    ) in html
     assert '<td>(missing)</td><td class="num">0</td><td class="num">0%</td>' in html
     assert "current 20 (2%)" in html and "within" in html
     assert "Not in the reference (7 current rows): gold" in html
@@ -123,8 +160,10 @@ def test_numbers_shown():
 
 def test_hostile_names_are_escaped_in_html_and_svg():
     bins = [(HOSTILE, 10, 5), (IMG, 10, 15), ("</svg><script>alert(3)</script>", 1, 1)]
-    feats = {HOSTILE: feature(drifted=True, bins=bins, kind="categorical", notes=[IMG], new_categories=[HOSTILE]),
-             IMG: feature(bins=bins)}  # fmt: skip
+    feats = {
+        HOSTILE: feature(drifted=True, bins=bins, kind="categorical", notes=[IMG], new_categories=[HOSTILE]),
+        IMG: feature(bins=bins),
+    }
     page = drift_page(metrics(feats, True, 0.5, 2), title=HOSTILE)
     assert "<script" not in page and "<img" not in page
     assert "onerror=alert" not in page.replace("onerror=alert(2)&gt;", "")
@@ -149,8 +188,11 @@ def test_hostile_names_are_escaped_in_html_and_svg():
 
 
 def test_bars_are_drawn_to_the_shares():
-    chart = _chart([{"bin": "a", "reference": 50, "current": 80}, {"bin": "b", "reference": 50, "current": 20}],
-                   SMALL_BOX, labels=True)
+    chart = _chart(
+        [{"bin": "a", "reference": 50, "current": 80}, {"bin": "b", "reference": 50, "current": 20}],
+        SMALL_BOX,
+        labels=True,
+    )
     assert chart is not None
     (a, b), base = chart["bars"], chart["base"]
     assert base == 110  # plot height 100, the axis top at 0.8 (step 0.2)
@@ -162,8 +204,11 @@ def test_bars_are_drawn_to_the_shares():
 
 def test_many_categories_fold_into_one_bar_and_the_table_lists_all():
     cats = [(f"c{i:03d}", 1000 - i, 1000 - i) for i in range(100)] + [("(new)", 0, 50), ("(missing)", 3, 4)]
-    chart = _chart([{"bin": b, "reference": r, "current": c} for b, r, c in cats],
-                   {**SMALL_BOX, "width": 640, "height": 230}, labels=True)
+    chart = _chart(
+        [{"bin": b, "reference": r, "current": c} for b, r, c in cats],
+        {**SMALL_BOX, "width": 640, "height": 230},
+        labels=True,
+    )
     assert chart is not None
     labels = [bar["label"] for bar in chart["bars"]]
     assert len(labels) == BINS_CHARTED

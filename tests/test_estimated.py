@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment.engines import _fairness_metrics as fm
+from airflow_alignment.engines.binary import metrics as fm
 from airflow_alignment.engines.estimated import (
     WEIGHT,
     calibration_check,
@@ -156,22 +156,29 @@ def test_calibration_check_bins_and_small_groups():
     assert a.ece == pytest.approx((abs(1 - 0.3) + abs(2 - 1.7)) / 4)
     assert a.hosmer_lemeshow == pytest.approx(0.7**2 / (0.3 * (1 - 0.15)) + 0.3**2 / (1.7 * (1 - 0.85)))
     assert (a.dof, a.judged, b.judged) == (2, True, False)
-    assert calibration_check(df, y_true="y", y_score="score", sensitive_features="g", min_group_size=10).status == "unknown"
+    assert (
+        calibration_check(df, y_true="y", y_score="score", sensitive_features="g", min_group_size=10).status
+        == "unknown"
+    )
 
 
 def test_errors_name_the_column_and_the_fix():
     df = pd.DataFrame({"g": ["A", "B"], "score": [0.2, 1.7], "p": [1, 0]})
-    with pytest.raises(DataError, match="'score' has 1 values outside \\[0, 1\\] \\(e.g. 1.7\\); the estimate needs probabilities"):
+    with pytest.raises(
+        DataError, match=r"'score' has 1 values outside \[0, 1\] \(e.g. 1.7\); the estimate needs probabilities"
+    ):
         summarize_scores(df, y_score="score", sensitive_features="g", threshold=0.5)
     df["score"] = [0.2, None]
     with pytest.raises(DataError, match="'score' has 1 missing values; the estimate needs a score for every row"):
         summarize_scores(df, y_score="score", sensitive_features="g", threshold=0.5)
-    with pytest.raises(SpecError, match="give y_pred .* or threshold"):
+    with pytest.raises(SpecError, match=r"give y_pred .* or threshold"):
         summarize_scores(df, y_score="score", sensitive_features="g")
     with pytest.raises(DataError, match="column 'sex' is not in the data"):
         summarize_scores(df, y_score="score", sensitive_features="sex", threshold=0.5)
     with pytest.raises(SpecError, match="metric 'roc_auc' cannot be estimated from expected cells"):
-        label_uncertainty(summarize_scores(df.fillna(0.5), y_score="score", sensitive_features="g", threshold=0.5), ["roc_auc"])
+        label_uncertainty(
+            summarize_scores(df.fillna(0.5), y_score="score", sensitive_features="g", threshold=0.5), ["roc_auc"]
+        )
 
 
 # -- the check: estimate, intervals, trust ------------------------------------------------------
@@ -203,11 +210,14 @@ def test_check_is_the_fairness_engine_on_expected_cells_with_label_intervals():
                       y_true="label", y_score="score", threshold=0.5, sample_weight=WEIGHT, sensitive_features="sex",
                       constraints=CONSTRAINTS, check_name="estimated_fairness")  # fmt: skip
     assert [(a.name, a.observed, a.success) for a in result.assertions] == [
-        (a.name, a.observed, a.success) for a in direct.assertions]
+        (a.name, a.observed, a.success) for a in direct.assertions
+    ]
     assert result.status == direct.status == "passed"
     assert result.metrics["estimated"]["calibration"]["status"] in ("calibrated", "approximate")
-    assert result.summary == f"estimated from the scores ({result.metrics['estimated']['calibration']['status']}), " \
-                             f"labels pending: {direct.summary}"
+    assert (
+        result.summary == f"estimated from the scores ({result.metrics['estimated']['calibration']['status']}), "
+        f"labels pending: {direct.summary}"
+    )
     tpr = result.assertions[0]
     low, high = tpr.details["label_interval"]
     # the labels land: the realised TPR difference falls inside the interval
@@ -241,8 +251,9 @@ def test_check_fails_on_a_trusted_estimate_and_warns_on_an_untrusted_one():
 
 def test_check_without_a_labelled_window_is_not_trusted():
     scored, _ = scored_rows(5_000, 5)
-    result = estimated_evaluate(scored, y_score="score", threshold=0.5, sensitive_features="sex",
-                                constraints=CONSTRAINTS)
+    result = estimated_evaluate(
+        scored, y_score="score", threshold=0.5, sensitive_features="sex", constraints=CONSTRAINTS
+    )
     assert result.status == "warned"
     assert result.metrics["estimated"]["calibration"] == {
         "status": "unknown", "reasons": ["no labelled window to check the scores' calibration on"],

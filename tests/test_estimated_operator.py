@@ -58,11 +58,21 @@ def test_estimates_pass_fail_and_warn_in_a_real_dag_run(airflow_home, tmp_path):
     dag_file = DAG_FOLDER / "estimated_fairness_test.py"
     dag_file.write_text(DAG_TEXT.format(store=store, **paths))
     run = load_dag(dag_file, "estimated_fairness_test").test()
-    assert task_states(run) == {"fair_trusted": "success", "unfair_trusted": "failed",
-                                "unfair_untrusted": "success", "no_window": "success"}  # fmt: skip
-    results = {t: checked(xcom_value(run, t)) for t in ("fair_trusted", "unfair_trusted", "unfair_untrusted", "no_window")}
+    assert task_states(run) == {
+        "fair_trusted": "success",
+        "unfair_trusted": "failed",
+        "unfair_untrusted": "success",
+        "no_window": "success",
+    }
+    results = {
+        t: checked(xcom_value(run, t)) for t in ("fair_trusted", "unfair_trusted", "unfair_untrusted", "no_window")
+    }
     assert {t: r["status"] for t, r in results.items()} == {
-        "fair_trusted": "passed", "unfair_trusted": "failed", "unfair_untrusted": "warned", "no_window": "warned"}
+        "fair_trusted": "passed",
+        "unfair_trusted": "failed",
+        "unfair_untrusted": "warned",
+        "no_window": "warned",
+    }
     for r in results.values():
         assert r["kind"] == "fairness"
     gap = results["unfair_trusted"]["assertions"][0]
@@ -91,8 +101,14 @@ def test_arguments_are_checked_when_the_dag_is_parsed():
     from airflow_alignment.operators.estimated import EstimatedFairnessOperator
 
     def build(**kwargs):
-        base = dict(task_id="e", data="s.parquet", y_score="score", threshold=0.5, sensitive_features="sex",
-                    constraints=[{"metric": "true_positive_rate", "aggregate": "difference", "max": 0.1}])  # fmt: skip
+        base = {
+            "task_id": "e",
+            "data": "s.parquet",
+            "y_score": "score",
+            "threshold": 0.5,
+            "sensitive_features": "sex",
+            "constraints": [{"metric": "true_positive_rate", "aggregate": "difference", "max": 0.1}],
+        }
         base.update(kwargs)
         with DAG(dag_id="estimated_parse", schedule=None, start_date=datetime(2026, 1, 1)):
             EstimatedFairnessOperator(**base)
@@ -105,9 +121,9 @@ def test_arguments_are_checked_when_the_dag_is_parsed():
         build(constraints=[{"metric": "roc_auc", "aggregate": "difference", "max": 0.1}])
     with pytest.raises(SpecError, match="labelled= needs y_true="):
         build(labelled="w.parquet")
-    with pytest.raises(SpecError, match="give threshold= .* or y_pred="):
+    with pytest.raises(SpecError, match=r"give threshold= .* or y_pred="):
         build(threshold=None)
-    with pytest.raises(SpecError, match="EstimatedFairnessOperator.data: no data source given"):
+    with pytest.raises(SpecError, match=r"EstimatedFairnessOperator\.data: no data source given"):
         build(data=None)
     with pytest.raises(SpecError, match="policies have no estimated-fairness check kind yet"):
         build(policy={"name": "p"})

@@ -10,7 +10,7 @@ estimation, per group).
 - :func:`summarize_scores` reduces the rows to what every step needs: per group x prediction,
   the row count, the sum and sum of squares of the scores, and a histogram of the scores.
 - :func:`to_cell_table` / :func:`expected_cells` give those expected cells as a
-  :class:`~airflow_alignment.engines.cells.CellTable` whose *weights* are the expected counts
+  :class:`~airflow_alignment.engines.binary.cells.CellTable` whose *weights* are the expected counts
   (the ``sample_weight`` column, :data:`WEIGHT`), so ``fairness.evaluate(table, ...,
   sample_weight=WEIGHT)`` and ``performance`` compute the per-group TPR, FPR, precision,
   accuracy and the fairness aggregates unchanged. The table's row counts (``__rows__``) split each
@@ -40,12 +40,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
-from airflow_alignment.engines.cells import ROWS, WEIGHT_MIN, WEIGHT_MISSING, WEIGHT_SQ, CellTable, build
+from airflow_alignment.engines import fairness
+from airflow_alignment.engines.binary import metrics as fm
+from airflow_alignment.engines.binary.cells import CellTable, build
 from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.io.cells import ROWS, WEIGHT_MIN, WEIGHT_MISSING, WEIGHT_SQ, WEIGHT_SUM, CellKeys
+from airflow_alignment.specs.metrics import COUNT_METRICS
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from airflow_alignment.results import CheckResult
@@ -54,6 +57,7 @@ WEIGHT = "expected"  # the weight column of an expected cell table: expected cou
 LABEL = "label"  # its label column: 1 for the expected positives, 0 for the negatives
 LEVELS = 200  # score levels per group x prediction for the label draws
 TN, FP, FN, TP = 0, 1, 2, 3
+ESTIMABLE = frozenset(COUNT_METRICS) - {"count"}  # ratios of cells: what expected cells and label draws estimate
 
 
 @dataclass
@@ -75,6 +79,8 @@ class ScoreSummary:
 
     def cells(self) -> np.ndarray:
         """Expected cells ``[tn, fp, fn, tp]`` per group, shape ``(G, 4)`` (fractional)."""
+        import numpy as np
+
         out = np.empty((len(self.groups), 4))
         out[:, TP] = self.expected[:, 1]
         out[:, FP] = self.rows[:, 1] - self.expected[:, 1]
@@ -101,10 +107,14 @@ def summarize_scores(
     :raises SpecError: neither or both of ``y_pred`` and ``threshold``.
     :raises DataError: a missing column, scores missing, outside ``[0, 1]`` or not numeric.
     """
+    import numpy as np
+
     features = [sensitive_features] if isinstance(sensitive_features, str) else list(sensitive_features)
     if (y_pred is None) == (threshold is None):
-        raise SpecError("give y_pred (a column of predictions) or threshold (predicted positive when "
-                        "y_score >= threshold), not both and not neither")  # fmt: skip
+        raise SpecError(
+            "give y_pred (a column of predictions) or threshold (predicted positive when "
+            "y_score >= threshold), not both and not neither"
+        )
     needed = [y_score, *features] + ([y_pred] if y_pred else [])
     absent = [c for c in needed if c not in df.columns]
     if absent:
@@ -131,13 +141,23 @@ def summarize_scores(
     empty = rows.ravel() == 0
     lowest[empty], highest[empty] = np.nan, np.nan
     return ScoreSummary(
-        features, groups, rows, per_cell(score), per_cell(score * score), per_cell((1 - score) ** 2),
-        lowest.reshape(n_groups, 2), highest.reshape(n_groups, 2), level_rows, level_scores,
-        y_pred if y_pred is not None else y_score, threshold,
-    )  # fmt: skip
+        features,
+        groups,
+        rows,
+        per_cell(score),
+        per_cell(score * score),
+        per_cell((1 - score) ** 2),
+        lowest.reshape(n_groups, 2),
+        highest.reshape(n_groups, 2),
+        level_rows,
+        level_scores,
+        y_pred if y_pred is not None else y_score,
+        threshold,
+    )
 
 
 def _scores(series: pd.Series, col: str) -> np.ndarray:
+    import numpy as np
     import pandas as pd
 
     if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
@@ -145,17 +165,22 @@ def _scores(series: pd.Series, col: str) -> np.ndarray:
     score = series.to_numpy(dtype=np.float64, na_value=np.nan)
     missing = int(np.isnan(score).sum())
     if missing:
-        raise DataError(f"y_score column {col!r} has {missing:,} missing values; the estimate needs a score for "
-                        "every row: drop those rows or fill them")  # fmt: skip
+        raise DataError(
+            f"y_score column {col!r} has {missing:,} missing values; the estimate needs a score for "
+            "every row: drop those rows or fill them"
+        )
     outside = (score < 0) | (score > 1)
     if outside.any():
-        raise DataError(f"y_score column {col!r} has {int(outside.sum()):,} values outside [0, 1] (e.g. "
-                        f"{float(score[outside][0])!r}); the estimate needs probabilities, not raw scores or logits")  # fmt: skip
+        raise DataError(
+            f"y_score column {col!r} has {int(outside.sum()):,} values outside [0, 1] (e.g. "
+            f"{float(score[outside][0])!r}); the estimate needs probabilities, not raw scores or logits"
+        )
     return score
 
 
 def _groups(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Intersectional group codes ``0..G-1`` (groups sorted as the fairness engine sorts them)."""
+    import numpy as np
     import pandas as pd
 
     combined = np.zeros(len(df), dtype=np.int64)
@@ -168,18 +193,25 @@ def _groups(df: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, list[dic
         values.append([None if pd.isna(v) else v for v in uniques.tolist()])
         combined = combined * len(uniques) + codes
     present, codes = np.unique(combined, return_inverse=True)
-    levels = np.stack(np.unravel_index(present, tuple(len(v) for v in values)), axis=1) if features else present[:, None]
-    groups = [{f: values[j][int(code)] for j, (f, code) in enumerate(zip(features, row))} for row in levels]
+    levels = (
+        np.stack(np.unravel_index(present, tuple(len(v) for v in values)), axis=1) if features else present[:, None]
+    )
+    groups = [
+        {f: values[j][int(code)] for j, (f, code) in enumerate(zip(features, row, strict=True))} for row in levels
+    ]
     return codes.astype(np.int64), groups
 
 
-def to_cell_table(summary: ScoreSummary, *, label: str = LABEL, weight: str = WEIGHT, source: str | None = None) -> CellTable:
+def to_cell_table(
+    summary: ScoreSummary, *, label: str = LABEL, weight: str = WEIGHT, source: str | None = None
+) -> CellTable:
     """The expected cells as a :class:`CellTable` (see the module docstring).
 
     Call the engines with ``y_true=label``, ``sample_weight=weight``, ``pos_label=1`` and the
     prediction as the summary read it: ``y_pred=summary.prediction`` (the table holds 1 for
     ``pos_label`` and 0 otherwise), or ``y_score=summary.prediction, threshold=summary.threshold``.
     """
+    import numpy as np
     import pandas as pd
 
     if label in summary.features or weight in summary.features or summary.prediction in (label, weight):
@@ -187,7 +219,7 @@ def to_cell_table(summary: ScoreSummary, *, label: str = LABEL, weight: str = WE
     n_groups = len(summary.groups)
     positive_rows = np.clip(np.rint(summary.expected), 0, summary.rows).astype(np.int64)
     records: dict[str, list[Any]] = {f: [] for f in summary.features}
-    for name in (label, summary.prediction, ROWS, "__w__", WEIGHT_SQ, WEIGHT_MIN):
+    for name in (label, summary.prediction, ROWS, WEIGHT_SUM, WEIGHT_SQ, WEIGHT_MIN):
         records[name] = []
     for g in range(n_groups):
         for pred in (0, 1):
@@ -201,20 +233,25 @@ def to_cell_table(summary: ScoreSummary, *, label: str = LABEL, weight: str = WE
                 ones = positive_rows[g, pred]
                 records[ROWS].append(int(ones if lab else summary.rows[g, pred] - ones))
                 if lab:
-                    records["__w__"].append(summary.expected[g, pred])
+                    records[WEIGHT_SUM].append(summary.expected[g, pred])
                     records[WEIGHT_SQ].append(summary.squares[g, pred])
                     records[WEIGHT_MIN].append(summary.lowest[g, pred])
                 else:
-                    records["__w__"].append(summary.rows[g, pred] - summary.expected[g, pred])
+                    records[WEIGHT_SUM].append(summary.rows[g, pred] - summary.expected[g, pred])
                     records[WEIGHT_SQ].append(summary.squares_complement[g, pred])
                     records[WEIGHT_MIN].append(1.0 - summary.highest[g, pred])
     frame = pd.DataFrame(records)
     frame[WEIGHT_MISSING] = False
-    if summary.threshold is not None:
-        return build(frame, features=summary.features, y_true=label, y_score=summary.prediction,
-                     threshold=summary.threshold, sample_weight=weight, source=source)  # fmt: skip
-    return build(frame, features=summary.features, y_true=label, y_pred=summary.prediction, sample_weight=weight,
-                 source=source)  # fmt: skip
+    thresholded = summary.threshold is not None
+    keys = CellKeys.of(
+        summary.features,
+        label,
+        None if thresholded else summary.prediction,
+        summary.prediction if thresholded else None,
+        summary.threshold,
+        weight,
+    )
+    return build(frame, keys, source=source)
 
 
 def expected_cells(df: pd.DataFrame, *, source: str | None = None, **options: Any) -> CellTable:
@@ -251,8 +288,17 @@ class Intervals:
 def draw_cells(summary: ScoreSummary, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     """``n_draws`` realisations of the confusion cells, labels drawn from the scores:
     shape ``(n_draws, G, 4)``."""
-    rows, means = summary.level_rows, np.divide(summary.level_scores, summary.level_rows,
-                                                out=np.zeros(summary.level_rows.shape), where=summary.level_rows > 0)  # fmt: skip
+    import numpy as np
+
+    rows, means = (
+        summary.level_rows,
+        np.divide(
+            summary.level_scores,
+            summary.level_rows,
+            out=np.zeros(summary.level_rows.shape),
+            where=summary.level_rows > 0,
+        ),
+    )
     filled = np.flatnonzero(rows.ravel())
     drawn = rng.binomial(rows.ravel()[filled], np.clip(means.ravel()[filled], 0, 1), size=(n_draws, len(filled)))
     cell_of = filled // LEVELS  # index into (G * 2), nondecreasing
@@ -269,13 +315,6 @@ def draw_cells(summary: ScoreSummary, n_draws: int, rng: np.random.Generator) ->
     return out
 
 
-def estimable_metrics() -> frozenset[str]:
-    """The metrics that are ratios of cells: what expected cells and label draws can estimate."""
-    from airflow_alignment.engines import _fairness_metrics as fm
-
-    return frozenset(fm._RATES) | {"balanced_accuracy", "f1"}
-
-
 def label_uncertainty(
     summary: ScoreSummary,
     metrics: Sequence[str] = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy"),
@@ -287,19 +326,20 @@ def label_uncertainty(
 ) -> Intervals:
     """Estimates and intervals for the metrics once labels arrive (see the module docstring).
 
-    The formulas are the fairness engine's (``_fairness_metrics.rate`` and ``aggregate``,
+    The formulas are the fairness engine's (``binary.metrics.rate`` and ``aggregate``,
     between groups), applied to the expected cells and to each draw.
 
     :raises SpecError: an unknown metric, or ``confidence`` outside (0, 1).
     """
-    from airflow_alignment.engines import _fairness_metrics as fm
+    import numpy as np
 
     if not 0 < confidence < 1:
         raise SpecError(f"confidence: expected a level between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    known = estimable_metrics()
     for name in metrics:
-        if name not in known:
-            raise SpecError(f"metric {name!r} cannot be estimated from expected cells; metrics: {', '.join(sorted(known))}")
+        if name not in ESTIMABLE:
+            raise SpecError(
+                f"metric {name!r} cannot be estimated from expected cells; metrics: {', '.join(sorted(ESTIMABLE))}"
+            )
     rng = np.random.default_rng(seed)
     point = summary.cells()
     draws = draw_cells(summary, n_draws, rng)
@@ -316,7 +356,12 @@ def label_uncertainty(
             spread = fm.aggregate(values, overalls, kind)
             low, high = fm.interval(spread, confidence)
             median = float(np.nanmedian(spread)) if not np.isnan(spread).all() else float("nan")
-            out.aggregates[(name, kind)] = {"estimate": estimate, "low": float(low), "high": float(high), "median": median}
+            out.aggregates[(name, kind)] = {
+                "estimate": estimate,
+                "low": float(low),
+                "high": float(high),
+                "median": median,
+            }
     return out
 
 
@@ -389,7 +434,9 @@ def calibration_check(
         mask = codes == g
         ece, h, dof, table = _calibration(score[mask], positive[mask], bins)
         p = float(chi2.sf(h, dof)) if dof else 1.0
-        per_group.append(GroupCalibration(group, int(mask.sum()), ece, h, dof, p, bool(mask.sum() >= min_group_size), table))
+        per_group.append(
+            GroupCalibration(group, int(mask.sum()), ece, h, dof, p, bool(mask.sum() >= min_group_size), table)
+        )
     judged = [c for c in per_group if c.judged]
     if not judged:
         return Calibration("unknown", [f"no group has {min_group_size} labelled rows"], per_group, ece_max, alpha)
@@ -404,7 +451,11 @@ def calibration_check(
     return Calibration(status, reasons, per_group, ece_max, alpha)
 
 
-def _calibration(score: np.ndarray, positive: np.ndarray, bins: int) -> tuple[float, float, int, list[dict[str, float]]]:
+def _calibration(
+    score: np.ndarray, positive: np.ndarray, bins: int
+) -> tuple[float, float, int, list[dict[str, float]]]:
+    import numpy as np
+
     order = np.argsort(score, kind="stable")
     parts = [p for p in np.array_split(order, min(bins, len(order))) if len(p)]
     ece = h = 0.0
@@ -472,32 +523,52 @@ def evaluate(
     :raises SpecError: ``labelled`` without ``y_true``, an unknown ``untrusted``, or what
         ``fairness.evaluate`` and :func:`summarize_scores` raise.
     """
-    from airflow_alignment.engines import fairness
-
     if untrusted not in ("warn", "judge"):
         raise SpecError(f"untrusted: expected 'warn' or 'judge', got {untrusted!r}")
     if labelled is not None and y_true is None:
         raise SpecError("labelled: give y_true, the label column of the labelled window, to check calibration")
-    summary = summarize_scores(scored, y_score=y_score, sensitive_features=sensitive_features, y_pred=y_pred,
-                               threshold=threshold, pos_label=pos_label)  # fmt: skip
+    summary = summarize_scores(
+        scored,
+        y_score=y_score,
+        sensitive_features=sensitive_features,
+        y_pred=y_pred,
+        threshold=threshold,
+        pos_label=pos_label,
+    )
     if threshold is not None:
         prediction = {"y_score": summary.prediction, "threshold": threshold}
     else:
         prediction = {"y_pred": summary.prediction}
     result = fairness.evaluate(
-        to_cell_table(summary, source=source), y_true=LABEL, sample_weight=WEIGHT, pos_label=1, **prediction,
-        sensitive_features=sensitive_features, constraints=constraints, min_group_size=min_group_size,
-        severity=severity, check_name=check_name or "estimated_fairness",
-    )  # fmt: skip
+        to_cell_table(summary, source=source),
+        y_true=LABEL,
+        sample_weight=WEIGHT,
+        pos_label=1,
+        **prediction,
+        sensitive_features=sensitive_features,
+        constraints=constraints,
+        min_group_size=min_group_size,
+        severity=severity,
+        check_name=check_name or "estimated_fairness",
+    )
     if labelled is None:
-        calibration = Calibration("unknown", ["no labelled window to check the scores' calibration on"], [], ece_max, alpha)
+        calibration = Calibration(
+            "unknown", ["no labelled window to check the scores' calibration on"], [], ece_max, alpha
+        )
     else:
-        calibration = calibration_check(labelled, y_true=str(y_true), y_score=y_score, pos_label=pos_label,
-                                        sensitive_features=sensitive_features, ece_max=ece_max, alpha=alpha)  # fmt: skip
-    estimable = estimable_metrics()
+        calibration = calibration_check(
+            labelled,
+            y_true=str(y_true),
+            y_score=y_score,
+            pos_label=pos_label,
+            sensitive_features=sensitive_features,
+            ece_max=ece_max,
+            alpha=alpha,
+        )
     shown = [m for m, block in result.metrics.items() if isinstance(block, dict) and "by_group" in block]
-    intervals = label_uncertainty(summary, [m for m in shown if m in estimable], confidence=confidence,
-                                  n_draws=n_draws, seed=seed)  # fmt: skip
+    intervals = label_uncertainty(
+        summary, [m for m in shown if m in ESTIMABLE], confidence=confidence, n_draws=n_draws, seed=seed
+    )
     _attach_intervals(result, intervals)
     trusted = calibration.status in TRUSTED
     result.metrics["estimated"] = _estimated_block(intervals, calibration, trusted)
@@ -522,26 +593,38 @@ def _attach_intervals(result: CheckResult, intervals: Intervals) -> None:
 
 
 def _estimated_block(intervals: Intervals, calibration: Calibration, trusted: bool) -> dict[str, Any]:
+    import numpy as np
+
     def number(value: float) -> float | None:
         return None if np.isnan(value) else float(value)
 
     per_group = {
-        metric: [{"group": g, "estimate": number(v), "low": number(lo), "high": number(hi)}
-                 for g, v, (lo, hi) in zip(intervals.groups, values, intervals.bounds[metric])]
+        metric: [
+            {"group": g, "estimate": number(v), "low": number(lo), "high": number(hi)}
+            for g, v, (lo, hi) in zip(intervals.groups, values, intervals.bounds[metric], strict=True)
+        ]
         for metric, values in intervals.by_group.items()
-    }  # fmt: skip
+    }
     return {
         "trusted": trusted,
         "confidence": intervals.confidence,
         "n_draws": intervals.n_draws,
         "per_group": per_group,  # not "by_group": the report reads those blocks as metrics
-        "overall": {m: dict(zip(("estimate", "low", "high"), map(number, v))) for m, v in intervals.overall.items()},
-        "aggregates": [{"metric": m, "aggregate": k, **{key: number(v) for key, v in values.items()}}
-                       for (m, k), values in intervals.aggregates.items()],
-        "calibration": {
-            "status": calibration.status, "reasons": calibration.reasons, "ece_max": calibration.ece_max,
-            "alpha": calibration.alpha,
-            "groups": [{"group": c.group, "rows": c.rows, "ece": c.ece, "pvalue": c.pvalue, "judged": c.judged}
-                       for c in calibration.groups],
+        "overall": {
+            m: dict(zip(("estimate", "low", "high"), map(number, v), strict=True)) for m, v in intervals.overall.items()
         },
-    }  # fmt: skip
+        "aggregates": [
+            {"metric": m, "aggregate": k, **{key: number(v) for key, v in values.items()}}
+            for (m, k), values in intervals.aggregates.items()
+        ],
+        "calibration": {
+            "status": calibration.status,
+            "reasons": calibration.reasons,
+            "ece_max": calibration.ece_max,
+            "alpha": calibration.alpha,
+            "groups": [
+                {"group": c.group, "rows": c.rows, "ece": c.ece, "pvalue": c.pvalue, "judged": c.judged}
+                for c in calibration.groups
+            ],
+        },
+    }

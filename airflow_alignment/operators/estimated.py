@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_alignment.engines.fairness import validate_constraints
+from airflow_alignment.engines import estimated
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators._labelled import metrics_needing_rows
-from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
-from airflow_alignment.sources import describe_source, keep_callable, validate_data_arg
+from airflow_alignment.io import as_source, describe_source, load_frame
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.specs.constraints import fairness_constraints
+from airflow_alignment.specs.metrics import SCORE_METRICS
+from airflow_alignment.tasks.base import is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_alignment.results import CheckResult
+
 
 class EstimatedFairnessOperator(AlignmentCheckOperator):
     """Estimate fairness constraints on scored predictions whose labels have not arrived yet.
@@ -48,7 +51,7 @@ class EstimatedFairnessOperator(AlignmentCheckOperator):
 
     kind = "fairness"
     template_fields = ("data", "labelled", "constraints", "check_name")
-    template_fields_renderers = {"constraints": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"constraints": "json"}
 
     def __init__(
         self,
@@ -75,22 +78,20 @@ class EstimatedFairnessOperator(AlignmentCheckOperator):
                             "pass the arguments to the operator")  # fmt: skip
         super().__init__(**kwargs)
         name = type(self).__name__
-        validate_data_arg(data, f"{name}.data")
-        if labelled is not None:
-            validate_data_arg(labelled, f"{name}.labelled")
-            if y_true is None:
-                raise SpecError(f"{name}: labelled= needs y_true=, the label column of the labelled window")
+        self.data = self.data_argument(data)
+        self.labelled = None if labelled is None else self.data_argument(labelled, "labelled")
+        if labelled is not None and y_true is None:
+            raise SpecError(f"{name}: labelled= needs y_true=, the label column of the labelled window")
         if (y_pred is None) == (threshold is None):
             raise SpecError(f"{name}: give threshold= (predicted positive when y_score >= threshold) or y_pred=")
         if not isinstance(constraints, str) and not is_templated(constraints):
-            sizes = {} if min_group_size is None else {"min_group_size": min_group_size}
-            validate_constraints(constraints, severity=self.severity, **sizes)
-            needing = metrics_needing_rows(constraints)
+            checked = fairness_constraints(constraints, decide_on="estimate", severity=self.severity, confidence=None)
+            needing = [c.metric_name for c in checked if callable(c.metric) or c.metric_name in SCORE_METRICS]
             if needing:
                 raise SpecError(f"{name}.constraints: {', '.join(needing)} need the labels themselves; estimate "
                                 "count-based metrics (rates, precision, accuracy) and check the others when "
                                 "labels land, with FairnessCheckOperator")  # fmt: skip
-        self.data, self.labelled, self.constraints = keep_callable(data), keep_callable(labelled), constraints
+        self.constraints = constraints
         features = sensitive_features
         self.sensitive_features = [features] if isinstance(features, str) else list(features)
         # only what was given: the defaults are the engine's (engines.estimated.evaluate)
@@ -100,9 +101,6 @@ class EstimatedFairnessOperator(AlignmentCheckOperator):
         self.options = {"y_score": y_score, **{k: v for k, v in given.items() if v is not None}}
 
     def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.estimated import evaluate
-        from airflow_alignment.sources import as_source, load_frame
-
         o, features = self.options, self.sensitive_features
         predictions = [o["y_pred"]] if "y_pred" in o else []
         scored = load_frame(as_source(self.data), columns=[o["y_score"], *predictions, *features])
@@ -110,6 +108,6 @@ class EstimatedFairnessOperator(AlignmentCheckOperator):
         if self.labelled is not None:
             labelled = load_frame(as_source(self.labelled), columns=[o["y_true"], o["y_score"], *features])
         constraints = json.loads(self.constraints) if isinstance(self.constraints, str) else self.constraints
-        return evaluate(scored, labelled=labelled, sensitive_features=features, constraints=constraints,
-                        severity=self.severity, check_name=self.check_name, source=describe_source(self.data),
-                        **o)  # fmt: skip
+        return estimated.evaluate(scored, labelled=labelled, sensitive_features=features, constraints=constraints,
+                                  severity=self.severity, check_name=self.check_name,
+                                  source=describe_source(self.data), **o)  # fmt: skip

@@ -20,10 +20,14 @@ but finite amount.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 EPSILON = 1e-4
 
@@ -49,12 +53,16 @@ def quantile_edges(sorted_finite: np.ndarray, bins: int) -> Bins:
 
 def quantile_edges_counts(values: np.ndarray, counts: np.ndarray, bins: int) -> Bins:
     """The bins of a reference given as a value table: distinct sorted finite values, counts."""
+    import numpy as np
+
     cum = np.cumsum(np.asarray(counts, dtype=np.int64))
     n = int(cum[-1]) if len(cum) else 0
     return _edges(n, lambda idx: values[np.searchsorted(cum, idx, side="right")], bins)
 
 
 def _edges(n: int, order_statistic: Callable[[np.ndarray], np.ndarray], bins: int) -> Bins:
+    import numpy as np
+
     if n == 0:
         return Bins(np.empty(0))
     low, high = order_statistic(np.array([0, n - 1]))
@@ -66,6 +74,8 @@ def _edges(n: int, order_statistic: Callable[[np.ndarray], np.ndarray], bins: in
 def _linear_quantiles(n: int, order_statistic: Callable[[np.ndarray], np.ndarray], q: np.ndarray) -> np.ndarray:
     """``numpy.quantile(a, q)`` (method ``linear``) of the ``n`` sorted values ``order_statistic``
     reads, with numpy's own arithmetic (``numpy.lib._function_base_impl._quantile``)."""
+    import numpy as np
+
     virtual = (n - 1) * q
     previous = np.floor(virtual)
     following = previous + 1
@@ -87,12 +97,16 @@ def _linear_quantiles(n: int, order_statistic: Callable[[np.ndarray], np.ndarray
 
 def bin_counts(sorted_values: np.ndarray, bins: Bins) -> np.ndarray:
     """Counts of sorted finite values in each bin (the edges searched in the values)."""
+    import numpy as np
+
     cum = np.searchsorted(sorted_values, bins.edges, side="right")
     return np.diff(np.concatenate([[0], cum, [len(sorted_values)]])).astype(np.int64)
 
 
 def bin_counts_table(values: np.ndarray, counts: np.ndarray, bins: Bins) -> np.ndarray:
     """Counts of a value table (distinct sorted finite values, counts) in each bin."""
+    import numpy as np
+
     cum = np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))])
     at = cum[np.searchsorted(values, bins.edges, side="right")]
     return np.diff(np.concatenate([[0], at, [cum[-1]]])).astype(np.int64)
@@ -100,6 +114,8 @@ def bin_counts_table(values: np.ndarray, counts: np.ndarray, bins: Bins) -> np.n
 
 def psi(reference: np.ndarray, current: np.ndarray, epsilon: float = EPSILON) -> float:
     """Population Stability Index of two count vectors over the same bins (``epsilon``-smoothed)."""
+    import numpy as np
+
     r = reference / max(int(reference.sum()), 1)
     c = current / max(int(current.sum()), 1)
     r = np.where(r == 0, epsilon, r)
@@ -114,7 +130,7 @@ def labels(bins: Bins) -> list[str]:
         point = format_number(bins.constant)
         return [f"< {point}", f"== {point}", f"> {point}"]
     points = ["-inf", *(format_number(e) for e in bins.edges), "inf"]
-    return [f"({a}, {b}]" if b != "inf" else f"({a}, {b})" for a, b in zip(points[:-1], points[1:])]
+    return [f"({a}, {b}]" if b != "inf" else f"({a}, {b})" for a, b in itertools.pairwise(points)]
 
 
 def format_number(value: float) -> str:

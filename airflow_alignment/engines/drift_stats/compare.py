@@ -28,9 +28,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_alignment.engines.drift_stats import binning, methods
 from airflow_alignment.engines.drift_stats.ks import KS_METHODS, KSMethod, ks_pvalue, ks_statistic, ks_statistic_counts
@@ -40,6 +38,9 @@ from airflow_alignment.engines.drift_stats.samples import (
     categorical_sample,
     numeric_sample,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Method = Literal["psi", "ks", "wasserstein", "jensenshannon", "chi2", "z"]
 METHODS: tuple[str, ...] = ("psi", "ks", "wasserstein", "jensenshannon", "chi2", "z")
@@ -115,7 +116,7 @@ class FeatureDrift:
                 for name, r in self.results.items()
             },
             "bins": [{"bin": label, "reference": int(r), "current": int(c)}
-                     for label, r, c in zip(self.bins.labels, self.bins.reference, self.bins.current)],
+                     for label, r, c in zip(self.bins.labels, self.bins.reference, self.bins.current, strict=True)],
             "constant": self.bins.constant,
             "new_categories": self.bins.new_categories,
             "new_count": self.bins.new_count,
@@ -195,7 +196,9 @@ def compare(
     return feature
 
 
-def _check_methods(asked: Sequence[str] | str, judge: str | None, ks_method: str, bounds: Mapping[str, float]) -> list[str] | None:
+def _check_methods(
+    asked: Sequence[str] | str, judge: str | None, ks_method: str, bounds: Mapping[str, float]
+) -> list[str] | None:
     names = None if asked == "auto" else list(asked)
     for name in (names or []) + ([judge] if judge else []) + list(bounds):
         if name not in METHODS:
@@ -235,7 +238,9 @@ def _numeric(
     wanted = [m for m in asked if m in NUMERIC_METHODS or (m == "z" and few is not None and len(few) <= 2)]
     for name in asked:
         if name not in wanted:
-            notes.append(f"{name}: not computed for a numeric feature" + (" with more than 2 values" if name == "z" else ""))
+            notes.append(
+                f"{name}: not computed for a numeric feature" + (" with more than 2 values" if name == "z" else "")
+            )
     for name in wanted:
         results[name] = _numeric_method(name, ref, cur, (table, finite), bounds[name], ks_method, js_base, notes)
     judged = judge if judge in results else (wanted[0] if wanted else None)
@@ -281,6 +286,8 @@ def _numeric_method(
 
 
 def _ones(sample: NumericSample) -> np.ndarray:
+    import numpy as np
+
     return sample.counts if sample.counts is not None else np.ones(len(sample.values), dtype=np.int64)
 
 
@@ -313,6 +320,8 @@ def _z(table: BinTable, bound: float) -> MethodResult:
 
 
 def _few_values(ref: NumericSample, cur: NumericSample) -> np.ndarray | None:
+    import numpy as np
+
     a, b = ref.distinct(AUTO_FEW_VALUES), cur.distinct(AUTO_FEW_VALUES)
     if a is None or b is None:
         return None
@@ -344,6 +353,8 @@ def _quantile_bins(ref: NumericSample, cur: NumericSample, n_bins: int, notes: l
 
 def _value_bins(ref: NumericSample, cur: NumericSample) -> BinTable:
     """A few-valued numeric feature binned by value (the union's distinct finite values)."""
+    import numpy as np
+
     rv, rc = ref.value_table()
     cv, cc = cur.value_table()
     union = np.union1d(rv, cv)
@@ -355,8 +366,10 @@ def _value_bins(ref: NumericSample, cur: NumericSample) -> BinTable:
 
 def _append_unusual(table: BinTable, ref: Any, cur: Any, numeric: bool) -> None:
     """The ``(infinite)`` and ``(missing)`` bins, each when either side has any (as the engine)."""
+    import numpy as np
+
     extra = [(INFINITE_BIN, ref.infinite, cur.infinite)] if numeric else []
-    for label, r, c in extra + [(MISSING_BIN, ref.missing, cur.missing)]:
+    for label, r, c in [*extra, (MISSING_BIN, ref.missing, cur.missing)]:
         if r or c:
             table.labels.append(label)
             table.reference = np.append(table.reference, r)
@@ -378,7 +391,9 @@ def _categorical(
     results: dict[str, MethodResult] = {}
     for name in asked:
         if name in ("ks", "wasserstein") or (name == "z" and distinct > 2):
-            notes.append(f"{name}: not computed for a categorical feature" + (" with more than 2 values" if name == "z" else ""))
+            notes.append(
+                f"{name}: not computed for a categorical feature" + (" with more than 2 values" if name == "z" else "")
+            )
             continue
         if name == "z":
             results[name] = _z(_union_table(ref, cur), bounds["z"])
@@ -400,21 +415,27 @@ def _new_distinct(ref: CategoricalSample, cur: CategoricalSample) -> list[Any]:
 
 def _union_table(ref: CategoricalSample, cur: CategoricalSample) -> BinTable:
     """One bin per category of either sample, sorted when they compare (Evidently's keys)."""
+    import numpy as np
+
     union = _ordered(list(dict.fromkeys([*ref.categories, *cur.categories])))
-    r = dict(zip(ref.categories, ref.counts.tolist()))
-    c = dict(zip(cur.categories, cur.counts.tolist()))
-    return BinTable([str(v) for v in union], np.array([r.get(v, 0) for v in union]), np.array([c.get(v, 0) for v in union]))
+    r = dict(zip(ref.categories, ref.counts.tolist(), strict=True))
+    c = dict(zip(cur.categories, cur.counts.tolist(), strict=True))
+    return BinTable(
+        [str(v) for v in union], np.array([r.get(v, 0) for v in union]), np.array([c.get(v, 0) for v in union])
+    )
 
 
 def _category_bins(ref: CategoricalSample, cur: CategoricalSample, notes: list[str]) -> BinTable:
     """One bin per reference category (sorted when they compare); current categories not in the
     reference share a ``(new)`` bin. Categories match by Python equality, as the engine."""
+    import numpy as np
+
     cats = _ordered(list(ref.categories))
-    r = dict(zip(ref.categories, ref.counts.tolist()))
+    r = dict(zip(ref.categories, ref.counts.tolist(), strict=True))
     position = {value: i for i, value in enumerate(cats)}
     current = np.zeros(len(cats), dtype=np.int64)
     new: list[tuple[Any, int]] = []
-    for value, count in zip(cur.categories, cur.counts.tolist()):
+    for value, count in zip(cur.categories, cur.counts.tolist(), strict=True):
         if value in position:
             current[position[value]] += count
         else:
@@ -503,10 +524,14 @@ def compare_frames(
     return map_columns(one, names, workers)
 
 
-def map_columns(work: Callable[[str], FeatureDrift], names: Sequence[str], workers: int | None = None) -> dict[str, FeatureDrift]:
+def map_columns(
+    work: Callable[[str], FeatureDrift], names: Sequence[str], workers: int | None = None
+) -> dict[str, FeatureDrift]:
     """``{name: work(name)}``, run in a thread pool (in order of ``names``)."""
-    workers = workers or min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    workers = workers or min(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8
+    )
     if workers <= 1 or len(names) <= 1:
         return {name: work(name) for name in names}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
-        return dict(zip(names, pool.map(work, names)))
+        return dict(zip(names, pool.map(work, names), strict=True))

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 KSMethod = Literal["auto", "exact", "asymp"]
 KS_METHODS: tuple[str, ...] = ("auto", "exact", "asymp")
@@ -72,6 +74,8 @@ def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
     - mostly distinct values: one stable merge of the two sorted runs (numpy's timsort merges
       them in linear time) and one cumulative sum, read at the last of each run of ties.
     """
+    import numpy as np
+
     n, m = len(x), len(y)
     if n == 0 or m == 0:
         raise ValueError(f"both samples need at least one value (sizes {n} and {m})")
@@ -91,6 +95,8 @@ def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
 def _statistic_by_merge(x: np.ndarray, y: np.ndarray) -> float:
     """:func:`ks_statistic` from one merge; the gap after each merged value is tracked exactly in
     integers by one cumulative sum (``+m`` for a value of ``x``, ``-n`` for one of ``y``)."""
+    import numpy as np
+
     n, m = len(x), len(y)
     merged = np.concatenate([x, y])
     order = np.argsort(merged, kind="stable")
@@ -116,6 +122,8 @@ def _statistic_by_merge(x: np.ndarray, y: np.ndarray) -> float:
 def _distinct(values: np.ndarray, changes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The positions of the last of each run of equal values in a sorted array, and the values
     (``changes``: ``values[1:] != values[:-1]``)."""
+    import numpy as np
+
     last = np.append(np.flatnonzero(changes), len(values) - 1)
     return last, values[last]
 
@@ -128,6 +136,8 @@ def _near_extremes(exact: np.ndarray, n: int, m: int) -> np.ndarray:
     of its exact gap, so only the points within ``7e-16 n m`` of the largest (or the smallest)
     exact gap can hold the largest (smallest) float: the floats are computed there only.
     """
+    import numpy as np
+
     slack = int(7e-16 * n * m) + 1
     return np.flatnonzero((exact >= exact.max() - slack) | (exact <= exact.min() + slack))
 
@@ -140,6 +150,8 @@ def ks_statistic_counts(
     Equal to :func:`ks_statistic` on the rows the tables stand for (the counts at each distinct
     value of the union are the same integers, divided the same way).
     """
+    import numpy as np
+
     x_counts = np.asarray(x_counts, dtype=np.int64)
     y_counts = np.asarray(y_counts, dtype=np.int64)
     n, m = int(x_counts.sum()), int(y_counts.sum())
@@ -154,6 +166,8 @@ def ks_statistic_counts(
 
 
 def _two_sided(i: np.ndarray, n: int, j: np.ndarray, m: int) -> float:
+    import numpy as np
+
     gaps = i / n - j / m  # the same float divisions as scipy's cdf1 - cdf2
     largest_above = float(gaps.max())
     largest_below = float(np.clip(-gaps.min(), 0, 1))
@@ -169,6 +183,7 @@ def ks_pvalue(d: float, n: int, m: int, method: KSMethod = "auto") -> KSResult:
 
     :raises ValueError: an unknown ``method``, or a sample size below 1.
     """
+    import numpy as np
     from scipy.stats._stats_py import _attempt_exact_2kssamp
 
     if method not in KS_METHODS:
@@ -206,6 +221,7 @@ def _kstwo_sf(d: float, n: float) -> float:
     (``scipy.stats._ksstats._kolmogn``, the survival branch). There the same ufunc is called on
     a padded array (same loop, same value); every other case goes through ``kstwo.sf`` itself.
     """
+    import numpy as np
     from scipy.special import smirnov
     from scipy.stats import kstwo
 

@@ -24,8 +24,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 WASSERSTEIN_STD_FLOOR = 0.001  # Evidently's floor: a constant reference does not divide by 0
 
@@ -41,6 +44,8 @@ def wasserstein_sorted(x: np.ndarray, y: np.ndarray) -> float:
     from that, but the gap there is 0, so every term of the dot product is the same float as
     scipy's, and so is the sum.
     """
+    import numpy as np
+
     n, m = len(x), len(y)
     if n == 0 or m == 0:
         raise ValueError(f"both samples need at least one value (sizes {n} and {m})")
@@ -52,14 +57,13 @@ def wasserstein_sorted(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.vecdot(gap, np.diff(merged[order])))
 
 
-def wasserstein_counts(
-    x_values: np.ndarray, x_counts: np.ndarray, y_values: np.ndarray, y_counts: np.ndarray
-) -> float:
+def wasserstein_counts(x_values: np.ndarray, x_counts: np.ndarray, y_values: np.ndarray, y_counts: np.ndarray) -> float:
     """``scipy.stats.wasserstein_distance`` from value tables (distinct finite values, counts).
 
     It is scipy's weighted call on the tables, which equals the unweighted call on the rows the
     tables stand for up to rounding (about 1e-15 relative).
     """
+    import numpy as np
     from scipy.stats import wasserstein_distance
 
     return float(wasserstein_distance(x_values, y_values, np.asarray(x_counts, float), np.asarray(y_counts, float)))
@@ -67,11 +71,15 @@ def wasserstein_counts(
 
 def std_sorted(values: np.ndarray) -> float:
     """Population standard deviation (``numpy.std``, ``ddof=0``) of finite values."""
+    import numpy as np
+
     return float(np.std(values))
 
 
 def std_counts(values: np.ndarray, counts: np.ndarray) -> float:
     """Population standard deviation of a value table (distinct finite values, counts)."""
+    import numpy as np
+
     counts = np.asarray(counts, dtype=float)
     total = counts.sum()
     mean = float(np.dot(counts, values) / total)
@@ -87,6 +95,7 @@ def wasserstein_normed(distance: float, reference_std: float) -> float:
 # -- Jensen-Shannon -------------------------------------------------------------------------
 def jensenshannon_counts(reference: np.ndarray, current: np.ndarray, base: float | None = None) -> float:
     """``scipy.spatial.distance.jensenshannon`` of two count vectors over the same bins."""
+    import numpy as np
     from scipy.spatial.distance import jensenshannon
 
     return float(jensenshannon(np.asarray(reference, float), np.asarray(current, float), base=base))
@@ -111,11 +120,14 @@ def z_test_counts(reference_hits: int, reference_total: int, current_hits: int, 
 
     :raises ValueError: a side with no rows, or hits outside ``0..total``.
     """
+    import numpy as np
     from scipy.stats import norm
 
     for hits, total, side in ((reference_hits, reference_total, "reference"), (current_hits, current_total, "current")):
         if total < 1 or not 0 <= hits <= total:
-            raise ValueError(f"z_test_counts: {side} has {hits} hits in {total} rows; need 0 <= hits <= total, total >= 1")
+            raise ValueError(
+                f"z_test_counts: {side} has {hits} hits in {total} rows; need 0 <= hits <= total, total >= 1"
+            )
     p1, p2 = reference_hits / reference_total, current_hits / current_total
     pooled = (reference_hits + current_hits) / (reference_total + current_total)
     if pooled in (0.0, 1.0):
@@ -137,6 +149,7 @@ class ChiSquare:
 def chi2_counts(reference: np.ndarray, current: np.ndarray) -> ChiSquare | None:
     """The chi-square test of homogeneity on the 2 x bins table; bins empty on both sides are
     left out. ``None`` when fewer than two bins hold data or a side is empty (undefined)."""
+    import numpy as np
     from scipy.stats import chi2_contingency
 
     table = np.vstack([reference, current])

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class NumericSample:
 
     @property
     def _finite_slice(self) -> slice:
+        import numpy as np
+
         low = int(np.searchsorted(self.values, -np.inf, side="right"))
         high = int(np.searchsorted(self.values, np.inf, side="left"))
         return slice(low, high)
@@ -71,6 +74,8 @@ class NumericSample:
 
     def distinct(self, limit: int) -> np.ndarray | None:
         """The distinct finite values when there are at most ``limit`` of them, else ``None``."""
+        import numpy as np
+
         finite = self.finite
         if self.counts is not None:
             return finite if len(finite) <= limit else None
@@ -83,6 +88,8 @@ class NumericSample:
 
     def value_table(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct finite values and their counts."""
+        import numpy as np
+
         if self.counts is not None:
             return self.finite, self.finite_counts  # type: ignore[return-value]
         finite = self.finite
@@ -116,6 +123,8 @@ def numeric_sample(column: Any) -> NumericSample:
 
     One float64 copy of the column, the missing values dropped, one in-place sort.
     """
+    import numpy as np
+
     values = _float_copy(column)
     keep = ~np.isnan(values)
     missing = int(len(values) - np.count_nonzero(keep))
@@ -133,6 +142,8 @@ def numeric_sample_from_counts(values: Iterable[float], counts: Iterable[int], m
 
     :raises ValueError: lengths differ, a negative count, or a repeated value.
     """
+    import numpy as np
+
     v = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.float64)
     c = np.asarray(list(counts) if not isinstance(counts, np.ndarray) else counts, dtype=np.int64)
     if v.shape != c.shape or v.ndim != 1:
@@ -155,6 +166,7 @@ def categorical_sample(column: Any) -> CategoricalSample:
     Categories keep the order of ``value_counts(sort=False)``; a pandas Categorical's unused
     categories are dropped.
     """
+    import numpy as np
     import pandas as pd
 
     series = column if isinstance(column, pd.Series) else pd.Series(column)
@@ -172,6 +184,8 @@ def categorical_sample_from_counts(counts: Mapping[Any, int], missing: int = 0) 
 
     :raises ValueError: a negative count.
     """
+    import numpy as np
+
     categories, values = [], []
     for category, count in counts.items():
         if count < 0:
@@ -185,6 +199,8 @@ def categorical_sample_from_counts(counts: Mapping[Any, int], missing: int = 0) 
 
 
 def _float_copy(column: Any) -> np.ndarray:
+    import numpy as np
+
     to_numpy = getattr(column, "to_numpy", None)
     if to_numpy is not None:
         return to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
