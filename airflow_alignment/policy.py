@@ -41,6 +41,7 @@ comments do not change it) is recorded in every result judged against it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -121,6 +122,9 @@ class Policy:
     sha256: str
     source: str | None = None
     references: tuple[str, ...] = ()
+    # what the hash covers, and the YAML as written (None for a dict): kept with decisions
+    content: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    text: str | None = field(default=None, compare=False, repr=False)
 
     def check(self, name: str) -> PolicyCheck:
         for check in self.checks:
@@ -155,6 +159,7 @@ def load_policy(policy: str | os.PathLike[str] | Mapping[str, Any] | Policy) -> 
             source = _find(text)
             text = _read(source)
         raw, version = _parse_yaml(text, source or "<string>")
+        return dataclasses.replace(_validate(raw, source, version), text=text)
     else:
         raise SpecError(
             f"policy: expected a YAML file path, YAML text, a mapping or a Policy, got {type(policy).__name__}"
@@ -399,6 +404,7 @@ def _validate(raw: Any, source: str | None, version_text: str | None = None) -> 
         checks=tuple(built),
         sha256=canonical_sha256(hashed),
         source=source,
+        content=hashed,
         references=tuple(_references(raw.get("references"), "references")),
     )
 

@@ -75,7 +75,7 @@ def alignment_checks(
                     f"policy {loaded.name!r}, check {check.name!r}: data {source!r} is not a key of data= "
                     f"({', '.join(sources)}) nor a path"
                 )
-            operator = _operator(check.kind)
+            operator = check_operator(check.kind)
             checks.append(
                 operator(
                     task_id=check.name,
@@ -101,5 +101,6 @@ def alignment_checks(
     return group
 
 
-def _operator(kind: str) -> type[AlignmentCheckOperator]:
+def check_operator(kind: str) -> type[AlignmentCheckOperator]:
+    """The operator class of a policy check kind."""
     return _OPERATORS[kind]

@@ -37,12 +37,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("operators",),
     ("sensors",),
     ("taskgroup", "notifications", "samples"),
-    ("provider", "plugin"),
+    ("provider", "plugin", "cli", "__main__"),
 )
 # Own modules imported inside a function on purpose (each with its reason).
 LAZY_OWN_IMPORTS = {
     # the plugin's FastAPI app is built only when Airflow asks for the plugin, never at DAG parse time
     ("airflow_alignment.plugin", "airflow_alignment.plugin._plugin"),
+    # the command line sets Airflow's log level before anything imports Airflow
+    ("airflow_alignment.__main__", "airflow_alignment.cli"),
 }
 
 

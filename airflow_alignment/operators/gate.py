@@ -80,7 +80,8 @@ class AlignmentGateOperator(HITLOperator):
     ) -> None:
         if on_reject not in ("skip", "fail"):
             raise SpecError(f"{type(self).__name__}.on_reject: expected 'skip' or 'fail', got {on_reject!r}")
-        self.policy_ref = load_policy(policy).ref if policy is not None else None
+        self.policy_loaded = load_policy(policy) if policy is not None else None
+        self.policy_ref = self.policy_loaded.ref if self.policy_loaded is not None else None
         self.asset = self._asset(asset, self.policy_ref, model)
         if self.asset is not None:
             kwargs["outlets"] = [*(kwargs.get("outlets") or []), self.asset]
@@ -113,7 +114,15 @@ class AlignmentGateOperator(HITLOperator):
     def execute(self, context: Context) -> Any:
         result = self._decide(context)
         if result.metrics["verdict"] == "needs_review":
-            publish_result(result, context, store=self._store(), model=self.model, log=self.log, push=True)
+            publish_result(
+                result,
+                context,
+                store=self._store(),
+                model=self.model,
+                log=self.log,
+                push=True,
+                policy=self.policy_loaded,
+            )
             self.body = review_body(result)
             return super().execute(context)  # waits for a person in Airflow's HITL UI
         return self._finish(result, context)
@@ -153,7 +162,14 @@ class AlignmentGateOperator(HITLOperator):
         verdict = result.metrics["verdict"]
         store = self._store()
         compact = publish_result(
-            result, context, store=store, model=self.model, log=self.log, push=verdict != "approved", reviewer=reviewer
+            result,
+            context,
+            store=store,
+            model=self.model,
+            log=self.log,
+            push=verdict != "approved",
+            reviewer=reviewer,
+            policy=self.policy_loaded,
         )
         if verdict == "approved":
             self._approve(result, context, store)

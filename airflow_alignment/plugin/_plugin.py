@@ -16,6 +16,12 @@ _BASE = root_path() + URL_PREFIX
 EXTERNAL_VIEWS = [
     {
         "name": "Alignment",
+        "href": _BASE + "/overview",
+        "destination": "nav",
+        "url_route": "alignment-overview",
+    },
+    {
+        "name": "Alignment",
         "href": _BASE + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}/report?map_index={MAP_INDEX}",
         "destination": "task_instance",
         "url_route": "alignment",

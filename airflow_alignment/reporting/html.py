@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache, lru_cache
+from html import escape
 from typing import Any
 
 from airflow_alignment import __version__
@@ -140,6 +141,82 @@ def render_history(history: Mapping[str, Any]) -> str:
         tasks=tasks,
         rows=rows[::-1],
         charts=_trend_charts(runs, tasks),
+    )
+
+
+def render_overview(overview: Mapping[str, Any]) -> str:
+    """The Alignment overview: one row per policy x model (newest verdict, when, policy version
+    and hash, owner, last approved run, a sparkline of recent verdicts) and the reviews waiting
+    for a person.
+
+    :param overview: ``{models: [{policy_name, model, verdict, run_after, dag_id, policy?, owner?,
+        reviewer?, checks, last_approved?: {run_after, run_url}, sparkline: [verdict, ...],
+        run_url, policy_url?, owner_url?}], reviews: [{subject, dag_id, run_id, created_at,
+        url}], counts: {verdict: {count, url}}, filters, all_url, json_url}``.
+    """
+    rows = []
+    for row in overview.get("models", []):
+        approved = row.get("last_approved")
+        rows.append(
+            {
+                **row,
+                "when": _when(row.get("run_after")),
+                "failing": [
+                    c.get("check") or c.get("task_id")
+                    for c in row.get("checks", [])
+                    if c.get("status") in ("failed", "error")
+                ],
+                "last_approved": approved and {**approved, "when": _when(approved.get("run_after"))},
+                "sparkline": _sparkline(row.get("sparkline", [])),
+            }
+        )
+    counts = sorted(
+        (overview.get("counts") or {}).items(),
+        key=lambda kv: list(VERDICT_TEXT).index(kv[0]) if kv[0] in VERDICT_TEXT else len(VERDICT_TEXT),
+    )
+    return _template("overview.html").render(title="Alignment overview", o=overview, rows=rows, counts=counts)
+
+
+def render_dossier(dossier: Mapping[str, Any]) -> str:
+    """The compliance dossier of one decision (see :mod:`airflow_alignment.reporting.dossier`),
+    self-contained, with print styles: the browser's "Print to PDF" gives the PDF."""
+    decision = dossier["decision"]
+    reviewer = decision.get("reviewer")
+    who = reviewer.get("name") if isinstance(reviewer, Mapping) else reviewer
+    return _template("dossier.html").render(
+        title=f"Dossier: {dossier.get('policy_name')} / {dossier.get('model')} / {decision.get('run_id')}",
+        d=dossier,
+        dec=decision,
+        p=dossier["policy"],
+        a=dossier["audit"],
+        prev=dossier.get("previous_approved"),
+        reviewer=who,
+        bound=_bound,
+    )
+
+
+def _when(value: Any) -> str:
+    return value[:16].replace("T", " ") if isinstance(value, str) else ""
+
+
+_SPARK_COLOURS = {"approved": "passed", "needs_review": "warned", "rejected": "failed"}
+
+
+def _sparkline(verdicts: Sequence[str]) -> str:
+    """Recent verdicts, oldest first, as a row of coloured squares (inline SVG, no script)."""
+    size, gap = 9, 2
+    cells = []
+    for i, verdict in enumerate(verdicts):
+        colour = charts.STATUS_COLOURS.get(_SPARK_COLOURS.get(verdict, ""), "#78909c")
+        cells.append(
+            f'<rect x="{i * (size + gap)}" y="0" width="{size}" height="{size}" rx="2" fill="{colour}">'
+            f"<title>{escape(verdict)}</title></rect>"
+        )
+    width = max(len(verdicts) * (size + gap) - gap, 1)
+    label = escape(", ".join(verdicts))
+    return (
+        f'<svg class="spark" role="img" aria-label="{label}" width="{width}" height="{size}" '
+        f'viewBox="0 0 {width} {size}">{"".join(cells)}</svg>'
     )
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.artifacts import RESULT_NAME, RESULTS, ArtifactStore, result_key
 
 AUDIT_FILE = "audit/audit.jsonl"
 AUDIT_RECORDS = "audit/records"
@@ -139,10 +139,14 @@ def read_audit(
     model: str | None = None,
     since: datetime | str | None = None,
     until: datetime | str | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
 ) -> AuditLog:
-    """Read the audit trail back, oldest first, filtered by policy name, model and time."""
+    """Read the audit trail back, oldest first, filtered by policy name, model, time, DAG and
+    run. On object storage only the records of the time window are read (their keys start with
+    their time); ``damaged`` then counts damaged records of that window."""
     store = store if isinstance(store, ArtifactStore) else ArtifactStore(store)
-    lines = _lines(store)
+    lines = _lines(store, _time(since), _time(until))
     records, damaged = [], 0
     for line in lines:
         if not line.strip():
@@ -166,9 +170,70 @@ def read_audit(
         and (model is None or r.get("model") == model)
         and (low is None or _time(r["time"]) >= low)
         and (high is None or _time(r["time"]) <= high)
+        and (dag_id is None or r.get("dag_id") == dag_id)
+        and (run_id is None or r.get("run_id") == run_id)
     ]
     out.sort(key=lambda r: r["time"])
     return AuditLog(records=out, damaged=damaged)
+
+
+@dataclass
+class Verification:
+    """What :func:`verify` found; ``ok`` when every line is a record whose checksum matches and
+    stored results and records match one to one."""
+
+    records: int
+    torn: list[str]  # where: "audit/audit.jsonl line N" or an object key
+    mismatched: list[str]  # a whole JSON record whose checksum does not match: edited after the fact
+    results_without_record: list[str]  # result keys
+    records_without_result: list[str]  # "dag/run/task/map/try" of records whose result is gone
+
+    @property
+    def ok(self) -> bool:
+        return not (self.torn or self.mismatched or self.results_without_record or self.records_without_result)
+
+
+def verify(store: ArtifactStore | str | None = None) -> Verification:
+    """Check the whole audit trail: every line a whole record with its checksum, and a record for
+    every stored result (and a stored result for every record). Reads everything: a command for
+    an auditor, not a page."""
+    store = store if isinstance(store, ArtifactStore) else ArtifactStore(store)
+    torn, mismatched, records = [], [], []
+    for where, line in _located_lines(store):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            torn.append(where)
+            continue
+        if not isinstance(record, dict) or record.get("sha256") != _checksum(
+            {k: v for k, v in record.items() if k != "sha256"}
+        ):
+            mismatched.append(where)
+            continue
+        records.append(record)
+    recorded = {result_key({**r, "try_number": r.get("try_number") or 0}) for r in records if r.get("dag_id")}
+    stored = {k for k in store.list(RESULTS) if k.endswith("/" + RESULT_NAME)}
+    return Verification(
+        records=len(records),
+        torn=torn,
+        mismatched=mismatched,
+        results_without_record=sorted(stored - recorded),
+        records_without_result=sorted(recorded - stored),
+    )
+
+
+def _located_lines(store: ArtifactStore) -> list[tuple[str, str]]:
+    if store.is_local:
+        return [(f"{AUDIT_FILE} line {n}", line) for n, line in enumerate(_lines(store), 1)]
+    out = []
+    for key in store.list(AUDIT_RECORDS):
+        try:
+            out.append((key, store.read_text(key)))
+        except UnicodeDecodeError:
+            out.append((key, "\x00"))  # not text: counted torn
+    return out
 
 
 def export_csv(records: Iterable[Mapping[str, Any]], path: str | None = None) -> str:
@@ -194,14 +259,29 @@ def export_csv(records: Iterable[Mapping[str, Any]], path: str | None = None) ->
     return text
 
 
-def _lines(store: ArtifactStore) -> list[str]:
+def _lines(store: ArtifactStore, low: datetime | None = None, high: datetime | None = None) -> list[str]:
     if store.is_local:
         path = store.uri(AUDIT_FILE)
         if not os.path.exists(path):
             return []
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read().split("\n")
-    return [store.read_text(key) for key in store.list(AUDIT_RECORDS)]
+    keys = [k for k in store.list(AUDIT_RECORDS) if _in_window(k.rsplit("/", 1)[-1], low, high)]
+    return [store.read_text(key) for key in keys]
+
+
+def _key_stamp(when: datetime) -> str:
+    """The leading stamp of a record key written at ``when`` (UTC), as :func:`append` makes it."""
+    text = when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace(":", "").replace("-", "")
+
+
+def _in_window(name: str, low: datetime | None, high: datetime | None) -> bool:
+    """Whether a record key may hold a record of [low, high]: its name starts with the record's
+    time; compared to the second, so the records of a boundary second are read and then filtered
+    exactly by :func:`read_audit`."""
+    stamp = name[:15]  # YYYYMMDDTHHMMSS
+    return (low is None or stamp >= _key_stamp(low)[:15]) and (high is None or stamp <= _key_stamp(high)[:15])
 
 
 def _checksum(body: Mapping[str, Any]) -> str:

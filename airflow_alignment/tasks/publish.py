@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.exceptions import StoreUnavailableError
 from airflow_alignment.reporting.html import write_report
 from airflow_alignment.results import CheckResult
-from airflow_alignment.store import audit, index
+from airflow_alignment.store import audit, index, models, policies
 from airflow_alignment.store.artifacts import ArtifactStore, remove_unfinished_tries, result_key
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_alignment.policy import Policy
 
 try:
     from airflow.sdk.exceptions import AirflowFailException
@@ -39,9 +41,13 @@ def publish_result(
     log: Any,
     push: bool,
     reviewer: Any = None,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Store ``result`` (before any state is decided), append it to the audit trail, push its
     bounded form to XCom when ``push``, and log what a reader of the task log needs.
+
+    A gate passes its ``policy``: the policy's snapshot is kept (once per hash) and the decision
+    is filed in the model index (:mod:`airflow_alignment.store.models`).
 
     The story is logged first. Report, result and audit record are written in that order and
     stand together (``all_or_nothing``): the result is the record that a try finished. When
@@ -58,7 +64,11 @@ def publish_result(
             result.full_result = store.uri(key)
             result.report = write_report(result, store)  # before the result, so that it names its report
             store.write_text(key, result.to_json())
-            index.write_entry(store, result.to_dict(), index.run_after_of(context, result.started_at))
+            run_after = index.run_after_of(context, result.started_at)
+            index.write_entry(store, result.to_dict(), run_after)
+            if policy is not None:  # a gate: the policy as it was, and the model's decision
+                policies.write_snapshot(store, policy)
+            models.write_entry(store, result.to_dict(), run_after, policy.owner if policy else None)
             audit.append(audit.audit_record(result, model=model, reviewer=reviewer), store)
     except StoreUnavailableError as exc:
         result.full_result = result.report = None
