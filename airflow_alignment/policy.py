@@ -41,6 +41,7 @@ comments do not change it) is recorded in every result judged against it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -48,34 +49,44 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
-from airflow_alignment.engines.common import check_seed
+from airflow_alignment.io import FORMATS, as_source
 from airflow_alignment.limits import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, MAX_POLICY_VALUES
-from airflow_alignment.sources import FORMATS
+from airflow_alignment.results import DEFAULT_SEVERITY
+from airflow_alignment.specs import DriftSpec, ExpectationsSpec, FairnessSpec, PerformanceSpec
+from airflow_alignment.specs.common import check_seed
+from airflow_alignment.specs.labelled import check_options
 
 TOP_KEYS = ("name", "version", "owner", "description", "defaults", "checks", "references")
-KINDS = ("expectations", "fairness", "drift", "performance")
 COMMON_CHECK_KEYS = ("name", "kind", "data", "severity", "owner", "rationale", "references", "description")
-KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "expectations": ("expectations", "suite", "format"),
-    "fairness": (
-        "y_true", "y_pred", "y_score", "threshold", "pos_label", "sensitive_features", "constraints",
-        "min_group_size", "confidence", "n_boot", "decide_on", "baseline", "marginal", "sample_weight",
-        "missing_groups", "random_state",
-    ),
-    "drift": (
-        "reference", "features", "categorical", "exclude", "bins", "psi_warn", "psi_block", "ks_alpha",
-        "chi2_alpha", "bounds", "prediction", "sensitive_features", "pos_label", "threshold",
-        "selection_rate_max_change", "min_group_size",
-    ),
-    "performance": (
-        "y_true", "y_pred", "y_score", "threshold", "pos_label", "constraints", "confidence", "n_boot",
-        "decide_on", "baseline", "sample_weight", "random_state",
-    ),
-}  # fmt: skip
+# The spec of each kind: a check's keys are its fields (severity is common to every kind)...
+SPECS: dict[str, type] = {
+    "expectations": ExpectationsSpec,
+    "fairness": FairnessSpec,
+    "drift": DriftSpec,
+    "performance": PerformanceSpec,
+}
+KINDS = tuple(SPECS)
+# ...and where its data comes from: the format of the data, the baseline result, the reference data.
+DATA_KEYS: dict[str, tuple[str, ...]] = {
+    "expectations": ("format",),
+    "fairness": ("baseline",),
+    "drift": ("reference",),
+    "performance": ("baseline",),
+}
+
+
+def spec_keys(kind: str) -> tuple[str, ...]:
+    """The keys of a check of ``kind`` that its spec takes (a policy can write them)."""
+    return tuple(
+        f.name for f in fields(SPECS[kind]) if f.init and f.name != "severity" and f.metadata.get("policy", True)
+    )
+
+
+KIND_KEYS: dict[str, tuple[str, ...]] = {kind: spec_keys(kind) + DATA_KEYS[kind] for kind in SPECS}
 # defaults apply to every check whose kind takes the key
 _TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 _DOTS = re.compile(r"\.+")
@@ -111,13 +122,18 @@ class Policy:
     sha256: str
     source: str | None = None
     references: tuple[str, ...] = ()
+    # what the hash covers, and the YAML as written (None for a dict): kept with decisions
+    content: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    text: str | None = field(default=None, compare=False, repr=False)
 
     def check(self, name: str) -> PolicyCheck:
         for check in self.checks:
             if check.name == name:
                 return check
         names = [c.name for c in self.checks]
-        raise SpecError(f"policy {self.name!r} has no check {name!r}.{did_you_mean(name, names)} Checks: {', '.join(names)}")
+        raise SpecError(
+            f"policy {self.name!r} has no check {name!r}.{did_you_mean(name, names)} Checks: {', '.join(names)}"
+        )
 
     @property
     def ref(self) -> dict[str, str]:
@@ -143,9 +159,11 @@ def load_policy(policy: str | os.PathLike[str] | Mapping[str, Any] | Policy) -> 
             source = _find(text)
             text = _read(source)
         raw, version = _parse_yaml(text, source or "<string>")
+        return dataclasses.replace(_validate(raw, source, version), text=text)
     else:
-        raise SpecError(f"policy: expected a YAML file path, YAML text, a mapping or a Policy, got "
-                        f"{type(policy).__name__}")  # fmt: skip
+        raise SpecError(
+            f"policy: expected a YAML file path, YAML text, a mapping or a Policy, got {type(policy).__name__}"
+        )
     return _validate(raw, source, version)
 
 
@@ -158,8 +176,12 @@ def _text_keys(value: Any) -> Any:
     """``value`` with every mapping key as JSON writes it (``1`` -> ``"1"``, ``True`` -> ``"true"``),
     so keys of mixed types sort; keys JSON cannot write (dates) become their text."""
     if isinstance(value, Mapping):
-        return {(k if isinstance(k, str) else json.dumps(k) if isinstance(k, (int, float, bool)) or k is None
-                 else str(k)): _text_keys(v) for k, v in value.items()}  # fmt: skip
+        return {
+            (
+                k if isinstance(k, str) else json.dumps(k) if isinstance(k, (int, float, bool)) or k is None else str(k)
+            ): _text_keys(v)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_text_keys(v) for v in value]
     return value
@@ -169,8 +191,10 @@ def _read(path: str) -> str:
     """The text of a policy file: at most :data:`MAX_POLICY_BYTES`, UTF-8 (a BOM is allowed)."""
     size = os.path.getsize(path)
     if size > MAX_POLICY_BYTES:
-        raise SpecError(f"policy file {path} is {size:,} bytes, more than {MAX_POLICY_BYTES:,}: a policy is a "
-                        "short YAML file of checks; is this the right file?")  # fmt: skip
+        raise SpecError(
+            f"policy file {path} is {size:,} bytes, more than {MAX_POLICY_BYTES:,}: a policy is a "
+            "short YAML file of checks; is this the right file?"
+        )
     with open(path, "rb") as handle:
         data = handle.read(MAX_POLICY_BYTES + 1)
     return _decode(data, path)
@@ -182,8 +206,10 @@ def _decode(data: bytes, where: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SpecError(f"policy file {where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                        f"{exc.start:,} is not valid UTF-8); save it as UTF-8") from None  # fmt: skip
+        raise SpecError(
+            f"policy file {where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start:,} is not valid UTF-8); save it as UTF-8"
+        ) from None
 
 
 def _find(path: str) -> str:
@@ -251,8 +277,9 @@ def _loader_class() -> Any:
             line = f"policy {self.where}: line {event.start_mark.line + 1}"
             if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
                 if event.anchor in self.open:
-                    raise SpecError(f"{line}: the alias *{event.anchor} is inside the value it names (a cycle); "
-                                    "write the value out")  # fmt: skip
+                    raise SpecError(
+                        f"{line}: the alias *{event.anchor} is inside the value it names (a cycle); write the value out"
+                    )
                 values, depth = self.expanded(self.anchors[event.anchor])
                 self.count(values, self.depth + depth, f"{line}: the alias *{event.anchor}", alias=True)
                 return super().compose_node(parent, index)
@@ -280,8 +307,11 @@ def _loader_class() -> Any:
             """Values and depth of a composed ``node`` with its aliases written out (memoised:
             a node reached again through an alias is not walked again)."""
             if id(node) not in self.memo:
-                children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
-                    node.value if isinstance(node, yaml.SequenceNode) else [])  # fmt: skip
+                children = (
+                    [c for pair in node.value for c in pair]
+                    if isinstance(node, yaml.MappingNode)
+                    else (node.value if isinstance(node, yaml.SequenceNode) else [])
+                )
                 sizes = [self.expanded(child) for child in children]
                 self.memo[id(node)] = (1 + sum(v for v, _ in sizes), 1 + max((d for _, d in sizes), default=0))
             return self.memo[id(node)]
@@ -297,8 +327,10 @@ def _loader_class() -> Any:
                 except TypeError:  # an unhashable key: SafeConstructor reports it
                     continue
                 if earlier is not None:
-                    raise SpecError(f"policy {self.where}: line {line}: duplicate key {key!r} (first at line "
-                                    f"{earlier}); YAML would keep only the last value: write the key once")  # fmt: skip
+                    raise SpecError(
+                        f"policy {self.where}: line {line}: duplicate key {key!r} (first at line "
+                        f"{earlier}); YAML would keep only the last value: write the key once"
+                    )
             return super().construct_mapping(node, deep=deep)
 
     return PolicyLoader
@@ -343,8 +375,9 @@ def _validate(raw: Any, source: str | None, version_text: str | None = None) -> 
             raise SpecError(f"{key}: required")
     name = _string(raw["name"], "name")
     if len(name) > 200 or any(ord(c) < 32 for c in name):
-        raise SpecError(f"name: {name[:50]!r} names the approval asset and the baselines: use at most 200 "
-                        "printable characters")  # fmt: skip
+        raise SpecError(
+            f"name: {name[:50]!r} names the approval asset and the baselines: use at most 200 printable characters"
+        )
     version = _version(raw["version"], version_text)
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, Mapping):
@@ -371,6 +404,7 @@ def _validate(raw: Any, source: str | None, version_text: str | None = None) -> 
         checks=tuple(built),
         sha256=canonical_sha256(hashed),
         source=source,
+        content=hashed,
         references=tuple(_references(raw.get("references"), "references")),
     )
 
@@ -384,13 +418,15 @@ def _version(value: Any, written: str | None) -> str:
 
 def _check_defaults(defaults: Mapping[str, Any]) -> None:
     """Every default is checked here, whether or not a check of the policy takes it."""
-    from airflow_alignment.engines.fairness import _check_options
-
-    options = {"decide_on": "estimate", "severity": "block", "confidence": None, "n_boot": 1000,
-               "min_group_size": 30, "missing_groups": "error"}  # fmt: skip
+    options = {
+        f.name: f.default
+        for f in fields(FairnessSpec)
+        if f.name in ("decide_on", "severity", "confidence", "n_boot", "min_group_size", "missing_groups")
+        and f.default is not MISSING
+    }
     options.update({k: v for k, v in defaults.items() if k in options})
     try:
-        _check_options(**options)
+        check_options(**options)
         if "pos_label" in defaults:
             _label(defaults["pos_label"], "pos_label")
     except SpecError as exc:
@@ -402,20 +438,24 @@ def _check(raw: Any, here: str, defaults: Mapping[str, Any]) -> PolicyCheck:
         raise SpecError(f"{here}: expected a mapping, got {type(raw).__name__}")
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise SpecError(f"{here}.kind: expected one of {', '.join(KINDS)}, got {kind!r}.{did_you_mean(str(kind), KINDS)}")
+        raise SpecError(
+            f"{here}.kind: expected one of {', '.join(KINDS)}, got {kind!r}.{did_you_mean(str(kind), KINDS)}"
+        )
     _known(raw, COMMON_CHECK_KEYS + KIND_KEYS[kind], here)
     name = _string(raw.get("name"), f"{here}.name")
     if not _TASK_ID.fullmatch(name):
         raise SpecError(f"{here}.name: {name!r} becomes a task id: use letters, digits, '_', '-' and '.' only")
     if _DOTS.fullmatch(name):
-        raise SpecError(f"{here}.name: {name!r} is only dots: as a task id it cannot name a folder or a report "
-                        "page; use letters or digits")  # fmt: skip
+        raise SpecError(
+            f"{here}.name: {name!r} is only dots: as a task id it cannot name a folder or a report "
+            "page; use letters or digits"
+        )
     _data(raw.get("data"), f"{here}.data", required=True)
     spec = {k: raw[k] for k in KIND_KEYS[kind] if k in raw}
     for key, value in defaults.items():
         if key in KIND_KEYS[kind] and key not in spec:
             spec[key] = value
-    severity = raw.get("severity", defaults.get("severity", "block"))
+    severity = raw.get("severity", defaults.get("severity", DEFAULT_SEVERITY))
     if severity not in ("block", "warn"):
         raise SpecError(f"{here}.severity: expected 'block' or 'warn', got {severity!r}")
     _validate_kind(kind, spec, severity, here)
@@ -444,21 +484,23 @@ def _data(value: Any, where: str, *, required: bool = False) -> None:
     mapping describing a SQL or file source (checked by the source itself)."""
     if value is None or value == "":
         if required:
-            raise SpecError(f"{where}: required (a key of alignment_checks(data=...), a path, a URI, or a "
-                            "mapping such as {conn_id: warehouse, table: predictions})")  # fmt: skip
+            raise SpecError(
+                f"{where}: required (a key of alignment_checks(data=...), a path, a URI, or a "
+                "mapping such as {conn_id: warehouse, table: predictions})"
+            )
         return
     if isinstance(value, Mapping):
-        from airflow_alignment.sources import as_source
-
         try:
             as_source(dict(value))
         except SpecError as exc:
             text = str(exc)
-            placed = f"{where}{text[len('data'):]}" if text.startswith("data:") else f"{where}: {text}"
+            placed = f"{where}{text[len('data') :]}" if text.startswith("data:") else f"{where}: {text}"
             raise SpecError(placed) from None
     elif not isinstance(value, str):
-        raise SpecError(f"{where}: expected a key of alignment_checks(data=...), a path, a URI or a mapping, "
-                        f"got {type(value).__name__} {value!r}")  # fmt: skip
+        raise SpecError(
+            f"{where}: expected a key of alignment_checks(data=...), a path, a URI or a mapping, "
+            f"got {type(value).__name__} {value!r}"
+        )
 
 
 def _label(value: Any, where: str) -> None:
@@ -468,8 +510,10 @@ def _label(value: Any, where: str) -> None:
 
 def _column(value: Any, where: str) -> None:
     if not isinstance(value, str) or not value:
-        raise SpecError(f"{where}: expected a column name (a string), got {type(value).__name__} {value!r}"
-                        + ("; quote it in YAML" if isinstance(value, (int, float)) else ""))
+        raise SpecError(
+            f"{where}: expected a column name (a string), got {type(value).__name__} {value!r}"
+            + ("; quote it in YAML" if isinstance(value, (int, float)) else "")
+        )
 
 
 def _kind_values(kind: str, spec: dict[str, Any], here: str) -> None:
@@ -482,23 +526,26 @@ def _kind_values(kind: str, spec: dict[str, Any], here: str) -> None:
         if isinstance(features, str):
             _column(features, f"{here}.sensitive_features")
         elif not isinstance(features, list) or not features:
-            raise SpecError(f"{here}.sensitive_features: expected a column or a non-empty list of columns, "
-                            f"got {features!r}")  # fmt: skip
+            raise SpecError(
+                f"{here}.sensitive_features: expected a column or a non-empty list of columns, got {features!r}"
+            )
         for i, feature in enumerate(features if isinstance(features, list) else []):
             _column(feature, f"{here}.sensitive_features[{i}]")
     if "pos_label" in spec:
         _label(spec["pos_label"], f"{here}.pos_label")
     threshold = spec.get("threshold")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not math.isfinite(threshold)):  # fmt: skip
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold)
+    ):
         raise SpecError(f"{here}.threshold: expected a number, got {threshold!r}")
     if not isinstance(spec.get("marginal", False), bool):
         raise SpecError(f"{here}.marginal: expected true or false, got {spec['marginal']!r}")
     check_seed(spec.get("random_state"), f"{here}.random_state")
     for key in ("baseline", "suite"):
         if spec.get(key) is not None and not isinstance(spec[key], (str, Mapping)):
-            raise SpecError(f"{here}.{key}: expected a path or URI (or the document as a mapping), "
-                            f"got {type(spec[key]).__name__}")  # fmt: skip
+            raise SpecError(
+                f"{here}.{key}: expected a path or URI (or the document as a mapping), got {type(spec[key]).__name__}"
+            )
     if "reference" in spec:
         _data(spec["reference"], f"{here}.reference")
     if spec.get("format") is not None and spec["format"] not in FORMATS:
@@ -506,23 +553,19 @@ def _kind_values(kind: str, spec: dict[str, Any], here: str) -> None:
 
 
 def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) -> None:
-    """The kind's own checks, the same ones its operator runs at parse time."""
+    """The kind's spec, built as its operator builds it when the DAG is parsed."""
     _kind_values(kind, spec, here)
+    options = {k: v for k, v in spec.items() if k not in DATA_KEYS[kind]}
     try:
         if kind == "expectations":
-            from airflow_alignment.engines.expectations import normalize_expectations
-
             if "expectations" not in spec and "suite" not in spec:
                 raise SpecError("give expectations (a list) or suite (a GX suite JSON file)")
-            if "expectations" in spec:
-                normalize_expectations(spec["expectations"])
+            ExpectationsSpec(**options, severity=severity)
             return
         if kind == "drift":
-            from airflow_alignment.engines.drift import validate_spec
-
             if "reference" not in spec:
                 raise SpecError("reference: required (the training data or the approved baseline's data)")
-            validate_spec(**{k: v for k, v in spec.items() if k != "reference"}, severity=severity)
+            DriftSpec.build(**options, severity=severity)
             return
         for column in ("y_true",) + (("sensitive_features",) if kind == "fairness" else ()):
             if column not in spec:
@@ -531,19 +574,7 @@ def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) ->
             raise SpecError("give exactly one of y_pred (labels) or y_score (with threshold)")
         if "constraints" not in spec:
             raise SpecError("constraints: required")
-        if kind == "fairness":
-            from airflow_alignment.engines.fairness import validate_constraints
-
-            options = {k: spec[k] for k in ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")
-                       if k in spec}
-            validate_constraints(spec["constraints"], severity=severity, **options)
-        else:
-            from airflow_alignment.engines.performance import (
-                validate_constraints as validate_performance,
-            )
-
-            options = {k: spec[k] for k in ("decide_on", "confidence", "n_boot") if k in spec}
-            validate_performance(spec["constraints"], severity=severity, **options)
+        SPECS[kind](**options, severity=severity)
     except SpecError as exc:
         raise SpecError(_at(here, str(exc))) from None
 

@@ -44,10 +44,9 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_alignment.triggers.alignment"]}
-        ],
-        "extra-links": ["airflow_alignment.plugin.links.AlignmentReportLink"],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_alignment.triggers.alignment"]}],
+        "extra-links": ["airflow_alignment.links.AlignmentReportLink"],
+        "notifications": ["airflow_alignment.notifications.AlignmentNotifier"],
         "plugins": [
             {"name": "airflow_alignment", "plugin-class": "airflow_alignment.plugin.AlignmentPlugin"},
         ],

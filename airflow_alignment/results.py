@@ -15,18 +15,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 SCHEMA_ID = "airflow-alignment/check-result/v1"
 XCOM_MAX_BYTES = 64 * 1024
 
 Status = Literal["passed", "warned", "failed", "error"]
 Severity = Literal["block", "warn"]
+#: the severity of a check, constraint or expectation that names none
+DEFAULT_SEVERITY: Severity = "block"
 Kind = Literal["expectations", "fairness", "drift", "performance", "gate"]
 
-STATUSES: tuple[str, ...] = ("passed", "warned", "failed", "error")
-SEVERITIES: tuple[str, ...] = ("block", "warn")
-KINDS: tuple[str, ...] = ("expectations", "fairness", "drift", "performance", "gate")
+STATUSES: tuple[str, ...] = get_args(Status)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Assertion:
     success: bool | None
     observed: Any = None
     expected: Any = None
-    severity: Severity = "block"
+    severity: Severity = DEFAULT_SEVERITY
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,9 +74,7 @@ class CheckResult:
     def from_dict(cls, payload: dict[str, Any]) -> CheckResult:
         """Rebuild a result from :meth:`to_dict` output (or a stored JSON document)."""
         if payload.get("schema") != SCHEMA_ID:
-            raise ValueError(
-                f"not a {SCHEMA_ID} document: schema is {payload.get('schema')!r}"
-            )
+            raise ValueError(f"not a {SCHEMA_ID} document: schema is {payload.get('schema')!r}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(payload) - known)
         if unknown:

@@ -17,13 +17,19 @@ from typing import Any
 from airflow.sdk import TaskGroup
 
 from airflow_alignment.exceptions import SpecError
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.operators.drift import DriftCheckOperator
+from airflow_alignment.operators.expectations import ExpectationsCheckOperator
+from airflow_alignment.operators.fairness import FairnessCheckOperator
+from airflow_alignment.operators.gate import AlignmentGateOperator
+from airflow_alignment.operators.performance import PerformanceCheckOperator
 from airflow_alignment.policy import load_policy
 
-_OPERATORS = {
-    "expectations": "airflow_alignment.operators.expectations.DataExpectationsOperator",
-    "fairness": "airflow_alignment.operators.fairness.FairnessCheckOperator",
-    "drift": "airflow_alignment.operators.drift.DriftCheckOperator",
-    "performance": "airflow_alignment.operators.performance.PerformanceCheckOperator",
+_OPERATORS: dict[str, type[AlignmentCheckOperator]] = {
+    "expectations": ExpectationsCheckOperator,
+    "fairness": FairnessCheckOperator,
+    "drift": DriftCheckOperator,
+    "performance": PerformanceCheckOperator,
 }
 
 
@@ -69,7 +75,7 @@ def alignment_checks(
                     f"policy {loaded.name!r}, check {check.name!r}: data {source!r} is not a key of data= "
                     f"({', '.join(sources)}) nor a path"
                 )
-            operator = _operator(check.kind)
+            operator = check_operator(check.kind)
             checks.append(
                 operator(
                     task_id=check.name,
@@ -81,8 +87,6 @@ def alignment_checks(
                     **check_kwargs,
                 )
             )
-        from airflow_alignment.operators.gate import AlignmentGateOperator
-
         gate = AlignmentGateOperator(
             task_id="gate",
             policy=loaded,
@@ -97,7 +101,6 @@ def alignment_checks(
     return group
 
 
-def _operator(kind: str) -> Any:
-    from airflow.sdk.module_loading import import_string
-
-    return import_string(_OPERATORS[kind])
+def check_operator(kind: str) -> type[AlignmentCheckOperator]:
+    """The operator class of a policy check kind."""
+    return _OPERATORS[kind]

@@ -107,7 +107,9 @@ def main() -> None:
     args = parser.parse_args()
 
     reference, current = make_data(args.rows, seed=0)
-    input_bytes = int(reference.memory_usage(deep=True, index=False).sum() + current.memory_usage(deep=True, index=False).sum())
+    input_bytes = int(
+        reference.memory_usage(deep=True, index=False).sum() + current.memory_usage(deep=True, index=False).sum()
+    )
     evaluate(reference.head(1000), current.head(1000))  # warm-up: imports
 
     result, t_ours = timed(evaluate, reference, current, repeat=args.repeat)
@@ -119,8 +121,16 @@ def main() -> None:
     rows = [
         ("data", f"{args.rows:,} + {args.rows:,} rows x 20 features (16 numeric, 4 categorical)", ""),
         ("input frames", f"{input_bytes / 1e6:.0f} MB", "reference + current"),
-        ("ours: evaluate()", f"{t_ours:.2f} s", f"best of {args.repeat}; PSI + KS / chi-square, result.data fingerprints"),
-        ("peer: per-column pandas", f"{t_peer:.2f} s", f"best of {args.repeat}; qcut/cut/value_counts + ks_2samp / chi2"),
+        (
+            "ours: evaluate()",
+            f"{t_ours:.2f} s",
+            f"best of {args.repeat}; PSI + KS / chi-square, result.data fingerprints",
+        ),
+        (
+            "peer: per-column pandas",
+            f"{t_peer:.2f} s",
+            f"best of {args.repeat}; qcut/cut/value_counts + ks_2samp / chi2",
+        ),
         ("speed-up", f"{t_peer / t_ours:.1f}x", ""),
         ("largest |ours - peer|", f"{worst:.1e}", f"PSI, KS and chi-square; asserted <= {TOL:g}"),
         ("ours: peak memory", f"{peak_ours / 1e6:.0f} MB", f"{peak_ours / input_bytes:.2f}x input"),

@@ -1,4 +1,4 @@
-"""Benchmark: ``DataExpectationsOperator`` against raw Great Expectations (not a timed test).
+"""Benchmark: ``ExpectationsCheckOperator`` against raw Great Expectations (not a timed test).
 
 Run from the repository root::
 
@@ -9,7 +9,7 @@ expectations. Both sides start from the same file path and end with a validation
 
 - raw GX: ``pandas.read_parquet`` of the five columns, an ephemeral context (progress bars off),
   a suite, a whole-dataframe batch, ``ValidationDefinition.run(result_format=SUMMARY)``;
-- ours: ``DataExpectationsOperator(...).execute(context)`` with a minimal task instance,
+- ours: ``ExpectationsCheckOperator(...).execute(context)`` with a minimal task instance,
   writing its result to a temporary artifact store (load, GX, judge, fingerprint, store).
 
 One warm-up round, then ``--repeats`` interleaved rounds; medians and their ratio (goal:
@@ -33,10 +33,13 @@ GOAL = 1.15
 EXPECTATIONS: list[dict[str, Any]] = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}},
     {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850}},
+    {
+        "type": "expect_column_values_to_be_between",
+        "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850},
+    },
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "sex", "value_set": ["F", "M"]}},
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "race", "value_set": ["A", "B", "C", "D", "E"]}},
-]  # fmt: skip
+]
 COLUMNS = ["income", "age", "credit_score", "sex", "race"]
 
 
@@ -95,9 +98,9 @@ def raw_gx(path: str) -> Any:
 
 
 def operator_run(path: str, store: str) -> Any:
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    op = DataExpectationsOperator(task_id="validate", data=path, expectations=EXPECTATIONS, artifact_store=store)
+    op = ExpectationsCheckOperator(task_id="validate", data=path, expectations=EXPECTATIONS, artifact_store=store)
     compact = op.execute({"ti": BenchTI()})  # type: ignore[arg-type]
     assert compact["status"] == "passed", compact["summary"]
     return compact
@@ -107,7 +110,7 @@ def profile_operator(path: str, store: str, repeats: int) -> None:
     """Where the operator's time goes: the engine's steps timed one by one (medians)."""
     from airflow_alignment.engines.common import describe
     from airflow_alignment.engines.expectations import _run_gx, needed_columns, resolve_specs
-    from airflow_alignment.sources import load_frame
+    from airflow_alignment.io import load_frame
 
     specs = resolve_specs(EXPECTATIONS)
     columns = needed_columns(specs)
@@ -171,7 +174,8 @@ def main() -> int:
         f"raw GX   : median {raw:.3f} s wall, {median(cpu['raw GX']):.3f} s CPU  (runs: {fmt_times(times['raw GX'])})"
     )
     print(
-        f"operator : median {ours:.3f} s wall, {median(cpu['operator']):.3f} s CPU  (runs: {fmt_times(times['operator'])})"
+        f"operator : median {ours:.3f} s wall, {median(cpu['operator']):.3f} s CPU  "
+        f"(runs: {fmt_times(times['operator'])})"
     )
     print(f"ratio operator / raw GX (wall): {verdict(ours / raw, GOAL)}")
     # CPU time hardly moves when other processes compete for the cores; wall time does.

@@ -59,12 +59,19 @@ DROP = ("data", "duration_s", "started_at")
 
 # -- the child: one path in a fresh process ---------------------------------------------------
 def child(mode: str, path: str, t_start: float) -> None:
-    from airflow_alignment.engines import cells, fairness
-    from airflow_alignment.sources import FileSource, iter_batches, load_frame
+    from airflow_alignment.engines import fairness
+    from airflow_alignment.engines.binary import cells
+    from airflow_alignment.io import FileSource, iter_batches, load_frame
 
     rss_imports = _status_kb("VmRSS")
-    kwargs: dict[str, Any] = {"y_true": "y_true", "y_pred": "y_pred", "sensitive_features": FEATURES,
-                              "constraints": CONSTRAINTS, "confidence": CONFIDENCE, "n_boot": N_BOOT}
+    kwargs: dict[str, Any] = {
+        "y_true": "y_true",
+        "y_pred": "y_pred",
+        "sensitive_features": FEATURES,
+        "constraints": CONSTRAINTS,
+        "confidence": CONFIDENCE,
+        "n_boot": N_BOOT,
+    }
     t0 = time.perf_counter()
     if mode == "memory":
         data: Any = load_frame(path, columns=NEEDED)
@@ -75,8 +82,14 @@ def child(mode: str, path: str, t_start: float) -> None:
     result = fairness.evaluate(data, **kwargs)
     t1 = time.perf_counter()
     payload = {k: v for k, v in result.to_dict().items() if k not in DROP}
-    out = {"seconds": t1 - t0, "read_seconds": t_read - t0, "total_seconds": time.time() - t_start,
-           "maxrss_kb": _status_kb("VmHWM"), "rss_after_imports_kb": rss_imports, "result": payload}
+    out = {
+        "seconds": t1 - t0,
+        "read_seconds": t_read - t0,
+        "total_seconds": time.time() - t_start,
+        "maxrss_kb": _status_kb("VmHWM"),
+        "rss_after_imports_kb": rss_imports,
+        "result": payload,
+    }
     print("BENCH_RESULT " + json.dumps(out, default=str))
 
 
@@ -93,17 +106,21 @@ def make_chunk(start: int, rows: int, seed: int) -> Any:
     y_true = (rng.random(rows) < 0.3 + 0.1 * (sex == "F")).astype(np.int64)
     shift = 0.05 * (race == "E") - 0.03 * (age == "55+")
     score = np.clip(rng.normal(0.35 + 0.3 * y_true + shift, 0.18), 0.0, 1.0).round(6)
-    return pd.DataFrame({
-        "id": np.arange(start, start + rows, dtype=np.int64),
-        "f1": rng.normal(0.0, 1.0, rows).round(6),
-        "f2": rng.uniform(0.0, 100.0, rows).round(4),
-        "f3": rng.lognormal(3.0, 1.0, rows).round(4),
-        "sex": sex, "race": race, "age_band": age,
-        "y_true": y_true,
-        "y_score": score,
-        "y_pred": (score >= 0.5).astype(np.int64),
-        "weight": rng.uniform(0.5, 2.0, rows).round(4),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": np.arange(start, start + rows, dtype=np.int64),
+            "f1": rng.normal(0.0, 1.0, rows).round(6),
+            "f2": rng.uniform(0.0, 100.0, rows).round(4),
+            "f3": rng.lognormal(3.0, 1.0, rows).round(4),
+            "sex": sex,
+            "race": race,
+            "age_band": age,
+            "y_true": y_true,
+            "y_score": score,
+            "y_pred": (score >= 0.5).astype(np.int64),
+            "weight": rng.uniform(0.5, 2.0, rows).round(4),
+        }
+    )
 
 
 def write_files(directory: Path, rows: int, small: int, seed: int = 0) -> dict[str, Path]:
@@ -134,10 +151,21 @@ def write_files(directory: Path, rows: int, small: int, seed: int = 0) -> dict[s
 
 def run_child(mode: str, path: Path) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", mode, "--path", str(path),
-         "--t-start", repr(time.time())],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--child",
+            mode,
+            "--path",
+            str(path),
+            "--t-start",
+            repr(time.time()),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return json.loads(line[len("BENCH_RESULT ") :])
@@ -147,8 +175,12 @@ def run_child(mode: str, path: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_FILES_ROWS", "10000000")))
-    parser.add_argument("--csv-rows", type=int, default=None,
-                        help="rows of the CSV files (default: --rows); the CSV in-memory path is the slow one")
+    parser.add_argument(
+        "--csv-rows",
+        type=int,
+        default=None,
+        help="rows of the CSV files (default: --rows); the CSV in-memory path is the slow one",
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--dir", default=None, help="where the files go (default: a temporary directory, removed)")
     parser.add_argument("--child", choices=["memory", "batches"], help=argparse.SUPPRESS)
@@ -175,17 +207,22 @@ def main() -> None:
         # (label, mode, file, rows)
         plan = []
         for fmt in ("parquet", "csv"):
-            plan += [(f"{fmt} memory", "memory", files[f"big.{fmt}"], rows_of[fmt]),
-                     (f"{fmt} batches", "batches", files[f"big.{fmt}"], rows_of[fmt]),
-                     (f"{fmt} batches /4", "batches", files[f"small.{fmt}"], rows_of[fmt] // 4)]  # fmt: skip
+            plan += [
+                (f"{fmt} memory", "memory", files[f"big.{fmt}"], rows_of[fmt]),
+                (f"{fmt} batches", "batches", files[f"big.{fmt}"], rows_of[fmt]),
+                (f"{fmt} batches /4", "batches", files[f"small.{fmt}"], rows_of[fmt] // 4),
+            ]
         runs: dict[str, list[dict[str, Any]]] = {label: [] for label, *_ in plan}
         for i in range(args.repeats):
             for label, mode, path, _rows in plan:
                 out = run_child(mode, path)
                 runs[label].append(out)
-                print(f"  round {i + 1} {label:<18} {out['seconds']:7.2f} s (read {out['read_seconds']:6.2f} s, "
-                      f"total {out['total_seconds']:6.2f} s), peak RSS {out['maxrss_kb'] / 1024:6.0f} MB "
-                      f"(after imports {out['rss_after_imports_kb'] / 1024:.0f} MB)", flush=True)  # fmt: skip
+                print(
+                    f"  round {i + 1} {label:<18} {out['seconds']:7.2f} s (read {out['read_seconds']:6.2f} s, "
+                    f"total {out['total_seconds']:6.2f} s), peak RSS {out['maxrss_kb'] / 1024:6.0f} MB "
+                    f"(after imports {out['rss_after_imports_kb'] / 1024:.0f} MB)",
+                    flush=True,
+                )
         sizes = {label: path.stat().st_size for label, _m, path, _r in plan}
     finally:
         if not args.dir:
@@ -193,22 +230,29 @@ def main() -> None:
     report(plan, runs, sizes, args.repeats)
 
 
-def report(plan: list[tuple[str, str, Path, int]], runs: dict[str, list[dict[str, Any]]], sizes: dict[str, int],
-           repeats: int) -> None:  # fmt: skip
+def report(
+    plan: list[tuple[str, str, Path, int]], runs: dict[str, list[dict[str, Any]]], sizes: dict[str, int], repeats: int
+) -> None:
     def med(label: str, key: str) -> float:
         return median([r[key] for r in runs[label]])
 
     print(f"\nmedians of {repeats} run(s), each in a fresh process; batches of {BATCH_ROWS:,} rows")
-    header = f"{'path':<18}  {'rows':>11}  {'file':>8}  {'seconds':>8}  {'read':>7}  {'total':>7}  {'peak RSS':>9}  " \
-             f"{'imports':>8}"  # fmt: skip
+    header = (
+        f"{'path':<18}  {'rows':>11}  {'file':>8}  {'seconds':>8}  {'read':>7}  {'total':>7}  {'peak RSS':>9}  "
+        f"{'imports':>8}"
+    )
     print(header)
     print("-" * len(header))
     for label, _mode, _path, rows in plan:
-        print(f"{label:<18}  {rows:>11,}  {sizes[label] / 1e6:5.0f} MB  {med(label, 'seconds'):8.2f}  "
-              f"{med(label, 'read_seconds'):7.2f}  {med(label, 'total_seconds'):7.2f}  "
-              f"{med(label, 'maxrss_kb') / 1024:6.0f} MB  {med(label, 'rss_after_imports_kb') / 1024:5.0f} MB")  # fmt: skip
-    print("(seconds: reading + evaluate, modules already imported; read: of which reading / building the cell "
-          "table; total: the child process from start, imports included)")
+        print(
+            f"{label:<18}  {rows:>11,}  {sizes[label] / 1e6:5.0f} MB  {med(label, 'seconds'):8.2f}  "
+            f"{med(label, 'read_seconds'):7.2f}  {med(label, 'total_seconds'):7.2f}  "
+            f"{med(label, 'maxrss_kb') / 1024:6.0f} MB  {med(label, 'rss_after_imports_kb') / 1024:5.0f} MB"
+        )
+    print(
+        "(seconds: reading + evaluate, modules already imported; read: of which reading / building the cell "
+        "table; total: the child process from start, imports included)"
+    )
 
     ok, goals = True, []
     for fmt in ("parquet", "csv"):
@@ -220,17 +264,23 @@ def report(plan: list[tuple[str, str, Path, int]], runs: dict[str, list[dict[str
                 w, more = differences(reference, r["result"])
                 worst, bad = max(worst, w), bad + more
         ok = ok and not bad
-        print(f"{fmt}: batches = memory: status, assertions and metrics "
-              f"{'identical' if not bad else 'DIFFER'} (largest difference {worst:.1e})"
-              + ("".join(f"\n    {b}" for b in bad[:10])))  # fmt: skip
+        print(
+            f"{fmt}: batches = memory: status, assertions and metrics "
+            f"{'identical' if not bad else 'DIFFER'} (largest difference {worst:.1e})"
+            + ("".join(f"\n    {b}" for b in bad[:10]))
+        )
         print(f"{fmt}: {reference['status']}: {reference.get('summary', '')}")
-        print(f"{fmt}: memory/batches: time {med(mem, 'seconds') / med(bat, 'seconds'):.2f}x, "
-              f"peak RSS {med(mem, 'maxrss_kb') / med(bat, 'maxrss_kb'):.2f}x")  # fmt: skip
+        print(
+            f"{fmt}: memory/batches: time {med(mem, 'seconds') / med(bat, 'seconds'):.2f}x, "
+            f"peak RSS {med(mem, 'maxrss_kb') / med(bat, 'maxrss_kb'):.2f}x"
+        )
         full, part = med(bat, "maxrss_kb") / 1024, med(quarter, "maxrss_kb") / 1024
         flat = full <= part * (1 + RSS_FLAT)
-        goals.append(f"{fmt} batches: peak RSS independent of file size: {'yes' if flat else 'NO'} "
-                     f"({full:.0f} MB at {sizes[bat] / 1e6:.0f} MB of file, {part:.0f} MB at "
-                     f"{sizes[quarter] / 1e6:.0f} MB)")  # fmt: skip
+        goals.append(
+            f"{fmt} batches: peak RSS independent of file size: {'yes' if flat else 'NO'} "
+            f"({full:.0f} MB at {sizes[bat] / 1e6:.0f} MB of file, {part:.0f} MB at "
+            f"{sizes[quarter] / 1e6:.0f} MB)"
+        )
     print("\ngoal: " + "\ngoal: ".join(goals))
     if not ok:
         sys.exit(1)

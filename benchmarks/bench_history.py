@@ -57,13 +57,15 @@ from _common import ROOT, airflow_sandbox, interleaved, median
 HOME = airflow_sandbox()
 STORE = HOME / "alignment"
 PASSWORD = secrets.token_hex(8)
-os.environ.update({
-    "AIRFLOW__ALIGNMENT__ARTIFACT_STORE": str(STORE),
-    "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(HOME / "passwords.json"),
-    "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-})  # fmt: skip
+os.environ.update(
+    {
+        "AIRFLOW__ALIGNMENT__ARTIFACT_STORE": str(STORE),
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(HOME / "passwords.json"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+    }
+)
 (HOME / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))
 sys.path.insert(0, str(ROOT))
 
@@ -85,16 +87,31 @@ def templates() -> list[tuple[str, dict[str, Any], str]]:
 
     df = lending_applicants(3000, seed=7)
     df["approved"] = (df["credit_score"] > 600).astype(int)
-    fair = fairness.evaluate(df, y_true="repaid", y_pred="approved", sensitive_features=["sex", "race"],
-                             constraints=[{"metric": "demographic_parity_ratio", "min": 0.8},
-                                          {"metric": "equalized_odds_difference", "max": 0.1}],
-                             confidence=0.9, n_boot=200)  # fmt: skip
-    quality = expectations.evaluate(pd.DataFrame(df), [
-        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "credit_score", "min_value": 300,
-                                                                   "max_value": 850}},
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "sex"}},
-    ])  # fmt: skip
-    tasks = [(f"fairness_{i}", fair.to_dict()) for i in range(3)] + [(f"quality_{i}", quality.to_dict()) for i in range(6)]
+    fair = fairness.evaluate(
+        df,
+        y_true="repaid",
+        y_pred="approved",
+        sensitive_features=["sex", "race"],
+        constraints=[
+            {"metric": "demographic_parity_ratio", "min": 0.8},
+            {"metric": "equalized_odds_difference", "max": 0.1},
+        ],
+        confidence=0.9,
+        n_boot=200,
+    )
+    quality = expectations.evaluate(
+        pd.DataFrame(df),
+        [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850},
+            },
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "sex"}},
+        ],
+    )
+    tasks = [(f"fairness_{i}", fair.to_dict()) for i in range(3)] + [
+        (f"quality_{i}", quality.to_dict()) for i in range(6)
+    ]
     gate = decide([finding(t, doc) for t, doc in tasks], model="credit").to_dict()
     return [(t, doc, render_report(doc)) for t, doc in [("gate", gate), *tasks]]
 
@@ -106,8 +123,8 @@ def run_of(day: int) -> tuple[str, datetime]:
 
 def documents(dag_id: str, days: range, tasks: list[tuple[str, dict[str, Any], str]]) -> Any:
     """(key, text or the path of a file to link) of every stored file, as publish_result writes them."""
-    from airflow_alignment.reporting import index
-    from airflow_alignment.reporting.store import result_key
+    from airflow_alignment.store import index
+    from airflow_alignment.store.artifacts import result_key
 
     for day in days:
         run_id, when = run_of(day)
@@ -139,8 +156,11 @@ def store_s3(client: Any, bucket: str, dag_id: str, runs: int, tasks: list[tuple
     def put(item: tuple[str, str]) -> None:
         client.put_object(Bucket=bucket, Key=f"alignment/{item[0]}", Body=item[1].encode())
 
-    wanted = ((key, text) for key, text in documents(dag_id, range(runs), tasks)
-              if isinstance(text, str) and (key.startswith("index/") or _day_of(key) in newest))  # fmt: skip
+    wanted = (
+        (key, text)
+        for key, text in documents(dag_id, range(runs), tasks)
+        if isinstance(text, str) and (key.startswith("index/") or _day_of(key) in newest)
+    )
     with ThreadPoolExecutor(16) as pool:
         while batch := list(itertools.islice(wanted, 2000)):
             list(pool.map(put, batch))
@@ -246,9 +266,19 @@ def start_api_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
     from tests.sqlservers import free_port
 
     port = free_port()
-    log = open(HOME / "api-server.log", "wb")
-    command = [sys.executable, "-m", "airflow", "api-server", "--port", str(port), "--host", "127.0.0.1",
-               "--workers", str(workers)]  # fmt: skip
+    log = open(HOME / "api-server.log", "wb")  # noqa: SIM115 - the server writes to it until it stops
+    command = [
+        sys.executable,
+        "-m",
+        "airflow",
+        "api-server",
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--workers",
+        str(workers),
+    ]
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     import httpx
@@ -304,8 +334,12 @@ def concurrent(url: str, token: str, clients: int, per_client: int) -> dict[str,
         thread.join()
     wall = time.perf_counter() - t0
     latencies.sort()
-    return {"p50": median(latencies), "p95": latencies[int(0.95 * (len(latencies) - 1))], "rps": len(latencies) / wall,
-            "count": len(latencies)}  # fmt: skip
+    return {
+        "p50": median(latencies),
+        "p95": latencies[int(0.95 * (len(latencies) - 1))],
+        "rps": len(latencies) / wall,
+        "count": len(latencies),
+    }
 
 
 def measure_concurrency(clients: int, per_client: int, runs: int, workers: int) -> dict[str, dict[str, float]]:
@@ -313,7 +347,9 @@ def measure_concurrency(clients: int, per_client: int, runs: int, workers: int) 
 
     process, base = start_api_server(workers)
     try:
-        token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": PASSWORD}).json()["access_token"]
+        token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": PASSWORD}).json()[
+            "access_token"
+        ]
         out = {}
         for name in ("history json", "history html"):
             url = base + pages(f"history_{runs}", runs)[name]
@@ -349,14 +385,21 @@ def main() -> None:
         s3 = [] if args.no_s3 else measure_s3(sizes, tasks, max(3, args.repeats // 3))
         crowd = {}
         for workers in (int(w) for w in args.workers.split(",")):
-            crowd.update(measure_concurrency(args.clients, args.requests, 1000 if 1000 in sizes else sizes[-1], workers))
+            crowd.update(
+                measure_concurrency(args.clients, args.requests, 1000 if 1000 in sizes else sizes[-1], workers)
+            )
         report(sizes, local, s3, crowd, args)
     finally:
         shutil.rmtree(HOME, ignore_errors=True)
 
 
-def report(sizes: list[int], local: dict[tuple[int, str], float], s3: list[tuple[Any, ...]],
-           crowd: dict[str, dict[str, float]], args: argparse.Namespace) -> None:  # fmt: skip
+def report(
+    sizes: list[int],
+    local: dict[tuple[int, str], float],
+    s3: list[tuple[Any, ...]],
+    crowd: dict[str, dict[str, float]],
+    args: argparse.Namespace,
+) -> None:
     print(f"\nLocal folder, through Airflow's API app (median of {args.repeats}, interleaved), limit={LIMIT}")
     names = ["history json", "history html", "history html, charts drawn", "run json", "run html"]
     print(f"{'stored runs':>11}  " + "  ".join(f"{n:>12}" for n in names))
@@ -365,21 +408,31 @@ def report(sizes: list[int], local: dict[tuple[int, str], float], s3: list[tuple
     big, small = sizes[-1], sizes[0]
     for name in names[:3]:
         ratio = local[(big, name)] / local[(small, name)]
-        line = f"{name}: {big:,} runs / {small:,} runs = {ratio:.2f}x (goal <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})"
+        met = "met" if ratio <= 1.5 else "MISSED"
+        line = f"{name}: {big:,} runs / {small:,} runs = {ratio:.2f}x (goal <= 1.5x: {met})"
         if 30 in sizes:
             line += f"; / 30 runs (same runs shown) = {local[(big, name)] / local[(30, name)]:.2f}x"
-        print(line + f"; {local[(big, name)] * 1e3:.0f} ms (goal < 300 ms: {'met' if local[(big, name)] < 0.3 else 'MISSED'})")
+        print(
+            line
+            + f"; {local[(big, name)] * 1e3:.0f} ms (goal < 300 ms: {'met' if local[(big, name)] < 0.3 else 'MISSED'})"
+        )
     if s3:
         bound = LIMIT * TASKS + 10
         print(f"\nS3 (moto server on 127.0.0.1): requests per page (goal: history <= limit x tasks + 10 = {bound})")
-        print(f"{'stored runs':>11}  {'page':<12}  {'requests':>8}  {'LIST':>4}  {'GET':>4}  {'other':>5}  {'median':>9}")
+        print(
+            f"{'stored runs':>11}  {'page':<12}  {'requests':>8}  {'LIST':>4}  {'GET':>4}  {'other':>5}  {'median':>9}"
+        )
         for n, name, total, lists, gets, other, seconds in s3:
             print(f"{n:>11,}  {name:<12}  {total:>8}  {lists:>4}  {gets:>4}  {other:>5}  {seconds * 1e3:>6.0f} ms")
-    print(f"\n{args.clients} concurrent clients x {args.requests} requests, `airflow api-server --workers N`, "
-          f"history of the {1000 if 1000 in sizes else sizes[-1]:,}-run DAG, limit={LIMIT}")  # fmt: skip
+    print(
+        f"\n{args.clients} concurrent clients x {args.requests} requests, `airflow api-server --workers N`, "
+        f"history of the {1000 if 1000 in sizes else sizes[-1]:,}-run DAG, limit={LIMIT}"
+    )
     for name, numbers in crowd.items():
-        print(f"{name}: p50 {numbers['p50']:.3f} s, p95 {numbers['p95']:.3f} s, {numbers['rps']:.1f} requests/s "
-              f"({numbers['count']:.0f} requests; goal p95 < 1 s: {'met' if numbers['p95'] < 1 else 'MISSED'})")  # fmt: skip
+        print(
+            f"{name}: p50 {numbers['p50']:.3f} s, p95 {numbers['p95']:.3f} s, {numbers['rps']:.1f} requests/s "
+            f"({numbers['count']:.0f} requests; goal p95 < 1 s: {'met' if numbers['p95'] < 1 else 'MISSED'})"
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_parse.py [--runs 7] [--tasks 10]
 
-Two DAG files are written to a temporary folder: one with ``--tasks`` ``DataExpectationsOperator``
+Two DAG files are written to a temporary folder: one with ``--tasks`` ``ExpectationsCheckOperator``
 tasks (inline expectations, validated at parse time), one with as many ``EmptyOperator`` tasks.
 Each is parsed ``--runs`` times, alternately, each time in a fresh interpreter (the same
 Python), and timed from process start to the DAG being built: interpreter start-up, the
@@ -32,12 +32,13 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.operators import ExpectationsCheckOperator
 
 EXPECTATIONS = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}},
     {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850}},
+    {"type": "expect_column_values_to_be_between",
+     "kwargs": {"column": "credit_score", "min_value": 300, "max_value": 850}},
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "sex", "value_set": ["F", "M"]}},
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "race", "value_set": ["A", "B", "C", "D", "E"]},
      "severity": "warning"},
@@ -45,7 +46,7 @@ EXPECTATIONS = [
 
 with DAG("bench_parse_alignment", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
     for i in range({tasks}):
-        DataExpectationsOperator(
+        ExpectationsCheckOperator(
             task_id=f"validate_{i}",
             data=f"/data/batch_{i}.parquet",
             expectations=EXPECTATIONS,
@@ -75,7 +76,8 @@ spec.loader.exec_module(module)
 done = time.monotonic()
 heavy = [m for m in ("great_expectations", "fairlearn", "sklearn", "scipy", "pandas", "numpy", "pyarrow")
          if m in sys.modules]
-print(json.dumps({"done": done, "in_code": done - t_code, "cpu": time.process_time(), "tasks": len(module.dag.tasks), "heavy": heavy}))
+print(json.dumps({"done": done, "in_code": done - t_code, "cpu": time.process_time(),
+                  "tasks": len(module.dag.tasks), "heavy": heavy}))
 """
 
 
@@ -108,10 +110,10 @@ def main() -> int:
     env = dict(os.environ)
     folder = Path(tempfile.mkdtemp(prefix="alignment-bench-parse-"))
     files = {
-        "DataExpectationsOperator": folder / "alignment_dag.py",
+        "ExpectationsCheckOperator": folder / "alignment_dag.py",
         "EmptyOperator": folder / "empty_dag.py",
     }
-    files["DataExpectationsOperator"].write_text(ALIGNMENT_DAG.replace("{tasks}", str(args.tasks)))
+    files["ExpectationsCheckOperator"].write_text(ALIGNMENT_DAG.replace("{tasks}", str(args.tasks)))
     files["EmptyOperator"].write_text(EMPTY_DAG.replace("{tasks}", str(args.tasks)))
     print(
         f"{args.tasks} tasks per DAG file, {args.runs} fresh interpreters each ({sys.executable}, AIRFLOW_HOME={home})"
@@ -135,11 +137,11 @@ def main() -> int:
             f"(runs: {fmt_times(to_dag)}); imports + exec only {median([r['in_code'] for r in results]):.3f} s; "
             f"CPU time {cpu[name]:.3f} s"
         )
-    ratio = medians["DataExpectationsOperator"] / medians["EmptyOperator"]
-    print(f"ratio DataExpectationsOperator / EmptyOperator (wall): {verdict(ratio, GOAL)}")
+    ratio = medians["ExpectationsCheckOperator"] / medians["EmptyOperator"]
+    print(f"ratio ExpectationsCheckOperator / EmptyOperator (wall): {verdict(ratio, GOAL)}")
     # CPU time hardly moves when other processes compete for the cores; wall time does.
-    cpu_ratio = cpu["DataExpectationsOperator"] / cpu["EmptyOperator"]
-    print(f"ratio DataExpectationsOperator / EmptyOperator (CPU time): {cpu_ratio:.3f}x")
+    cpu_ratio = cpu["ExpectationsCheckOperator"] / cpu["EmptyOperator"]
+    print(f"ratio ExpectationsCheckOperator / EmptyOperator (CPU time): {cpu_ratio:.3f}x")
     return 0
 
 

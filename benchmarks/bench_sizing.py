@@ -62,9 +62,9 @@ def child(kind: str, path: str, peer: bool) -> None:
     import pandas as pd
 
     from airflow_alignment.engines import drift, expectations, fairness
+    from airflow_alignment.io import load_frame
     from airflow_alignment.reporting.html import render_report
     from airflow_alignment.samples import applicant_expectations
-    from airflow_alignment.sources import load_frame
 
     base = _status_kb("VmRSS")  # the package and pandas; GX, fairlearn, matplotlib load when used
     if peer:
@@ -76,9 +76,17 @@ def child(kind: str, path: str, peer: bool) -> None:
         specs = [e for e in applicant_expectations() if e["kwargs"].get("column") in COLUMNS[kind]]
         result = expectations.evaluate(frame, expectations=specs)
     elif kind == "fairness":
-        result = fairness.evaluate(frame, y_true="repaid", y_pred="approved", sensitive_features=["sex", "race"],
-                                   confidence=0.95, constraints=[{"metric": "demographic_parity_ratio", "min": 0.8},
-                                                                 {"metric": "equalized_odds_difference", "max": 0.1}])  # fmt: skip
+        result = fairness.evaluate(
+            frame,
+            y_true="repaid",
+            y_pred="approved",
+            sensitive_features=["sex", "race"],
+            confidence=0.95,
+            constraints=[
+                {"metric": "demographic_parity_ratio", "min": 0.8},
+                {"metric": "equalized_odds_difference", "max": 0.1},
+            ],
+        )
     else:
         current = frame.assign(income=frame["income"] * 1.2)
         result = drift.evaluate(frame, current, features=FEATURES)
@@ -110,10 +118,14 @@ def main() -> None:
             ratio = ours["peak_kb"] / peer["peak_kb"]
             if ratio > GOAL:
                 missed.append(f"{kind} at {rows:,} rows")
-            print(f"{kind:<13} {rows:>10,} {size_mb:>7.1f}MB {ours['base_kb'] / 1024:>7.0f}MB "
-                  f"{ours['peak_kb'] / 1024:>7.0f}MB {peer['peak_kb'] / 1024:>8.0f}MB  {ratio:.2f}x")  # fmt: skip
-    print(f"goal: every check's peak within {GOAL:g}x of its peer's (imports + data): "
-          + ("met" if not missed else "MISSED: " + ", ".join(missed)))
+            print(
+                f"{kind:<13} {rows:>10,} {size_mb:>7.1f}MB {ours['base_kb'] / 1024:>7.0f}MB "
+                f"{ours['peak_kb'] / 1024:>7.0f}MB {peer['peak_kb'] / 1024:>8.0f}MB  {ratio:.2f}x"
+            )
+    print(
+        f"goal: every check's peak within {GOAL:g}x of its peer's (imports + data): "
+        + ("met" if not missed else "MISSED: " + ", ".join(missed))
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ generated with numpy (seeded) and loaded with ``COPY``. The connection is regist
 Airflow as ``AIRFLOW_CONN_BENCH_PG``. Each path runs in a fresh Python process, the "task
 process", so that its peak RSS (``VmHWM``) is its own:
 
-- ``pushdown``: ``sql.cell_table(SqlSource(...))`` (one ``GROUP BY`` in the database) then
+- ``pushdown``: ``cells.count(SqlSource(...))`` (one ``GROUP BY`` in the database) then
   ``fairness.evaluate`` of the cell table;
 - ``read_sql``: ``pandas.read_sql`` of the needed columns (what a user would write), then
   ``fairness.evaluate`` of the rows;
@@ -57,10 +57,10 @@ RSS_GOAL_MB = 300
 TOL = 1e-12
 # path -> (check, how the data is read)
 PATHS = {
-    "pushdown": ("fairness", "sql.cell_table: one GROUP BY in PostgreSQL"),
+    "pushdown": ("fairness", "cells.count: one GROUP BY in PostgreSQL"),
     "read_sql": ("fairness", "pandas.read_sql of the 5 columns"),
     "load_frame": ("fairness", "sources.load_frame (chunked reader)"),
-    "perf_pushdown": ("performance", "sql.cell_table (GROUP BY y_true, y_pred)"),
+    "perf_pushdown": ("performance", "cells.count (GROUP BY y_true, y_pred)"),
     "perf_read_sql": ("performance", "pandas.read_sql of the 2 columns"),
 }
 CHUNK = 1_000_000  # rows generated and copied at a time
@@ -84,20 +84,26 @@ def child(path: str, t_start: float) -> None:
     import pandas as pd
     from airflow.sdk import BaseHook  # noqa: F401 - the task process has Airflow loaded
 
-    from airflow_alignment import sql
     from airflow_alignment.engines import fairness, performance
-    from airflow_alignment.sources import SqlSource, load_frame
+    from airflow_alignment.engines.binary import cells
+    from airflow_alignment.io import SqlSource, load_frame, sql
 
     source = SqlSource(CONN_ID, table=TABLE)
     rss_imports = _status_kb("VmRSS")
     t0 = time.perf_counter()
     check = PATHS[path][0]
     if check == "fairness":
-        kwargs: dict[str, Any] = {"y_true": "y_true", "y_pred": "y_pred", "sensitive_features": FEATURES,
-                                  "constraints": FAIRNESS_CONSTRAINTS, "confidence": CONFIDENCE, "n_boot": N_BOOT}
+        kwargs: dict[str, Any] = {
+            "y_true": "y_true",
+            "y_pred": "y_pred",
+            "sensitive_features": FEATURES,
+            "constraints": FAIRNESS_CONSTRAINTS,
+            "confidence": CONFIDENCE,
+            "n_boot": N_BOOT,
+        }
         columns = [*FEATURES, "y_true", "y_pred"]
         if path == "pushdown":
-            data: Any = sql.cell_table(source, features=FEATURES, y_true="y_true", y_pred="y_pred")
+            data: Any = cells.count(source, features=FEATURES, y_true="y_true", y_pred="y_pred")
         elif path == "read_sql":
             data = pd.read_sql(f"SELECT {', '.join(columns)} FROM {TABLE}", sql.engine(source))
         else:
@@ -105,10 +111,15 @@ def child(path: str, t_start: float) -> None:
         t_read = time.perf_counter()
         result = fairness.evaluate(data, **kwargs)
     else:
-        kwargs = {"y_true": "y_true", "y_pred": "y_pred", "constraints": PERFORMANCE_CONSTRAINTS,
-                  "confidence": CONFIDENCE, "n_boot": N_BOOT}
+        kwargs = {
+            "y_true": "y_true",
+            "y_pred": "y_pred",
+            "constraints": PERFORMANCE_CONSTRAINTS,
+            "confidence": CONFIDENCE,
+            "n_boot": N_BOOT,
+        }
         if path == "perf_pushdown":
-            data = sql.cell_table(source, features=[], y_true="y_true", y_pred="y_pred")
+            data = cells.count(source, features=[], y_true="y_true", y_pred="y_pred")
         else:
             data = pd.read_sql(f"SELECT y_true, y_pred FROM {TABLE}", sql.engine(source))
         t_read = time.perf_counter()
@@ -122,8 +133,12 @@ def child(path: str, t_start: float) -> None:
         "total_seconds": time.time() - t_start,
         "maxrss_kb": _status_kb("VmHWM"),
         "rss_after_imports_kb": rss_imports,
-        "result": {"status": payload["status"], "summary": payload["summary"],
-                   "assertions": payload["assertions"], "metrics": payload["metrics"]},
+        "result": {
+            "status": payload["status"],
+            "summary": payload["summary"],
+            "assertions": payload["assertions"],
+            "metrics": payload["metrics"],
+        },
     }
     print("BENCH_RESULT " + json.dumps(out, default=str))
 
@@ -142,15 +157,19 @@ def make_chunk(start: int, rows: int, seed: int) -> Any:
     shift = 0.05 * (race == "E") - 0.03 * (age == "55+")
     score = np.clip(rng.normal(0.35 + 0.3 * y_true + shift, 0.18), 0.0, 1.0).round(6)
     days = np.array(["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"])
-    return pd.DataFrame({
-        "id": np.arange(start, start + rows, dtype=np.int64),
-        "ds": days[rng.integers(0, len(days), rows)],
-        "sex": sex, "race": race, "age_band": age,
-        "y_true": y_true,
-        "y_score": score,
-        "y_pred": (score >= 0.5).astype(np.int64),
-        "weight": rng.uniform(0.5, 2.0, rows).round(4),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": np.arange(start, start + rows, dtype=np.int64),
+            "ds": days[rng.integers(0, len(days), rows)],
+            "sex": sex,
+            "race": race,
+            "age_band": age,
+            "y_true": y_true,
+            "y_score": score,
+            "y_pred": (score >= 0.5).astype(np.int64),
+            "weight": rng.uniform(0.5, 2.0, rows).round(4),
+        }
+    )
 
 
 def load_table(server: Any, rows: int, seed: int = 0) -> float:
@@ -160,8 +179,9 @@ def load_table(server: Any, rows: int, seed: int = 0) -> float:
     import psycopg2
 
     t0 = time.perf_counter()
-    conn = psycopg2.connect(host=server.host, port=server.port, user=server.user, password=server.password,
-                            dbname=server.database)  # fmt: skip
+    conn = psycopg2.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.database
+    )
     try:
         with conn.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
@@ -183,8 +203,10 @@ def load_table(server: Any, rows: int, seed: int = 0) -> float:
     finally:
         conn.close()
     assert count == rows, (count, rows)
-    print(f"table {TABLE}: {rows:,} rows, {size / 1e6:.0f} MB on disk, made and loaded with COPY in "
-          f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    print(
+        f"table {TABLE}: {rows:,} rows, {size / 1e6:.0f} MB on disk, made and loaded with COPY in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     return time.perf_counter() - t0
 
 
@@ -194,8 +216,9 @@ def group_by_alone(server: Any, repeats: int = 3) -> None:
 
     cols = ", ".join([*FEATURES, "y_true", "y_pred"])
     query = f"SELECT {cols}, count(*) FROM {TABLE} GROUP BY {cols}"
-    conn = psycopg2.connect(host=server.host, port=server.port, user=server.user, password=server.password,
-                            dbname=server.database)  # fmt: skip
+    conn = psycopg2.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.database
+    )
     try:
         with conn.cursor() as cur:
             times = []
@@ -210,15 +233,20 @@ def group_by_alone(server: Any, repeats: int = 3) -> None:
             workers = cur.fetchone()[0]
     finally:
         conn.close()
-    print(f"  the GROUP BY alone (psycopg2): {median(times):.2f} s, median of {repeats}; {cells} cells; "
-          f"max_parallel_workers_per_gather={workers}; plan: {' / '.join(plan[:4])}")  # fmt: skip
+    print(
+        f"  the GROUP BY alone (psycopg2): {median(times):.2f} s, median of {repeats}; {cells} cells; "
+        f"max_parallel_workers_per_gather={workers}; plan: {' / '.join(plan[:4])}"
+    )
 
 
 def run_child(path: str) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--child", path, "--t-start", repr(time.time())],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return json.loads(line[len("BENCH_RESULT ") :])
@@ -270,10 +298,12 @@ def main() -> None:
     server = start_postgres(database=DATABASE)
     try:
         os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = server.airflow_connection
-        print(f"PostgreSQL {server.bindir.parent.name} on 127.0.0.1:{server.port} (fsync off); "
-              f"Airflow connection {CONN_ID!r} from AIRFLOW_CONN_{CONN_ID.upper()}")  # fmt: skip
+        print(
+            f"PostgreSQL {server.bindir.parent.name} on 127.0.0.1:{server.port} (fsync off); "
+            f"Airflow connection {CONN_ID!r} from AIRFLOW_CONN_{CONN_ID.upper()}"
+        )
         load_table(server, args.rows)
-        from airflow_alignment import sql
+        from airflow_alignment.io import sql
 
         with sql.engine(CONN_ID).connect() as conn:  # the connection works through Airflow
             import sqlalchemy as sa
@@ -286,9 +316,12 @@ def main() -> None:
             for path in paths:
                 out = run_child(path)
                 runs[path].append(out)
-                print(f"  round {i + 1} {path:<14} {out['seconds']:7.2f} s (read {out['read_seconds']:6.2f} s, "
-                      f"total {out['total_seconds']:6.2f} s), peak RSS {out['maxrss_kb'] / 1024:6.0f} MB "
-                      f"(after imports {out['rss_after_imports_kb'] / 1024:.0f} MB)", flush=True)  # fmt: skip
+                print(
+                    f"  round {i + 1} {path:<14} {out['seconds']:7.2f} s (read {out['read_seconds']:6.2f} s, "
+                    f"total {out['total_seconds']:6.2f} s), peak RSS {out['maxrss_kb'] / 1024:6.0f} MB "
+                    f"(after imports {out['rss_after_imports_kb'] / 1024:.0f} MB)",
+                    flush=True,
+                )
         group_by_alone(server)
     finally:
         server.stop()
@@ -301,8 +334,10 @@ def report(rows: int, paths: list[str], runs: dict[str, list[dict[str, Any]]]) -
         return median([r[key] for r in runs[path]])
 
     print(f"\n{rows:,} rows; medians of {len(next(iter(runs.values())))} runs, each in a fresh process")
-    header = f"{'path':<14}  {'check':<11}  {'seconds':>8}  {'read':>7}  {'total':>7}  {'peak RSS':>9}  " \
-             f"{'imports':>8}  {'load/push':>9}  data"  # fmt: skip
+    header = (
+        f"{'path':<14}  {'check':<11}  {'seconds':>8}  {'read':>7}  {'total':>7}  {'peak RSS':>9}  "
+        f"{'imports':>8}  {'load/push':>9}  data"
+    )
     print(header)
     print("-" * len(header))
     pushdown_of = {"fairness": "pushdown", "performance": "perf_pushdown"}
@@ -310,11 +345,15 @@ def report(rows: int, paths: list[str], runs: dict[str, list[dict[str, Any]]]) -
         check, how = PATHS[path]
         push = pushdown_of[check]
         ratio = f"{med(path, 'seconds') / med(push, 'seconds'):.2f}x" if push in runs and path != push else ""
-        print(f"{path:<14}  {check:<11}  {med(path, 'seconds'):8.2f}  {med(path, 'read_seconds'):7.2f}  "
-              f"{med(path, 'total_seconds'):7.2f}  {med(path, 'maxrss_kb') / 1024:6.0f} MB  "
-              f"{med(path, 'rss_after_imports_kb') / 1024:5.0f} MB  {ratio:>9}  {how}")  # fmt: skip
-    print("(seconds: reading + evaluate, modules already imported; read: of which reading / GROUP BY; total: the "
-          "whole process; imports: RSS before reading)")  # fmt: skip
+        print(
+            f"{path:<14}  {check:<11}  {med(path, 'seconds'):8.2f}  {med(path, 'read_seconds'):7.2f}  "
+            f"{med(path, 'total_seconds'):7.2f}  {med(path, 'maxrss_kb') / 1024:6.0f} MB  "
+            f"{med(path, 'rss_after_imports_kb') / 1024:5.0f} MB  {ratio:>9}  {how}"
+        )
+    print(
+        "(seconds: reading + evaluate, modules already imported; read: of which reading / GROUP BY; total: the "
+        "whole process; imports: RSS before reading)"
+    )
 
     ok = True
     for check, push in pushdown_of.items():
@@ -331,8 +370,10 @@ def report(rows: int, paths: list[str], runs: dict[str, list[dict[str, Any]]]) -
                     print(f"MISMATCH {path} against {push}: " + "; ".join(bad[:10]))
             if path != push:
                 worst = max(differences(reference, r["result"])[0] for r in runs[path])
-                print(f"{path} = {push}: status, assertions and metrics "
-                      f"{'identical' if worst <= TOL else 'DIFFER'} (largest difference {worst:.1e})")  # fmt: skip
+                print(
+                    f"{path} = {push}: status, assertions and metrics "
+                    f"{'identical' if worst <= TOL else 'DIFFER'} (largest difference {worst:.1e})"
+                )
         print(f"{check}: {reference['summary']}")
 
     goals = []
@@ -343,9 +384,11 @@ def report(rows: int, paths: list[str], runs: dict[str, list[dict[str, Any]]]) -
         rss = med(push, "maxrss_kb") / 1024
         fastest = min(loads, key=lambda p: med(p, "seconds"))
         no_worse = med(push, "seconds") <= med(fastest, "seconds")
-        goals.append(f"{check}: pushdown RSS < {RSS_GOAL_MB} MB: {'yes' if rss < RSS_GOAL_MB else 'NO'} "
-                     f"({rss:.0f} MB); time no worse than load ({fastest}): {'yes' if no_worse else 'NO'} "
-                     f"({med(push, 'seconds'):.2f} s against {med(fastest, 'seconds'):.2f} s)")  # fmt: skip
+        goals.append(
+            f"{check}: pushdown RSS < {RSS_GOAL_MB} MB: {'yes' if rss < RSS_GOAL_MB else 'NO'} "
+            f"({rss:.0f} MB); time no worse than load ({fastest}): {'yes' if no_worse else 'NO'} "
+            f"({med(push, 'seconds'):.2f} s against {med(fastest, 'seconds'):.2f} s)"
+        )
     print("\ngoal: " + "\ngoal: ".join(goals))
     if not ok:
         sys.exit(1)

@@ -28,14 +28,13 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tests.dags.triggerer_cases import FLEET, FLEET_POKE_S  # noqa: E402
-from tests.e2e.conftest import Airflow, standalone  # noqa: E402
-from tests.e2e.test_triggerer import _connection, _probe, _ready, _trigger  # noqa: E402
+from tests.dags.triggerer_cases import FLEET, FLEET_POKE_S
+from tests.e2e.conftest import Airflow, standalone
+from tests.e2e.test_triggerer import _connection, _probe, _ready, _trigger
 
 FLEETS = {"alignment": "triggerer_fleet_alignment", "file": "triggerer_fleet_file"}
 LABELS = {"alignment": "ExpectationsSensor (AlignmentSensorTrigger)", "file": "FileSensor (FileTrigger)"}
@@ -43,8 +42,9 @@ DEFER_TIMEOUT_S = 600
 
 
 def _deferred(server: Airflow, dag_id: str, run_id: str) -> dict[str, int]:
-    response = server.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances",
-                          params={"limit": 200})  # fmt: skip
+    response = server.api(
+        "GET", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances", params={"limit": 200}
+    )
     response.raise_for_status()
     states: dict[str, int] = {}
     for ti in response.json()["task_instances"]:
@@ -81,15 +81,20 @@ def measure(fleet: str, idle_s: float, measure_s: float) -> dict[str, Any]:
         server.api("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}", json={"state": "failed"})
     idle = _rate(first, before, "cpu_s")
     return {
-        "fleet": fleet, "deferred_s": deferred_s, "pid_same": first["pid"] == t1["pid"],
-        "rss_before_mb": before["rss_kb"] / 1024, "rss_after_mb": t1["rss_kb"] / 1024,
+        "fleet": fleet,
+        "deferred_s": deferred_s,
+        "pid_same": first["pid"] == t1["pid"],
+        "rss_before_mb": before["rss_kb"] / 1024,
+        "rss_after_mb": t1["rss_kb"] / 1024,
         "rss_growth_mb": (t1["rss_kb"] - before["rss_kb"]) / 1024,
         "parent_rss_growth_mb": (t1["parent_rss_kb"] - before["parent_rss_kb"]) / 1024,
-        "idle_cpu_pct": idle, "cpu_pct": _rate(t0, t1, "cpu_s") - idle,
+        "idle_cpu_pct": idle,
+        "cpu_pct": _rate(t0, t1, "cpu_s") - idle,
         "parent_idle_cpu_pct": _rate(first, before, "parent_cpu_s"),
         "parent_cpu_pct": _rate(t0, t1, "parent_cpu_s") - _rate(first, before, "parent_cpu_s"),
-        "heavy": t1["heavy"], "ours": t1["ours"],
-    }  # fmt: skip
+        "heavy": t1["heavy"],
+        "ours": t1["ours"],
+    }
 
 
 def _ratio(ours: float, peer: float) -> str:
@@ -103,28 +108,42 @@ def main() -> None:
     args = parser.parse_args()
     t0 = time.monotonic()
     rows = {fleet: measure(fleet, args.idle, args.measure) for fleet in FLEETS}
-    print(f"{FLEET} deferred sensors per fleet, each on its own missing file, poke_interval={FLEET_POKE_S} s; "
-          f"CPU over {args.measure:g} s minus the idle rate (over {args.idle:g} s), % of one core")  # fmt: skip
-    head = (f"{'fleet':44} {'deferred in':>11} {'trigger RSS':>17} {'growth':>8} {'CPU':>7} "
-            f"{'supervisor growth':>18} {'supervisor CPU':>15}")  # fmt: skip
+    print(
+        f"{FLEET} deferred sensors per fleet, each on its own missing file, poke_interval={FLEET_POKE_S} s; "
+        f"CPU over {args.measure:g} s minus the idle rate (over {args.idle:g} s), % of one core"
+    )
+    head = (
+        f"{'fleet':44} {'deferred in':>11} {'trigger RSS':>17} {'growth':>8} {'CPU':>7} "
+        f"{'supervisor growth':>18} {'supervisor CPU':>15}"
+    )
     print(head)
     print("-" * len(head))
     for fleet, r in rows.items():
-        print(f"{LABELS[fleet]:44} {r['deferred_s']:>9.0f} s {r['rss_before_mb']:>6.1f} -> {r['rss_after_mb']:>5.1f} MB "
-              f"{r['rss_growth_mb']:>+6.1f} MB {r['cpu_pct']:>6.2f}% {r['parent_rss_growth_mb']:>+15.1f} MB "
-              f"{r['parent_cpu_pct']:>14.2f}%")  # fmt: skip
+        print(
+            f"{LABELS[fleet]:44} {r['deferred_s']:>9.0f} s {r['rss_before_mb']:>6.1f} -> {r['rss_after_mb']:>5.1f} MB "
+            f"{r['rss_growth_mb']:>+6.1f} MB {r['cpu_pct']:>6.2f}% {r['parent_rss_growth_mb']:>+15.1f} MB "
+            f"{r['parent_cpu_pct']:>14.2f}%"
+        )
     ours, peer = rows["alignment"], rows["file"]
-    print(f"idle CPU of the trigger process: {ours['idle_cpu_pct']:.2f}% / {peer['idle_cpu_pct']:.2f}%; "
-          f"of the supervisor: {ours['parent_idle_cpu_pct']:.2f}% / {peer['parent_idle_cpu_pct']:.2f}%")  # fmt: skip
+    print(
+        f"idle CPU of the trigger process: {ours['idle_cpu_pct']:.2f}% / {peer['idle_cpu_pct']:.2f}%; "
+        f"of the supervisor: {ours['parent_idle_cpu_pct']:.2f}% / {peer['parent_idle_cpu_pct']:.2f}%"
+    )
     polls_per_s = FLEET / FLEET_POKE_S
     per_poll = {f: 10 * r["cpu_pct"] / polls_per_s for f, r in rows.items()}  # ms of CPU per poll
-    print(f"CPU per poll ({polls_per_s:g} polls/s): alignment {per_poll['alignment']:.3f} ms, FileSensor "
-          f"{per_poll['file']:.3f} ms")  # fmt: skip
-    print(f"alignment / FileSensor: RSS growth {_ratio(ours['rss_growth_mb'], peer['rss_growth_mb'])} "
-          f"({ours['rss_growth_mb'] - peer['rss_growth_mb']:+.1f} MB), CPU {_ratio(ours['cpu_pct'], peer['cpu_pct'])} "
-          f"({ours['cpu_pct'] - peer['cpu_pct']:+.2f} points)")  # fmt: skip
-    print(f"heavy modules in the trigger process with the alignment fleet: {ours['heavy'] or 'none'}; "
-          f"ours loaded: {', '.join(ours['ours'])}; same process throughout: {ours['pid_same']}")  # fmt: skip
+    print(
+        f"CPU per poll ({polls_per_s:g} polls/s): alignment {per_poll['alignment']:.3f} ms, FileSensor "
+        f"{per_poll['file']:.3f} ms"
+    )
+    print(
+        f"alignment / FileSensor: RSS growth {_ratio(ours['rss_growth_mb'], peer['rss_growth_mb'])} "
+        f"({ours['rss_growth_mb'] - peer['rss_growth_mb']:+.1f} MB), CPU {_ratio(ours['cpu_pct'], peer['cpu_pct'])} "
+        f"({ours['cpu_pct'] - peer['cpu_pct']:+.2f} points)"
+    )
+    print(
+        f"heavy modules in the trigger process with the alignment fleet: {ours['heavy'] or 'none'}; "
+        f"ours loaded: {', '.join(ours['ours'])}; same process throughout: {ours['pid_same']}"
+    )
     goal = ours["rss_growth_mb"] < 50 and not ours["heavy"]
     print(f"goal: no heavy library and RSS growth under 50 MB with {FLEET} sensors: {'met' if goal else 'MISSED'}")
     print(f"(whole run {time.monotonic() - t0:.0f} s)")

@@ -20,14 +20,16 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from airflow_alignment import ExpectationsSensor
 from airflow_alignment.samples import applicant_expectations
-from airflow_alignment.sensors import ExpectationsSensor
 
 DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",
     os.path.join(os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), "alignment-sample-data"),
 )
-PARTITION = DATA_DIR.rstrip("/") + "/arrival/{{ run_id | replace(':', '_') | replace('+', '_') }}/applicants_{{ ds }}.parquet"
+PARTITION = (
+    DATA_DIR.rstrip("/") + "/arrival/{{ run_id | replace(':', '_') | replace('+', '_') }}/applicants_{{ ds }}.parquet"
+)
 FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age"]
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment import ExpectationsCheckOperator
 from airflow_alignment.samples import applicant_expectations
 
 DATA_DIR = os.environ.get(
@@ -35,7 +35,7 @@ def alignment_data_quality():
     @task
     def generate_batches(run_id: str | None = None) -> dict[str, str]:
         from airflow_alignment.samples import corrupt, lending_applicants
-        from airflow_alignment.reporting.store import safe_segment
+        from airflow_alignment.store.artifacts import safe_segment
 
         folder = os.path.join(DATA_DIR, safe_segment(run_id))
         os.makedirs(folder, exist_ok=True)
@@ -47,12 +47,12 @@ def alignment_data_quality():
 
     batches = generate_batches()
 
-    validate_clean = DataExpectationsOperator(
+    validate_clean = ExpectationsCheckOperator(
         task_id="validate_clean_batch",
         data="{{ ti.xcom_pull(task_ids='generate_batches')['clean'] }}",
         expectations=EXPECTATIONS,
     )
-    validate_broken = DataExpectationsOperator(
+    validate_broken = ExpectationsCheckOperator(
         task_id="validate_broken_batch",
         data="{{ ti.xcom_pull(task_ids='generate_batches')['broken'] }}",
         expectations=EXPECTATIONS,

@@ -14,10 +14,12 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.taskgroup import alignment_checks
+from airflow_alignment import alignment_checks
 
 HOME = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
-DATA_DIR = os.path.join(os.environ.get("ALIGNMENT_SAMPLE_DATA", os.path.join(HOME, "alignment-sample-data")), "adoption")
+DATA_DIR = os.path.join(
+    os.environ.get("ALIGNMENT_SAMPLE_DATA", os.path.join(HOME, "alignment-sample-data")), "adoption"
+)
 
 
 @dag(
@@ -55,11 +57,16 @@ def alignment_existing_dag_adoption():
     def deploy() -> None:
         print("deploying the approved model")
 
-    extract() >> train() >> alignment_checks(
-        policy="policies/lending.yaml",
-        data={"applications": DATA_DIR + "/applications.parquet", "predictions": DATA_DIR + "/predictions.parquet"},
-        model="credit-risk-adoption",
-    ) >> deploy()
+    (
+        extract()
+        >> train()
+        >> alignment_checks(
+            policy="policies/lending.yaml",
+            data={"applications": DATA_DIR + "/applications.parquet", "predictions": DATA_DIR + "/predictions.parquet"},
+            model="credit-risk-adoption",
+        )
+        >> deploy()
+    )
 
 
 alignment_existing_dag_adoption()

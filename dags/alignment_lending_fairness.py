@@ -20,7 +20,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.operators import FairnessCheckOperator
+from airflow_alignment import FairnessCheckOperator
 
 DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",
@@ -55,8 +55,8 @@ CONSTRAINTS = [
 def alignment_lending_fairness():
     @task
     def generate_applicants(run_id: str | None = None) -> str:
-        from airflow_alignment.reporting.store import safe_segment
         from airflow_alignment.samples import lending_applicants
+        from airflow_alignment.store.artifacts import safe_segment
 
         folder = os.path.join(DATA_DIR, "lending", safe_segment(run_id))
         os.makedirs(folder, exist_ok=True)

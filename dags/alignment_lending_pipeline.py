@@ -28,7 +28,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from airflow_alignment.taskgroup import alignment_checks
+from airflow_alignment import alignment_checks
 
 HOME = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
 DATA_DIR = os.environ.get("ALIGNMENT_SAMPLE_DATA", os.path.join(HOME, "alignment-sample-data"))
@@ -51,8 +51,8 @@ def alignment_lending_pipeline():
     def generate_applications(run_id: str | None = None) -> str:
         from airflow.sdk import ObjectStoragePath
 
-        from airflow_alignment.reporting.store import safe_segment
         from airflow_alignment.samples import lending_applicants
+        from airflow_alignment.store.artifacts import safe_segment
 
         folder = ObjectStoragePath(DATA_DIR) / "lending-pipeline" / safe_segment(run_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -94,7 +94,7 @@ def alignment_lending_pipeline():
     def deploy(folder: str, run_id: str | None = None) -> str:
         from airflow.sdk import ObjectStoragePath
 
-        from airflow_alignment.reporting.store import safe_segment
+        from airflow_alignment.store.artifacts import safe_segment
 
         target = ObjectStoragePath(REGISTRY) / "credit-risk" / safe_segment(run_id)
         target.mkdir(parents=True, exist_ok=True)

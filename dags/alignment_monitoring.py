@@ -32,9 +32,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, task
 
-from airflow_alignment.notifications import AlignmentNotifier
-from airflow_alignment.operators import DriftCheckOperator
-from airflow_alignment.sensors import FairnessFeedbackSensor
+from airflow_alignment import AlignmentNotifier, DriftCheckOperator, FairnessFeedbackSensor
 
 DATA_DIR = os.environ.get(
     "ALIGNMENT_SAMPLE_DATA",
@@ -82,15 +80,21 @@ def alignment_monitoring():
         from airflow.sdk import ObjectStoragePath
 
         from airflow_alignment.engines.fairness import evaluate
-        from airflow_alignment.reporting.store import safe_segment
         from airflow_alignment.samples import lending_applicants
+        from airflow_alignment.store.artifacts import safe_segment
 
         folder = ObjectStoragePath(DATA_DIR) / "monitoring" / safe_segment(run_id)
         folder.mkdir(parents=True, exist_ok=True)
         training = lending_applicants(6_000, seed=7)
         training["approved"] = approve(training)
-        approved = evaluate(training, y_true="repaid", y_pred="approved", sensitive_features="sex",
-                            constraints=CONSTRAINTS, check_name="wait_for_feedback")
+        approved = evaluate(
+            training,
+            y_true="repaid",
+            y_pred="approved",
+            sensitive_features="sex",
+            constraints=CONSTRAINTS,
+            check_name="wait_for_feedback",
+        )
         log = lending_applicants(4_000, seed=8, score_bias=80.0)
         log["income"] = (log["income"] * 1.2).round(2)
         log["approved"] = approve(log)

@@ -52,7 +52,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_alignment.taskgroup import alignment_checks
+from airflow_alignment import alignment_checks
 
 CONN_ID = "alignment_warehouse"
 TABLE = "predictions"
@@ -83,7 +83,7 @@ def alignment_warehouse_checks():
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        from airflow_alignment import sql
+        from airflow_alignment.io import sql
         from airflow_alignment.samples import lending_applicants
 
         train = lending_applicants(14_000, seed=7)

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", ROOT / "dags"))
@@ -56,6 +57,7 @@ class CheckRow:
 class DagOutcome:
     dag_id: str
     run_state: str | None = None
+    run_id: str | None = None
     checks: list[CheckRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -174,7 +176,7 @@ def xcom_result(ti: Any) -> dict[str, Any] | None:
 
 def stored_result(ti: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The full result in the artifact store for this try (or the latest try), and its path."""
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
 
     store = ArtifactStore()
     context = {
@@ -195,7 +197,7 @@ def stored_result(ti: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def collect(dag: Any, run: Any) -> DagOutcome:
-    outcome = DagOutcome(dag_id=dag.dag_id, run_state=str(getattr(run.state, "value", run.state)))
+    outcome = DagOutcome(dag_id=dag.dag_id, run_state=str(getattr(run.state, "value", run.state)), run_id=run.run_id)
     checks, gates = check_task_ids(dag), gate_task_ids(dag)
     for ti in sorted(run.get_task_instances(), key=lambda t: (t.task_id in gates, t.task_id, t.map_index)):
         state = str(getattr(ti.state, "value", ti.state))
@@ -240,8 +242,16 @@ def run_dag(dag: Any) -> DagOutcome:
     return outcome
 
 
-def print_outcome(out: IO[str], outcome: DagOutcome) -> None:
+def run_page(ui_base: str, outcome: DagOutcome) -> str:
+    """The plugin's page of this run on the api-server at ``ui_base``."""
+    dag, run = quote(outcome.dag_id, safe=""), quote(outcome.run_id or "", safe="")
+    return f"{ui_base.rstrip('/')}/alignment/dags/{dag}/runs/{run}"
+
+
+def print_outcome(out: IO[str], outcome: DagOutcome, ui_base: str | None = None) -> None:
     out.write(f"\n== {outcome.dag_id}: run {outcome.run_state or 'did not finish'} ({outcome.seconds:.1f} s)\n")
+    if ui_base and outcome.run_id:
+        out.write(f"  page       : {run_page(ui_base, outcome)}\n")
     for row in outcome.checks:
         name = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
         if row.status == "failed" and row.state == "failed":
@@ -269,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dag_ids", nargs="*", help="DAG ids to run (default: every template DAG)")
     parser.add_argument("--dags-folder", type=Path, default=DAGS)
     parser.add_argument("--log", type=Path, default=None, help="where Airflow's output goes")
+    parser.add_argument(
+        "--ui-base", default=None, help="print each run's page on the api-server at this URL (demo.sh --ui)"
+    )
     args = parser.parse_args(argv)
 
     home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
@@ -293,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                     report.write(f"PROBLEM: {problems[-1]}\n")
                     continue
                 outcome = run_dag(bag.dags[dag_id])
-                print_outcome(report, outcome)
+                print_outcome(report, outcome, args.ui_base)
                 outcomes.append(outcome)
         except Exception:  # noqa: BLE001 - report the crash instead of a traceback on stdout
             traceback.print_exc()  # into the log

@@ -5,7 +5,8 @@
 #   2. smoke test on Airflow 3.1: .venv-airflow31 with apache-airflow 3.1.x, the SQLite provider
 #      and the package, then tests/smoke/ (real dag.test() runs of the data-quality and warehouse
 #      templates on a fresh SQLite home);
-#   3. the main pytest suite in .venv (tests/, without tests/smoke/), last, so that its summary
+#   3. lint: ruff check and ruff format --check (rules in pyproject.toml); a finding fails the run;
+#   4. the main pytest suite in .venv (tests/, without tests/smoke/), last, so that its summary
 #      is the last pytest output; a combined "N passed, N failed" line closes the run. It includes
 #      tests/deploy/: a distributed Airflow (Celery on Redis, PostgreSQL, moto S3) on loopback.
 #
@@ -13,7 +14,7 @@
 #   bash scripts/test.sh -k store         # extra arguments go to the main pytest run
 #   SKIP_SMOKE=1 bash scripts/test.sh     # main suite only
 #
-# Exits non-zero when setup fails or either pytest run fails.
+# Exits non-zero when setup fails, ruff finds something, or either pytest run fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -37,7 +38,7 @@ phase_start() { PHASE_T0=$SECONDS; printf '\n[test] == %s\n' "$1"; }
 phase_end() { timings+=("$(printf '%-28s %4ds' "$1" $((SECONDS - PHASE_T0)))"); }
 
 # "3 failed, 40 passed, 2 skipped in 12.3s" -> counts
-last_summary() { grep -E '[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected)' "$1" | tail -n 1; }
+last_summary() { grep -a -E '[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected)' "$1" | tail -n 1; }
 count() { { grep -oE "[0-9]+ $2" <<<"$1" || echo 0; } | head -n 1 | grep -oE '^[0-9]+'; }
 
 phase_start "setup"
@@ -46,6 +47,19 @@ if ! apt_install ${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"} || ! ensure_dev_venv; t
     exit 2
 fi
 phase_end "setup (.venv)"
+# .venv-reference: smclarify and aif360, the oracle of tests/test_bias_oracle.py (idempotent).
+phase_start "reference libraries"
+if ! bash scripts/reference-venvs.sh >/dev/null; then
+    echo "[test] could not build .venv-reference (scripts/reference-venvs.sh)" >&2
+    exit 2
+fi
+phase_end "setup (.venv-reference)"
+
+phase_start "lint (ruff)"
+lint_rc=0
+"$ROOT/.venv/bin/ruff" check --no-cache . || lint_rc=1
+"$ROOT/.venv/bin/ruff" format --check --no-cache . || lint_rc=1
+phase_end "lint (ruff)"
 
 SMOKE_LOG="$(mktemp)"
 MAIN_LOG="$(mktemp)"
@@ -86,8 +100,9 @@ skipped=$(($(count "$smoke_line" skipped) + $(count "$main_line" skipped)))
 [ "${SKIP_SMOKE:-0}" = "1" ] && smoke_line="skipped (SKIP_SMOKE=1)"
 printf '[test] Airflow 3.1 smoke: %s (exit %s)\n' "${smoke_line:-no summary}" "$smoke_rc"
 printf '[test] main suite:        %s (exit %s)\n' "${main_line:-no summary}" "$main_rc"
+printf '[test] lint (ruff):       %s\n' "$([ "$lint_rc" -eq 0 ] && echo clean || echo "FAILED (see the lint phase above)")"
 printf '%d passed, %d failed, %d errors, %d skipped\n' "$passed" "$failed" "$errors" "$skipped"
 
-if [ "$smoke_rc" -ne 0 ] || [ "$main_rc" -ne 0 ]; then
+if [ "$smoke_rc" -ne 0 ] || [ "$main_rc" -ne 0 ] || [ "$lint_rc" -ne 0 ]; then
     exit 1
 fi

@@ -21,6 +21,7 @@ disappears while that object is being written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -51,8 +52,13 @@ class MotoServer:
         """A boto3 S3 client of this server."""
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
-                            aws_secret_access_key=SECRET_KEY)  # fmt: skip
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
 
     @property
     def port(self) -> int:
@@ -107,8 +113,10 @@ def start_moto() -> MotoServer:
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-        )  # fmt: skip
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
     server = MotoServer(url=f"http://127.0.0.1:{port}", process=process, log=log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -156,10 +164,8 @@ class SwitchableProxy:
             listener, self._listener = self._listener, None
             connections, self._connections = self._connections, set()
         for sock in ([listener] if listener else []) + list(connections):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     @property
@@ -220,8 +226,6 @@ class SwitchableProxy:
             with self._lock:
                 self._connections -= {source, target}
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()

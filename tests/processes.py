@@ -12,6 +12,7 @@ the PostgreSQL watchdog in ``tests/sqlservers.py``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -74,10 +75,8 @@ def stop_group(
         except ProcessLookupError:
             return
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 class Service:
@@ -150,8 +149,9 @@ class Service:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.running():
-                raise RuntimeError(f"{self.name} exited ({self.proc and self.proc.returncode}) before {what}\n"
-                                   f"{self.log_tail()}")  # fmt: skip
+                raise RuntimeError(
+                    f"{self.name} exited ({self.proc and self.proc.returncode}) before {what}\n{self.log_tail()}"
+                )
             try:
                 if ready():
                     return

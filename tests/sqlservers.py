@@ -165,15 +165,10 @@ def _run(
     with its output when it fails and ``check`` is set."""
     if user is not None:
         runuser = shutil.which("runuser")
-        if runuser:
-            cmd = [runuser, "-u", user, "--", *cmd]
-        else:
-            cmd = ["su", user, "-s", "/bin/sh", "-c", shlex.join(cmd)]
+        cmd = [runuser, "-u", user, "--", *cmd] if runuser else ["su", user, "-s", "/bin/sh", "-c", shlex.join(cmd)]
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
-        raise PostgresUnavailable(
-            f"{shlex.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
+        raise PostgresUnavailable(f"{shlex.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
@@ -377,9 +372,15 @@ def _watch(bindir: str, directory: str, run_as: str) -> None:
     """The watchdog of :func:`start_postgres`: wait for EOF on stdin, then stop the server."""
     sys.stdin.buffer.read()
     PostgresServer(
-        host="", port=0, user="", password="", database="",
-        bindir=Path(bindir), directory=Path(directory), run_as=run_as or None,
-    ).stop()  # fmt: skip
+        host="",
+        port=0,
+        user="",
+        password="",
+        database="",
+        bindir=Path(bindir),
+        directory=Path(directory),
+        run_as=run_as or None,
+    ).stop()
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--watch"]:

@@ -3,21 +3,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 from datetime import datetime, timedelta, timezone
 
-from airflow_alignment.reporting.audit import AUDIT_FILE, append, audit_record, export_csv, read_audit
-from airflow_alignment.reporting.store import ArtifactStore
 from airflow_alignment.results import CheckResult
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.audit import AUDIT_FILE, append, audit_record, export_csv, read_audit
 
 
 def _result(check="fairness", status="passed", policy="lending"):
     return CheckResult(
-        check=check, kind="fairness", status=status, severity="block", summary=f"{check} {status}",
+        check=check,
+        kind="fairness",
+        status=status,
+        severity="block",
+        summary=f"{check} {status}",
         data={"source": "x", "rows": 1, "columns": [], "fingerprint": "sha256:ab"},
         policy={"name": policy, "version": "1", "sha256": "c" * 64},
         context={"dag_id": "d", "run_id": "r1", "task_id": check, "map_index": -1, "try_number": 1},
@@ -67,8 +70,8 @@ def test_the_log_survives_a_crash_between_and_during_appends(tmp_path):
     The next writer isolates the fragment on its own line; nothing complete is lost."""
     script = textwrap.dedent(f"""
         import os, json
-        from airflow_alignment.reporting.audit import append, AUDIT_FILE
-        from airflow_alignment.reporting.store import ArtifactStore
+        from airflow_alignment.store.audit import append, AUDIT_FILE
+        from airflow_alignment.store.artifacts import ArtifactStore
         store = ArtifactStore({str(tmp_path)!r})
         append({{"time": "2026-01-01T00:00:00+00:00", "check": "first", "policy": {{"name": "p"}}}}, store)
         with open(store.uri(AUDIT_FILE), "ab") as handle:
@@ -95,11 +98,12 @@ def test_the_log_survives_a_crash_between_and_during_appends(tmp_path):
 def test_concurrent_writers_lose_nothing(tmp_path):
     script = textwrap.dedent(f"""
         import sys
-        from airflow_alignment.reporting.audit import append
-        from airflow_alignment.reporting.store import ArtifactStore
+        from airflow_alignment.store.audit import append
+        from airflow_alignment.store.artifacts import ArtifactStore
         store = ArtifactStore({str(tmp_path)!r})
         for i in range(100):
-            append({{"time": "2026-01-01T00:00:00+00:00", "check": f"w{{sys.argv[1]}}-{{i}}", "pad": "x" * 5000}}, store)
+            record = {{"time": "2026-01-01T00:00:00+00:00", "check": f"w{{sys.argv[1]}}-{{i}}", "pad": "x" * 5000}}
+            append(record, store)
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(3)]
     assert [p.wait() for p in procs] == [0, 0, 0]

@@ -26,8 +26,8 @@ def test_callable_data_reaches_every_check(airflow_home):
 
 
 def test_a_callable_is_held_as_a_value_not_called_at_parse_time():
+    from airflow_alignment.io import CallableData, describe_source, load_frame
     from airflow_alignment.operators import FairnessCheckOperator
-    from airflow_alignment.sources import CallableData, describe_source, load_frame
 
     calls = []
 
@@ -37,8 +37,14 @@ def test_a_callable_is_held_as_a_value_not_called_at_parse_time():
         calls.append(1)
         return pd.DataFrame({"y": [1, 0], "p": [1, 1], "g": ["a", "b"]})
 
-    op = FairnessCheckOperator(task_id="f", data=frame, y_true="y", y_pred="p", sensitive_features="g",
-                               constraints=[{"metric": "demographic_parity_ratio", "min": 0}])  # fmt: skip
+    op = FairnessCheckOperator(
+        task_id="f",
+        data=frame,
+        y_true="y",
+        y_pred="p",
+        sensitive_features="g",
+        constraints=[{"metric": "demographic_parity_ratio", "min": 0}],
+    )
     assert isinstance(op.data, CallableData) and not callable(op.data) and calls == []
     assert describe_source(op.data).endswith("frame")
     assert list(load_frame(op.data, columns=["y"])["y"]) == [1, 0] and calls == [1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,10 +22,14 @@ def _examples(kind: str):
         for match in MARK.finditer(text):
             if match.group(1).split()[0] != kind:
                 continue
-            rest = text[match.end():]
+            rest = text[match.end() :]
             promise = PROMISE.search(rest)
-            yield pytest.param(match.group(2), match.group(3), promise.group(2) if promise else None,
-                               id=f"{page.relative_to(DOCS)}:{match.group(2) or text[:match.start()].count(chr(10))}")
+            yield pytest.param(
+                match.group(2),
+                match.group(3),
+                promise.group(2) if promise else None,
+                id=f"{page.relative_to(DOCS)}:{match.group(2) or text[: match.start()].count(chr(10))}",
+            )
 
 
 @pytest.mark.parametrize(("dag_id", "code", "promise"), list(_examples("python")))

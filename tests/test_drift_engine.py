@@ -34,14 +34,20 @@ def by_name(result):
 def frames():
     rng = np.random.default_rng(7)
     n = 3000
-    ref = pd.DataFrame({
-        "income": rng.normal(50, 10, n), "age": rng.integers(18, 80, n).astype(float),
-        "city": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
-    })
-    cur = pd.DataFrame({
-        "income": rng.normal(53, 12, 2500), "age": rng.integers(18, 80, 2500).astype(float),
-        "city": rng.choice(["a", "b", "c", "d"], 2500, p=[0.4, 0.3, 0.2, 0.1]),
-    })
+    ref = pd.DataFrame(
+        {
+            "income": rng.normal(50, 10, n),
+            "age": rng.integers(18, 80, n).astype(float),
+            "city": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "income": rng.normal(53, 12, 2500),
+            "age": rng.integers(18, 80, 2500).astype(float),
+            "city": rng.choice(["a", "b", "c", "d"], 2500, p=[0.4, 0.3, 0.2, 0.1]),
+        }
+    )
     cur.loc[:49, "age"] = np.nan
     return ref, cur
 
@@ -52,7 +58,8 @@ def test_psi_equals_the_hand_computed_value():
     result = run({"x": np.arange(1.0, 11)}, {"x": [1.0, 2, 6, 7, 8, 9, 10, 11]}, bins=2)
     m = result.metrics["features"]["x"]
     assert [(b["bin"], b["reference"], b["current"]) for b in m["bins"]] == [
-        ("(-inf, 5.5]", 5, 2), ("(5.5, inf)", 5, 6)
+        ("(-inf, 5.5]", 5, 2),
+        ("(5.5, inf)", 5, 6),
     ]
     # (0.25 - 0.5) ln(0.25 / 0.5) + (0.75 - 0.5) ln(0.75 / 0.5) = 0.25 ln 3
     assert m["psi"] == pytest.approx(0.25 * math.log(3), abs=TOL)
@@ -134,7 +141,9 @@ def test_a_constant_reference_column_gets_one_bin_and_a_moved_current_shows():
     moved = run({"c": [3.0] * 10}, {"c": [3.0] * 4 + [4.0] * 4})
     m = moved.metrics["features"]["c"]
     assert [(b["bin"], b["reference"], b["current"]) for b in m["bins"]] == [
-        ("< 3", 0, 0), ("== 3", 10, 4), ("> 3", 0, 4)
+        ("< 3", 0, 0),
+        ("== 3", 10, 4),
+        ("> 3", 0, 4),
     ]
     expected = (0.5 - 1) * math.log(0.5) + (0.5 - EPSILON) * math.log(0.5 / EPSILON)
     assert m["psi"] == pytest.approx(expected, abs=TOL) and moved.status == "failed"
@@ -218,8 +227,9 @@ def test_default_features_leave_out_prediction_sensitive_and_excluded_columns():
 
 def test_selection_rate_drift_per_group():
     ref = pd.DataFrame({"sex": ["F"] * 40 + ["M"] * 40, "p": [1] * 20 + [0] * 20 + [1] * 20 + [0] * 20})
-    cur = pd.DataFrame({"sex": ["F"] * 40 + ["M"] * 40 + ["X"] * 5,
-                        "p": [1] * 12 + [0] * 28 + [1] * 21 + [0] * 19 + [1] * 5})
+    cur = pd.DataFrame(
+        {"sex": ["F"] * 40 + ["M"] * 40 + ["X"] * 5, "p": [1] * 12 + [0] * 28 + [1] * 21 + [0] * 19 + [1] * 5}
+    )
     result = run(ref, cur, features=[], prediction="p", sensitive_features=["sex"])
     a = by_name(result)
     f, m = a["selection_rate_change(sex=F)"], a["selection_rate_change(sex=M)"]
@@ -227,8 +237,15 @@ def test_selection_rate_drift_per_group():
     assert m.success is True and m.observed == pytest.approx(0.025)
     assert result.metrics["selection_rate"]["only_in_current"] == [{"sex": "X"}]
     assert result.summary.startswith("selection rate of sex=F: 0.50 -> 0.30 (change 0.20, max 0.05)")
-    scores = run(ref.assign(p=ref.p * 0.9), cur.assign(p=cur.p * 0.9), features=[], prediction="p",
-                 sensitive_features="sex", threshold=0.5, min_group_size=50)
+    scores = run(
+        ref.assign(p=ref.p * 0.9),
+        cur.assign(p=cur.p * 0.9),
+        features=[],
+        prediction="p",
+        sensitive_features="sex",
+        threshold=0.5,
+        min_group_size=50,
+    )
     assert scores.metrics["selection_rate"]["small_groups"] == [{"sex": "F"}, {"sex": "M"}]
     assert not any(x.name.startswith("selection") for x in scores.assertions)
 
@@ -245,15 +262,31 @@ def test_no_drift_summary_names_the_largest_psi(frames):
     ("options", "message"),
     [
         ({"bounds": {"income": {"psi_max": "x"}}}, "bounds.income.psi_max: expected a number, got 'x'"),
-        ({"bounds": {"income": {"psi_mx": 1}}}, ("bounds.income: unknown key 'psi_mx'. Did you mean 'psi_max' or 'psi_warn'? "
-                                                "Keys: psi_max, psi_warn, severity, rationale")),
-        ({"bounds": {"income": {"psi_max": 0.05, "psi_warn": 0.1}}},
-         "bounds.income.psi_warn: 0.1 is above the failing bound 0.05; lower it or raise psi_max"),
-        ({"bounds": {"income": {"severity": "high"}}}, "bounds.income.severity: severity must be 'block' or 'warn', got 'high'"),
-        ({"psi_warn": 0.3}, "psi_warn: 0.3 is above psi_block (0.25); the warning band must start at or below the blocking one"),
+        (
+            {"bounds": {"income": {"psi_mx": 1}}},
+            (
+                "bounds.income: unknown key 'psi_mx'. Did you mean 'psi_max' or 'psi_warn'? "
+                "Keys: psi_max, psi_warn, severity, rationale"
+            ),
+        ),
+        (
+            {"bounds": {"income": {"psi_max": 0.05, "psi_warn": 0.1}}},
+            "bounds.income.psi_warn: 0.1 is above the failing bound 0.05; lower it or raise psi_max",
+        ),
+        (
+            {"bounds": {"income": {"severity": "high"}}},
+            "bounds.income.severity: severity must be 'block' or 'warn', got 'high'",
+        ),
+        (
+            {"psi_warn": 0.3},
+            "psi_warn: 0.3 is above psi_block (0.25); the warning band must start at or below the blocking one",
+        ),
         ({"bins": 1}, "bins: expected a whole number of at least 2, got 1"),
         ({"ks_alpha": 5}, "ks_alpha: expected a significance level between 0 and 1 (e.g. 0.05), got 5"),
-        ({"sensitive_features": ["sex"]}, "sensitive_features: selection-rate drift needs prediction= (the column of predictions)"),
+        (
+            {"sensitive_features": ["sex"]},
+            "sensitive_features: selection-rate drift needs prediction= (the column of predictions)",
+        ),
         ({"features": ["age"], "bounds": {"income": {}}}, "bounds.income: not a compared feature. Features: 'age'"),
         ({"psi_blok": 1}, "unknown drift option 'psi_blok'. Did you mean 'psi_block' or 'psi_warn'? Options: "),
     ],
@@ -266,7 +299,7 @@ def test_spec_errors_name_the_field(options, message):
 
 def test_data_errors():
     ref = pd.DataFrame({"x": [1.0, 2.0]})
-    with pytest.raises(DataError, match="feature 'x' is float64 in the reference and (object|str) in the current"):
+    with pytest.raises(DataError, match=r"feature 'x' is float64 in the reference and (object|str) in the current"):
         evaluate(ref, pd.DataFrame({"x": ["a", "b"]}))
     with pytest.raises(DataError, match="current column 'y' not in the data"):
         evaluate(ref.assign(y=1), ref, features=["x", "y"])
@@ -277,7 +310,9 @@ def test_data_errors():
 
 
 def test_importing_the_engine_is_cheap():
-    code = ("import sys, airflow_alignment.engines.drift as d; d.validate_spec(bounds={'x': {'psi_max': 1}}); "
-            "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))")
+    code = (
+        "import sys, airflow_alignment.engines.drift as d; d.validate_spec(bounds={'x': {'psi_max': 1}}); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

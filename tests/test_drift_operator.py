@@ -20,10 +20,14 @@ def _frames(shift: float) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     def frame(mean: float, f_rate: float) -> pd.DataFrame:
         sex = rng.choice(["F", "M"], n)
-        return pd.DataFrame({
-            "income": rng.normal(mean, 10, n), "region": rng.choice(["n", "s", "e"], n), "sex": sex,
-            "approved": (rng.random(n) < np.where(sex == "F", f_rate, 0.5)).astype(int),
-        })
+        return pd.DataFrame(
+            {
+                "income": rng.normal(mean, 10, n),
+                "region": rng.choice(["n", "s", "e"], n),
+                "sex": sex,
+                "approved": (rng.random(n) < np.where(sex == "F", f_rate, 0.5)).astype(int),
+            }
+        )
 
     return frame(50, 0.5), frame(50 + shift, 0.5 - shift / 100)
 
@@ -73,14 +77,20 @@ def _dag(**op_kwargs):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"reference": "a.csv", "current": "b.csv", "bounds": {"income": {"psi_max": "x"}}},
-         "DriftCheckOperator.bounds.income.psi_max: expected a number, got 'x'"),
+        (
+            {"reference": "a.csv", "current": "b.csv", "bounds": {"income": {"psi_max": "x"}}},
+            "DriftCheckOperator.bounds.income.psi_max: expected a number, got 'x'",
+        ),
         ({"current": "b.csv"}, "DriftCheckOperator.reference: no data source given"),
         ({"reference": "a.csv"}, "DriftCheckOperator.current: no data source given"),
-        ({"reference": "a.csv", "current": "b.csv", "data": "c.csv"},
-         "DriftCheckOperator: give current= or data= (the same thing), not both"),
-        ({"reference": "a.csv", "current": "b.csv", "severity": "loud"},
-         "DriftCheckOperator.severity: severity must be 'block' or 'warn', got 'loud'"),
+        (
+            {"reference": "a.csv", "current": "b.csv", "data": "c.csv"},
+            "DriftCheckOperator: give current= or data= (the same thing), not both",
+        ),
+        (
+            {"reference": "a.csv", "current": "b.csv", "severity": "loud"},
+            "DriftCheckOperator.severity: severity must be 'block' or 'warn', got 'loud'",
+        ),
     ],
 )
 def test_a_bad_spec_fails_when_the_dag_is_parsed(kwargs, message):
@@ -91,5 +101,5 @@ def test_a_bad_spec_fails_when_the_dag_is_parsed(kwargs, message):
 
 def test_data_is_the_current_data_and_defaults_apply():
     op = _dag(reference="a.csv", data="b.csv", psi_block=0.3).get_task("drift")
-    assert op.current == "b.csv" and op.spec["psi_block"] == 0.3 and op.spec["psi_warn"] == 0.1
+    assert op.current == "b.csv" and op.spec.psi_block == 0.3 and op.spec.psi_warn == 0.1
     assert op.template_fields == ("reference", "current", "window_end", "check_name")

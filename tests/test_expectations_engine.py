@@ -68,7 +68,7 @@ def test_aggregate_expectation_reports_the_observed_value():
     result = checked(evaluate(FRAME, [spec]))
     assert result.status == "failed"
     assert result.assertions[0].observed == pytest.approx(np.mean(FRAME["age"]))
-    assert "observed 32.1, expected {\"min_value\": 0, \"max_value\": 30}" in result.summary
+    assert 'observed 32.1, expected {"min_value": 0, "max_value": 30}' in result.summary
 
 
 def test_suite_file_in_gx_form(tmp_path):
@@ -99,8 +99,11 @@ def test_missing_column_names_it_and_lists_the_available_ones():
 
 def test_unknown_expectation_type_lists_the_closest_names():
     spec = {"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "age"}}
-    with pytest.raises(SpecError, match=r"expectations\[0\]\.type: unknown expectation type "
-                       r"'expect_column_values_to_be_betwen'\. Did you mean 'expect_column_values_to_be_between'"):
+    with pytest.raises(
+        SpecError,
+        match=r"expectations\[0\]\.type: unknown expectation type "
+        r"'expect_column_values_to_be_betwen'\. Did you mean 'expect_column_values_to_be_between'",
+    ):
         evaluate(FRAME, [spec])
 
 
@@ -125,8 +128,11 @@ def test_malformed_spec_is_caught_without_great_expectations(spec, message):
 
 def test_wrong_kwargs_name_the_position_and_the_field():
     spec = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 1, "maxx": 3}}
-    with pytest.raises(SpecError, match=r"expectations\[0\] \(expect_column_values_to_be_between\)\.kwargs: "
-                       r"maxx: extra fields not permitted"):
+    with pytest.raises(
+        SpecError,
+        match=r"expectations\[0\] \(expect_column_values_to_be_between\)\.kwargs: "
+        r"maxx: extra fields not permitted",
+    ):
         evaluate(FRAME, [spec])
 
 
@@ -136,7 +142,7 @@ def test_empty_dataset():
 
 
 def test_no_expectations_at_all():
-    with pytest.raises(SpecError, match="give expectations= .* or suite="):
+    with pytest.raises(SpecError, match=r"give expectations= .* or suite="):
         evaluate(FRAME)
 
 

@@ -1,4 +1,4 @@
-"""DataExpectationsOperator through real ``dag.test()`` runs on a SQLite metadata DB."""
+"""ExpectationsCheckOperator through real ``dag.test()`` runs on a SQLite metadata DB."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.reporting.store import result_key
+from airflow_alignment.store.artifacts import result_key
 from tests.conftest import DAGS, TEST_DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow
@@ -21,8 +21,13 @@ INCOME = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "i
 
 def stored(artifact_root: Path, run, task_id: str) -> dict:
     ti = next(t for t in run.get_task_instances() if t.task_id == task_id)
-    ctx = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": task_id, "map_index": ti.map_index,
-           "try_number": ti.try_number}
+    ctx = {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "task_id": task_id,
+        "map_index": ti.map_index,
+        "try_number": ti.try_number,
+    }
     path = artifact_root / result_key(ctx)
     assert path.exists(), f"no stored result at {path}"
     return json.loads(path.read_text())
@@ -60,10 +65,10 @@ def _dag(dag_id: str, **op_kwargs):
     """Build (not run) a DAG in memory: enough for parse-time checks."""
     from airflow.sdk import DAG
 
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
     with DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
-        DataExpectationsOperator(task_id="check", **op_kwargs)
+        ExpectationsCheckOperator(task_id="check", **op_kwargs)
     return dag
 
 
@@ -106,8 +111,9 @@ def test_missing_file_keeps_airflow_retries(airflow_home, artifact_root, tmp_pat
     ti = run.get_task_instances()[0]
     assert ti.try_number == 2  # an I/O error is retried, unlike a failed check
     for attempt in (1, 2):
-        key = result_key({"dag_id": run.dag_id, "run_id": run.run_id, "task_id": "check", "map_index": -1,
-                          "try_number": attempt})
+        key = result_key(
+            {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": "check", "map_index": -1, "try_number": attempt}
+        )
         result = checked(json.loads((artifact_root / key).read_text()))
         assert result["status"] == "error"
         assert result["error"] == {"type": "SourceUnavailableError", "message": f"data file not found: {missing}"}
@@ -123,7 +129,7 @@ def test_expectations_as_a_templated_json_string(airflow_home, batch):
 def test_malformed_spec_fails_when_the_dag_is_parsed():
     with pytest.raises(SpecError, match=r"expectations\[1\]: unknown key 'kwarg'\. Did you mean 'kwargs'\?"):
         _dag("parse_error", data="x.csv", expectations=[AGE, {"type": "expect_x", "kwarg": {}}])
-    with pytest.raises(SpecError, match="give expectations= .* or suite="):
+    with pytest.raises(SpecError, match=r"give expectations= .* or suite="):
         _dag("parse_error_2", data="x.csv")
     with pytest.raises(SpecError, match="no data source given"):
         _dag("parse_error_3", data=None, expectations=[AGE])

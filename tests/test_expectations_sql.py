@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
 from airflow_alignment.engines import expectations as engine
 from airflow_alignment.engines.expectations import evaluate
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError
-from airflow_alignment.sources import SqlSource
+from airflow_alignment.io import SqlSource, sql
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 from tests.sqlservers import free_port, write_table
 
@@ -26,11 +25,10 @@ FRAME = pd.DataFrame(
         "id": [1, 2, 3, 4, 5, 6, 7, 8, 9, 9],
         "age": [18.0, 19.0, np.nan, 21.0, 150.0, 23.0, -1.0, 25.0, 26.0, 27.0],
         "sex": ["F", "M", "F", "U", "M", "F", "M", None, "F", "M"],
-        "email": ["a@x.org", "b@x.org", "bad", "c@x.org", "d@x.org", "e@x.org", "f@x.org", "g@x.org", "h@x.org",
-                  "zz"],
+        "email": ["a@x.org", "b@x.org", "bad", "c@x.org", "d@x.org", "e@x.org", "f@x.org", "g@x.org", "h@x.org", "zz"],
         "ds": ["2026-01-01"] * 5 + ["2026-01-02"] * 5,
     }
-)  # fmt: skip
+)
 SUITE = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "age"}},
     {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
@@ -82,12 +80,18 @@ def _essentials(result) -> list[dict]:
             observed = pytest.approx(observed)
         elif isinstance(observed, dict):
             observed = {k: pytest.approx(v) if isinstance(v, float) else v for k, v in observed.items()}
-        out.append({
-            "name": a.name, "success": a.success, "severity": a.severity, "observed": observed,
-            "element_count": d.get("element_count"), "unexpected_count": d.get("unexpected_count"),
-            "missing_count": d.get("missing_count"),
-            "unexpected_sample": sorted(map(repr, d.get("unexpected_sample") or [])),
-        })  # fmt: skip
+        out.append(
+            {
+                "name": a.name,
+                "success": a.success,
+                "severity": a.severity,
+                "observed": observed,
+                "element_count": d.get("element_count"),
+                "unexpected_count": d.get("unexpected_count"),
+                "missing_count": d.get("missing_count"),
+                "unexpected_sample": sorted(map(repr, d.get("unexpected_sample") or [])),
+            }
+        )
     return out
 
 
@@ -98,7 +102,7 @@ def _no_rows_read(monkeypatch) -> None:
         raise AssertionError("rows of a SQL source were read into pandas")
 
     monkeypatch.setattr(sql, "read_frame", refuse)
-    monkeypatch.setattr("airflow_alignment.sources.load_frame", refuse)
+    monkeypatch.setattr("airflow_alignment.io.load_frame", refuse)
 
 
 # -- same results as pandas ------------------------------------------------------------------
@@ -124,8 +128,12 @@ def test_same_results_as_pandas_on_the_whole_table(wh, monkeypatch):
     assert by_type["expect_table_row_count_to_be_between/"].observed == 10
     # the data block: the source as text, the database's row count, the checked columns, and
     # no fingerprint (no content hash without reading every row)
-    assert result.data == {"source": f"sql://{wh.conn_id}/people", "rows": 10,
-                           "columns": ["age", "sex", "id", "email"], "fingerprint": None}  # fmt: skip
+    assert result.data == {
+        "source": f"sql://{wh.conn_id}/people",
+        "rows": 10,
+        "columns": ["age", "sex", "id", "email"],
+        "fingerprint": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -148,8 +156,11 @@ def test_query_gives_the_results_of_its_rows(wh, monkeypatch):
     day2 = FRAME[FRAME["ds"] == "2026-01-02"].reset_index(drop=True)
     expected = evaluate(day2[["id", "age", "sex", "email"]], SUITE)
     _no_rows_read(monkeypatch)
-    source = SqlSource(conn_id=wh.conn_id, query="SELECT id, age, sex, email FROM people WHERE ds = :ds",
-                       parameters={"ds": "2026-01-02"})  # fmt: skip
+    source = SqlSource(
+        conn_id=wh.conn_id,
+        query="SELECT id, age, sex, email FROM people WHERE ds = :ds",
+        parameters={"ds": "2026-01-02"},
+    )
     result = checked(evaluate(source, SUITE))
     assert _essentials(result) == _essentials(expected)
     assert result.data["rows"] == 5
@@ -159,7 +170,7 @@ def test_policy_mapping_is_a_sql_source(sqlite_wh):
     result = evaluate({"conn_id": sqlite_wh.conn_id, "table": "people", "where": {"ds": DAY1}}, [AGE])
     assert result.data["source"] == f"sql://{sqlite_wh.conn_id}/people WHERE ds = '{DAY1}'"
     assert result.assertions[0].details["unexpected_count"] == 1
-    with pytest.raises(SpecError, match="takes a pandas.DataFrame or a SqlSource, got FileSource"):
+    with pytest.raises(SpecError, match=r"takes a pandas.DataFrame or a SqlSource, got FileSource"):
         evaluate({"path": "batch.csv"}, [AGE])
 
 
@@ -198,8 +209,10 @@ def test_schema_qualified_table_on_postgres(pg_wh):
         conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS analytics"))
     eng.dispose()
     write_table(pg_wh.url, "people", FRAME.iloc[:5], schema="analytics")
-    for source in (SqlSource(conn_id=pg_wh.conn_id, table="analytics.people"),
-                   SqlSource(conn_id=pg_wh.conn_id, table="people", schema="analytics")):  # fmt: skip
+    for source in (
+        SqlSource(conn_id=pg_wh.conn_id, table="analytics.people"),
+        SqlSource(conn_id=pg_wh.conn_id, table="people", schema="analytics"),
+    ):
         result = checked(evaluate(source, [AGE]))
         assert result.data["rows"] == 5 and result.assertions[0].details["unexpected_count"] == 1
 
@@ -213,8 +226,7 @@ def test_postgres_url_that_gx_postgres_source_refuses_falls_back_to_add_sql(pg_w
     source = SqlSource(conn_id=pg_wh.conn_id, table="people")
     evaluate(source, [AGE])  # the connection's own URL: GX's postgres data source
     srv = postgres_server
-    url = (f"postgresql+psycopg2://{srv.user}:{srv.password}@/{srv.database}"
-           f"?host={srv.host}&port={srv.port}")  # fmt: skip
+    url = f"postgresql+psycopg2://{srv.user}:{srv.password}@/{srv.database}?host={srv.host}&port={srv.port}"
     monkeypatch.setattr(sql, "sqlalchemy_url", lambda source: url)
     result = checked(evaluate(source, [AGE]))
     assert [type(k).__name__ for k in kinds] == ["PostgresDatasource", "SQLDatasource"]
@@ -266,9 +278,19 @@ def test_empty_partition_is_a_data_error(wh):
 
 
 def test_unreachable_database_is_retryable(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_ALIGNMENT_DOWN", json.dumps({
-        "conn_type": "postgres", "host": "127.0.0.1", "port": free_port(), "login": "u", "password": "p",
-        "schema": "db"}))  # fmt: skip
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ALIGNMENT_DOWN",
+        json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": "127.0.0.1",
+                "port": free_port(),
+                "login": "u",
+                "password": "p",
+                "schema": "db",
+            }
+        ),
+    )
     _forget("alignment_down")
     try:
         with pytest.raises(SourceUnavailableError, match="could not query sql://alignment_down/people"):
@@ -289,10 +311,15 @@ def test_regex_works_on_sqlite_and_an_unsupported_expectation_says_so(sqlite_wh)
     # GX's SQLite engine registers a REGEXP function: regex expectations run in SQLite too
     # (covered with the other backends above). An expectation GX has no SQL implementation
     # for is a clear DataError naming it, not a silent pass.
-    spec = {"type": "expect_column_values_to_match_strftime_format",
-            "kwargs": {"column": "ds", "strftime_format": "%Y-%m-%d"}}  # fmt: skip
-    with pytest.raises(DataError, match=r"^expectations\[1\] \(expect_column_values_to_match_strftime_format\) "
-                                        r"could not be evaluated: No provider found for .*SqliteExecutionEngine"):
+    spec = {
+        "type": "expect_column_values_to_match_strftime_format",
+        "kwargs": {"column": "ds", "strftime_format": "%Y-%m-%d"},
+    }
+    with pytest.raises(
+        DataError,
+        match=r"^expectations\[1\] \(expect_column_values_to_match_strftime_format\) "
+        r"could not be evaluated: No provider found for .*SqliteExecutionEngine",
+    ):
         evaluate(SqlSource(conn_id=sqlite_wh.conn_id, table="people"), [AGE, spec])
     assert evaluate(FRAME, [spec]).status == "passed"  # pandas has it
 
@@ -320,11 +347,17 @@ def test_operator_validates_the_templated_partition_in_the_database(airflow_home
     run = dag.test(logical_date=datetime(2026, 1, 1, tzinfo=timezone.utc))
     assert task_states(run) == {"check": "failed", "check_mapping": "failed"}
     result = checked(xcom_value(run, "check"))
-    assert result["data"] == {"source": f"sql://{sqlite_wh.conn_id}/people WHERE ds = '{DAY1}'", "rows": 5,
-                              "columns": ["age", "sex"], "fingerprint": None}  # fmt: skip
+    assert result["data"] == {
+        "source": f"sql://{sqlite_wh.conn_id}/people WHERE ds = '{DAY1}'",
+        "rows": 5,
+        "columns": ["age", "sex"],
+        "fingerprint": None,
+    }
     assert result["status"] == "failed"
-    assert result["summary"].startswith("2 of 3 expectations failed (1 blocking, 1 warning); worst: "
-                                        "expect_column_values_to_be_between(age): 1 unexpected of 5 rows (25.00%)")
+    assert result["summary"].startswith(
+        "2 of 3 expectations failed (1 blocking, 1 warning); worst: "
+        "expect_column_values_to_be_between(age): 1 unexpected of 5 rows (25.00%)"
+    )
     mapping = checked(xcom_value(run, "check_mapping"))
     assert mapping["data"]["source"] == f"sql://{sqlite_wh.conn_id}/people WHERE ds = '{DAY1}'"
     assert mapping["assertions"][0]["details"]["unexpected_sample"] == [150.0]
@@ -347,13 +380,22 @@ def test_sensor_pokes_until_the_partition_arrives(sqlite_wh):
 
     with DAG(dag_id="sql_sensor_unit", schedule=None, start_date=datetime(2026, 1, 1)):
         sensor = ExpectationsSensor(
-            task_id="wait", data=SqlSource(conn_id=sqlite_wh.conn_id, table="people", where={"ds": "2026-01-03"}),
-            expectations=[AGE], min_rows=3,
-        )  # fmt: skip
+            task_id="wait",
+            data=SqlSource(conn_id=sqlite_wh.conn_id, table="people", where={"ds": "2026-01-03"}),
+            expectations=[AGE],
+            min_rows=3,
+        )
     assert sensor.poke({}) is False  # no row for the day yet: waiting
     assert "is empty (0 rows)" in sensor._last.summary
-    day3 = pd.DataFrame({"id": [11, 12, 13], "age": [30.0, 31.0, 32.0], "sex": ["F", "M", "F"],
-                         "email": ["x@x.org"] * 3, "ds": ["2026-01-03"] * 3})  # fmt: skip
+    day3 = pd.DataFrame(
+        {
+            "id": [11, 12, 13],
+            "age": [30.0, 31.0, 32.0],
+            "sex": ["F", "M", "F"],
+            "email": ["x@x.org"] * 3,
+            "ds": ["2026-01-03"] * 3,
+        }
+    )
     write_table(sqlite_wh.url, "people", pd.concat([FRAME, day3], ignore_index=True))
     assert sensor.poke({}) is True
     assert sensor._last.status == "passed" and sensor._last.data["rows"] == 3
@@ -365,8 +407,15 @@ def test_sensor_pokes_until_the_partition_arrives(sqlite_wh):
 def test_sensor_dag_waits_for_the_partition(dag_id, airflow_home, sqlite_wh, monkeypatch):
     from tests.test_sensors import arrivals
 
-    day3 = pd.DataFrame({"id": [11, 12, 13], "age": [30.0, 31.0, 32.0], "sex": ["F", "M", "F"],
-                         "email": ["x@x.org"] * 3, "ds": ["2026-01-03"] * 3})  # fmt: skip
+    day3 = pd.DataFrame(
+        {
+            "id": [11, 12, 13],
+            "age": [30.0, 31.0, 32.0],
+            "sex": ["F", "M", "F"],
+            "email": ["x@x.org"] * 3,
+            "ds": ["2026-01-03"] * 3,
+        }
+    )
     # polling: the partition lands before evaluation 3; deferred: while the trigger counts its
     # rows after evaluation 1, and the worker evaluates once more when the count reaches min_rows
     deferred = dag_id.endswith("deferrable")

@@ -33,8 +33,13 @@ def eight() -> pd.DataFrame:
 
 
 def run(df: pd.DataFrame, **kwargs: Any) -> CheckResult:
-    args: dict[str, Any] = {"y_true": "y", "y_pred": "p", "sensitive_features": "g", "constraints": [DP],
-                            "min_group_size": 1}  # fmt: skip
+    args: dict[str, Any] = {
+        "y_true": "y",
+        "y_pred": "p",
+        "sensitive_features": "g",
+        "constraints": [DP],
+        "min_group_size": 1,
+    }
     args.update(kwargs)
     return checked(evaluate(df, **args))
 
@@ -80,12 +85,15 @@ def test_eight_rows_hand_computed(eight: pd.DataFrame) -> None:
 
 
 def test_named_aggregates_and_the_groups_that_make_them(eight: pd.DataFrame) -> None:
-    result = run(eight, constraints=[
-        {"metric": "demographic_parity_difference", "max": 0.1},
-        {"metric": "equalized_odds_difference", "max": 0.2},
-        {"metric": "equalized_odds_ratio", "agg": "mean", "min": 0.1},
-        {"metric": "equal_opportunity_ratio", "min": 0.7},
-    ])  # fmt: skip
+    result = run(
+        eight,
+        constraints=[
+            {"metric": "demographic_parity_difference", "max": 0.1},
+            {"metric": "equalized_odds_difference", "max": 0.2},
+            {"metric": "equalized_odds_ratio", "agg": "mean", "min": 0.1},
+            {"metric": "equal_opportunity_ratio", "min": 0.7},
+        ],
+    )
     dp, eo, eo_mean, eq = result.assertions
     assert (dp.success, dp.observed) == (True, 0.0)
     assert (eo.success, eo.observed, eo.expected) == (False, 0.5, {"min": None, "max": 0.2})
@@ -101,14 +109,17 @@ def test_named_aggregates_and_the_groups_that_make_them(eight: pd.DataFrame) -> 
 
 
 def test_base_metric_aggregates(eight: pd.DataFrame) -> None:
-    result = run(eight, constraints=[
-        {"metric": "true_positive_rate", "aggregate": "group_min", "min": 0.6},
-        {"metric": "precision", "aggregate": "group_max", "max": 1},
-        {"metric": "accuracy", "aggregate": "per_group", "min": 0.6},
-        {"metric": "base_rate", "aggregate": "overall", "max": 0.7},
-        {"metric": "false_positive_rate", "aggregate": "difference", "method": "to_overall", "max": 0.4},
-        {"metric": "selection_rate", "aggregate": "ratio", "method": "to_overall", "min": 0.9, "severity": "warn"},
-    ])  # fmt: skip
+    result = run(
+        eight,
+        constraints=[
+            {"metric": "true_positive_rate", "aggregate": "group_min", "min": 0.6},
+            {"metric": "precision", "aggregate": "group_max", "max": 1},
+            {"metric": "accuracy", "aggregate": "per_group", "min": 0.6},
+            {"metric": "base_rate", "aggregate": "overall", "max": 0.7},
+            {"metric": "false_positive_rate", "aggregate": "difference", "method": "to_overall", "max": 0.4},
+            {"metric": "selection_rate", "aggregate": "ratio", "method": "to_overall", "min": 0.9, "severity": "warn"},
+        ],
+    )
     tpr_min, precision_max, accuracy, base, fpr, sel = result.assertions
     assert (tpr_min.name, tpr_min.success, tpr_min.observed) == ("true_positive_rate.group_min", False, 0.5)
     assert tpr_min.details["groups"] == [{"g": "a"}]
@@ -196,8 +207,10 @@ def test_groups_are_objects_and_marginals_are_judged_alone() -> None:
     groups = [e["group"] for e in result.metrics["selection_rate"]["by_group"]]
     assert groups[0] == {"sex": "F", "race": "A"} and len(groups) == 6
     assert [a.name for a in result.assertions] == [
-        "demographic_parity_ratio", "demographic_parity_ratio [sex]", "demographic_parity_ratio [race]",
-    ]  # fmt: skip
+        "demographic_parity_ratio",
+        "demographic_parity_ratio [sex]",
+        "demographic_parity_ratio [race]",
+    ]
     alone = run(df, sensitive_features="sex", min_group_size=30)
     assert result.metrics["marginal"]["sex"]["selection_rate"] == alone.metrics["selection_rate"]
     assert result.assertions[1].observed == alone.assertions[0].observed
@@ -226,9 +239,13 @@ def test_missing_groups_drop_and_as_group(eight: pd.DataFrame) -> None:
 # -- confidence intervals and decide_on -----------------------------------------------------
 def near_the_bound() -> pd.DataFrame:
     """Selection rates 0.5 and 0.42: ratio 0.84, just above the four-fifths rule."""
-    return pd.DataFrame({
-        "g": ["a"] * 100 + ["b"] * 100, "y": [1, 0] * 100, "p": [1] * 50 + [0] * 50 + [1] * 42 + [0] * 58,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "g": ["a"] * 100 + ["b"] * 100,
+            "y": [1, 0] * 100,
+            "p": [1] * 50 + [0] * 50 + [1] * 42 + [0] * 58,
+        }
+    )
 
 
 @pytest.mark.parametrize(("decide_on", "success"), [("estimate", True), ("conservative", False), ("significant", True)])
@@ -262,16 +279,26 @@ def test_intervals_are_reported_per_group_and_overall() -> None:
 
 def test_score_metric_without_interval_is_judged_on_the_estimate() -> None:
     df = near_the_bound().assign(s=np.linspace(0, 1, 200))
-    result = run(df, y_score="s", confidence=0.9, n_boot=50, decide_on="conservative",
-                 constraints=[{"metric": "roc_auc", "aggregate": "group_min", "min": 0.0}])  # fmt: skip
+    result = run(
+        df,
+        y_score="s",
+        confidence=0.9,
+        n_boot=50,
+        decide_on="conservative",
+        constraints=[{"metric": "roc_auc", "aggregate": "group_min", "min": 0.0}],
+    )
     (a,) = result.assertions
     assert a.success is True and a.details["decided_on"] == "estimate" and "ci" not in a.details
 
 
 # -- baseline -------------------------------------------------------------------------------
 def test_baseline_margins(eight: pd.DataFrame, tmp_path: Any) -> None:
-    constraint = {"metric": "true_positive_rate", "aggregate": "group_min", "min": 0.3,
-                  "baseline": {"max_decrease": 0.05}}  # fmt: skip
+    constraint = {
+        "metric": "true_positive_rate",
+        "aggregate": "group_min",
+        "min": 0.3,
+        "baseline": {"max_decrease": 0.05},
+    }
     before = run(eight.assign(p=eight["y"]), constraints=[constraint])  # perfect predictions: TPR 1
     path = tmp_path / "baseline.json"
     path.write_text(before.to_json())
@@ -279,8 +306,13 @@ def test_baseline_margins(eight: pd.DataFrame, tmp_path: Any) -> None:
         result = run(eight, constraints=[constraint], baseline=given)
         (a,) = result.assertions
         assert a.success is False
-        assert a.details["baseline"] == {"status": "compared", "baseline_observed": 1.0, "change": -0.5,
-                                         "max_decrease": 0.05, "success": False}  # fmt: skip
+        assert a.details["baseline"] == {
+            "status": "compared",
+            "baseline_observed": 1.0,
+            "change": -0.5,
+            "max_decrease": 0.05,
+            "success": False,
+        }
         assert result.summary == (
             "true_positive_rate.group_min = 0.5 (min 0.3) in {'g': 'a'}, down 0.5 from the baseline 1 "
             "(max_decrease 0.05); 1 of 1 constraints failed"
@@ -290,15 +322,20 @@ def test_baseline_margins(eight: pd.DataFrame, tmp_path: Any) -> None:
     assert alone.assertions[0].success is True
     assert alone.assertions[0].details["baseline"]["status"] == "no_baseline"
     assert alone.metrics["baseline"] == {
-        "given": False, "message": "no baseline result given: only the absolute bounds apply",
-    }  # fmt: skip
+        "given": False,
+        "message": "no baseline result given: only the absolute bounds apply",
+    }
 
 
 def test_baseline_without_the_assertion(eight: pd.DataFrame) -> None:
     before = run(eight)
-    result = run(eight, baseline=before, constraints=[
-        {"metric": "accuracy", "aggregate": "group_min", "min": 0, "baseline": {"max_decrease": 0}},
-    ])  # fmt: skip
+    result = run(
+        eight,
+        baseline=before,
+        constraints=[
+            {"metric": "accuracy", "aggregate": "group_min", "min": 0, "baseline": {"max_decrease": 0}},
+        ],
+    )
     assert result.assertions[0].details["baseline"]["status"] == "missing"
 
 
@@ -310,13 +347,23 @@ def test_result_shape(eight: pd.DataFrame) -> None:
     assert doc["data"]["source"] == "memory://eight" and doc["data"]["columns"] == ["y", "p", "g"]
     assert doc["data"]["rows"] == 8 and doc["data"]["fingerprint"].startswith("sha256:")
     block = doc["metrics"]["selection_rate"]
-    assert set(block) == {"overall", "by_group", "group_min", "group_max", "difference", "ratio",
-                          "difference_to_overall", "ratio_to_overall"}  # fmt: skip
+    assert set(block) == {
+        "overall",
+        "by_group",
+        "group_min",
+        "group_max",
+        "difference",
+        "ratio",
+        "difference_to_overall",
+        "ratio_to_overall",
+    }
     assert block["by_group"][0] == {"group": {"g": "a"}, "value": 0.5, "count": 4}
     assert doc["metrics"]["excluded_groups"] == []
     assert doc["assertions"][0]["severity"] == "warn"
-    assert doc["summary"] == ("all 1 fairness constraints passed on 8 rows, 2 groups of g; closest: "
-                              "demographic_parity_ratio = 1 (min 0.8) between {'g': 'a'} and {'g': 'b'}")  # fmt: skip
+    assert doc["summary"] == (
+        "all 1 fairness constraints passed on 8 rows, 2 groups of g; closest: "
+        "demographic_parity_ratio = 1 (min 0.8) between {'g': 'a'} and {'g': 'b'}"
+    )
     json.dumps(doc, allow_nan=False)
 
 
@@ -324,42 +371,77 @@ def test_result_shape(eight: pd.DataFrame) -> None:
 def test_missing_values(eight: pd.DataFrame) -> None:
     df = eight.astype({"y": float, "p": float, "g": object})
     df.loc[0, "y"] = np.nan
-    fails(DataError, "y_true column 'y' has 1 missing value (NaN/None) in 8 rows; fill them, or pass "
-          "missing_groups='drop' to leave those rows out", df)  # fmt: skip
+    fails(
+        DataError,
+        "y_true column 'y' has 1 missing value (NaN/None) in 8 rows; fill them, or pass "
+        "missing_groups='drop' to leave those rows out",
+        df,
+    )
     df = eight.astype({"p": float})
     df.loc[[0, 3], "p"] = np.nan
-    fails(DataError, "y_pred column 'p' has 2 missing values (NaN/None) in 8 rows; fill them, or pass "
-          "missing_groups='drop' to leave those rows out", df, missing_groups="as_group")  # fmt: skip
+    fails(
+        DataError,
+        "y_pred column 'p' has 2 missing values (NaN/None) in 8 rows; fill them, or pass "
+        "missing_groups='drop' to leave those rows out",
+        df,
+        missing_groups="as_group",
+    )
     df = eight.astype({"g": object})
     df.loc[1, "g"] = None
-    fails(DataError, "sensitive feature 'g' has 1 missing value (NaN/None) in 8 rows; pass missing_groups='drop' "
-          "to leave those rows out, or missing_groups='as_group' to judge them as a group of their own",
-          df)  # fmt: skip
+    fails(
+        DataError,
+        "sensitive feature 'g' has 1 missing value (NaN/None) in 8 rows; pass missing_groups='drop' "
+        "to leave those rows out, or missing_groups='as_group' to judge them as a group of their own",
+        df,
+    )
 
 
 def test_labels_that_are_not_binary(eight: pd.DataFrame) -> None:
-    fails(DataError, "y_true column 'y' is not binary: it has 3 distinct values: 0, 1, 2. Map it to two classes; "
-          "pos_label (now 1) names the positive one", eight.assign(y=[0, 1, 2, 0, 1, 2, 0, 1]))  # fmt: skip
+    fails(
+        DataError,
+        "y_true column 'y' is not binary: it has 3 distinct values: 0, 1, 2. Map it to two classes; "
+        "pos_label (now 1) names the positive one",
+        eight.assign(y=[0, 1, 2, 0, 1, 2, 0, 1]),
+    )
     named = eight.assign(y=eight["y"].map({1: "yes", 0: "no"}), p=eight["p"].map({1: "yes", 0: "no"}))
-    fails(DataError, "pos_label=1 is not one of the labels of y_true 'y' and y_pred 'p' ('no', 'yes'); "
-          "set pos_label to the positive one, e.g. pos_label='yes'", named)  # fmt: skip
+    fails(
+        DataError,
+        "pos_label=1 is not one of the labels of y_true 'y' and y_pred 'p' ('no', 'yes'); "
+        "set pos_label to the positive one, e.g. pos_label='yes'",
+        named,
+    )
 
 
 def test_probabilities_given_as_y_pred(eight: pd.DataFrame) -> None:
-    fails(DataError, "y_pred column 'p' looks like probabilities (8 distinct values between 0.1 and 0.9); "
-          "pass it as y_score='p' with a threshold, e.g. threshold=0.5",
-          eight.assign(p=[0.1, 0.9, 0.3, 0.2, 0.8, 0.7, 0.4, 0.6]))  # fmt: skip
+    fails(
+        DataError,
+        "y_pred column 'p' looks like probabilities (8 distinct values between 0.1 and 0.9); "
+        "pass it as y_score='p' with a threshold, e.g. threshold=0.5",
+        eight.assign(p=[0.1, 0.9, 0.3, 0.2, 0.8, 0.7, 0.4, 0.6]),
+    )
 
 
 def test_too_few_groups(eight: pd.DataFrame) -> None:
-    fails(DataError, "sensitive feature 'g' has a single group {'g': 'a'} in 8 rows: fairness compares at least "
-          "two groups", eight.assign(g="a"))  # fmt: skip
-    fails(DataError, "sensitive feature 'g': every group has fewer than min_group_size=30 rows (largest: "
-          "{'g': 'a'} with 4 rows); lower min_group_size or use more data", eight, min_group_size=30)  # fmt: skip
+    fails(
+        DataError,
+        "sensitive feature 'g' has a single group {'g': 'a'} in 8 rows: fairness compares at least two groups",
+        eight.assign(g="a"),
+    )
+    fails(
+        DataError,
+        "sensitive feature 'g': every group has fewer than min_group_size=30 rows (largest: "
+        "{'g': 'a'} with 4 rows); lower min_group_size or use more data",
+        eight,
+        min_group_size=30,
+    )
     bigger = pd.concat([eight] + [eight[eight["g"] == "b"]] * 10)
-    fails(DataError, "sensitive feature 'g': only one group has at least min_group_size=30 rows ({'g': 'b'}: "
-          "44 rows), and fairness compares two or more; smaller groups: {'g': 'a'} (4 rows)",
-          bigger, min_group_size=30)  # fmt: skip
+    fails(
+        DataError,
+        "sensitive feature 'g': only one group has at least min_group_size=30 rows ({'g': 'b'}: "
+        "44 rows), and fairness compares two or more; smaller groups: {'g': 'a'} (4 rows)",
+        bigger,
+        min_group_size=30,
+    )
 
 
 def test_unknown_metric(eight: pd.DataFrame) -> None:
@@ -373,47 +455,89 @@ def test_unknown_metric(eight: pd.DataFrame) -> None:
 
 
 def test_missing_column(eight: pd.DataFrame) -> None:
-    fails(DataError, "y_true column 'label' not in the data. Columns in the data: ['g', 'y', 'p']",
-          eight, y_true="label")  # fmt: skip
-    fails(DataError, "sensitive feature 'sex' not in the data. Columns in the data: ['g', 'y', 'p']",
-          eight, sensitive_features=["g", "sex"])  # fmt: skip
+    fails(
+        DataError, "y_true column 'label' not in the data. Columns in the data: ['g', 'y', 'p']", eight, y_true="label"
+    )
+    fails(
+        DataError,
+        "sensitive feature 'sex' not in the data. Columns in the data: ['g', 'y', 'p']",
+        eight,
+        sensitive_features=["g", "sex"],
+    )
 
 
 SPEC_ERRORS = [
-    ([{"metric": "demographic_parity_ratio", "min": 1.2}],
-     "constraints[0].min: 1.2 cannot be met: a ratio (smaller over larger) lies between 0 and 1"),
-    ([DP, {"metric": "demographic_parity_difference", "max": -0.1}],
-     "constraints[1].max: -0.1 cannot be met: a difference is at least 0 and at most 1 for rates"),
-    ([{"metric": "true_positive_rate", "aggregate": "group_min", "min": 1.5}],
-     "constraints[0].min: 1.5 cannot be met: true_positive_rate lies between 0 and 1"),
-    ([{"metric": "demographic_parity_ratio", "min": 0.8, "max": 0.5}],
-     "constraints[0]: min (0.8) is above max (0.5); no value can meet both"),
+    (
+        [{"metric": "demographic_parity_ratio", "min": 1.2}],
+        "constraints[0].min: 1.2 cannot be met: a ratio (smaller over larger) lies between 0 and 1",
+    ),
+    (
+        [DP, {"metric": "demographic_parity_difference", "max": -0.1}],
+        "constraints[1].max: -0.1 cannot be met: a difference is at least 0 and at most 1 for rates",
+    ),
+    (
+        [{"metric": "true_positive_rate", "aggregate": "group_min", "min": 1.5}],
+        "constraints[0].min: 1.5 cannot be met: true_positive_rate lies between 0 and 1",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "min": 0.8, "max": 0.5}],
+        "constraints[0]: min (0.8) is above max (0.5); no value can meet both",
+    ),
     ([{"metric": "demographic_parity_ratio", "min": "0.8"}], "constraints[0].min: expected a number, got '0.8'"),
-    ([{"metric": "demographic_parity_ratio"}],
-     "constraints[0]: give a bound: 'min' and/or 'max' (or a 'baseline' margin)"),
-    ([{"metric": "true_positive_rate", "min": 0.8}], "constraints[0].aggregate: 'true_positive_rate' needs an "
-     "aggregate: one of difference, ratio, group_min, group_max, per_group, overall"),
-    ([{"metric": "true_positive_rate", "aggregate": "min", "min": 0.8}], "constraints[0].aggregate: unknown value "
-     "'min'. Did you mean 'group_min'? Use one of: difference, ratio, group_min, group_max, per_group, overall"),
-    ([{"metric": "demographic_parity_ratio", "min": 0.8, "method": "overall"}], "constraints[0].method: unknown "
-     "value 'overall'. Did you mean 'to_overall'? Use one of: between_groups, to_overall"),
-    ([{"metric": "equalized_odds_ratio", "min": 0.8, "agg": "worst"}], "constraints[0].agg: unknown value 'worst'. "
-     "Did you mean 'worst_case'? Use one of: worst_case, mean"),
-    ([{"metric": "demographic_parity_ratio", "min": 0.8, "agg": "mean"}],
-     "constraints[0].agg: 'agg' applies to equalized_odds_difference and equalized_odds_ratio only"),
-    ([{"metric": "demographic_parity_ratio", "min": 0.8, "severity": "fatal"}],
-     "constraints[0].severity: severity must be 'block' or 'warn', got 'fatal'"),
-    ([{"metric": "demographic_parity_ratio", "mn": 0.8}], "constraints[0]: unknown key 'mn'. Did you mean 'min'? "
-     "Keys: metric, aggregate, method, agg, min, max, baseline, name, severity, rationale, decide_on"),
-    ([DP, DP], "constraints[1].name: 'demographic_parity_ratio' is already the name of constraints[0]; "
-     "give each constraint its own 'name'"),
-    ([{"metric": "demographic_parity_ratio", "min": 0.8, "decide_on": "conservative"}],
-     "constraints[0].decide_on: 'conservative' judges the confidence interval: set confidence (e.g. 0.95)"),
-    ([{"metric": "demographic_parity_ratio", "baseline": {"max_drop": 0.1}}],
-     "constraints[0].baseline: expected {'max_increase': x} or {'max_decrease': x}, got {'max_drop': 0.1}"),
-    ({"metric": "demographic_parity_ratio", "min": 0.8}, "constraints: expected a list like [{'metric': "
-     "'demographic_parity_ratio', 'min': 0.8}], got dict"),
-]  # fmt: skip
+    (
+        [{"metric": "demographic_parity_ratio"}],
+        "constraints[0]: give a bound: 'min' and/or 'max' (or a 'baseline' margin)",
+    ),
+    (
+        [{"metric": "true_positive_rate", "min": 0.8}],
+        "constraints[0].aggregate: 'true_positive_rate' needs an "
+        "aggregate: one of difference, ratio, group_min, group_max, per_group, overall",
+    ),
+    (
+        [{"metric": "true_positive_rate", "aggregate": "min", "min": 0.8}],
+        "constraints[0].aggregate: unknown value "
+        "'min'. Did you mean 'group_min'? Use one of: difference, ratio, group_min, group_max, per_group, overall",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "min": 0.8, "method": "overall"}],
+        "constraints[0].method: unknown "
+        "value 'overall'. Did you mean 'to_overall'? Use one of: between_groups, to_overall",
+    ),
+    (
+        [{"metric": "equalized_odds_ratio", "min": 0.8, "agg": "worst"}],
+        "constraints[0].agg: unknown value 'worst'. Did you mean 'worst_case'? Use one of: worst_case, mean",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "min": 0.8, "agg": "mean"}],
+        "constraints[0].agg: 'agg' applies to equalized_odds_difference and equalized_odds_ratio only",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "min": 0.8, "severity": "fatal"}],
+        "constraints[0].severity: severity must be 'block' or 'warn', got 'fatal'",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "mn": 0.8}],
+        "constraints[0]: unknown key 'mn'. Did you mean 'min'? "
+        "Keys: metric, aggregate, method, agg, min, max, baseline, name, severity, rationale, decide_on",
+    ),
+    (
+        [DP, DP],
+        "constraints[1].name: 'demographic_parity_ratio' is already the name of constraints[0]; "
+        "give each constraint its own 'name'",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "min": 0.8, "decide_on": "conservative"}],
+        "constraints[0].decide_on: 'conservative' judges the confidence interval: set confidence (e.g. 0.95)",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "baseline": {"max_drop": 0.1}}],
+        "constraints[0].baseline: expected {'max_increase': x} or {'max_decrease': x}, got {'max_drop': 0.1}",
+    ),
+    (
+        {"metric": "demographic_parity_ratio", "min": 0.8},
+        "constraints: expected a list like [{'metric': 'demographic_parity_ratio', 'min': 0.8}], got dict",
+    ),
+]
 
 
 @pytest.mark.parametrize(("constraints", "message"), SPEC_ERRORS)
@@ -422,15 +546,20 @@ def test_bad_constraints(constraints: Any, message: str) -> None:
         validate_constraints(constraints)
 
 
-@pytest.mark.parametrize(("option", "message"), [
-    ({"decide_on": "conservativ"},
-     "decide_on: unknown value 'conservativ'. Did you mean 'conservative'? "
-     "Use one of: estimate, conservative, significant"),
-    ({"severity": "fatal"}, "severity: severity must be 'block' or 'warn', got 'fatal'"),
-    ({"confidence": 95}, "confidence: expected a number between 0 and 1 (e.g. 0.95), got 95"),
-    ({"min_group_size": -1}, "min_group_size: expected a whole number of rows (0 or more), got -1"),
-    ({"missing_groups": "ignore"}, "missing_groups: unknown value 'ignore'. Use one of: error, drop, as_group"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            {"decide_on": "conservativ"},
+            "decide_on: unknown value 'conservativ'. Did you mean 'conservative'? "
+            "Use one of: estimate, conservative, significant",
+        ),
+        ({"severity": "fatal"}, "severity: severity must be 'block' or 'warn', got 'fatal'"),
+        ({"confidence": 95}, "confidence: expected a number between 0 and 1 (e.g. 0.95), got 95"),
+        ({"min_group_size": -1}, "min_group_size: expected a whole number of rows (0 or more), got -1"),
+        ({"missing_groups": "ignore"}, "missing_groups: unknown value 'ignore'. Use one of: error, drop, as_group"),
+    ],
+)
 def test_bad_options(eight: pd.DataFrame, option: dict[str, Any], message: str) -> None:
     with pytest.raises(SpecError, match=f"^{re.escape(message)}$"):
         validate_constraints([DP], **option)
@@ -438,11 +567,21 @@ def test_bad_options(eight: pd.DataFrame, option: dict[str, Any], message: str) 
 
 
 def test_bad_prediction_arguments(eight: pd.DataFrame) -> None:
-    fails(SpecError, "constraints[0]: roc_auc is computed from scores: give y_score (a column of scores)", eight,
-          constraints=[{"metric": "roc_auc", "aggregate": "difference", "max": 0.1}])  # fmt: skip
+    fails(
+        SpecError,
+        "constraints[0]: roc_auc is computed from scores: give y_score (a column of scores)",
+        eight,
+        constraints=[{"metric": "roc_auc", "aggregate": "difference", "max": 0.1}],
+    )
     fails(SpecError, "threshold: applies to y_score; with y_pred given, leave threshold out", eight, threshold=0.5)
-    fails(SpecError, "threshold: expected a number, got '0.5'", eight.assign(s=0.3), y_pred=None, y_score="s",
-          threshold="0.5")  # fmt: skip
+    fails(
+        SpecError,
+        "threshold: expected a number, got '0.5'",
+        eight.assign(s=0.3),
+        y_pred=None,
+        y_score="s",
+        threshold="0.5",
+    )
     fails(SpecError, "give y_pred (a column of predicted labels), or y_score with a threshold", eight, y_pred=None)
 
 
@@ -451,7 +590,7 @@ def test_validate_constraints_normalises_and_imports_nothing_heavy() -> None:
         "import sys\n"
         "from airflow_alignment.engines.fairness import validate_constraints\n"
         "specs = validate_constraints([{'metric': 'equalized_odds_difference', 'max': 0.1}], severity='warn')\n"
-        "print(specs[0]['name'], specs[0]['agg'], specs[0]['method'], specs[0]['severity'])\n"
+        "print(specs[0].name, specs[0].agg, specs[0].method, specs[0].severity)\n"
         "print(sorted(m for m in ('numpy', 'pandas', 'fairlearn', 'sklearn', 'airflow') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")

@@ -43,8 +43,8 @@ REFERENCE = {
         yt, yp, pos_label=0, sample_weight=_w(kw), zero_division=0
     ),
     "false_discovery_rate": lambda yt, yp, **kw: 1 - skm.precision_score(yt, yp, sample_weight=_w(kw), zero_division=0),
-    "false_omission_rate": lambda yt, yp, **kw: 1 - skm.precision_score(
-        yt, yp, pos_label=0, sample_weight=_w(kw), zero_division=0
+    "false_omission_rate": lambda yt, yp, **kw: (
+        1 - skm.precision_score(yt, yp, pos_label=0, sample_weight=_w(kw), zero_division=0)
     ),
     "accuracy": lambda yt, yp, **kw: skm.accuracy_score(yt, yp, sample_weight=_w(kw)),
     "error_rate": lambda yt, yp, **kw: 1 - skm.accuracy_score(yt, yp, sample_weight=_w(kw)),
@@ -52,8 +52,13 @@ REFERENCE = {
     "f1": lambda yt, yp, **kw: skm.f1_score(yt, yp, sample_weight=_w(kw), zero_division=0),
 }
 LOOSE = [  # every named aggregate, both methods, both aggs: bounds that always pass
-    {"metric": name, "method": method, **({"agg": agg} if "odds" in name else {}), "min": 0,
-     "name": f"{name}/{method}/{agg}"}
+    {
+        "metric": name,
+        "method": method,
+        **({"agg": agg} if "odds" in name else {}),
+        "min": 0,
+        "name": f"{name}/{method}/{agg}",
+    }
     for name in NAMED_AGGREGATES
     for method in ("between_groups", "to_overall")
     for agg in (("worst_case", "mean") if "odds" in name else ("worst_case",))
@@ -188,9 +193,13 @@ def test_named_aggregates_match_fairlearn(data: tuple[pd.DataFrame, list[str], b
         a = by_name[spec["name"]]
         kwargs = {"agg": spec["agg"]} if "agg" in spec else {}
         theirs = _NAMED[spec["metric"]](
-            df["y"], df["p"], sensitive_features=df[features], method=spec["method"],
-            sample_weight=df["w"] if weighted else None, **kwargs,
-        )  # fmt: skip
+            df["y"],
+            df["p"],
+            sensitive_features=df[features],
+            method=spec["method"],
+            sample_weight=df["w"] if weighted else None,
+            **kwargs,
+        )
         components = NAMED_AGGREGATES[spec["metric"]][0]
         defined = all(e["value"] is not None for m in components for e in result.metrics[m]["by_group"])
         if a.observed is None:  # undefined fails closed (D11), with its reason
@@ -208,18 +217,29 @@ def test_score_metrics_are_metricframe_values() -> None:
     n = 600
     df = pd.DataFrame({"g": rng.choice(["a", "b", "c"], n), "y": rng.integers(0, 2, n), "s": rng.random(n)})
     df.loc[df["g"] == "c", "y"] = 1  # one class only: ROC AUC undefined there
-    result = checked(evaluate(
-        df, y_true="y", y_score="s", sensitive_features="g", min_group_size=1,
-        constraints=[{"metric": m, "aggregate": "group_max", "max": 100} for m in ("roc_auc", "log_loss", "brier_score")],  # noqa: E501
-    ))  # fmt: skip
+    result = checked(
+        evaluate(
+            df,
+            y_true="y",
+            y_score="s",
+            sensitive_features="g",
+            min_group_size=1,
+            constraints=[
+                {"metric": m, "aggregate": "group_max", "max": 100} for m in ("roc_auc", "log_loss", "brier_score")
+            ],
+        )
+    )
     refs = {
         "roc_auc": skm.roc_auc_score,
         "log_loss": lambda yt, ys: skm.log_loss(yt, ys, labels=[0, 1]),
         "brier_score": skm.brier_score_loss,
     }
     for name, ref in refs.items():
-        frame = flm.MetricFrame(metrics=ref, y_true=df["y"], y_pred=df["s"], sensitive_features=df["g"]) if (
-            name != "roc_auc") else None  # fmt: skip
+        frame = (
+            flm.MetricFrame(metrics=ref, y_true=df["y"], y_pred=df["s"], sensitive_features=df["g"])
+            if (name != "roc_auc")
+            else None
+        )
         for entry in result.metrics[name]["by_group"]:
             rows = df[df["g"] == entry["group"]["g"]]
             if name == "roc_auc" and entry["group"]["g"] == "c":
@@ -245,10 +265,15 @@ def test_bootstrap_intervals_cover_the_true_value_at_about_the_nominal_rate() ->
         yp = (rng.random(400) < np.where(groups == "a", truth["a"], truth["b"])).astype(int)
         df = pd.DataFrame({"g": groups, "y": rng.integers(0, 2, 400), "p": yp})
         result = evaluate(
-            df, y_true="y", y_pred="p", sensitive_features="g", confidence=0.95, n_boot=400,
+            df,
+            y_true="y",
+            y_pred="p",
+            sensitive_features="g",
+            confidence=0.95,
+            n_boot=400,
             random_state=int(rng.integers(2**31)),
             constraints=[{"metric": "demographic_parity_difference", "max": 1}],
-        )  # fmt: skip
+        )
         entry = result.metrics["selection_rate"]["by_group"][0]
         lo, hi = entry["ci"]
         hits["rate"] += lo <= truth["a"] <= hi
@@ -261,10 +286,14 @@ def test_bootstrap_intervals_cover_the_true_value_at_about_the_nominal_rate() ->
 def test_bootstrap_is_seeded_and_reproducible() -> None:
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"g": rng.choice(["a", "b"], 500), "y": rng.integers(0, 2, 500), "p": rng.integers(0, 2, 500)})
-    kwargs: dict[str, Any] = dict(
-        y_true="y", y_pred="p", sensitive_features="g", confidence=0.9, n_boot=200,
-        constraints=[{"metric": "equalized_odds_ratio", "min": 0.1}],
-    )  # fmt: skip
+    kwargs: dict[str, Any] = {
+        "y_true": "y",
+        "y_pred": "p",
+        "sensitive_features": "g",
+        "confidence": 0.9,
+        "n_boot": 200,
+        "constraints": [{"metric": "equalized_odds_ratio", "min": 0.1}],
+    }
     first, again = evaluate(df, random_state=7, **kwargs), evaluate(df, random_state=7, **kwargs)
     other = evaluate(df, random_state=8, **kwargs)
     assert first.assertions[0].details["ci"] == again.assertions[0].details["ci"]

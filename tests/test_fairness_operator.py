@@ -33,7 +33,7 @@ def test_lending_template_plain_model_fails_mitigated_model_passes(airflow_home,
     from fairlearn.metrics import demographic_parity_ratio, equalized_odds_difference
 
     frame = pd.read_parquet(plain["data"]["source"])
-    kw = dict(y_true=frame["repaid"], y_pred=frame["approved"], sensitive_features=frame["sex"])
+    kw = {"y_true": frame["repaid"], "y_pred": frame["approved"], "sensitive_features": frame["sex"]}
     assert dp["observed"] == pytest.approx(demographic_parity_ratio(**kw), abs=1e-12)
     assert eo["observed"] == pytest.approx(equalized_odds_difference(**kw), abs=1e-12)
     assert "demographic_parity_ratio" in plain["summary"] or "equalized_odds_difference" in plain["summary"]
@@ -54,8 +54,14 @@ def test_constraints_are_validated_when_the_dag_is_parsed():
     from airflow_alignment.operators import FairnessCheckOperator
 
     def build(**kwargs):
-        base = dict(task_id="f", data="p.parquet", y_true="y", y_pred="p", sensitive_features="sex",
-                    constraints=[{"metric": "demographic_parity_ratio", "min": 0.8}])
+        base = {
+            "task_id": "f",
+            "data": "p.parquet",
+            "y_true": "y",
+            "y_pred": "p",
+            "sensitive_features": "sex",
+            "constraints": [{"metric": "demographic_parity_ratio", "min": 0.8}],
+        }
         base.update(kwargs)
         with DAG(dag_id="fairness_parse", schedule=None, start_date=datetime(2026, 1, 1)):
             FairnessCheckOperator(**base)
@@ -66,5 +72,5 @@ def test_constraints_are_validated_when_the_dag_is_parsed():
     with pytest.raises(SpecError, match="exactly one of y_pred="):
         build(y_score="s")
     build(constraints="{{ var.json.fairness_constraints }}")  # templated: checked at run time
-    with pytest.raises(SpecError, match="FairnessCheckOperator.data: no data source given"):
+    with pytest.raises(SpecError, match=r"FairnessCheckOperator.data: no data source given"):
         build(data=None)

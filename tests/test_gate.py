@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.engines.gate import apply_review, decide, finding
-from airflow_alignment.reporting.audit import read_audit
-from airflow_alignment.reporting.baselines import baseline_key
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.audit import read_audit
+from airflow_alignment.store.baselines import baseline_key
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 
 
@@ -43,21 +43,29 @@ def test_summary_names_the_decisive_findings_and_a_missing_result_rejects():
     assert result.summary.startswith("rejected: 1 of 2 checks block deployment; fairness error: fairness left no")
     auto = decide([_f("quality", "warned")], review=False)
     assert auto.summary == "approved with 1 warning(s) (review is off); quality warned: quality warned"
-    reviewed = checked(apply_review(decide([_f("q", "warned")]), approved=False, reviewer={"id": "u", "name": "Ada"},
-                                    responded_at="2026-01-01T00:00:00+00:00"))
+    reviewed = checked(
+        apply_review(
+            decide([_f("q", "warned")]),
+            approved=False,
+            reviewer={"id": "u", "name": "Ada"},
+            responded_at="2026-01-01T00:00:00+00:00",
+        )
+    )
     assert reviewed.metrics["verdict"] == "rejected" and reviewed.summary.startswith("rejected by Ada after review")
 
 
 # -- through Airflow --------------------------------------------------------------------------
-pytestmark_airflow = pytest.mark.airflow
 
 
 @pytest.fixture()
 def batches(tmp_path):
     base = {"age": [25, 37, 52, 44], "income": [1.0, 2.0, 3.0, 4.0]}
     paths = {}
-    for name, change in {"clean": {}, "bad_age": {"age": [25, 37, 150, 44]},
-                         "no_income": {"income": [1.0, None, 3.0, 4.0]}}.items():
+    for name, change in {
+        "clean": {},
+        "bad_age": {"age": [25, 37, 150, 44]},
+        "no_income": {"income": [1.0, None, 3.0, 4.0]},
+    }.items():
         paths[name] = tmp_path / f"{name}.csv"
         pd.DataFrame({**base, **change}).to_csv(paths[name], index=False)
     return paths
@@ -77,8 +85,9 @@ def _asset_events(uri: str) -> list[dict]:
     from sqlalchemy import select
 
     with create_session() as session:
-        rows = session.scalars(select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-                               .where(AssetModel.uri == uri)).all()
+        rows = session.scalars(
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id).where(AssetModel.uri == uri)
+        ).all()
         return [dict(r.extra) for r in rows]
 
 
@@ -87,8 +96,12 @@ def test_approved_emits_the_asset_event_and_updates_the_baseline(airflow_home, b
     store = _store(airflow_home)
     before = len(_asset_events("alignment/gate-test/m1"))
     run = _run("gate_auto", batches["clean"])
-    assert task_states(run) == {"alignment.ages_possible": "success", "alignment.income_present": "success",
-                                "alignment.gate": "success", "deploy": "success"}
+    assert task_states(run) == {
+        "alignment.ages_possible": "success",
+        "alignment.income_present": "success",
+        "alignment.gate": "success",
+        "deploy": "success",
+    }
     gate = checked(xcom_value(run, "alignment.gate"))
     assert gate["metrics"]["verdict"] == "approved" and gate["summary"] == "approved: all 2 checks passed"
     events = _asset_events("alignment/gate-test/m1")
@@ -102,7 +115,10 @@ def test_approved_emits_the_asset_event_and_updates_the_baseline(airflow_home, b
     assert baseline["results"]["ages_possible"]["status"] == "passed"
     trail = [r for r in read_audit(store, policy="gate-test").records if r["run_id"] == run.run_id]
     assert sorted((r["check"], r["status"]) for r in trail) == [
-        ("ages_possible", "passed"), ("alignment.gate", "passed"), ("income_present", "passed")]
+        ("ages_possible", "passed"),
+        ("alignment.gate", "passed"),
+        ("income_present", "passed"),
+    ]
 
 
 @pytest.mark.airflow
@@ -112,12 +128,17 @@ def test_rejected_skips_deploy_writes_audit_and_keeps_the_baseline(airflow_home,
     kept = store.read_text(baseline_key("gate-test", "m1"))
     events = len(_asset_events("alignment/gate-test/m1"))
     run = _run("gate_auto", batches["bad_age"])
-    assert task_states(run) == {"alignment.ages_possible": "failed", "alignment.income_present": "success",
-                                "alignment.gate": "skipped", "deploy": "skipped"}
+    assert task_states(run) == {
+        "alignment.ages_possible": "failed",
+        "alignment.income_present": "success",
+        "alignment.gate": "skipped",
+        "deploy": "skipped",
+    }
     gate = checked(xcom_value(run, "alignment.gate"))
     assert gate["metrics"]["verdict"] == "rejected"
-    assert gate["summary"].startswith("rejected: 1 of 2 checks block deployment; ages_possible failed: "
-                                      "1 of 1 expectations failed")
+    assert gate["summary"].startswith(
+        "rejected: 1 of 2 checks block deployment; ages_possible failed: 1 of 1 expectations failed"
+    )
     assert store.read_text(baseline_key("gate-test", "m1")) == kept
     assert len(_asset_events("alignment/gate-test/m1")) == events
     (line,) = [r for r in read_audit(store).records if r["run_id"] == run.run_id and r["kind"] == "gate"]
@@ -142,10 +163,16 @@ def _respond_when_asked(dag_id: str, option: str, user: str, box: dict) -> None:
     ti = None
     while time.monotonic() < deadline and ti is None:
         with create_session() as session:
-            ti = (session.query(TaskInstance)
-                  .filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == "alignment.gate",
-                          TaskInstance.state.in_(["awaiting_input", "deferred"]))
-                  .order_by(TaskInstance.start_date.desc()).first())
+            ti = (
+                session.query(TaskInstance)
+                .filter(
+                    TaskInstance.dag_id == dag_id,
+                    TaskInstance.task_id == "alignment.gate",
+                    TaskInstance.state.in_(["awaiting_input", "deferred"]),
+                )
+                .order_by(TaskInstance.start_date.desc())
+                .first()
+            )
             if ti is not None:
                 ti = (ti.run_id, ti.map_index)
         time.sleep(0.5)
@@ -155,17 +182,21 @@ def _respond_when_asked(dag_id: str, option: str, user: str, box: dict) -> None:
     url = f"/api/v2/dags/{dag_id}/dagRuns/{ti[0]}/taskInstances/alignment.gate/{ti[1]}/hitlDetails"
     detail = client.get(url, headers={"Authorization": f"Bearer {token}"})
     box["detail"] = detail.json()
-    response = client.patch(url, json={"chosen_options": [option], "params_input": {}},
-                            headers={"Authorization": f"Bearer {token}"})
+    response = client.patch(
+        url, json={"chosen_options": [option], "params_input": {}}, headers={"Authorization": f"Bearer {token}"}
+    )
     box["status"] = response.status_code
     box["response"] = response.json()
 
 
 @pytest.mark.airflow
-@pytest.mark.parametrize(("option", "gate_state", "deploy_state", "verdict"),
-                         [("Approve", "success", "success", "approved"), ("Reject", "skipped", "skipped", "rejected")])
-def test_needs_review_asks_a_person_through_airflow_hitl(airflow_home, batches, option, gate_state, deploy_state,
-                                                        verdict):
+@pytest.mark.parametrize(
+    ("option", "gate_state", "deploy_state", "verdict"),
+    [("Approve", "success", "success", "approved"), ("Reject", "skipped", "skipped", "rejected")],
+)
+def test_needs_review_asks_a_person_through_airflow_hitl(
+    airflow_home, batches, option, gate_state, deploy_state, verdict
+):
     box: dict = {}
     responder = threading.Thread(target=_respond_when_asked, args=("gate_review", option, "ada", box))
     responder.start()
@@ -181,6 +212,8 @@ def test_needs_review_asks_a_person_through_airflow_hitl(airflow_home, batches, 
     gate = checked(xcom_value(run, "alignment.gate"))
     assert gate["metrics"]["verdict"] == verdict
     assert gate["metrics"]["reviewer"]["name"] == "ada" and gate["summary"].startswith(f"{verdict} by ada after review")
-    decisions = [r for r in read_audit(_store(airflow_home)).records if r["run_id"] == run.run_id and r["kind"] == "gate"]
+    decisions = [
+        r for r in read_audit(_store(airflow_home)).records if r["run_id"] == run.run_id and r["kind"] == "gate"
+    ]
     assert [d["verdict"] for d in decisions] == ["needs_review", verdict]
     assert decisions[-1]["reviewer"]["name"] == "ada"

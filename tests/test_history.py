@@ -4,7 +4,7 @@
 - a page reads what it shows: the requests the S3 server receives are counted from its own log;
 - a bad file (truncated, not JSON, another schema, vanished between listing and reading) is one
   "unreadable" entry on every page, HTML and JSON, never a 500;
-- results stored before the index are indexed by ``python -m airflow_alignment.reporting.index
+- results stored before the index are indexed by ``python -m airflow_alignment.store.index
   rebuild``, with ``run_after`` from the metadata DB, and the history keeps runs that
   ``airflow db clean`` removed from it.
 """
@@ -27,8 +27,8 @@ from urllib.parse import quote
 import pytest
 
 from airflow_alignment.plugin import reader
-from airflow_alignment.reporting import index
-from airflow_alignment.reporting.store import ArtifactStore, result_key
+from airflow_alignment.store import index
+from airflow_alignment.store.artifacts import ArtifactStore, result_key
 from tests.conftest import TEST_DAGS, load_dag
 from tests.test_plugin_routes import airflow_api, get
 from tests.test_reports import expectations_result, gate_result, publish
@@ -83,8 +83,9 @@ class Place:
         if self.fs is not None:
             self.fs.rm(self._path(folder), recursive=True)
         elif self.client is not None:
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                          Prefix=self._object(folder) + "/")  # fmt: skip
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._object(folder) + "/"
+            )
             for page in pages:
                 for item in page.get("Contents", []):
                     self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
@@ -169,14 +170,22 @@ def test_publish_writes_one_entry_per_task_try_under_its_run(tmp_path):
     publish(retried, store, dag_id=DAG, run_id=run_id_of(0), task_id="quality_a", try_number=2, run_after=DAY0)
     folder = index.run_folder(DAY0, run_id_of(0))
     names = sorted(os.listdir(tmp_path / "index" / DAG / folder))
-    assert names == ["gate~-1~try-1.json", "quality_a~-1~try-1.json", "quality_a~-1~try-2.json",
-                     "quality_b~-1~try-1.json"]  # fmt: skip
+    assert names == [
+        "gate~-1~try-1.json",
+        "quality_a~-1~try-1.json",
+        "quality_a~-1~try-2.json",
+        "quality_b~-1~try-1.json",
+    ]
     entry = json.loads((tmp_path / "index" / DAG / folder / "gate~-1~try-1.json").read_text())
     assert entry["schema"] == index.ENTRY_SCHEMA and entry["run_after"] == DAY0.isoformat()
     assert entry["kind"] == "gate" and entry["verdict"] == "rejected" and entry["run_id"] == run_id_of(0)
     history = reader.dag_history(store, DAG, 30)
     (run,) = history["runs"]
-    assert [(e["task_id"], e["try_number"]) for e in run["results"]] == [("gate", 1), ("quality_a", 2), ("quality_b", 1)]
+    assert [(e["task_id"], e["try_number"]) for e in run["results"]] == [
+        ("gate", 1),
+        ("quality_a", 2),
+        ("quality_b", 1),
+    ]
 
 
 # -- pages cost what they show --------------------------------------------------------------
@@ -191,7 +200,9 @@ def test_history_pages_go_back_in_time_run_by_run(place):
             break
     assert pages == [runs[4:7], runs[1:4], runs[0:1]]
     assert reader.dag_history(place.store, DAG, 7)["next_before"] is None
-    assert shown(reader.dag_history(place.store, DAG, 2, index.run_folder(DAY0 + timedelta(days=6), runs[6]))) == runs[4:6]
+    assert (
+        shown(reader.dag_history(place.store, DAG, 2, index.run_folder(DAY0 + timedelta(days=6), runs[6]))) == runs[4:6]
+    )
 
 
 def test_history_reads_only_the_runs_it_shows(place):
@@ -221,8 +232,9 @@ def test_s3_pages_make_a_bounded_number_of_requests(s3_connection, tmp_path, air
     and reads limit x tasks entries; the run and task pages list their folder and read what they show."""
     place = new_bucket(s3_connection, "bounded-requests")
     runs = store_runs(place.store, range(400, 410))
-    template = json.loads(place.read(index.entry_key(DAG, index.run_folder(DAY0 + timedelta(days=400), runs[0]),
-                                                      "quality_a", -1, 1)))  # fmt: skip
+    template = json.loads(
+        place.read(index.entry_key(DAG, index.run_folder(DAY0 + timedelta(days=400), runs[0]), "quality_a", -1, 1))
+    )
     for day in range(400):  # older runs, written straight to the bucket
         folder = index.run_folder(DAY0 + timedelta(days=day), run_id_of(day))
         for task_id in TASKS:
@@ -239,8 +251,11 @@ def test_s3_pages_make_a_bounded_number_of_requests(s3_connection, tmp_path, air
         second = get(world, first["older_json_url"]).json()
         second_requests = s3_requests(s3_connection, mark)
         mark = s3_connection.log.stat().st_size
-        deep = get(world, f"/alignment/api/dags/{DAG}/history", params={"limit": limit, "before": index.run_folder(
-            DAY0 + timedelta(days=200), run_id_of(200))}).json()  # fmt: skip
+        deep = get(
+            world,
+            f"/alignment/api/dags/{DAG}/history",
+            params={"limit": limit, "before": index.run_folder(DAY0 + timedelta(days=200), run_id_of(200))},
+        ).json()
         deep_requests = s3_requests(s3_connection, mark)
         mark = s3_connection.log.stat().st_size
         run_page = get(world, f"/alignment/dags/{DAG}/runs/{quote(runs[-1], safe='')}")
@@ -335,8 +350,13 @@ def test_a_bad_file_is_one_unreadable_entry(stores, monkeypatch, where, damage, 
 
 
 def assert_one_unreadable(page: str, response: Any, bad: str, damage: str) -> None:
-    error = {"truncated": "JSONDecodeError", "not json": "JSONDecodeError", "another schema": "schema",
-             "not utf-8": "UnicodeDecodeError", VANISHED: "FileNotFoundError"}[damage]  # fmt: skip
+    error = {
+        "truncated": "JSONDecodeError",
+        "not json": "JSONDecodeError",
+        "another schema": "schema",
+        "not utf-8": "UnicodeDecodeError",
+        VANISHED: "FileNotFoundError",
+    }[damage]
     if page == "result json":
         doc = response.json()
         assert doc["status"] == "unreadable" and doc["key"] == bad and error in doc["error"]
@@ -370,8 +390,12 @@ def test_a_stored_report_is_served_when_its_result_is_bad(stores, monkeypatch):
     saved = place.read(result_key(context))
     place.write(result_key(context), b"")
     try:
-        page = get(stores, PAGES["report html"][0].replace(quote(run_id_of(1), safe=""), quote(run_id_of(2), safe=""))
-                   .replace("quality_b", "gate"))  # fmt: skip
+        page = get(
+            stores,
+            PAGES["report html"][0]
+            .replace(quote(run_id_of(1), safe=""), quote(run_id_of(2), safe=""))
+            .replace("quality_b", "gate"),
+        )
         assert page.status_code == 200 and page.text == place.read(result_key(context, "report.html")).decode()
     finally:
         place.write(result_key(context), saved)
@@ -423,11 +447,14 @@ def test_rebuild_indexes_results_stored_before_the_index(place, capsys):
     assert f"{DAG}: 12 entries written for 4 runs, 0 unreadable results skipped" in capsys.readouterr().out
     after = reader.dag_history(place.store, DAG, 30)
     assert shown(after) == runs and after["unindexed_results"] is False
+
     def entries(history):  # without the DB, a rebuilt run is placed at its first result's start
         return [[{k: v for k, v in e.items() if k != "run_after"} for e in r["results"]] for r in history["runs"]]
 
     assert entries(after) == entries(before)
-    assert [r["run_after"] for r in after["runs"]] == [(DAY0 + timedelta(days=d, minutes=1)).isoformat() for d in range(4)]
+    assert [r["run_after"] for r in after["runs"]] == [
+        (DAY0 + timedelta(days=d, minutes=1)).isoformat() for d in range(4)
+    ]
     assert index.main(command) == 0
     assert f"{DAG}: 0 entries written for 0 runs" in capsys.readouterr().out  # idempotent
 
@@ -452,20 +479,32 @@ def test_dag_test_runs_are_indexed_by_run_after_and_outlive_db_clean(airflow_hom
         assert run["run_after"] == run_after[run["run_id"]].isoformat()
         assert [(e["task_id"], e["map_index"]) for e in run["results"]] == [("check", 0), ("check", 1)]
     ordered = sorted(run_after, key=run_after.__getitem__)
-    assert shown(history) == ordered[-len(history["runs"]):]
+    assert shown(history) == ordered[-len(history["runs"]) :]
 
     # the documented command rebuilds the same index from the results and the DB's run_after
     shutil.rmtree(Path(store.base) / "index" / "history_runs")
-    rebuild = [sys.executable, "-m", "airflow_alignment.reporting.index", "rebuild", "--dag", "history_runs"]
+    rebuild = [sys.executable, "-m", "airflow_alignment.store.index", "rebuild", "--dag", "history_runs"]
     done = subprocess.run(rebuild, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"history_runs: 4 entries written for 2 runs, 0 unreadable results skipped ({store.base})" in done.stdout
     assert reader.dag_history(store, "history_runs", 30)["runs"] == history["runs"]
 
     # airflow db clean removes the DagRuns; the history still shows the stored runs
-    clean = [sys.executable, "-m", "airflow", "db", "clean", "--clean-before-timestamp",
-             (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(), "--tables", "dag_run",
-             "--dag-ids", "history_runs", "--skip-archive", "--yes"]  # fmt: skip
+    clean = [
+        sys.executable,
+        "-m",
+        "airflow",
+        "db",
+        "clean",
+        "--clean-before-timestamp",
+        (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(),
+        "--tables",
+        "dag_run",
+        "--dag-ids",
+        "history_runs",
+        "--skip-archive",
+        "--yes",
+    ]
     done = subprocess.run(clean, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     with create_session() as session:

@@ -7,7 +7,6 @@ one test per finding, each asserting the message.
 
 from __future__ import annotations
 
-import re
 import time
 import tracemalloc
 
@@ -18,7 +17,7 @@ import pytest
 from airflow_alignment import limits
 from airflow_alignment.engines import drift, fairness, performance
 from airflow_alignment.exceptions import DataError, SpecError
-from airflow_alignment.sources import FileSource, SqlSource
+from airflow_alignment.io import FileSource, SqlSource
 from tests.conftest import checked
 
 DP = {"metric": "demographic_parity_ratio", "min": 0.8}
@@ -26,29 +25,43 @@ DP = {"metric": "demographic_parity_ratio", "min": 0.8}
 
 def labelled(n: int = 200, groups: int = 2, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "y": rng.integers(0, 2, n), "p": rng.integers(0, 2, n), "s": rng.random(n),
-        "g": np.array([f"g{i}" for i in range(groups)])[rng.integers(0, groups, n)],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "p": rng.integers(0, 2, n),
+            "s": rng.random(n),
+            "g": np.array([f"g{i}" for i in range(groups)])[rng.integers(0, groups, n)],
+        }
+    )
 
 
 # -- 4. every size-like option has an upper bound ---------------------------------------------
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: fairness.validate_constraints([DP], n_boot=10**12),
-         "n_boot: 1,000,000,000,000 is more than 100,000, the most a check allows; lower it"),
-        (lambda: performance.validate_constraints([{"metric": "accuracy", "min": 0.5}], n_boot=10**8),
-         "n_boot: 100,000,000 is more than 100,000, the most a check allows; lower it"),
+        (
+            lambda: fairness.validate_constraints([DP], n_boot=10**12),
+            "n_boot: 1,000,000,000,000 is more than 100,000, the most a check allows; lower it",
+        ),
+        (
+            lambda: performance.validate_constraints([{"metric": "accuracy", "min": 0.5}], n_boot=10**8),
+            "n_boot: 100,000,000 is more than 100,000, the most a check allows; lower it",
+        ),
         (lambda: drift.validate_spec(bins=10**9), "bins: 1,000,000,000 is more than 1,000, the most a check allows"),
-        (lambda: FileSource("x.parquet", batch_rows=10**10),
-         "FileSource.batch_rows: 10,000,000,000 is more than 10,000,000, the most a check allows"),
-        (lambda: SqlSource("wh", table="t", chunk_rows=10**9),
-         "SqlSource.chunk_rows: 1,000,000,000 is more than 10,000,000, the most a check allows"),
-        (lambda: FileSource("x.parquet", batch_rows=2.5), "FileSource.batch_rows: expected a whole number of rows "
-                                                          "between 1 and 10,000,000, got 2.5"),
+        (
+            lambda: FileSource("x.parquet", batch_rows=10**10),
+            "FileSource.batch_rows: 10,000,000,000 is more than 10,000,000, the most a check allows",
+        ),
+        (
+            lambda: SqlSource("wh", table="t", chunk_rows=10**9),
+            "SqlSource.chunk_rows: 1,000,000,000 is more than 10,000,000, the most a check allows",
+        ),
+        (
+            lambda: FileSource("x.parquet", batch_rows=2.5),
+            "FileSource.batch_rows: expected a whole number of rows between 1 and 10,000,000, got 2.5",
+        ),
     ],
-)  # fmt: skip
+)
 def test_size_like_options_are_bounded_and_the_message_names_the_option(call, message):
     with pytest.raises(SpecError) as info:
         call()
@@ -59,8 +72,14 @@ def test_a_huge_n_boot_is_refused_before_anything_is_allocated():
     tracemalloc.start()
     try:
         with pytest.raises(SpecError, match=r"^n_boot: 100,000,000 is more than 100,000"):
-            performance.evaluate(labelled(), y_true="y", y_pred="p", confidence=0.95, n_boot=10**8,
-                                 constraints=[{"metric": "accuracy", "min": 0.1}])  # fmt: skip
+            performance.evaluate(
+                labelled(),
+                y_true="y",
+                y_pred="p",
+                confidence=0.95,
+                n_boot=10**8,
+                constraints=[{"metric": "accuracy", "min": 0.1}],
+            )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -70,14 +89,30 @@ def test_a_huge_n_boot_is_refused_before_anything_is_allocated():
 def test_groups_times_replicates_is_bounded_with_the_n_boot_that_fits():
     df = labelled(n=30_000, groups=3_000)
     with pytest.raises(DataError) as info:
-        fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP], min_group_size=1,
-                          confidence=0.9, n_boot=1000)  # fmt: skip
+        fairness.evaluate(
+            df,
+            y_true="y",
+            y_pred="p",
+            sensitive_features="g",
+            constraints=[DP],
+            min_group_size=1,
+            confidence=0.9,
+            n_boot=1000,
+        )
     assert str(info.value) == (
         "n_boot: 1,000 bootstrap replicates of 3,000 groups is 3,000,000 group draws, more than 2,000,000; "
         "lower n_boot to 666 or fewer, or leave confidence out"
     )
-    result = fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
-                               min_group_size=1, confidence=0.9, n_boot=666)  # fmt: skip
+    result = fairness.evaluate(
+        df,
+        y_true="y",
+        y_pred="p",
+        sensitive_features="g",
+        constraints=[DP],
+        min_group_size=1,
+        confidence=0.9,
+        n_boot=666,
+    )
     assert checked(result).metrics["settings"]["n_boot"] == 666
 
 
@@ -96,11 +131,26 @@ def test_marginal_views_of_thousands_of_groups_merge_in_linear_time():
     """Merging 9,000 intersectional groups into 3,000 per feature took 90 s (a dense product)."""
     rng = np.random.default_rng(0)
     n = 6_000
-    df = pd.DataFrame({"y": rng.integers(0, 2, n), "p": rng.integers(0, 2, n),
-                       "a": rng.integers(0, 3_000, n), "b": rng.integers(0, 3_000, n)})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "p": rng.integers(0, 2, n),
+            "a": rng.integers(0, 3_000, n),
+            "b": rng.integers(0, 3_000, n),
+        }
+    )
     t0 = time.perf_counter()
-    result = fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features=["a", "b"], marginal=True,
-                               confidence=0.9, n_boot=100, constraints=[DP], min_group_size=1)  # fmt: skip
+    result = fairness.evaluate(
+        df,
+        y_true="y",
+        y_pred="p",
+        sensitive_features=["a", "b"],
+        marginal=True,
+        confidence=0.9,
+        n_boot=100,
+        constraints=[DP],
+        min_group_size=1,
+    )
     assert time.perf_counter() - t0 < 30
     marginal = checked(result).metrics["marginal"]
     assert set(marginal) == {"a", "b"}
@@ -123,12 +173,14 @@ DUPLICATE = "has duplicate column names: 'y' (2 columns); give each column its o
         lambda df: performance.evaluate(df, y_true="y", y_pred="p", constraints=[{"metric": "accuracy", "min": 0}]),
         lambda df: drift.evaluate(df, df),
         lambda df: __import__("airflow_alignment.engines.expectations").engines.expectations.evaluate(
-            df, expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "g"}}]),
-        lambda df: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
-            df, features=["g"], y_true="y", y_pred="p"),
+            df, expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "g"}}]
+        ),
+        lambda df: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
+            df, features=["g"], y_true="y", y_pred="p"
+        ),
     ],
     ids=["fairness", "performance", "drift", "expectations", "cells"],
-)  # fmt: skip
+)
 def test_duplicate_column_names_are_a_data_error_naming_them(call):
     with pytest.raises(DataError) as info:
         call(duplicated())
@@ -141,15 +193,18 @@ def test_duplicate_column_names_in_a_file_are_refused_at_load(tmp_path, fmt):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from airflow_alignment.sources import iter_batches, load_frame
+    from airflow_alignment.io import iter_batches, load_frame
 
     path = tmp_path / f"dup.{fmt}"
     if fmt == "csv":
         path.write_text("y,p,y\n1,0,1\n0,1,0\n")
     else:
         pq.write_table(pa.table([pa.array([1, 0]), pa.array([0, 1]), pa.array([1, 0])], names=["y", "p", "y"]), path)
-    for read in (lambda: load_frame(str(path)), lambda: load_frame(str(path), columns=["p"]),
-                 lambda: next(iter_batches(str(path), ["p"], 10))):  # fmt: skip
+    for read in (
+        lambda: load_frame(str(path)),
+        lambda: load_frame(str(path), columns=["p"]),
+        lambda: next(iter_batches(str(path), ["p"], 10)),
+    ):
         with pytest.raises(DataError) as info:
             read()
         assert str(info.value) == f"{path} {DUPLICATE}"
@@ -177,7 +232,12 @@ def test_a_reference_with_infinities_is_cut_on_its_finite_values():
     result = checked(drift.evaluate(reference, reference, bins=4))
     report = result.metrics["features"]["x"]
     assert [b["bin"] for b in report["bins"]] == [
-        "(-inf, 1.75]", "(1.75, 2.5]", "(2.5, 3.25]", "(3.25, inf)", "(infinite)"]  # fmt: skip
+        "(-inf, 1.75]",
+        "(1.75, 2.5]",
+        "(2.5, 3.25]",
+        "(3.25, inf)",
+        "(infinite)",
+    ]
     assert report["infinite"]["reference"] == {"count": 100, "share": 100 / 300}
     assert report["psi"] == 0 and result.status == "passed"
 
@@ -199,8 +259,15 @@ def test_a_mixed_type_column_gives_gx_cause_and_names_the_types():
 
     mixed = pd.DataFrame({"a": [1, "x", 2.5, None] * 5})
     with pytest.raises(DataError) as info:
-        evaluate(mixed, expectations=[{"type": "expect_column_values_to_be_between",
-                                       "kwargs": {"column": "a", "min_value": 0, "max_value": 10}}])  # fmt: skip
+        evaluate(
+            mixed,
+            expectations=[
+                {
+                    "type": "expect_column_values_to_be_between",
+                    "kwargs": {"column": "a", "min_value": 0, "max_value": 10},
+                }
+            ],
+        )
     assert str(info.value) == (
         "expectations[0] (expect_column_values_to_be_between) could not be evaluated: Column values, min_value, "
         "and max_value must either be None or of the same type. (column 'a' holds values of several types: "
@@ -209,9 +276,11 @@ def test_a_mixed_type_column_gives_gx_cause_and_names_the_types():
 
 
 # -- 8. 1, 1.0 and True in a sensitive feature ------------------------------------------------
-MERGED = ("sensitive feature 'g' holds equal values of different types: 1 (int), 1.0 (float), True (bool) would "
-          "count as one group; cast the column to one type (e.g. df['g'].astype(str)) so that each group is the "
-          "one you mean")  # fmt: skip
+MERGED = (
+    "sensitive feature 'g' holds equal values of different types: 1 (int), 1.0 (float), True (bool) would "
+    "count as one group; cast the column to one type (e.g. df['g'].astype(str)) so that each group is the "
+    "one you mean"
+)
 
 
 def merging() -> pd.DataFrame:
@@ -222,12 +291,13 @@ def merging() -> pd.DataFrame:
     "call",
     [
         lambda df: fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP]),
-        lambda df: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
-            df, features=["g"], y_true="y", y_pred="p"),
+        lambda df: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
+            df, features=["g"], y_true="y", y_pred="p"
+        ),
         lambda df: drift.evaluate(df, df, features=["y"], prediction="p", sensitive_features="g"),
     ],
     ids=["fairness", "cells", "drift"],
-)  # fmt: skip
+)
 def test_equal_values_of_different_types_in_a_sensitive_feature_are_refused(call):
     with pytest.raises(DataError) as info:
         call(merging())
@@ -236,21 +306,24 @@ def test_equal_values_of_different_types_in_a_sensitive_feature_are_refused(call
 
 def test_mixed_types_that_never_compare_equal_stay_distinct_groups():
     df = merging().assign(g=pd.Series(["1", 1, "a"] * 20, dtype=object))
-    result = checked(fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
-                                       min_group_size=1))  # fmt: skip
+    result = checked(
+        fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP], min_group_size=1)
+    )
     assert len(result.metrics["selection_rate"]["by_group"]) == 3
 
 
 # -- 1, 2, 6. policy files --------------------------------------------------------------------
-CHECK = ("checks: [{name: fairness, kind: fairness, data: d.csv, y_true: y, y_pred: p, sensitive_features: s, "
-         "constraints: [{metric: demographic_parity_ratio, min: 0.8}]}]\n")  # fmt: skip
+CHECK = (
+    "checks: [{name: fairness, kind: fairness, data: d.csv, y_true: y, y_pred: p, sensitive_features: s, "
+    "constraints: [{metric: demographic_parity_ratio, min: 0.8}]}]\n"
+)
 
 
 def billion_laughs() -> str:
     """About 1 KB of YAML whose aliases expand to 10^9 strings."""
     lines = ["name: x", "version: '1'", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
-    return "\n".join(lines + ["references: *a8", CHECK])
+    return "\n".join([*lines, "references: *a8", CHECK])
 
 
 def load_bounded(policy, seconds: float = 10.0, megabytes: float = 50.0):
@@ -276,9 +349,11 @@ def test_a_billion_laughs_policy_stops_at_the_bound_where_its_aliases_expand():
         "anchor's value written out)"
     )
     assert load_bounded("name: x\nversion: '1'\nchecks: &c [1, *c]\n") == (
-        "policy <string>: line 3: the alias *c is inside the value it names (a cycle); write the value out")
+        "policy <string>: line 3: the alias *c is inside the value it names (a cycle); write the value out"
+    )
     assert load_bounded("name: x\nversion: '1'\nchecks: *nowhere\n").startswith(
-        "policy <string>: not valid YAML: found undefined alias 'nowhere'")
+        "policy <string>: not valid YAML: found undefined alias 'nowhere'"
+    )
 
 
 def test_anchors_and_aliases_within_the_bounds_load_as_written_out():
@@ -293,8 +368,10 @@ def test_anchors_and_aliases_within_the_bounds_load_as_written_out():
     assert len({str(c.data) for c in policy.checks}) == 1 and len(policy.checks) == 4
     assert policy.sha256 == canonical_sha256(yaml.safe_load(path.read_text()))
     deep_alias = "name: x\nversion: '1'\na: &a " + "[" * 20 + "]" * 20 + "\nb: " + "[" * 15 + "*a" + "]" * 15 + "\n"
-    assert load_bounded(deep_alias) == ("policy <string>: line 4: the alias *a: nested more than 32 levels deep (an "
-                                        "alias counts as its anchor's value written out)")  # fmt: skip
+    assert load_bounded(deep_alias) == (
+        "policy <string>: line 4: the alias *a: nested more than 32 levels deep (an "
+        "alias counts as its anchor's value written out)"
+    )
 
 
 def test_a_policy_mapping_with_shared_values_is_bounded_too():
@@ -319,12 +396,15 @@ def test_deep_nesting_is_refused_without_recursion_error(tmp_path):
 def test_a_policy_file_that_is_not_utf8_or_too_big(tmp_path):
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("name: café\nversion: '1'\n".encode("latin-1"))
-    assert load_bounded(str(latin)) == (f"policy file {latin} is not UTF-8 text (byte 0xe9 at offset 9 is not valid "
-                                        "UTF-8); save it as UTF-8")  # fmt: skip
+    assert load_bounded(str(latin)) == (
+        f"policy file {latin} is not UTF-8 text (byte 0xe9 at offset 9 is not valid UTF-8); save it as UTF-8"
+    )
     big = tmp_path / "big.yaml"
     big.write_text("name: x\nversion: '1'\n# " + "x" * limits.MAX_POLICY_BYTES + "\n")
-    assert load_bounded(str(big)) == (f"policy file {big} is {big.stat().st_size:,} bytes, more than 1,048,576: a "
-                                      "policy is a short YAML file of checks; is this the right file?")  # fmt: skip
+    assert load_bounded(str(big)) == (
+        f"policy file {big} is {big.stat().st_size:,} bytes, more than 1,048,576: a "
+        "policy is a short YAML file of checks; is this the right file?"
+    )
     with_bom = tmp_path / "bom.yaml"
     with_bom.write_bytes(b"\xef\xbb\xbfname: x\nversion: '1'\n" + CHECK.encode())
     from airflow_alignment.policy import load_policy
@@ -334,14 +414,18 @@ def test_a_policy_file_that_is_not_utf8_or_too_big(tmp_path):
 
 def test_duplicate_keys_are_refused_with_their_lines():
     text = "name: x\nversion: '1'\nname: y\n" + CHECK
-    assert load_bounded(text) == ("policy <string>: line 3: duplicate key 'name' (first at line 1); YAML would "
-                                  "keep only the last value: write the key once")  # fmt: skip
+    assert load_bounded(text) == (
+        "policy <string>: line 3: duplicate key 'name' (first at line 1); YAML would "
+        "keep only the last value: write the key once"
+    )
     inline = CHECK.replace("min: 0.8}", "min: 0.8, min: 0.1}")
     assert load_bounded("name: x\nversion: '1'\n" + inline).startswith("policy <string>: line 3: duplicate key 'min'")
 
 
-@pytest.mark.parametrize(("written", "version"), [("1.10", "1.10"), ("1.0", "1.0"), ("2", "2"), ("'1.10'", "1.10"),
-                                                  ("1e3", "1e3"), ("2026-01-31", "2026-01-31")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("written", "version"),
+    [("1.10", "1.10"), ("1.0", "1.0"), ("2", "2"), ("'1.10'", "1.10"), ("1e3", "1e3"), ("2026-01-31", "2026-01-31")],
+)
 def test_the_version_is_kept_as_written(written, version):
     from airflow_alignment.policy import load_policy
 
@@ -363,24 +447,33 @@ def test_the_hash_tells_version_110_from_11_and_is_unchanged_where_nothing_was_l
     [
         ({"references": {"a": 1}}, "references: expected a string or a list of strings, got {'a': 1}"),
         ({"checks": [{"description": ["x"]}]}, "checks[0].description: expected a string, got list"),
-        ({"checks": [{"name": ".."}]}, "checks[0].name: '..' is only dots: as a task id it cannot name a folder "
-                                       "or a report page; use letters or digits"),
+        (
+            {"checks": [{"name": ".."}]},
+            "checks[0].name: '..' is only dots: as a task id it cannot name a folder "
+            "or a report page; use letters or digits",
+        ),
         ({"checks": [{"y_true": 1}]}, "checks[0].y_true: expected a column name (a string), got int 1; quote it"),
-        ({"checks": [{"sensitive_features": []}]}, "checks[0].sensitive_features: expected a column or a non-empty "
-                                                   "list of columns, got []"),
+        (
+            {"checks": [{"sensitive_features": []}]},
+            "checks[0].sensitive_features: expected a column or a non-empty list of columns, got []",
+        ),
         ({"checks": [{"n_boot": 10**12}]}, "checks[0].n_boot: 1,000,000,000,000 is more than 100,000"),
         ({"checks": [{"random_state": -1}]}, "checks[0].random_state: expected None or a whole number of at least 0"),
         ({"checks": [{"marginal": "yes"}]}, "checks[0].marginal: expected true or false, got 'yes'"),
-        ({"checks": [{"data": 42}]}, "checks[0].data: expected a key of alignment_checks(data=...), a path, a URI "
-                                     "or a mapping, got int 42"),
-        ({"checks": [{"pos_label": [1]}]}, "checks[0].pos_label: expected a label (a string, a number or "
-                                           "true/false), got [1]"),
+        (
+            {"checks": [{"data": 42}]},
+            "checks[0].data: expected a key of alignment_checks(data=...), a path, a URI or a mapping, got int 42",
+        ),
+        (
+            {"checks": [{"pos_label": [1]}]},
+            "checks[0].pos_label: expected a label (a string, a number or true/false), got [1]",
+        ),
         ({"defaults": {"missing_groups": "ignore"}}, "defaults.missing_groups: unknown value 'ignore'"),
         ({"defaults": {"n_boot": 10**9}}, "defaults.n_boot: 1,000,000,000 is more than 100,000"),
         ({"version": True}, "version: expected a version label such as '1.0', got True"),
         ({"name": "a\\x00b"}, "name: 'a\\x00b' names the approval asset and the baselines"),
     ],
-)  # fmt: skip
+)
 def test_every_key_of_a_policy_is_checked(edit, message):
     import yaml
 
@@ -398,10 +491,15 @@ def test_docs_state_the_bounds_of_limits_py():
     from tests.conftest import ROOT
 
     text = " ".join((ROOT / "docs" / "policy.md").read_text().split())
-    for expected in (f"1 to {limits.MAX_N_BOOT:,}", f"at most {limits.MAX_BOOTSTRAP_DRAWS:,}",
-                     f"2 to {limits.MAX_BINS:,}", f"1 to {limits.MAX_BATCH_ROWS:,}", f"| {limits.MAX_GROUPS:,} |",
-                     f"more than 1 MiB ({limits.MAX_POLICY_BYTES:,} bytes)", f"more than {limits.MAX_POLICY_DEPTH} "
-                     f"levels of nesting, or more than {limits.MAX_POLICY_VALUES:,} values"):  # fmt: skip
+    for expected in (
+        f"1 to {limits.MAX_N_BOOT:,}",
+        f"at most {limits.MAX_BOOTSTRAP_DRAWS:,}",
+        f"2 to {limits.MAX_BINS:,}",
+        f"1 to {limits.MAX_BATCH_ROWS:,}",
+        f"| {limits.MAX_GROUPS:,} |",
+        f"more than 1 MiB ({limits.MAX_POLICY_BYTES:,} bytes)",
+        f"more than {limits.MAX_POLICY_DEPTH} levels of nesting, or more than {limits.MAX_POLICY_VALUES:,} values",
+    ):
         assert expected in text, expected
 
 
@@ -409,10 +507,12 @@ def test_expectation_keys_other_than_kwargs_are_checked_too():
     from airflow_alignment.engines.expectations import normalize_expectations
 
     base = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}
-    for extra, message in (({"meta": [1]}, "expectations[0].meta: expected an object, got list"),
-                           ({"notes": {"a": 1}}, "expectations[0].notes: expected a string or a list of strings"),
-                           ({"description": 3}, "expectations[0].description: expected a string, got int"),
-                           ({"name": ["n"]}, "expectations[0].name: expected a string, got list")):  # fmt: skip
+    for extra, message in (
+        ({"meta": [1]}, "expectations[0].meta: expected an object, got list"),
+        ({"notes": {"a": 1}}, "expectations[0].notes: expected a string or a list of strings"),
+        ({"description": 3}, "expectations[0].description: expected a string, got int"),
+        ({"name": ["n"]}, "expectations[0].name: expected a string, got list"),
+    ):
         with pytest.raises(SpecError) as info:
             normalize_expectations([{**base, **extra}])
         assert str(info.value).startswith(message)
@@ -424,7 +524,7 @@ def publish(result, store, task_id: str = "t"):
     import logging
     from types import SimpleNamespace
 
-    from airflow_alignment.operators.base import publish_result
+    from airflow_alignment.tasks.publish import publish_result
 
     ti = SimpleNamespace(dag_id="d", run_id="r", task_id=task_id, map_index=-1, try_number=1)
     return publish_result(result, {"ti": ti}, store=store, model=None, log=logging.getLogger("test"), push=False)
@@ -432,15 +532,20 @@ def publish(result, store, task_id: str = "t"):
 
 def test_reports_show_store_paths_relative_and_data_files_by_name(tmp_path):
     from airflow_alignment.engines.gate import decide, finding
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
     from airflow_alignment.results import error_result
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
 
     store = ArtifactStore(tmp_path / "server" / "store")
     data = tmp_path / "server" / "data" / "2026-01-31" / "predictions.parquet"
-    result = performance.evaluate(labelled(), y_true="y", y_pred="p", constraints=[{"metric": "accuracy", "min": 0.9}],
-                                  source=str(data))  # fmt: skip
-    missing = error_result(check="quality", kind="expectations", severity="block",
-                           exc=DataError(f"column 'age' not in {data}. Columns in the data: ['y']"))  # fmt: skip
+    result = performance.evaluate(
+        labelled(), y_true="y", y_pred="p", constraints=[{"metric": "accuracy", "min": 0.9}], source=str(data)
+    )
+    missing = error_result(
+        check="quality",
+        kind="expectations",
+        severity="block",
+        exc=DataError(f"column 'age' not in {data}. Columns in the data: ['y']"),
+    )
     checks = [publish(result, store, "performance"), publish(missing, store, "quality")]
     gate = decide([finding(c["context"]["task_id"], c) for c in checks])
     publish(gate, store, "gate")
@@ -480,11 +585,21 @@ def test_a_report_of_thousands_of_groups_charts_forty_and_lists_a_thousand():
 def test_run_and_history_pages_cut_paths_in_summaries():
     from airflow_alignment.reporting import html
 
-    entry = {"task_id": "q", "map_index": -1, "try_number": 1, "check": "q", "kind": "expectations",
-             "status": "error", "summary": "q could not be evaluated: data file not found: /srv/secret/x.csv",
-             "assertions": [], "report_url": "/alignment/dags/d/runs/r/tasks/q/report"}  # fmt: skip
-    pages = [html.render_run({"dag_id": "d", "run_id": "r", "results": [entry]}),
-             html.render_history({"dag_id": "d", "runs": [{"run_id": "r", "started_at": None, "results": [entry]}]})]
+    entry = {
+        "task_id": "q",
+        "map_index": -1,
+        "try_number": 1,
+        "check": "q",
+        "kind": "expectations",
+        "status": "error",
+        "summary": "q could not be evaluated: data file not found: /srv/secret/x.csv",
+        "assertions": [],
+        "report_url": "/alignment/dags/d/runs/r/tasks/q/report",
+    }
+    pages = [
+        html.render_run({"dag_id": "d", "run_id": "r", "results": [entry]}),
+        html.render_history({"dag_id": "d", "runs": [{"run_id": "r", "started_at": None, "results": [entry]}]}),
+    ]
     for page in pages:
         assert "/srv/secret" not in page and "…/x.csv" in page
     assert 'href="/alignment/dags/d/runs/r/tasks/q/report"' in pages[0]
@@ -507,8 +622,8 @@ class TI:
 def stored_and_audited(store_path, task_id: str) -> tuple[dict, dict]:
     import json
 
-    from airflow_alignment.reporting.audit import read_audit
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
+    from airflow_alignment.store.audit import read_audit
 
     store = ArtifactStore(store_path)
     context = {"dag_id": TI.dag_id, "run_id": TI.run_id, "task_id": task_id, "map_index": -1, "try_number": 1}
@@ -522,8 +637,15 @@ def test_duplicate_columns_in_the_data_of_an_operator_are_an_error_result_not_a_
     from airflow_alignment.operators.base import AlignmentCheckFailed
 
     frame = duplicated()
-    op = FairnessCheckOperator(task_id="fair", data=lambda: frame, y_true="y", y_pred="p", sensitive_features="g",
-                               constraints=[DP], artifact_store=str(tmp_path))  # fmt: skip
+    op = FairnessCheckOperator(
+        task_id="fair",
+        data=lambda: frame,
+        y_true="y",
+        y_pred="p",
+        sensitive_features="g",
+        constraints=[DP],
+        artifact_store=str(tmp_path),
+    )
     ti = TI("fair")
     with pytest.raises(AlignmentCheckFailed) as info:  # AirflowFailException: no retry
         op.execute({"ti": ti})
@@ -540,8 +662,14 @@ def test_an_exception_that_is_not_ours_still_leaves_a_result_and_an_audit_record
     def broken():
         raise ZeroDivisionError("division by zero in the loader")
 
-    op = PerformanceCheckOperator(task_id="perf", data=broken, y_true="y", y_pred="p",
-                                  constraints=[{"metric": "accuracy", "min": 0.5}], artifact_store=str(tmp_path))  # fmt: skip
+    op = PerformanceCheckOperator(
+        task_id="perf",
+        data=broken,
+        y_true="y",
+        y_pred="p",
+        constraints=[{"metric": "accuracy", "min": 0.5}],
+        artifact_store=str(tmp_path),
+    )
     ti = TI("perf")
     with pytest.raises(ZeroDivisionError):  # propagates as it is: Airflow retries a bug as anything else
         op.execute({"ti": ti})
@@ -560,49 +688,118 @@ def tuples() -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features=0, constraints=[DP]),
-         SpecError, "sensitive_features: expected a column name or a non-empty list of column names, got 0"),
-        (lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features=["g", "g"], constraints=[DP]),
-         SpecError, "sensitive_features[1]: 'g' is listed twice"),
-        (lambda: performance.evaluate(labelled(), y_true=["y"], y_pred="p",
-                                      constraints=[{"metric": "accuracy", "min": 0}]),
-         SpecError, "y_true: expected a column name (a non-empty string), got ['y']"),
-        (lambda: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
-            labelled(), features=["g"], y_true="y", y_score="", threshold=0.5),
-         SpecError, "y_score: expected a column name (a non-empty string), got ''"),
-        (lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
-                                   confidence=0.9, random_state=-1),
-         SpecError, "random_state: expected None or a whole number of at least 0 (the bootstrap's seed), got -1"),
-        (lambda: drift.evaluate(labelled(), labelled(), features=["s"], prediction="g", sensitive_features="g",
-                                threshold=0.5),
-         DataError, "prediction column 'g' is "),
-        (lambda: fairness.validate_constraints([{"metric": ["selection_rate"], "min": 0.1}]),
-         SpecError, "constraints[0].metric: expected a metric name or a callable, got list ['selection_rate']"),
-        (lambda: __import__("airflow_alignment.engines.expectations").engines.expectations.normalize_expectations(
-            [{"type": "expect_x", "kwargs": {}, 3: "x"}]),
-         SpecError, "expectations[0]: unknown key 3."),
-        (lambda: __import__("airflow_alignment.engines.expectations").engines.expectations.evaluate(
-            tuples(), expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "y"}}]),
-         DataError, "Great Expectations cannot read the data: pandas cannot hash column(s) 'g' (ValueError: "),
-        (lambda: __import__("airflow_alignment.sources").sources.as_source({"table": "t", 1: None}),
-         SpecError, "data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys ['1', 'table']"),
-        (lambda: __import__("airflow_alignment.engines.cells").engines.cells.from_frame(
-            labelled(), features=["g"], y_true="y", y_score="s", threshold="0.5"),
-         SpecError, "threshold: expected a number, got '0.5'"),
-        (lambda: fairness.evaluate(labelled(n=40).assign(g=pd.Series([np.array([1, 2]), "a"] * 20, dtype=object)),
-                                   y_true="y", y_pred="p", sensitive_features="g", constraints=[DP]),
-         DataError, "sensitive feature 'g' holds 20 values that cannot be groups (ndarray, e.g. array([1, 2]))"),
-        (lambda: __import__("airflow_alignment.engines.gate").engines.gate.decide([]),
-         SpecError, "checks: the gate has no check to judge"),
-        (lambda: __import__("airflow_alignment.engines.gate").engines.gate.finding("quality", ["passed"]),
-         SpecError, "result of 'quality': expected a CheckResult document (a mapping) or None, got list"),
-        (lambda: __import__("airflow_alignment.policy").policy.load_policy("name: x\x00\nversion: '1'\n"),
-         SpecError, "policy <string>: not valid YAML: unacceptable character #x0000"),
-        (lambda: __import__("airflow_alignment.policy").policy.load_policy(
-            {"name": "x", "version": "1", "checks": [{"name": "q", "kind": "expectations", "data": "d.csv"}]}),
-         SpecError, "checks[0]: give expectations (a list) or suite (a GX suite JSON file)"),
+        (
+            lambda: fairness.evaluate(labelled(), y_true="y", y_pred="p", sensitive_features=0, constraints=[DP]),
+            SpecError,
+            "sensitive_features: expected a column name or a non-empty list of column names, got 0",
+        ),
+        (
+            lambda: fairness.evaluate(
+                labelled(), y_true="y", y_pred="p", sensitive_features=["g", "g"], constraints=[DP]
+            ),
+            SpecError,
+            "sensitive_features[1]: 'g' is listed twice",
+        ),
+        (
+            lambda: performance.evaluate(
+                labelled(), y_true=["y"], y_pred="p", constraints=[{"metric": "accuracy", "min": 0}]
+            ),
+            SpecError,
+            "y_true: expected a column name (a non-empty string), got ['y']",
+        ),
+        (
+            lambda: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
+                labelled(), features=["g"], y_true="y", y_score="", threshold=0.5
+            ),
+            SpecError,
+            "y_score: expected a column name (a non-empty string), got ''",
+        ),
+        (
+            lambda: fairness.evaluate(
+                labelled(),
+                y_true="y",
+                y_pred="p",
+                sensitive_features="g",
+                constraints=[DP],
+                confidence=0.9,
+                random_state=-1,
+            ),
+            SpecError,
+            "random_state: expected None or a whole number of at least 0 (the bootstrap's seed), got -1",
+        ),
+        (
+            lambda: drift.evaluate(
+                labelled(), labelled(), features=["s"], prediction="g", sensitive_features="g", threshold=0.5
+            ),
+            DataError,
+            "prediction column 'g' is ",
+        ),
+        (
+            lambda: fairness.validate_constraints([{"metric": ["selection_rate"], "min": 0.1}]),
+            SpecError,
+            "constraints[0].metric: expected a metric name or a callable, got list ['selection_rate']",
+        ),
+        (
+            lambda: __import__("airflow_alignment.engines.expectations").engines.expectations.normalize_expectations(
+                [{"type": "expect_x", "kwargs": {}, 3: "x"}]
+            ),
+            SpecError,
+            "expectations[0]: unknown key 3.",
+        ),
+        (
+            lambda: __import__("airflow_alignment.engines.expectations").engines.expectations.evaluate(
+                tuples(), expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "y"}}]
+            ),
+            DataError,
+            "Great Expectations cannot read the data: pandas cannot hash column(s) 'g' (ValueError: ",
+        ),
+        (
+            lambda: __import__("airflow_alignment.io.sources").io.sources.as_source({"table": "t", 1: None}),
+            SpecError,
+            "data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys ['1', 'table']",
+        ),
+        (
+            lambda: __import__("airflow_alignment.engines.binary.cells").engines.binary.cells.from_frame(
+                labelled(), features=["g"], y_true="y", y_score="s", threshold="0.5"
+            ),
+            SpecError,
+            "threshold: expected a number, got '0.5'",
+        ),
+        (
+            lambda: fairness.evaluate(
+                labelled(n=40).assign(g=pd.Series([np.array([1, 2]), "a"] * 20, dtype=object)),
+                y_true="y",
+                y_pred="p",
+                sensitive_features="g",
+                constraints=[DP],
+            ),
+            DataError,
+            "sensitive feature 'g' holds 20 values that cannot be groups (ndarray, e.g. array([1, 2]))",
+        ),
+        (
+            lambda: __import__("airflow_alignment.engines.gate").engines.gate.decide([]),
+            SpecError,
+            "checks: the gate has no check to judge",
+        ),
+        (
+            lambda: __import__("airflow_alignment.engines.gate").engines.gate.finding("quality", ["passed"]),
+            SpecError,
+            "result of 'quality': expected a CheckResult document (a mapping) or None, got list",
+        ),
+        (
+            lambda: __import__("airflow_alignment.policy").policy.load_policy("name: x\x00\nversion: '1'\n"),
+            SpecError,
+            "policy <string>: not valid YAML: unacceptable character #x0000",
+        ),
+        (
+            lambda: __import__("airflow_alignment.policy").policy.load_policy(
+                {"name": "x", "version": "1", "checks": [{"name": "q", "kind": "expectations", "data": "d.csv"}]}
+            ),
+            SpecError,
+            "checks[0]: give expectations (a list) or suite (a GX suite JSON file)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_what_the_property_suite_found(call, error, message):
     with pytest.raises(error) as info:
         call()
@@ -611,22 +808,42 @@ def test_what_the_property_suite_found(call, error, message):
 
 def test_unorderable_and_unhashable_values_are_judged_and_fingerprinted():
     df = tuples()
-    result = checked(fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
-                                       min_group_size=1))  # fmt: skip
+    result = checked(
+        fairness.evaluate(df, y_true="y", y_pred="p", sensitive_features="g", constraints=[DP], min_group_size=1)
+    )
     groups = [g["group"]["g"] for g in result.to_dict()["metrics"]["selection_rate"]["by_group"]]
     assert groups == ["b'b'", 1, "x", [1, 2]]  # by type (bytes, int, str, tuple), then by text
-    again = checked(fairness.evaluate(df.copy(), y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
-                                      min_group_size=1))  # fmt: skip
-    assert again.data["fingerprint"] == result.data["fingerprint"] != checked(fairness.evaluate(
-        df.assign(y=1 - df["y"]), y_true="y", y_pred="p", sensitive_features="g", constraints=[DP],
-        min_group_size=1)).data["fingerprint"]  # fmt: skip
+    again = checked(
+        fairness.evaluate(df.copy(), y_true="y", y_pred="p", sensitive_features="g", constraints=[DP], min_group_size=1)
+    )
+    assert (
+        again.data["fingerprint"]
+        == result.data["fingerprint"]
+        != checked(
+            fairness.evaluate(
+                df.assign(y=1 - df["y"]),
+                y_true="y",
+                y_pred="p",
+                sensitive_features="g",
+                constraints=[DP],
+                min_group_size=1,
+            )
+        ).data["fingerprint"]
+    )
 
 
 def test_a_gate_reads_a_malformed_finding_as_an_error_that_blocks():
     from airflow_alignment.engines.gate import decide, finding
 
-    result = checked(decide([finding("a", {"check": 3, "status": "weird", "severity": "fatal", "summary": None,
-                                          "policy": {"name": "q"}})]))  # fmt: skip
+    result = checked(
+        decide(
+            [
+                finding(
+                    "a", {"check": 3, "status": "weird", "severity": "fatal", "summary": None, "policy": {"name": "q"}}
+                )
+            ]
+        )
+    )
     assert result.metrics["verdict"] == "rejected" and result.assertions[0].name == "3"
     assert result.summary == "rejected: 1 of 1 checks block deployment; 3 error: unknown status 'weird'"
     assert result.policy is None
@@ -634,8 +851,17 @@ def test_a_gate_reads_a_malformed_finding_as_an_error_that_blocks():
 
 def test_drift_groups_that_do_not_sort_and_a_null_psi_max():
     frame = labelled(n=120).assign(g=pd.Series([b"b", 1.5, "x"] * 40, dtype=object))
-    result = checked(drift.evaluate(frame, frame, features=["s"], prediction="p", sensitive_features="g",
-                                    min_group_size=1, bounds={"s": {"psi_max": None}}))  # fmt: skip
+    result = checked(
+        drift.evaluate(
+            frame,
+            frame,
+            features=["s"],
+            prediction="p",
+            sensitive_features="g",
+            min_group_size=1,
+            bounds={"s": {"psi_max": None}},
+        )
+    )
     assert len(result.metrics["selection_rate"]["by_group"]) == 3
     assert result.assertions[0].expected == {"warn_above": 0.1, "max": 0.25}  # psi_max null: the check's psi_block
 
@@ -643,9 +869,18 @@ def test_drift_groups_that_do_not_sort_and_a_null_psi_max():
 def test_the_hash_of_a_policy_with_keys_of_mixed_types():
     from airflow_alignment.policy import canonical_sha256, load_policy
 
-    raw = {"name": "x", "version": "1", "checks": [
-        {"name": "q", "kind": "expectations", "data": {"path": "d.csv", "read_options": {1: "a", "sep": ";"}},
-         "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}]}]}  # fmt: skip
+    raw = {
+        "name": "x",
+        "version": "1",
+        "checks": [
+            {
+                "name": "q",
+                "kind": "expectations",
+                "data": {"path": "d.csv", "read_options": {1: "a", "sep": ";"}},
+                "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}],
+            }
+        ],
+    }
     assert load_policy(raw).sha256 == canonical_sha256(raw)
     assert canonical_sha256({"a": {1: 2}}) == canonical_sha256({"a": {"1": 2}})  # as JSON writes the key
 

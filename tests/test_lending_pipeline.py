@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from airflow_alignment.reporting.baselines import baseline_key
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.baselines import baseline_key
 from tests.conftest import DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow
@@ -41,9 +41,11 @@ def test_mitigated_model_is_approved_twice_and_compared_with_the_last_approved(a
     perf2 = checked(xcom_value(second, "alignment.performance"))
     compared = _assertion(perf2, "accuracy_vs_production")["details"]["baseline"]
     assert compared["status"] == "compared"
-    assert compared["baseline_observed"] == pytest.approx(_assertion(perf, "accuracy.overall")["observed"]
-                                                          if any(a["name"] == "accuracy.overall" for a in perf["assertions"])
-                                                          else perf["assertions"][0]["observed"])
+    assert compared["baseline_observed"] == pytest.approx(
+        _assertion(perf, "accuracy.overall")["observed"]
+        if any(a["name"] == "accuracy.overall" for a in perf["assertions"])
+        else perf["assertions"][0]["observed"]
+    )
     assert compared["change"] == pytest.approx(0.0, abs=1e-12)  # same seed, same model, same accuracy
     assert json.loads(store.read_text(baseline_key("lending", "credit-risk")))["run_id"] == second.run_id
 

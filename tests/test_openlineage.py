@@ -60,9 +60,9 @@ def _assertions(dataset) -> list[tuple[str, bool, str | None]]:
 
 
 def test_expectations_facet_has_one_assertion_per_expectation(files):
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    operator = _ran(DataExpectationsOperator, data=files["applicants"], expectations=EXPECTATIONS)
+    operator = _ran(ExpectationsCheckOperator, data=files["applicants"], expectations=EXPECTATIONS)
     result = operator._last_result
     lineage = operator.get_openlineage_facets_on_complete(None)
     (dataset,) = lineage.inputs
@@ -79,13 +79,23 @@ def test_expectations_facet_has_one_assertion_per_expectation(files):
 def test_fairness_facet_has_one_assertion_per_constraint(files):
     from airflow_alignment.operators import FairnessCheckOperator
 
-    operator = _ran(FairnessCheckOperator, data=files["predictions"], y_true="y", y_pred="p", sensitive_features="sex",
-                    min_group_size=1, constraints=CONSTRAINTS)  # fmt: skip
+    operator = _ran(
+        FairnessCheckOperator,
+        data=files["predictions"],
+        y_true="y",
+        y_pred="p",
+        sensitive_features="sex",
+        min_group_size=1,
+        constraints=CONSTRAINTS,
+    )
     result = operator._last_result
     assert result.status == "failed"
     (dataset,) = operator.get_openlineage_facets_on_failure(None).inputs
     assert [(n, s) for n, s, _ in _assertions(dataset)] == [(a.name, a.success) for a in result.assertions]
-    assert _assertions(dataset) == [("demographic_parity_ratio", False, "sex"), ("selection_rate.group_min", True, "sex")]
+    assert _assertions(dataset) == [
+        ("demographic_parity_ratio", False, "sex"),
+        ("selection_rate.group_min", True, "sex"),
+    ]
     first = dataset.facets["dataQualityAssertions"].assertions[0]
     assert (first.actual, json.loads(first.expected), first.severity) == ("0.25", {"min": 0.8, "max": None}, "block")
 
@@ -95,8 +105,12 @@ def test_drift_has_both_inputs_and_the_facet_on_current(tmp_path):
 
     pd.DataFrame({"income": range(200)}).to_csv(tmp_path / "reference.csv", index=False)
     pd.DataFrame({"income": range(100, 300)}).to_csv(tmp_path / "current.csv", index=False)
-    operator = _ran(DriftCheckOperator, reference=str(tmp_path / "reference.csv"), current=str(tmp_path / "current.csv"),
-                    features=["income"])  # fmt: skip
+    operator = _ran(
+        DriftCheckOperator,
+        reference=str(tmp_path / "reference.csv"),
+        current=str(tmp_path / "current.csv"),
+        features=["income"],
+    )
     reference, current = operator.get_openlineage_facets_on_complete(None).inputs
     assert (reference.name, current.name) == (str(tmp_path / "reference.csv"), str(tmp_path / "current.csv"))
     assert not reference.facets
@@ -105,9 +119,9 @@ def test_drift_has_both_inputs_and_the_facet_on_current(tmp_path):
 
 
 def test_a_callable_source_names_no_dataset_and_the_assertions_become_a_test_run_facet():
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    operator = _ran(DataExpectationsOperator, data=lambda: APPLICANTS, expectations=EXPECTATIONS[:1])
+    operator = _ran(ExpectationsCheckOperator, data=lambda: APPLICANTS, expectations=EXPECTATIONS[:1])
     lineage = operator.get_openlineage_facets_on_complete(None)
     assert lineage.inputs == []
     assert [(t.name, t.status) for t in lineage.run_facets["test"].tests] == [
@@ -118,11 +132,12 @@ def test_a_callable_source_names_no_dataset_and_the_assertions_become_a_test_run
 def test_before_execute_the_lineage_is_the_inputs_alone():
     from airflow.sdk import DAG
 
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
     with DAG(dag_id="lineage_unrun", schedule=None, start_date=datetime(2026, 1, 1)):
-        operator = DataExpectationsOperator(task_id="check", data="s3://aws_default@bucket/batches/x.csv",
-                                            expectations=EXPECTATIONS)  # fmt: skip
+        operator = ExpectationsCheckOperator(
+            task_id="check", data="s3://aws_default@bucket/batches/x.csv", expectations=EXPECTATIONS
+        )
     (dataset,) = operator.get_openlineage_facets_on_complete(None).inputs
     assert (dataset.namespace, dataset.name, dataset.facets) == ("s3://bucket", "batches/x.csv", {})
 
@@ -139,7 +154,7 @@ def test_before_execute_the_lineage_is_the_inputs_alone():
     ],
 )
 def test_source_datasets_follow_openlineage_naming(source, expected):
-    from airflow_alignment.operators._lineage import source_dataset
+    from airflow_alignment.tasks.lineage import source_dataset
 
     dataset = source_dataset(source)
     assert (dataset.namespace, dataset.name) == expected
@@ -148,8 +163,8 @@ def test_source_datasets_follow_openlineage_naming(source, expected):
 def test_file_source_and_object_storage_path():
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_alignment.operators._lineage import source_dataset
-    from airflow_alignment.sources import FileSource
+    from airflow_alignment.io import FileSource
+    from airflow_alignment.tasks.lineage import source_dataset
 
     ds = source_dataset(FileSource("s3://bucket/k.csv", format="csv"))
     assert (ds.namespace, ds.name) == ("s3://bucket", "k.csv")
@@ -159,9 +174,9 @@ def test_file_source_and_object_storage_path():
 
 
 def test_without_the_provider_the_methods_return_none(monkeypatch, files):
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
-    operator = _ran(DataExpectationsOperator, data=files["applicants"], expectations=EXPECTATIONS[:1])
+    operator = _ran(ExpectationsCheckOperator, data=files["applicants"], expectations=EXPECTATIONS[:1])
     monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", None)  # import fails
     assert operator.get_openlineage_facets_on_complete(None) is None
     assert operator.get_openlineage_facets_on_failure(None) is None
@@ -188,8 +203,15 @@ def test_dag_test_emits_complete_and_fail_events_with_assertions(airflow_home, f
         "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
     }
     env.pop("AIRFLOW__OPENLINEAGE__DISABLED", None)
-    proc = subprocess.run([sys.executable, "-c", _RUN, json.dumps(files)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN, json.dumps(files)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     states = [line for line in proc.stdout.splitlines() if line.startswith("STATES ")]
     assert proc.returncode == 0 and states, proc.stderr[-4000:]
     assert json.loads(states[-1].removeprefix("STATES ")) == {
@@ -201,11 +223,16 @@ def test_dag_test_emits_complete_and_fail_events_with_assertions(airflow_home, f
 
     def assertions(event):
         (dataset,) = event["inputs"]
-        return dataset, [(a["assertion"], a["success"]) for a in dataset["facets"]["dataQualityAssertions"]["assertions"]]
+        return dataset, [
+            (a["assertion"], a["success"]) for a in dataset["facets"]["dataQualityAssertions"]["assertions"]
+        ]
 
     dataset, passed = assertions(by_task[("lineage_checks.applicants_quality", "COMPLETE")])
     assert (dataset["namespace"], dataset["name"]) == ("file", files["applicants"])
-    assert passed == [("expect_column_values_to_be_between(age)", True), ("expect_column_values_to_not_be_null(income)", True)]
+    assert passed == [
+        ("expect_column_values_to_be_between(age)", True),
+        ("expect_column_values_to_not_be_null(income)", True),
+    ]
     assert dataset["facets"]["dataQualityMetrics"]["rowCount"] == 4
     dataset, failed = assertions(by_task[("lineage_checks.approval_fairness", "FAIL")])
     assert (dataset["namespace"], dataset["name"]) == ("file", files["predictions"])

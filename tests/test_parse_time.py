@@ -1,4 +1,4 @@
-"""Parsing a DAG must not import the heavy libraries (DESIGN.md, "Layers").
+"""Parsing a DAG must not import the heavy libraries (docs/architecture.md, "Heavy libraries").
 
 Each test starts a fresh interpreter (a module imported by an earlier test would hide a leak),
 imports what the DAG processor imports, and asserts that none of the heavy libraries got
@@ -115,7 +115,7 @@ def _provider_targets() -> list[str]:
     for section in ("operators", "sensors", "triggers", "hooks"):
         for entry in info.get(section) or []:
             targets += entry.get("python-modules") or []
-    for dotted in info.get("extra-links") or []:
+    for dotted in (info.get("extra-links") or []) + (info.get("notifications") or []):
         module, _, name = dotted.rpartition(".")
         targets.append(f"{module}:{name}")
     for plugin in info.get("plugins") or []:

@@ -25,12 +25,14 @@ from airflow_alignment.exceptions import DataError, SourceUnavailableError, Spec
 from tests.conftest import ROOT, TEST_DAGS, checked, load_dag, task_states, xcom_value
 
 # Eight rows: tp = 2, fn = 2, fp = 1, tn = 3. Scores thresholded at 0.5 give the same labels.
-EIGHT = pd.DataFrame({
-    "label": [1, 1, 1, 1, 0, 0, 0, 0],
-    "pred": [1, 1, 0, 0, 1, 0, 0, 0],
-    "score": [0.9, 0.8, 0.4, 0.3, 0.7, 0.2, 0.1, 0.35],
-    "weight": [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0],
-})  # fmt: skip
+EIGHT = pd.DataFrame(
+    {
+        "label": [1, 1, 1, 1, 0, 0, 0, 0],
+        "pred": [1, 1, 0, 0, 1, 0, 0, 0],
+        "score": [0.9, 0.8, 0.4, 0.3, 0.7, 0.2, 0.1, 0.35],
+        "weight": [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0],
+    }
+)
 HAND = {
     "accuracy": 5 / 8,
     "error_rate": 3 / 8,
@@ -78,9 +80,12 @@ def test_count_metrics_on_eight_rows_are_the_hand_computed_ones():
 def test_score_metrics_on_eight_rows_are_the_hand_computed_ones():
     result = run(
         y_score="score",
-        constraints=[{"metric": "roc_auc", "min": 0.8}, {"metric": "brier_score", "max": 0.2},
-                     {"metric": "log_loss", "max": 1}],
-    )  # fmt: skip
+        constraints=[
+            {"metric": "roc_auc", "min": 0.8},
+            {"metric": "brier_score", "max": 0.2},
+            {"metric": "log_loss", "max": 1},
+        ],
+    )
     # positives 0.9 0.8 0.4 0.3 against negatives 0.7 0.2 0.1 0.35: 4 + 4 + 3 + 2 of 16 pairs ordered
     assert result.metrics["roc_auc"]["value"] == pytest.approx(13 / 16, abs=1e-15)
     squares = [0.1, 0.2, 0.6, 0.7, 0.7, 0.2, 0.1, 0.35]
@@ -112,16 +117,32 @@ def _sklearn(name, y, pred, score, weight):
     }[name]()
 
 
-ORACLE_METRICS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "true_negative_rate",
-                  "negative_predictive_value", "roc_auc", "log_loss", "brier_score")  # fmt: skip
+ORACLE_METRICS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "balanced_accuracy",
+    "true_negative_rate",
+    "negative_predictive_value",
+    "roc_auc",
+    "log_loss",
+    "brier_score",
+)
 
 
 def _check_against_sklearn(frame, weighted, pos_label):
     """Every oracle metric of ``frame`` (label, score, weight) equals scikit-learn's, or is
     undefined where scikit-learn divides by zero."""
     constraints = [{"metric": m, "max": 1e9 if m == "log_loss" else 1} for m in ORACLE_METRICS]
-    result = run(frame, constraints, y_score="score", threshold=0.5, pos_label=pos_label,
-                 sample_weight="weight" if weighted else None)  # fmt: skip
+    result = run(
+        frame,
+        constraints,
+        y_score="score",
+        threshold=0.5,
+        pos_label=pos_label,
+        sample_weight="weight" if weighted else None,
+    )
     y = (frame["label"] == pos_label).to_numpy().astype(int)
     score = frame["score"].to_numpy()
     pred = (score >= 0.5).astype(int)
@@ -139,8 +160,9 @@ def test_numbers_equal_sklearn_on_a_fixed_dataset(weighted, labels):
     rng = np.random.default_rng(7)
     truth = rng.integers(0, 2, 500)
     score = np.clip(0.35 * truth + rng.random(500) * 0.65, 0, 1)
-    frame = pd.DataFrame({"label": np.asarray(labels, dtype=object)[truth], "score": score,
-                          "weight": rng.gamma(2.0, 1.0, 500)})  # fmt: skip
+    frame = pd.DataFrame(
+        {"label": np.asarray(labels, dtype=object)[truth], "score": score, "weight": rng.gamma(2.0, 1.0, 500)}
+    )
     _check_against_sklearn(frame, weighted, pos_label=labels[1])
 
 
@@ -228,8 +250,9 @@ def test_score_metrics_get_a_row_bootstrap_interval_on_small_data():
 
 
 def test_score_metrics_over_the_bootstrap_budget_say_they_have_no_interval():
-    result = run(constraints=[{"metric": "roc_auc", "min": 0.9, "decide_on": "conservative"}], y_score="score",
-                 confidence=0.9)  # n_boot=1000  # fmt: skip
+    result = run(
+        constraints=[{"metric": "roc_auc", "min": 0.9, "decide_on": "conservative"}], y_score="score", confidence=0.9
+    )  # n_boot=1000
     note = (
         "no confidence interval for roc_auc: a row bootstrap of 1,000 scikit-learn calls on 8 rows is over the "
         "time budget; n_boot=399 or fewer would get one"
@@ -263,8 +286,10 @@ def test_without_a_baseline_only_the_absolute_bounds_apply():
     result = run(constraints=[ACCURACY, VS_BASELINE])
     assert result.status == "passed"
     assert by_name(result)["accuracy_vs_baseline"].details["baseline"] == {
-        "status": "no_baseline", "message": NO_BASELINE, "max_decrease": 0.02
-    }  # fmt: skip
+        "status": "no_baseline",
+        "message": NO_BASELINE,
+        "max_decrease": 0.02,
+    }
     assert result.metrics["baseline"] == {"given": False, "message": NO_BASELINE}
     assert result.summary == "all 2 performance constraints passed on 8 rows; closest: accuracy = 0.625 (min 0.5)"
 
@@ -280,17 +305,28 @@ def test_a_drop_beyond_the_margin_fails(form, tmp_path):
         "accuracy_vs_baseline = 0.625, down 0.125 from the baseline 0.75 (max_decrease 0.02); 1 of 2 constraints failed"
     )
     compared = by_name(result)["accuracy_vs_baseline"].details["baseline"]
-    assert compared == {"status": "compared", "baseline_observed": 0.75, "change": -0.125, "max_decrease": 0.02,
-                        "success": False}  # fmt: skip
+    assert compared == {
+        "status": "compared",
+        "baseline_observed": 0.75,
+        "change": -0.125,
+        "max_decrease": 0.02,
+        "success": False,
+    }
     # a constraint without a margin records the change as reference only
-    assert by_name(result)["accuracy"].details["baseline"] == {"status": "reference", "baseline_observed": 0.75,
-                                                                "change": -0.125}  # fmt: skip
+    assert by_name(result)["accuracy"].details["baseline"] == {
+        "status": "reference",
+        "baseline_observed": 0.75,
+        "change": -0.125,
+    }
     assert result.metrics["baseline"]["given"] is True
 
 
 def test_a_drop_within_the_margin_passes():
-    result = run(EIGHT.assign(pred=[1, 1, 1, 0, 1, 0, 0, 0]), [ACCURACY, {**VS_BASELINE, "baseline": {"max_decrease": 0.2}}],
-                 baseline=run(constraints=[ACCURACY, VS_BASELINE]))  # fmt: skip
+    result = run(
+        EIGHT.assign(pred=[1, 1, 1, 0, 1, 0, 0, 0]),
+        [ACCURACY, {**VS_BASELINE, "baseline": {"max_decrease": 0.2}}],
+        baseline=run(constraints=[ACCURACY, VS_BASELINE]),
+    )
     assert result.status == "passed"
     assert by_name(result)["accuracy_vs_baseline"].details["baseline"]["change"] == 0.125
 
@@ -309,32 +345,58 @@ def test_a_baseline_of_another_kind_or_shape_is_refused(tmp_path):
         run(baseline=3)
     with pytest.raises(SpecError, match=r"^baseline: dict is not a CheckResult: not a airflow-alignment"):
         run(baseline={"status": "passed"})
-    with pytest.raises(SourceUnavailableError, match="^baseline result not found: "):
+    with pytest.raises(SourceUnavailableError, match=r"^baseline result not found: "):
         run(baseline=str(tmp_path / "missing.json"))
 
 
 # -- bad data ---------------------------------------------------------------------------------
 BAD_DATA = [
-    (dict(y_pred="prediction"), "y_pred column 'prediction' not in the data. Did you mean 'pred'? "
-     "Columns in the data: ['label', 'pred', 'score', 'weight']"),
-    (dict(y_pred="score"), "y_pred column 'score' looks like probabilities (8 distinct values between 0.1 and 0.9); "
-     "pass it as y_score='score' with a threshold, e.g. threshold=0.5"),
-    (dict(df=EIGHT.assign(label=[0, 1, 2, 1, 0, 0, 0, 0])), "y_true column 'label' is not binary: it has 3 distinct "
-     "values: 0, 1, 2. Map it to two classes; pos_label (now 1) names the positive one"),
-    (dict(df=EIGHT.assign(pred=[1, None, 0, 0, 1, 0, 0, 0])), "y_pred column 'pred' has 1 missing value (NaN/None) "
-     "in 8 rows; fill them, or leave those rows out of the data"),
-    (dict(df=EIGHT.assign(pred=["a", "b"] * 4)), "y_true 'label' and y_pred 'pred' use different labels: y_true has "
-     "0, 1, y_pred has 'a', 'b'; together they must be two classes"),
-    (dict(df=EIGHT.assign(score=EIGHT["score"] * 4 - 1), y_score="score", constraints=[{"metric": "roc_auc", "min": 0.5},
-     {"metric": "log_loss", "max": 0.5}]), "y_score column 'score' has values outside [0, 1] (from -0.6 to 2.6), but "
-     "log_loss (constraints[1]) needs probabilities of the positive class; give probabilities, or judge roc_auc, "
-     "which takes any score"),
-    (dict(y_score="score", pos_label=2, constraints=[{"metric": "roc_auc", "min": 0.5}]), "pos_label=2 is not one "
-     "of the labels of y_true 'label' (0, 1); set pos_label to the positive one, e.g. pos_label=1"),
-    (dict(df=EIGHT.assign(weight=-EIGHT["weight"]), sample_weight="weight"), "sample_weight column 'weight' has 8 "
-     "negative or infinite values, e.g. -2.0, -1.0; weights must be finite and at least 0"),
-    (dict(df=EIGHT.iloc[:0]), "the dataset is empty (0 rows): there is nothing to check"),
-]  # fmt: skip
+    (
+        {"y_pred": "prediction"},
+        "y_pred column 'prediction' not in the data. Did you mean 'pred'? "
+        "Columns in the data: ['label', 'pred', 'score', 'weight']",
+    ),
+    (
+        {"y_pred": "score"},
+        "y_pred column 'score' looks like probabilities (8 distinct values between 0.1 and 0.9); "
+        "pass it as y_score='score' with a threshold, e.g. threshold=0.5",
+    ),
+    (
+        {"df": EIGHT.assign(label=[0, 1, 2, 1, 0, 0, 0, 0])},
+        "y_true column 'label' is not binary: it has 3 distinct "
+        "values: 0, 1, 2. Map it to two classes; pos_label (now 1) names the positive one",
+    ),
+    (
+        {"df": EIGHT.assign(pred=[1, None, 0, 0, 1, 0, 0, 0])},
+        "y_pred column 'pred' has 1 missing value (NaN/None) in 8 rows; fill them, or leave those rows out of the data",
+    ),
+    (
+        {"df": EIGHT.assign(pred=["a", "b"] * 4)},
+        "y_true 'label' and y_pred 'pred' use different labels: y_true has "
+        "0, 1, y_pred has 'a', 'b'; together they must be two classes",
+    ),
+    (
+        {
+            "df": EIGHT.assign(score=EIGHT["score"] * 4 - 1),
+            "y_score": "score",
+            "constraints": [{"metric": "roc_auc", "min": 0.5}, {"metric": "log_loss", "max": 0.5}],
+        },
+        "y_score column 'score' has values outside [0, 1] (from -0.6 to 2.6), but "
+        "log_loss (constraints[1]) needs probabilities of the positive class; give probabilities, or judge roc_auc, "
+        "which takes any score",
+    ),
+    (
+        {"y_score": "score", "pos_label": 2, "constraints": [{"metric": "roc_auc", "min": 0.5}]},
+        "pos_label=2 is not one "
+        "of the labels of y_true 'label' (0, 1); set pos_label to the positive one, e.g. pos_label=1",
+    ),
+    (
+        {"df": EIGHT.assign(weight=-EIGHT["weight"]), "sample_weight": "weight"},
+        "sample_weight column 'weight' has 8 "
+        "negative or infinite values, e.g. -2.0, -1.0; weights must be finite and at least 0",
+    ),
+    ({"df": EIGHT.iloc[:0]}, "the dataset is empty (0 rows): there is nothing to check"),
+]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), BAD_DATA)
@@ -345,13 +407,18 @@ def test_bad_data_is_refused_with_a_message_that_says_the_fix(kwargs, message):
 
 
 BAD_ARGUMENTS = [
-    (dict(y_pred="pred", constraints=[{"metric": "roc_auc", "min": 0.5}]),
-     "constraints[0]: roc_auc is computed from scores: give y_score (a column of scores)"),
-    (dict(y_score="score"), "constraints[0]: accuracy is computed from predicted labels: give y_pred "
-     "(a column of predicted labels), or y_score with a threshold"),
-    (dict(threshold=0.5), "threshold: applies to y_score; with y_pred given, leave threshold out"),
-    (dict(y_score="score", threshold="half"), "threshold: expected a number, got 'half'"),
-]  # fmt: skip
+    (
+        {"y_pred": "pred", "constraints": [{"metric": "roc_auc", "min": 0.5}]},
+        "constraints[0]: roc_auc is computed from scores: give y_score (a column of scores)",
+    ),
+    (
+        {"y_score": "score"},
+        "constraints[0]: accuracy is computed from predicted labels: give y_pred "
+        "(a column of predicted labels), or y_score with a threshold",
+    ),
+    ({"threshold": 0.5}, "threshold: applies to y_score; with y_pred given, leave threshold out"),
+    ({"y_score": "score", "threshold": "half"}, "threshold: expected a number, got 'half'"),
+]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), BAD_ARGUMENTS)
@@ -366,34 +433,57 @@ METRIC_LIST = ", ".join(performance.METRICS)
 KEY_LIST = "metric, min, max, baseline, name, severity, rationale, decide_on"
 BAD_CONSTRAINTS = [
     ([{"metric": "accuracy", "max": "ten"}], "constraints[0].max: expected a number, got 'ten'"),
-    ([ACCURACY, {"metric": "acuracy", "min": 0.7}], "constraints[1].metric: unknown metric 'acuracy'. Did you mean "
-     f"'accuracy' or 'balanced_accuracy'? Valid metrics: {METRIC_LIST}"),
-    ([{"metric": "demographic_parity_ratio", "min": 0.8}], "constraints[0].metric: unknown metric "
-     "'demographic_parity_ratio'. 'demographic_parity_ratio' compares groups: judge it with FairnessCheckOperator. "
-     f"Valid metrics: {METRIC_LIST}"),
-    ([{"metric": "accuracy", "minimum": 0.7}], f"constraints[0]: unknown key 'minimum'. Did you mean 'min'? Keys: {KEY_LIST}"),
-    ([{"metric": "accuracy", "aggregate": "overall", "min": 0.7}], "constraints[0]: unknown key 'aggregate' "
-     f"(a fairness key: performance judges the whole data). Keys: {KEY_LIST}"),
+    (
+        [ACCURACY, {"metric": "acuracy", "min": 0.7}],
+        "constraints[1].metric: unknown metric 'acuracy'. Did you mean "
+        f"'accuracy' or 'balanced_accuracy'? Valid metrics: {METRIC_LIST}",
+    ),
+    (
+        [{"metric": "demographic_parity_ratio", "min": 0.8}],
+        "constraints[0].metric: unknown metric "
+        "'demographic_parity_ratio'. 'demographic_parity_ratio' compares groups: judge it with FairnessCheckOperator. "
+        f"Valid metrics: {METRIC_LIST}",
+    ),
+    (
+        [{"metric": "accuracy", "minimum": 0.7}],
+        f"constraints[0]: unknown key 'minimum'. Did you mean 'min'? Keys: {KEY_LIST}",
+    ),
+    (
+        [{"metric": "accuracy", "aggregate": "overall", "min": 0.7}],
+        "constraints[0]: unknown key 'aggregate' "
+        f"(a fairness key: performance judges the whole data). Keys: {KEY_LIST}",
+    ),
     ([{"metric": "accuracy", "min": 1.2}], "constraints[0].min: 1.2 cannot be met: accuracy lies between 0 and 1"),
     ([{"metric": "recall", "max": -0.1}], "constraints[0].max: -0.1 cannot be met: recall lies between 0 and 1"),
     ([{"metric": "log_loss", "max": -1}], "constraints[0].max: -1 cannot be met: log_loss is at least 0"),
-    ([{"metric": "accuracy", "min": 0.9, "max": 0.8}], "constraints[0]: min (0.9) is above max (0.8); no value can meet both"),
+    (
+        [{"metric": "accuracy", "min": 0.9, "max": 0.8}],
+        "constraints[0]: min (0.9) is above max (0.8); no value can meet both",
+    ),
     ([{"metric": "accuracy"}], "constraints[0]: give a bound: 'min' and/or 'max' (or a 'baseline' margin)"),
-    ([ACCURACY, ACCURACY], "constraints[1].name: 'accuracy' is already the name of constraints[0]; "
-     "give each constraint its own 'name'"),
-    ([{"metric": "accuracy", "baseline": {"decrease": 0.1}}], "constraints[0].baseline: expected {'max_increase': x} "
-     "or {'max_decrease': x}, got {'decrease': 0.1}"),
-    ([{"metric": "accuracy", "baseline": {"max_decrease": -1}}], "constraints[0].baseline.max_decrease: expected a "
-     "number of at least 0, got -1"),
-    ([{**ACCURACY, "decide_on": "conservative"}], "constraints[0].decide_on: 'conservative' judges the confidence "
-     "interval: set confidence (e.g. 0.95)"),
+    (
+        [ACCURACY, ACCURACY],
+        "constraints[1].name: 'accuracy' is already the name of constraints[0]; give each constraint its own 'name'",
+    ),
+    (
+        [{"metric": "accuracy", "baseline": {"decrease": 0.1}}],
+        "constraints[0].baseline: expected {'max_increase': x} or {'max_decrease': x}, got {'decrease': 0.1}",
+    ),
+    (
+        [{"metric": "accuracy", "baseline": {"max_decrease": -1}}],
+        "constraints[0].baseline.max_decrease: expected a number of at least 0, got -1",
+    ),
+    (
+        [{**ACCURACY, "decide_on": "conservative"}],
+        "constraints[0].decide_on: 'conservative' judges the confidence interval: set confidence (e.g. 0.95)",
+    ),
     ([{**ACCURACY, "severity": "fatal"}], "constraints[0].severity: severity must be 'block' or 'warn', got 'fatal'"),
     ([{**ACCURACY, "name": 3}], "constraints[0].name: expected a string, got int"),
     ([{"min": 0.5}], "constraints[0]: missing 'metric' (e.g. 'accuracy' or 'roc_auc')"),
     (["accuracy"], "constraints[0]: expected an object like {'metric': 'accuracy', 'min': 0.7}, got str"),
     ({"metric": "accuracy"}, "constraints: expected a list like [{'metric': 'accuracy', 'min': 0.7}], got dict"),
     ([], "constraints: the list is empty; give at least one, e.g. {'metric': 'accuracy', 'min': 0.7}"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("constraints", "message"), BAD_CONSTRAINTS)
@@ -403,12 +493,15 @@ def test_bad_constraints_name_their_position(constraints, message):
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    (dict(confidence=2), "confidence: expected a number between 0 and 1 (e.g. 0.95), got 2"),
-    (dict(n_boot=0), "n_boot: expected a whole number of bootstrap replicates of at least 1, got 0"),
-    (dict(decide_on="sure"), "decide_on: unknown value 'sure'. Use one of: estimate, conservative, significant"),
-    (dict(severity="fatal"), "severity: severity must be 'block' or 'warn', got 'fatal'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"confidence": 2}, "confidence: expected a number between 0 and 1 (e.g. 0.95), got 2"),
+        ({"n_boot": 0}, "n_boot: expected a whole number of bootstrap replicates of at least 1, got 0"),
+        ({"decide_on": "sure"}, "decide_on: unknown value 'sure'. Use one of: estimate, conservative, significant"),
+        ({"severity": "fatal"}, "severity: severity must be 'block' or 'warn', got 'fatal'"),
+    ],
+)
 def test_bad_options_are_refused(options, message):
     with pytest.raises(SpecError) as caught:
         validate_constraints([ACCURACY], **options)
@@ -417,11 +510,11 @@ def test_bad_options_are_refused(options, message):
 
 def test_constraints_are_normalised():
     spec = validate_constraints([{"metric": "recall", "min": 0.6}, VS_BASELINE], severity="warn")
-    assert [(s["name"], s["formula"], s["severity"], s["decide_on"]) for s in spec] == [
+    assert [(s.name, s.formula, s.severity, s.decide_on) for s in spec] == [
         ("recall", "true_positive_rate", "warn", "estimate"),
         ("accuracy_vs_baseline", "accuracy", "warn", "estimate"),
     ]
-    assert validate_constraints([{"metric": "log_loss", "min": 5}])[0]["min"] == 5  # no ceiling on log loss
+    assert validate_constraints([{"metric": "log_loss", "min": 5}])[0].min == 5  # no ceiling on log loss
 
 
 def test_validation_imports_nothing_heavy():
@@ -441,7 +534,7 @@ def _build(**kwargs):
 
     from airflow_alignment.operators.performance import PerformanceCheckOperator
 
-    args = dict(task_id="performance", data="p.parquet", y_true="y", y_pred="p", constraints=[ACCURACY])
+    args = {"task_id": "performance", "data": "p.parquet", "y_true": "y", "y_pred": "p", "constraints": [ACCURACY]}
     args.update(kwargs)
     with DAG(dag_id="performance_parse", schedule=None, start_date=datetime(2026, 1, 1)):
         return PerformanceCheckOperator(**args)
@@ -468,8 +561,9 @@ def test_constraints_are_validated_when_the_dag_is_parsed():
 
 def test_the_operator_takes_its_arguments_from_a_policy_check():
     policy = ROOT / "dags" / "policies" / "lending.yaml"
-    operator = _build(data="predictions.parquet", y_true=None, y_pred=None, constraints=None,
-                      policy=str(policy), check="performance")  # fmt: skip
+    operator = _build(
+        data="predictions.parquet", y_true=None, y_pred=None, constraints=None, policy=str(policy), check="performance"
+    )
     assert operator.columns == {"y_true": "repaid", "y_pred": "approved", "y_score": None, "sample_weight": None}
     assert [c["name"] for c in operator.constraints if "name" in c] == ["accuracy_vs_production"]
     assert operator.check_name == "performance" and operator.policy_ref["name"] == "lending"

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.store.artifacts import ArtifactStore
 from tests.test_reports import (
     EVIL_IMG,
     EVIL_SCRIPT,
@@ -51,8 +51,9 @@ def airflow_api(root: Path, store: str) -> Iterator[dict[str, Any]]:
     users, reading the artifact store ``store``: ``{"client", "tokens", "am"}``."""
     mp = pytest.MonkeyPatch()
     mp.setenv("AIRFLOW__ALIGNMENT__ARTIFACT_STORE", store)
-    mp.setenv("AIRFLOW__CORE__AUTH_MANAGER",
-              "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")  # fmt: skip
+    mp.setenv(
+        "AIRFLOW__CORE__AUTH_MANAGER", "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    )
     mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,viewer:viewer,outsider:")
     mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
     mp.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(root / "passwords.json"))
@@ -68,8 +69,9 @@ def airflow_api(root: Path, store: str) -> Iterator[dict[str, Any]]:
         name: am.generate_jwt(SimpleAuthManagerUser(username=name, role=role))
         for name, role in (("admin", "admin"), ("viewer", "viewer"), ("outsider", ""))
     }
-    tokens["expired"] = am.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"),
-                                        expiration_time_in_seconds=-3600)  # fmt: skip
+    tokens["expired"] = am.generate_jwt(
+        SimpleAuthManagerUser(username="admin", role="admin"), expiration_time_in_seconds=-3600
+    )
     try:
         with TestClient(app) as client:
             yield {"client": client, "tokens": tokens, "am": am}
@@ -103,8 +105,13 @@ def world(airflow_home, tmp_path_factory):
         publish(evil_fair, store, dag_id=EVIL_DAG, run_id=run, task_id="fair")
         evil_quality = expectations_result(column=EVIL_IMG, sample=[EVIL_SCRIPT])
         publish(evil_quality, store, dag_id=EVIL_DAG, run_id=run, task_id="quality")
-        publish(gate_result([("fair", evil_fair), ("quality", evil_quality)]), store, dag_id=EVIL_DAG, run_id=run,
-                task_id="gate")  # fmt: skip
+        publish(
+            gate_result([("fair", evil_fair), ("quality", evil_quality)]),
+            store,
+            dag_id=EVIL_DAG,
+            run_id=run,
+            task_id="gate",
+        )
     # where a path that climbed out of the store would land
     (root / "outside" / "-1" / "try-1").mkdir(parents=True)
     (root / "outside" / "-1" / "try-1" / "result.json").write_text(json.dumps({"check": "LEAKED"}))
@@ -304,9 +311,14 @@ def test_the_extra_link_leads_to_the_report(world):
 
     from airflow_alignment.operators import FairnessCheckOperator
 
-    operator = FairnessCheckOperator(task_id="fairness_plain", data="x.parquet", y_true="y", y_pred="p",
-                                     sensitive_features="sex", constraints=[{"metric": "selection_rate",
-                                                                             "aggregate": "group_min", "min": 0.1}])  # fmt: skip
+    operator = FairnessCheckOperator(
+        task_id="fairness_plain",
+        data="x.parquet",
+        y_true="y",
+        y_pred="p",
+        sensitive_features="sex",
+        constraints=[{"metric": "selection_rate", "aggregate": "group_min", "min": 0.1}],
+    )
     links = {link.name: link for link in operator.operator_extra_links}
     key = TaskInstanceKey(dag_id=DAG, task_id="fairness_plain", run_id=RUN1, try_number=1, map_index=-1)
     url = links["Alignment report"].get_link(operator, ti_key=key)

@@ -33,7 +33,7 @@ def test_the_lending_policy_loads_with_owners_rationale_and_a_hash():
 
 def test_hash_ignores_formatting_and_follows_content():
     text = LENDING.read_text()
-    reformatted = "# a comment\n" + text.replace("version: \"1.0\"", "version:    '1.0'")
+    reformatted = "# a comment\n" + text.replace('version: "1.0"', "version:    '1.0'")
     assert load_policy(reformatted).sha256 == load_policy(str(LENDING)).sha256
     changed = _raw()
     changed["checks"][1]["constraints"][0]["min"] = 0.85
@@ -53,22 +53,33 @@ def _with(path, value):
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (_with(["checks", 1, "constraints", 0, "min"], "ten"),
-         "checks[1].constraints[0].min: expected a number, got 'ten'"),
-        (_with(["checks", 2, "constraints", 0, "min"], "ten"),
-         "checks[2].constraints[0].min: expected a number, got 'ten'"),
+        (
+            _with(["checks", 1, "constraints", 0, "min"], "ten"),
+            "checks[1].constraints[0].min: expected a number, got 'ten'",
+        ),
+        (
+            _with(["checks", 2, "constraints", 0, "min"], "ten"),
+            "checks[2].constraints[0].min: expected a number, got 'ten'",
+        ),
         (_with(["checks", 0, "expectatons"], []), "checks[0].expectatons: unknown key. Did you mean 'expectations'?"),
         (_with(["ownr"], "x"), "ownr: unknown key. Did you mean 'owner'?"),
-        (_with(["checks", 1, "kind"], "fairnes"), "checks[1].kind: expected one of expectations, fairness, drift, "
-                                                  "performance, got 'fairnes'. Did you mean 'fairness'?"),
+        (
+            _with(["checks", 1, "kind"], "fairnes"),
+            "checks[1].kind: expected one of expectations, fairness, drift, "
+            "performance, got 'fairnes'. Did you mean 'fairness'?",
+        ),
         (_with(["checks", 1, "severity"], "fatal"), "checks[1].severity: expected 'block' or 'warn', got 'fatal'"),
-        (_with(["checks", 1, "name"], "applications_quality"),
-         "checks[1].name: 'applications_quality' is already the name of checks[0]"),
+        (
+            _with(["checks", 1, "name"], "applications_quality"),
+            "checks[1].name: 'applications_quality' is already the name of checks[0]",
+        ),
         (_with(["checks", 1, "name"], "fair ness"), "checks[1].name: 'fair ness' becomes a task id"),
         (_with(["checks", 0, "expectations"], [{"kwargs": {}}]), "checks[0].expectations[0]: missing 'type'"),
-        (_with(["checks", 1, "constraints", 0, "metric"], "demographic_parity_rato"),
-         "checks[1].constraints[0].metric: unknown metric 'demographic_parity_rato'. "
-         "Did you mean 'demographic_parity_ratio'"),
+        (
+            _with(["checks", 1, "constraints", 0, "metric"], "demographic_parity_rato"),
+            "checks[1].constraints[0].metric: unknown metric 'demographic_parity_rato'. "
+            "Did you mean 'demographic_parity_ratio'",
+        ),
         (_with(["checks"], []), "checks: expected a non-empty list of checks"),
         (_with(["defaults", "min_grup_size"], 5), "defaults.min_grup_size: unknown key. Did you mean 'min_group_size'"),
         (_with(["version"], None), "version: required"),
@@ -82,7 +93,7 @@ def test_validation_messages_give_the_path_and_the_problem(raw, message):
 
 
 def test_a_missing_policy_file_and_bad_yaml():
-    with pytest.raises(SpecError, match="policy file not found: nope.yaml"):
+    with pytest.raises(SpecError, match=r"policy file not found: nope.yaml"):
         load_policy("nope.yaml")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_policy("name: x\nchecks: [\n")
@@ -104,31 +115,44 @@ def test_operators_take_policy_and_check():
 
     from airflow.sdk import DAG
 
-    from airflow_alignment.operators import DataExpectationsOperator, FairnessCheckOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator, FairnessCheckOperator
 
     with DAG(dag_id="policy_ops", schedule=None, start_date=datetime(2026, 1, 1)):
-        quality = DataExpectationsOperator(task_id="q", policy=str(LENDING), check="applications_quality",
-                                           data="x.parquet")
-        fairness = FairnessCheckOperator(task_id="fairness", policy=str(LENDING), data="p.parquet",
-                                         severity="warn")
+        quality = ExpectationsCheckOperator(
+            task_id="q", policy=str(LENDING), check="applications_quality", data="x.parquet"
+        )
+        fairness = FairnessCheckOperator(task_id="fairness", policy=str(LENDING), data="p.parquet", severity="warn")
     assert quality.check_name == "applications_quality" and len(quality.expectations) == 5
     assert quality.policy_ref["name"] == "lending"
     assert fairness.sensitive_features == ["sex"] and fairness.severity == "warn"  # explicit wins
     assert fairness.options["confidence"] == 0.95
-    with pytest.raises(SpecError, match="policy check 'fairness' is of kind 'fairness'"):
-        with DAG(dag_id="policy_ops2", schedule=None, start_date=datetime(2026, 1, 1)):
-            DataExpectationsOperator(task_id="x", policy=str(LENDING), check="fairness", data="x.csv")
-    with pytest.raises(SpecError, match="has no check 'fairnes'. Did you mean 'fairness'"):
-        with DAG(dag_id="policy_ops3", schedule=None, start_date=datetime(2026, 1, 1)):
-            FairnessCheckOperator(task_id="x", policy=str(LENDING), check="fairnes", data="x.csv")
+    with (
+        pytest.raises(SpecError, match="policy check 'fairness' is of kind 'fairness'"),
+        DAG(dag_id="policy_ops2", schedule=None, start_date=datetime(2026, 1, 1)),
+    ):
+        ExpectationsCheckOperator(task_id="x", policy=str(LENDING), check="fairness", data="x.csv")
+    with (
+        pytest.raises(SpecError, match=r"has no check 'fairnes'. Did you mean 'fairness'"),
+        DAG(dag_id="policy_ops3", schedule=None, start_date=datetime(2026, 1, 1)),
+    ):
+        FairnessCheckOperator(task_id="x", policy=str(LENDING), check="fairnes", data="x.csv")
     assert copy.deepcopy(_raw()) == _raw()  # loading never mutates the spec
 
 
 def test_a_drift_check_in_a_policy():
     raw = {
-        "name": "monitoring", "version": 1,
-        "checks": [{"name": "drift", "kind": "drift", "data": "current.parquet", "reference": "train.parquet",
-                    "psi_block": 0.3, "bounds": {"income": {"psi_max": 0.2, "rationale": "income drives the score"}}}],
+        "name": "monitoring",
+        "version": 1,
+        "checks": [
+            {
+                "name": "drift",
+                "kind": "drift",
+                "data": "current.parquet",
+                "reference": "train.parquet",
+                "psi_block": 0.3,
+                "bounds": {"income": {"psi_max": 0.2, "rationale": "income drives the score"}},
+            }
+        ],
     }
     check = load_policy(raw).check("drift")
     assert check.kind == "drift" and check.operator_kwargs()["reference"] == "train.parquet"

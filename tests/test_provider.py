@@ -38,7 +38,7 @@ def test_every_listed_module_imports_and_every_operator_is_listed():
     listed += [m for group in info["sensors"] for m in group["python-modules"]]
     for name in listed:
         importlib.import_module(name)
-    for path in info["extra-links"] + [p["plugin-class"] for p in info["plugins"]]:
+    for path in info["extra-links"] + info["notifications"] + [p["plugin-class"] for p in info["plugins"]]:
         module, _, attr = path.rpartition(".")
         assert hasattr(importlib.import_module(module), attr), path
     from airflow.sdk import BaseOperator
@@ -54,8 +54,8 @@ def test_public_surface():
         "AlignmentCheckFailed",
         "AlignmentCheckOperator",
         "AlignmentGateOperator",
-        "DataExpectationsOperator",
         "DriftCheckOperator",
+        "ExpectationsCheckOperator",
         "FairnessCheckOperator",
         "PerformanceCheckOperator",
     ]
@@ -72,6 +72,8 @@ def test_airflow_finds_the_provider_and_the_plugin():
 
     names = {getattr(p, "name", None) for p in _plugins(plugins_manager)}
     assert "airflow_alignment" in names
+    notifications = ProvidersManager().notification
+    assert "airflow_alignment.notifications.AlignmentNotifier" in notifications
 
 
 def _plugins(plugins_manager):

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError
+from airflow_alignment.io import sql
 from airflow_alignment.triggers.readiness import Observation, file_condition, observe
 from tests.sqlservers import write_table
 
@@ -101,9 +101,16 @@ def test_a_prefix_is_not_an_object(s3_bucket):
 def test_an_unreachable_store_means_wait(monkeypatch):
     from tests.sqlservers import free_port
 
-    conn = {"conn_type": "aws", "login": "k", "password": "s",
-            "extra": {"endpoint_url": f"http://127.0.0.1:{free_port()}", "region_name": "us-east-1",
-                      "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1}}}  # fmt: skip
+    conn = {
+        "conn_type": "aws",
+        "login": "k",
+        "password": "s",
+        "extra": {
+            "endpoint_url": f"http://127.0.0.1:{free_port()}",
+            "region_name": "us-east-1",
+            "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1},
+        },
+    }
     monkeypatch.setenv("AIRFLOW_CONN_NOWHERE_S3", json.dumps(conn))
     with pytest.raises(SourceUnavailableError, match=r"could not look at s3://nowhere_s3@bucket/x\.csv: "):
         observe(file_condition("s3://nowhere_s3@bucket/x.csv"))
@@ -113,8 +120,12 @@ def test_trigger_wakes_when_the_object_lands(s3_bucket):
     """The real trigger loop over S3: it polls the missing object, then fires once it lands."""
     from airflow_alignment.triggers import AlignmentSensorTrigger
 
-    trigger = AlignmentSensorTrigger(file_condition(s3_bucket.uri("in/b.csv")), poke_interval=0.1,
-                                     deadline=time.time() + 30, carry={"evaluations": 1})
+    trigger = AlignmentSensorTrigger(
+        file_condition(s3_bucket.uri("in/b.csv")),
+        poke_interval=0.1,
+        deadline=time.time() + 30,
+        carry={"evaluations": 1},
+    )
 
     async def scenario():
         async def land():
@@ -180,8 +191,14 @@ def test_row_count_grows_to_min_rows(warehouse):
 @pytest.mark.parametrize("aware", [True, False], ids=["timestamptz", "naive"])
 def test_labelled_rows_per_group_in_the_window(warehouse, aware):
     source = {"conn_id": warehouse.conn_id, "table": "feedback"}
-    condition = {"kind": "labelled", "source": source, "features": ["grp"], "label": "label", "min_per_group": 4,
-                 "window": WINDOW}  # fmt: skip
+    condition = {
+        "kind": "labelled",
+        "source": source,
+        "features": ["grp"],
+        "label": "label",
+        "min_per_group": 4,
+        "window": WINDOW,
+    }
     write_table(warehouse.url, "feedback", _feedback(labelled_b=2, aware=aware))
     short = observe(condition)
     # the 4 rows before the window (unlabelled A rows) are not counted
@@ -199,24 +216,38 @@ def test_labelled_rows_per_group_in_the_window(warehouse, aware):
 
 def test_no_rows_in_the_window_is_not_ready(warehouse):
     write_table(warehouse.url, "feedback", _feedback(labelled_b=6))
-    condition = {"kind": "labelled", "source": {"conn_id": warehouse.conn_id, "table": "feedback"},
-                 "features": ["grp"], "label": "label", "min_per_group": 1,
-                 "window": {**WINDOW, "end": "2026-01-01T00:00:00+00:00"}}  # fmt: skip
+    condition = {
+        "kind": "labelled",
+        "source": {"conn_id": warehouse.conn_id, "table": "feedback"},
+        "features": ["grp"],
+        "label": "label",
+        "min_per_group": 1,
+        "window": {**WINDOW, "end": "2026-01-01T00:00:00+00:00"},
+    }
     seen = observe(condition)
     assert seen.fingerprint == {"groups": []} and not seen.enough and seen.note.startswith("no rows in sql://")
 
 
 def test_group_counts_equal_pandas_on_sqlite_text_timestamps(sqlite_conn_id):
     """SQLite keeps timestamps as text in any ISO form: 'T' or ' ', with or without an offset."""
-    from airflow_alignment.sources import SqlSource
-    from airflow_alignment.window import Window
+    from airflow_alignment.io import SqlSource
+    from airflow_alignment.io.window import Window
 
-    frame = pd.DataFrame({
-        "ts": ["2026-03-01T00:00:00+00:00", "2026-03-01 00:00:00.001", "2026-03-07T23:30:00-01:00",
-               "2026-03-08T00:00:00Z", "2026-03-08 00:00:00.001", "2026-03-05T12:00:00", None],
-        "grp": ["A", "A", "B", "B", "A", None, "B"],
-        "label": [1, None, 0, 1, 1, 0, 1],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ts": [
+                "2026-03-01T00:00:00+00:00",
+                "2026-03-01 00:00:00.001",
+                "2026-03-07T23:30:00-01:00",
+                "2026-03-08T00:00:00Z",
+                "2026-03-08 00:00:00.001",
+                "2026-03-05T12:00:00",
+                None,
+            ],
+            "grp": ["A", "A", "B", "B", "A", None, "B"],
+            "label": [1, None, 0, 1, 1, 0, 1],
+        }
+    )
     write_table(sqlite_conn_id.url, "feedback", frame)
     window = Window(column="ts", seconds=7 * 86400.0, end=END)
     counts = sql.group_counts(SqlSource(sqlite_conn_id.conn_id, table="feedback"), ["grp"], "label", window=window)
@@ -236,9 +267,15 @@ def test_readiness_never_imports_the_heavy_libraries(tmp_path, s3_bucket, wareho
         file_condition(str(tmp_path / "b.csv")),
         file_condition(s3_bucket.uri("b.csv")),
         {"kind": "rows", "source": source, "min_rows": 1},
-        {"kind": "labelled", "source": source, "features": ["grp"], "label": "label", "min_per_group": 4,
-         "window": WINDOW},
-    ]  # fmt: skip
+        {
+            "kind": "labelled",
+            "source": source,
+            "features": ["grp"],
+            "label": "label",
+            "min_per_group": 4,
+            "window": WINDOW,
+        },
+    ]
     probe = (
         "import asyncio, json, sys\n"
         "from airflow_alignment.triggers import AlignmentSensorTrigger\n"
@@ -249,7 +286,12 @@ def test_readiness_never_imports_the_heavy_libraries(tmp_path, s3_bucket, wareho
         "asyncio.run(main(json.loads(sys.argv[1])))\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", probe, json.dumps(conditions)], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(conditions)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

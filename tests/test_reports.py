@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from airflow_alignment.reporting import html
-from airflow_alignment.reporting.store import ArtifactStore, result_key
 from airflow_alignment.results import Assertion, CheckResult
+from airflow_alignment.store.artifacts import ArtifactStore, result_key
 from tests.conftest import checked
 
 EVIL_IMG = "<img src=x onerror=alert(1)>"
@@ -47,9 +47,18 @@ def fairness_result(*, evil: bool = False, bias: float = 50.0, n: int = 1500, se
         df = df.rename(columns={"sex": EVIL_IMG})
         feature = EVIL_IMG
     df = df[(df["race"] != "E") | (df.index % 10 == 0)]  # a small group to exclude
-    return evaluate(df, y_true="repaid", y_pred="approved", sensitive_features=[feature, "race"],
-                    constraints=CONSTRAINTS, min_group_size=30, confidence=0.9, n_boot=200,
-                    check_name="fairness_plain", source=EVIL_SCRIPT if evil else "applicants.parquet")  # fmt: skip
+    return evaluate(
+        df,
+        y_true="repaid",
+        y_pred="approved",
+        sensitive_features=[feature, "race"],
+        constraints=CONSTRAINTS,
+        min_group_size=30,
+        confidence=0.9,
+        n_boot=200,
+        check_name="fairness_plain",
+        source=EVIL_SCRIPT if evil else "applicants.parquet",
+    )
 
 
 def expectations_result(*, column: str = "income", sample: list[Any] | None = None) -> CheckResult:
@@ -57,26 +66,42 @@ def expectations_result(*, column: str = "income", sample: list[Any] | None = No
     sample = sample if sample is not None else [-1, 150]
     assertions = [
         Assertion(
-            name=f"expect_column_values_to_be_between({column})", success=False,
+            name=f"expect_column_values_to_be_between({column})",
+            success=False,
             observed={"unexpected_count": len(sample), "unexpected_percent": 0.5},
-            expected={"min_value": 18, "max_value": 100}, severity="block",
-            details={"index": 0, "type": "expect_column_values_to_be_between",
-                     "kwargs": {"column": column, "min_value": 18, "max_value": 100}, "element_count": 3000,
-                     "unexpected_count": len(sample), "unexpected_percent": 0.5, "unexpected_sample": sample},
+            expected={"min_value": 18, "max_value": 100},
+            severity="block",
+            details={
+                "index": 0,
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": column, "min_value": 18, "max_value": 100},
+                "element_count": 3000,
+                "unexpected_count": len(sample),
+                "unexpected_percent": 0.5,
+                "unexpected_sample": sample,
+            },
         ),
         Assertion(
-            name="expect_table_row_count_to_be_between", success=True, observed=3000,
-            expected={"min_value": 1000}, severity="block",
+            name="expect_table_row_count_to_be_between",
+            success=True,
+            observed=3000,
+            expected={"min_value": 1000},
+            severity="block",
             details={"index": 1, "type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1000}},
         ),
-    ]  # fmt: skip
+    ]
     return CheckResult(
-        check="data_quality", kind="expectations", status="failed", severity="block",
+        check="data_quality",
+        kind="expectations",
+        status="failed",
+        severity="block",
         summary=f"1 of 2 expectations failed; worst: expect_column_values_to_be_between({column})",
-        assertions=assertions, metrics={"evaluated": 2, "failed": 1, "warned": 0},
+        assertions=assertions,
+        metrics={"evaluated": 2, "failed": 1, "warned": 0},
         data={"source": "applicants.csv", "rows": 3000, "columns": [column], "fingerprint": "sha256:" + "0" * 64},
-        policy={"name": "lending", "version": "3", "sha256": "a" * 64}, started_at="2026-01-01T00:00:00.000+00:00",
-    )  # fmt: skip
+        policy={"name": "lending", "version": "3", "sha256": "a" * 64},
+        started_at="2026-01-01T00:00:00.000+00:00",
+    )
 
 
 def gate_result(findings: list[tuple[str, CheckResult | None]]) -> CheckResult:
@@ -85,11 +110,20 @@ def gate_result(findings: list[tuple[str, CheckResult | None]]) -> CheckResult:
     return decide([finding(task_id, r.to_dict() if r else None) for task_id, r in findings], model="credit")
 
 
-def publish(result: CheckResult, store: ArtifactStore, *, dag_id: str, run_id: str, task_id: str,
-            map_index: int = -1, try_number: int = 1, run_after: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+def publish(
+    result: CheckResult,
+    store: ArtifactStore,
+    *,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = -1,
+    try_number: int = 1,
+    run_after: datetime | None = None,
+) -> dict[str, Any]:
     """Store ``result`` the way an operator does (``publish_result``, with a stand-in TI and DAG
     run); ``run_after`` defaults to the date of a ``manual__<date>`` run id, else 2026-01-01."""
-    from airflow_alignment.operators.base import publish_result
+    from airflow_alignment.tasks.publish import publish_result
 
     if run_after is None:
         try:
@@ -97,7 +131,10 @@ def publish(result: CheckResult, store: ArtifactStore, *, dag_id: str, run_id: s
         except ValueError:
             run_after = datetime(2026, 1, 1)
     ti = SimpleNamespace(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, try_number=try_number)
-    context = {"ti": ti, "dag_run": SimpleNamespace(run_id=run_id, run_after=run_after.replace(tzinfo=run_after.tzinfo or timezone.utc))}
+    context = {
+        "ti": ti,
+        "dag_run": SimpleNamespace(run_id=run_id, run_after=run_after.replace(tzinfo=run_after.tzinfo or timezone.utc)),
+    }
     return publish_result(result, context, store=store, model=None, log=logging.getLogger("test"), push=False)
 
 
@@ -160,8 +197,13 @@ def test_chart_ids_are_unique_within_a_page(fairness):
 def test_group_names_are_text_not_math_in_charts():
     from airflow_alignment.reporting import charts
 
-    block = {"overall": 0.5, "by_group": [{"group": {"g": "$x^2$"}, "value": 0.4, "count": 40},
-                                          {"group": {"g": "a_b"}, "value": 0.6, "count": 50}]}  # fmt: skip
+    block = {
+        "overall": 0.5,
+        "by_group": [
+            {"group": {"g": "$x^2$"}, "value": 0.4, "count": 40},
+            {"group": {"g": "a_b"}, "value": 0.6, "count": 50},
+        ],
+    }
     svg = charts.group_chart("selection_rate", block, features=["g"])
     assert "$x^2$" in svg and "a_b" in svg
 
@@ -192,9 +234,14 @@ def test_gate_report_has_a_verdict_banner_and_the_checks():
 
 
 def test_error_result_shows_the_error():
-    result = CheckResult(check="c", kind="fairness", status="error", severity="block",
-                         summary="c could not be evaluated: column 'x' not found",
-                         error={"type": "DataError", "message": "column 'x' not found"})  # fmt: skip
+    result = CheckResult(
+        check="c",
+        kind="fairness",
+        status="error",
+        severity="block",
+        summary="c could not be evaluated: column 'x' not found",
+        error={"type": "DataError", "message": "column 'x' not found"},
+    )
     page = html.render_report(result)
     assert "DataError" in page and "column &#39;x&#39; not found" in page
 
@@ -213,13 +260,14 @@ def test_payloads_in_column_group_and_policy_names_render_as_text_everywhere():
     quality = expectations_result(column=EVIL_IMG, sample=[EVIL_SCRIPT, EVIL_IMG])
     gate = gate_result([(EVIL_IMG, fair), ("q", quality)])
     pages = [html.render_report(fair), html.render_report(quality), html.render_report(gate)]
-    from airflow_alignment.reporting.index import compact_entry, unreadable_entry
+    from airflow_alignment.store.index import compact_entry, unreadable_entry
 
     entries = [{**compact_entry(r.to_dict()), "task_id": EVIL_SCRIPT, "report_url": "/x"} for r in (gate, fair)]
     entries.append(unreadable_entry(f"index/{EVIL_IMG}.json", EVIL_SCRIPT, task_id=EVIL_IMG))
     pages.append(html.render_run({"dag_id": EVIL_IMG, "run_id": EVIL_SCRIPT, "results": entries}))
-    runs = [{"run_id": EVIL_SCRIPT + str(i), "started_at": None, "status": "failed", "results": entries}
-            for i in range(2)]  # fmt: skip
+    runs = [
+        {"run_id": EVIL_SCRIPT + str(i), "started_at": None, "status": "failed", "results": entries} for i in range(2)
+    ]
     pages.append(html.render_history({"dag_id": EVIL_IMG, "runs": runs}))
     pages.append(html.render_message(EVIL_IMG, EVIL_SCRIPT))
     for page in pages:
@@ -265,8 +313,15 @@ def test_marginal_views_render_with_their_exclusions():
 
     df = lending_applicants(1500, seed=3)
     df["approved"] = (df["credit_score"] > df["credit_score"].median()).astype("int64")
-    result = evaluate(df, y_true="repaid", y_pred="approved", sensitive_features=["sex", "race"], marginal=True,
-                      constraints=CONSTRAINTS[:1], min_group_size=30)  # fmt: skip
+    result = evaluate(
+        df,
+        y_true="repaid",
+        y_pred="approved",
+        sensitive_features=["sex", "race"],
+        marginal=True,
+        constraints=CONSTRAINTS[:1],
+        min_group_size=30,
+    )
     page = html.render_report(checked(result))
     assert "by sex and race" in page and "by sex alone" in page and "by race alone" in page
     assert page.count("min_group_size (30)") == 3

@@ -19,17 +19,17 @@ from tests.conftest import checked
 
 
 def _result(**overrides):
-    base = dict(
-        check="income_not_null",
-        kind="expectations",
-        status="passed",
-        severity="block",
-        summary="all 1 expectations passed on 10 rows",
-        assertions=[Assertion(name="a", success=True, observed=0, expected={"max": 0})],
-        metrics={"evaluated": 1},
-        data={"source": "x.csv", "rows": 10, "columns": ["income"], "fingerprint": "sha256:00"},
-        context={"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1},
-    )
+    base = {
+        "check": "income_not_null",
+        "kind": "expectations",
+        "status": "passed",
+        "severity": "block",
+        "summary": "all 1 expectations passed on 10 rows",
+        "assertions": [Assertion(name="a", success=True, observed=0, expected={"max": 0})],
+        "metrics": {"evaluated": 1},
+        "data": {"source": "x.csv", "rows": 10, "columns": ["income"], "fingerprint": "sha256:00"},
+        "context": {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1},
+    }
     base.update(overrides)
     return CheckResult(**base)
 
@@ -98,9 +98,7 @@ def test_error_result_names_the_problem():
 
 
 def test_compact_bounds_the_xcom_value_and_points_to_the_full_result():
-    big = [
-        Assertion(name=f"a{i}", success=False, observed=i, details={"sample": ["x" * 200] * 10}) for i in range(200)
-    ]
+    big = [Assertion(name=f"a{i}", success=False, observed=i, details={"sample": ["x" * 200] * 10}) for i in range(200)]
     result = _result(status="failed", assertions=big, metrics={"blob": "y" * 100_000})
     assert len(result.to_json()) > XCOM_MAX_BYTES
     compact = result.compact(full_result_uri="/store/results/x.json")

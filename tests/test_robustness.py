@@ -46,11 +46,16 @@ settings.register_profile(
     derandomize=True,
     database=None,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
-                           HealthCheck.filter_too_much],  # fmt: skip
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+    ],
 )
-settings.register_profile("robustness-long", parent=settings.get_profile("robustness"), max_examples=1000,
-                          derandomize=False)  # fmt: skip
+settings.register_profile(
+    "robustness-long", parent=settings.get_profile("robustness"), max_examples=1000, derandomize=False
+)
 PROFILE = settings.get_profile(os.environ.get("ALIGNMENT_ROBUSTNESS_PROFILE", "robustness"))
 
 # A call that takes longer is a hang; one whose peak RSS grows more is unbounded.
@@ -163,7 +168,8 @@ def report_outcomes(request: pytest.FixtureRequest) -> None:
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     for test, counts in sorted(OUTCOMES.items()):
         line = f"robustness {test}: {sum(counts.values())} examples: " + ", ".join(
-            f"{k} {v}" for k, v in counts.most_common())
+            f"{k} {v}" for k, v in counts.most_common()
+        )
         if reporter is not None and capture is not None:
             with capture.global_and_fixture_disabled():
                 reporter.write_line(line)
@@ -171,12 +177,49 @@ def report_outcomes(request: pytest.FixtureRequest) -> None:
 
 
 # -- hostile frames ------------------------------------------------------------------------
-NAMES: list[Any] = ["y", "p", "g", "h", "s", "w", "x", "y", "é 名", "a\x00b", "<img src=x onerror=alert(1)>", "",
-                    " ", "\n", 0, 1.5, True, None]  # fmt: skip
-KINDS = ("label", "label", "label3", "bool", "yesno", "float", "score", "score", "wide_score", "big_int", "text",
-         "mixed", "equal_mixed", "missing", "category", "unique", "when")  # fmt: skip
-TEXTS = np.array(["a", "é", "名前", "\x00", "\n\r\t", "<script>alert(1)</script>", "\u202erlt", "", " ", "😀",
-                  "x" * 300], dtype=object)  # fmt: skip
+NAMES: list[Any] = [
+    "y",
+    "p",
+    "g",
+    "h",
+    "s",
+    "w",
+    "x",
+    "y",
+    "é 名",
+    "a\x00b",
+    "<img src=x onerror=alert(1)>",
+    "",
+    " ",
+    "\n",
+    0,
+    1.5,
+    True,
+    None,
+]
+KINDS = (
+    "label",
+    "label",
+    "label3",
+    "bool",
+    "yesno",
+    "float",
+    "score",
+    "score",
+    "wide_score",
+    "big_int",
+    "text",
+    "mixed",
+    "equal_mixed",
+    "missing",
+    "category",
+    "unique",
+    "when",
+)
+TEXTS = np.array(
+    ["a", "é", "名前", "\x00", "\n\r\t", "<script>alert(1)</script>", "\u202erlt", "", " ", "😀", "x" * 300],
+    dtype=object,
+)
 MIXED = np.array([1, 1.5, "1", None, "x", float("nan"), b"bytes", (1, 2)], dtype=object)
 EQUAL_MIXED = np.array([1, 1.0, True, 0, False, 0.0], dtype=object)
 SIZES = (0, 1, 2, 3, 40, 120, 120, 400, 400, 400)
@@ -275,24 +318,41 @@ THRESHOLDS = [None, 0.5, 0.0, float("nan"), float("inf"), -3, "0.5", True]
 SEEDS = [0, 1, None, -1, 2**70, 1.5, "x"]
 FAIR_CONSTRAINTS = [
     [{"metric": "demographic_parity_ratio", "min": 0.8}],
-    [{"metric": "equalized_odds_difference", "max": 0.1}, {"metric": "selection_rate", "aggregate": "per_group",
-                                                          "min": 0.1}],  # fmt: skip
-    [{"metric": "true_positive_rate", "aggregate": "ratio", "method": "to_overall", "min": 0.8,
-      "decide_on": "conservative"}],  # fmt: skip
+    [
+        {"metric": "equalized_odds_difference", "max": 0.1},
+        {"metric": "selection_rate", "aggregate": "per_group", "min": 0.1},
+    ],
+    [
+        {
+            "metric": "true_positive_rate",
+            "aggregate": "ratio",
+            "method": "to_overall",
+            "min": 0.8,
+            "decide_on": "conservative",
+        }
+    ],
     [{"metric": "roc_auc", "aggregate": "difference", "max": 0.1}],
     [{"metric": "count", "aggregate": "group_min", "min": 5}],
     [{"metric": "demographic_parity_ratio", "min": float("nan")}],
     [{"metric": "nope", "min": 1}],
     [{"metric": "demographic_parity_ratio", "min": 0.8, "baseline": {"max_decrease": 0.1}}],
-    [], "[]", None, {"metric": "x"}, [None], [{"metric": "demographic_parity_ratio", "min": 2}],
-]  # fmt: skip
+    [],
+    "[]",
+    None,
+    {"metric": "x"},
+    [None],
+    [{"metric": "demographic_parity_ratio", "min": 2}],
+]
 PERF_CONSTRAINTS = [
     [{"metric": "accuracy", "min": 0.5}],
     [{"metric": "roc_auc", "min": 0.5}, {"metric": "log_loss", "max": 2}],
     [{"metric": "precision", "min": 0.1, "decide_on": "significant"}, {"metric": "brier_score", "max": 0.3}],
     [{"metric": "recall", "baseline": {"max_decrease": 0.1}}],
-    [{"metric": "accuracy", "min": "high"}], [{"metric": "demographic_parity_ratio", "min": 0.8}], [], None,
-]  # fmt: skip
+    [{"metric": "accuracy", "min": "high"}],
+    [{"metric": "demographic_parity_ratio", "min": 0.8}],
+    [],
+    None,
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -303,40 +363,65 @@ def warm(request: pytest.FixtureRequest) -> Iterator[None]:
 
     df = pd.DataFrame({"y": [0, 1] * 20, "s": [0.2, 0.7] * 20, "g": ["a", "b"] * 20})
     expectations.evaluate(df, expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "y"}}])
-    fairness.evaluate(df, y_true="y", y_score="s", threshold=0.5, sensitive_features="g", min_group_size=1,
-                      constraints=[{"metric": "roc_auc", "aggregate": "difference", "max": 1}])
+    fairness.evaluate(
+        df,
+        y_true="y",
+        y_score="s",
+        threshold=0.5,
+        sensitive_features="g",
+        min_group_size=1,
+        constraints=[{"metric": "roc_auc", "aggregate": "difference", "max": 1}],
+    )
     yield
     report_outcomes(request)
 
 
 # -- engines -------------------------------------------------------------------------------
-FAIRNESS_ARGS = ["y_true", "y_pred", "y_score", "threshold", "sensitive_features", "constraints", "pos_label",
-                 "min_group_size", "confidence", "n_boot", "marginal", "sample_weight", "missing_groups",
-                 "random_state", "decide_on"]  # fmt: skip
+FAIRNESS_ARGS = [
+    "y_true",
+    "y_pred",
+    "y_score",
+    "threshold",
+    "sensitive_features",
+    "constraints",
+    "pos_label",
+    "min_group_size",
+    "confidence",
+    "n_boot",
+    "marginal",
+    "sample_weight",
+    "missing_groups",
+    "random_state",
+    "decide_on",
+]
 
 
 def labelled_arguments(frame: pd.DataFrame, options: Options, *, fairness: bool) -> dict[str, Any]:
     scored = options.data.draw(st.booleans(), label="scored")
     kwargs = {
         "y_true": options("y_true", ["y"], COLUMNS_HOSTILE),
-        "constraints": options("constraints", (FAIR_CONSTRAINTS if fairness else PERF_CONSTRAINTS)[:4],
-                               FAIR_CONSTRAINTS[4:] if fairness else PERF_CONSTRAINTS[4:]),
+        "constraints": options(
+            "constraints",
+            (FAIR_CONSTRAINTS if fairness else PERF_CONSTRAINTS)[:4],
+            FAIR_CONSTRAINTS[4:] if fairness else PERF_CONSTRAINTS[4:],
+        ),
         "pos_label": options("pos_label", [1, 1, "yes", True], LABELS),
         "confidence": options("confidence", [None, None, 0.9], FRACTIONS),
         "n_boot": options("n_boot", [1, 20, 200], COUNTS),
-        "sample_weight": options("sample_weight", [None, None, "w"], COLUMNS_HOSTILE + ["y"]),
+        "sample_weight": options("sample_weight", [None, None, "w"], [*COLUMNS_HOSTILE, "y"]),
         "random_state": options("random_state", [0, 1, None], SEEDS),
         "decide_on": options("decide_on", ["estimate"], ["conservative", "significant", "nope", None]),
     }
     if scored:
-        kwargs["y_score"] = options("y_score", ["s"], COLUMNS_HOSTILE + ["y", "g"])
+        kwargs["y_score"] = options("y_score", ["s"], [*COLUMNS_HOSTILE, "y", "g"])
         kwargs["threshold"] = options("threshold", [0.5, 0.3], THRESHOLDS)
     else:
-        kwargs["y_pred"] = options("y_pred", ["p"], COLUMNS_HOSTILE + ["s", "y"])
+        kwargs["y_pred"] = options("y_pred", ["p"], [*COLUMNS_HOSTILE, "s", "y"])
         kwargs["threshold"] = options("threshold", [None], [0.5, float("nan")])
     if fairness:
-        kwargs["sensitive_features"] = options("sensitive_features", ["g", ["g", "h"], "h"],
-                                               COLUMNS_HOSTILE + [[], ["g", "g"], ["g", 0], "y"])  # fmt: skip
+        kwargs["sensitive_features"] = options(
+            "sensitive_features", ["g", ["g", "h"], "h"], [*COLUMNS_HOSTILE, [], ["g", "g"], ["g", 0], "y"]
+        )
         kwargs["min_group_size"] = options("min_group_size", [1, 5, 30], COUNTS)
         kwargs["marginal"] = options("marginal", [False, True], ["yes", None, 1])
         kwargs["missing_groups"] = options("missing_groups", ["error", "drop", "as_group"], ["nope", None, 1])
@@ -356,7 +441,7 @@ def test_fairness_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None:
 @given(frame=frames(roles=LABELLED), data=st.data())
 def test_fairness_evaluate_on_cells(frame: pd.DataFrame, data: st.DataObject) -> None:
     """The cell-table path: counted first (as a file read in batches is), then judged."""
-    from airflow_alignment.engines import cells
+    from airflow_alignment.engines.binary import cells
     from airflow_alignment.engines.fairness import evaluate
 
     kwargs = labelled_arguments(frame, Options(data, FAIRNESS_ARGS), fairness=True)
@@ -364,12 +449,14 @@ def test_fairness_evaluate_on_cells(frame: pd.DataFrame, data: st.DataObject) ->
 
     def call() -> Any:
         features = kwargs["sensitive_features"]
-        table = cells.from_frame(frame, features=[features] if isinstance(features, str) else features,
-                                 **{k: kwargs.get(k) for k in ("y_true", "y_pred", "y_score", "threshold",
-                                                                "sample_weight")})  # fmt: skip
+        table = cells.from_frame(
+            frame,
+            features=[features] if isinstance(features, str) else features,
+            **{k: kwargs.get(k) for k in ("y_true", "y_pred", "y_score", "threshold", "sample_weight")},
+        )
         return evaluate(table, **kwargs)
 
-    judged(call, mentions(kwargs, frame.columns) + ["features"])
+    judged(call, [*mentions(kwargs, frame.columns), "features"])
 
 
 @examples(400)
@@ -381,12 +468,30 @@ def test_performance_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None:
     judged(lambda: evaluate(frame, **kwargs), mentions(kwargs, frame.columns))
 
 
-DRIFT = {"x": ("float", "score", "wide_score", "big_int", "missing", "text", "mixed", "bool", "when"),
-         "c": ("yesno", "text", "category", "equal_mixed", "mixed", "unique", "missing"),
-         "p": LABELLED["p"], "g": LABELLED["g"]}  # fmt: skip
-DRIFT_ARGS = ["features", "categorical", "exclude", "bins", "psi_warn", "psi_block", "ks_alpha", "chi2_alpha",
-              "bounds", "prediction", "sensitive_features", "pos_label", "threshold", "selection_rate_max_change",
-              "min_group_size", "severity"]  # fmt: skip
+DRIFT = {
+    "x": ("float", "score", "wide_score", "big_int", "missing", "text", "mixed", "bool", "when"),
+    "c": ("yesno", "text", "category", "equal_mixed", "mixed", "unique", "missing"),
+    "p": LABELLED["p"],
+    "g": LABELLED["g"],
+}
+DRIFT_ARGS = [
+    "features",
+    "categorical",
+    "exclude",
+    "bins",
+    "psi_warn",
+    "psi_block",
+    "ks_alpha",
+    "chi2_alpha",
+    "bounds",
+    "prediction",
+    "sensitive_features",
+    "pos_label",
+    "threshold",
+    "selection_rate_max_change",
+    "min_group_size",
+    "severity",
+]
 
 
 @examples(400)
@@ -407,10 +512,13 @@ def test_drift_evaluate(reference: pd.DataFrame, data: st.DataObject) -> None:
         "psi_block": options("psi_block", [0.25], [0.05, float("inf"), -1]),
         "ks_alpha": options("ks_alpha", [None, 0.05], FRACTIONS),
         "chi2_alpha": options("chi2_alpha", [None, 0.05], FRACTIONS),
-        "bounds": options("bounds", [None, {"x": {"psi_max": 0.2, "rationale": "why"}}],
-                          [{"nope": {}}, {"x": "x"}, [1], {"x": {"psi_max": -1}}, {0: {}}]),
+        "bounds": options(
+            "bounds",
+            [None, {"x": {"psi_max": 0.2, "rationale": "why"}}],
+            [{"nope": {}}, {"x": "x"}, [1], {"x": {"psi_max": -1}}, {0: {}}],
+        ),
         "prediction": options("prediction", [None, "p"], COLUMNS_HOSTILE),
-        "sensitive_features": options("sensitive_features", [None, "g"], COLUMNS_HOSTILE + [["g", "g"]]),
+        "sensitive_features": options("sensitive_features", [None, "g"], [*COLUMNS_HOSTILE, ["g", "g"]]),
         "pos_label": options("pos_label", [1], LABELS),
         "threshold": options("threshold", [None, 0.5], THRESHOLDS),
         "selection_rate_max_change": options("selection_rate_max_change", [0.05], [-1, float("nan"), "x"]),
@@ -457,7 +565,9 @@ def test_expectations_evaluate(frame: pd.DataFrame, data: st.DataObject) -> None
     judged(lambda: evaluate(frame, **kwargs), names)
 
 
-RESULT_DOCUMENT = st.fixed_dictionaries({}, optional={
+RESULT_DOCUMENT = st.fixed_dictionaries(
+    {},
+    optional={
         "check": st.one_of(st.text(max_size=20), st.integers(), st.none()),
         "status": st.sampled_from(["passed", "warned", "failed", "error", "weird", "", None, 3]),
         "severity": st.sampled_from(["block", "warn", "fatal", None, []]),
@@ -465,14 +575,23 @@ RESULT_DOCUMENT = st.fixed_dictionaries({}, optional={
         "policy": st.sampled_from([None, {"name": "p", "version": "1", "sha256": "a" * 64}, {"name": "q"}, "p", []]),
         "full_result": st.one_of(st.none(), st.text(max_size=20), st.integers()),
         "report": st.one_of(st.none(), st.text(max_size=20)),
-})  # fmt: skip
-FINDINGS = st.one_of(st.none(), RESULT_DOCUMENT, RESULT_DOCUMENT, RESULT_DOCUMENT,
-                     st.sampled_from([[], "passed", 3, {"schema": "other"}]))  # fmt: skip
+    },
+)
+FINDINGS = st.one_of(
+    st.none(),
+    RESULT_DOCUMENT,
+    RESULT_DOCUMENT,
+    RESULT_DOCUMENT,
+    st.sampled_from([[], "passed", 3, {"schema": "other"}]),
+)
 
 
 @examples(400)
-@given(results=st.lists(st.tuples(st.text(min_size=0, max_size=12), FINDINGS), max_size=6),
-       review=st.booleans(), model=st.one_of(st.none(), st.text(max_size=10), st.integers()))  # fmt: skip
+@given(
+    results=st.lists(st.tuples(st.text(min_size=0, max_size=12), FINDINGS), max_size=6),
+    review=st.booleans(),
+    model=st.one_of(st.none(), st.text(max_size=10), st.integers()),
+)
 def test_gate_decide(results: list[tuple[str, Any]], review: bool, model: Any) -> None:
     from airflow_alignment.engines.gate import decide, finding
 
@@ -488,22 +607,69 @@ def test_gate_decide(results: list[tuple[str, Any]], review: bool, model: Any) -
 
 # -- policies ------------------------------------------------------------------------------
 VALID_POLICY: dict[str, Any] = {
-    "name": "lending", "version": "1.0", "owner": "risk", "description": "fair credit",
-    "references": ["ECOA"], "defaults": {"severity": "block", "min_group_size": 30},
+    "name": "lending",
+    "version": "1.0",
+    "owner": "risk",
+    "description": "fair credit",
+    "references": ["ECOA"],
+    "defaults": {"severity": "block", "min_group_size": 30},
     "checks": [
-        {"name": "quality", "kind": "expectations", "data": "a.csv",
-         "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "age"}}]},
-        {"name": "fairness", "kind": "fairness", "data": {"conn_id": "wh", "table": "t"}, "y_true": "y",
-         "y_pred": "p", "sensitive_features": ["sex"], "constraints": [{"metric": "demographic_parity_ratio",
-                                                                        "min": 0.8}]},
-        {"name": "drift", "kind": "drift", "data": "b.parquet", "reference": "a.parquet", "bins": 10,
-         "bounds": {"income": {"psi_max": 0.2}}},
-        {"name": "perf", "kind": "performance", "data": "c.csv", "y_true": "y", "y_score": "s", "threshold": 0.5,
-         "constraints": [{"metric": "roc_auc", "min": 0.7}], "n_boot": 100, "confidence": 0.9},
+        {
+            "name": "quality",
+            "kind": "expectations",
+            "data": "a.csv",
+            "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "age"}}],
+        },
+        {
+            "name": "fairness",
+            "kind": "fairness",
+            "data": {"conn_id": "wh", "table": "t"},
+            "y_true": "y",
+            "y_pred": "p",
+            "sensitive_features": ["sex"],
+            "constraints": [{"metric": "demographic_parity_ratio", "min": 0.8}],
+        },
+        {
+            "name": "drift",
+            "kind": "drift",
+            "data": "b.parquet",
+            "reference": "a.parquet",
+            "bins": 10,
+            "bounds": {"income": {"psi_max": 0.2}},
+        },
+        {
+            "name": "perf",
+            "kind": "performance",
+            "data": "c.csv",
+            "y_true": "y",
+            "y_score": "s",
+            "threshold": 0.5,
+            "constraints": [{"metric": "roc_auc", "min": 0.7}],
+            "n_boot": 100,
+            "confidence": 0.9,
+        },
     ],
-}  # fmt: skip
-HOSTILE_VALUES = [None, "", "..", "x" * 5000, "\x00\x1b[31m", "名前", -1, 10**30, 2.5, float("nan"), float("inf"),
-                  True, [], {}, [None], {"a": {"b": {"c": [1, {"d": None}]}}}, {"<<": "x"}, "{{ ds }}"]  # fmt: skip
+}
+HOSTILE_VALUES = [
+    None,
+    "",
+    "..",
+    "x" * 5000,
+    "\x00\x1b[31m",
+    "名前",
+    -1,
+    10**30,
+    2.5,
+    float("nan"),
+    float("inf"),
+    True,
+    [],
+    {},
+    [None],
+    {"a": {"b": {"c": [1, {"d": None}]}}},
+    {"<<": "x"},
+    "{{ ds }}",
+]
 
 
 def paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -548,8 +714,9 @@ def policies(draw: Any) -> Any:
     text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
     if form == "yaml":
         return text
-    mutation = draw(st.sampled_from(["anchor", "laughs", "cycle", "dup", "nest", "tab", "binary", "version",
-                                     "truncate", "garbage"]))  # fmt: skip
+    mutation = draw(
+        st.sampled_from(["anchor", "laughs", "cycle", "dup", "nest", "tab", "binary", "version", "truncate", "garbage"])
+    )
     if mutation == "anchor":
         return text.replace("owner: risk", "owner: &o risk\nextra_owner: *o", 1)
     if mutation == "laughs":
@@ -601,30 +768,54 @@ def test_load_policy(policy: Any) -> None:
 def wide() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     n = 100_001
-    return pd.DataFrame({"y": rng.integers(0, 2, n), "p": rng.integers(0, 2, n), "s": rng.random(n),
-                         "id": [f"c{i}" for i in range(n)], "x": rng.normal(size=n)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "p": rng.integers(0, 2, n),
+            "s": rng.random(n),
+            "id": [f"c{i}" for i in range(n)],
+            "x": rng.normal(size=n),
+        }
+    )
 
 
-@pytest.mark.parametrize("engine", ["fairness", "fairness_cells", "performance", "drift", "drift_groups",
-                                    "expectations"])  # fmt: skip
+@pytest.mark.parametrize(
+    "engine", ["fairness", "fairness_cells", "performance", "drift", "drift_groups", "expectations"]
+)
 def test_one_hundred_thousand_groups(wide: pd.DataFrame, engine: str) -> None:
-    from airflow_alignment.engines import cells, drift, expectations, fairness, performance
+    from airflow_alignment.engines import drift, expectations, fairness, performance
+    from airflow_alignment.engines.binary import cells
 
     dp = [{"metric": "demographic_parity_ratio", "min": 0.8}]
     calls: dict[str, Callable[[], Any]] = {
-        "fairness": lambda: fairness.evaluate(wide, y_true="y", y_pred="p", sensitive_features="id", constraints=dp,
-                                              confidence=0.9, n_boot=1000),
+        "fairness": lambda: fairness.evaluate(
+            wide, y_true="y", y_pred="p", sensitive_features="id", constraints=dp, confidence=0.9, n_boot=1000
+        ),
         "fairness_cells": lambda: fairness.evaluate(
-            cells.from_frame(wide, features=["id"], y_true="y", y_pred="p"), y_true="y", y_pred="p",
-            sensitive_features="id", constraints=dp),
-        "performance": lambda: performance.evaluate(wide, y_true="y", y_score="s", threshold=0.5, confidence=0.9,
-                                                    constraints=[{"metric": "roc_auc", "min": 0.4}]),
+            cells.from_frame(wide, features=["id"], y_true="y", y_pred="p"),
+            y_true="y",
+            y_pred="p",
+            sensitive_features="id",
+            constraints=dp,
+        ),
+        "performance": lambda: performance.evaluate(
+            wide,
+            y_true="y",
+            y_score="s",
+            threshold=0.5,
+            confidence=0.9,
+            constraints=[{"metric": "roc_auc", "min": 0.4}],
+        ),
         "drift": lambda: drift.evaluate(wide, wide.sample(frac=1.0, random_state=1), categorical=["id"]),
         "drift_groups": lambda: drift.evaluate(wide, wide, features=["x"], prediction="p", sensitive_features="id"),
-        "expectations": lambda: expectations.evaluate(wide, expectations=[
-            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
-            {"type": "expect_column_distinct_values_to_be_in_set", "kwargs": {"column": "id", "value_set": ["c1"]}}]),
-    }  # fmt: skip
+        "expectations": lambda: expectations.evaluate(
+            wide,
+            expectations=[
+                {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
+                {"type": "expect_column_distinct_values_to_be_in_set", "kwargs": {"column": "id", "value_set": ["c1"]}},
+            ],
+        ),
+    }
     outcome = judged(calls[engine], ["sensitive feature 'id'", "sensitive_features ['id']"])
     if engine.startswith("fairness") or engine == "drift_groups":
         assert isinstance(outcome, DataError) and "more than 10,000" in str(outcome)

@@ -96,8 +96,8 @@ def as_data(frame: pd.DataFrame, form: str, folder: Path) -> Any:
 def executed(build: Any, task_id: str, folder: Path, names: list[str], upstream: dict[str, Any] | None = None) -> None:
     """The operator property (see the module docstring)."""
     from airflow_alignment.operators.base import AlignmentCheckFailed
-    from airflow_alignment.reporting.audit import read_audit
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
+    from airflow_alignment.store.audit import read_audit
 
     try:
         operator = build()
@@ -138,8 +138,18 @@ def executed(build: Any, task_id: str, folder: Path, names: list[str], upstream:
 
 
 SCHEMA = "airflow-alignment/check-result/v1"
-OPERATOR_ARGS = ["y_true", "y_pred", "constraints", "pos_label", "confidence", "n_boot", "sample_weight",
-                 "sensitive_features", "min_group_size", "missing_groups"]  # fmt: skip
+OPERATOR_ARGS = [
+    "y_true",
+    "y_pred",
+    "constraints",
+    "pos_label",
+    "confidence",
+    "n_boot",
+    "sample_weight",
+    "sensitive_features",
+    "min_group_size",
+    "missing_groups",
+]
 
 
 @examples(60)
@@ -152,8 +162,11 @@ def test_fairness_and_performance_operators(frame: pd.DataFrame, form: str, data
     kwargs: dict[str, Any] = {
         "y_true": options("y_true", ["y"], ["nope", 0, ""]),
         "y_pred": options("y_pred", ["p"], ["s", "nope"]),
-        "constraints": options("constraints", (FAIR_CONSTRAINTS if fairness else PERF_CONSTRAINTS)[:3],
-                               (FAIR_CONSTRAINTS if fairness else PERF_CONSTRAINTS)[4:]),
+        "constraints": options(
+            "constraints",
+            (FAIR_CONSTRAINTS if fairness else PERF_CONSTRAINTS)[:3],
+            (FAIR_CONSTRAINTS if fairness else PERF_CONSTRAINTS)[4:],
+        ),
         "pos_label": options("pos_label", [1, True], ["yes", [1], 2.5]),
         "confidence": options("confidence", [None, 0.9], [1.5, float("nan")]),
         "n_boot": options("n_boot", [20, 100], [0, 10**12, 2.5]),
@@ -167,27 +180,40 @@ def test_fairness_and_performance_operators(frame: pd.DataFrame, form: str, data
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         source = as_data(frame, form, folder)
-        executed(lambda: operator(task_id=operator.kind, data=source, artifact_store=str(folder / "store"), **kwargs),
-                 operator.kind, folder, mentions(kwargs, frame.columns) + ["data"])  # fmt: skip
+        executed(
+            lambda: operator(task_id=operator.kind, data=source, artifact_store=str(folder / "store"), **kwargs),
+            operator.kind,
+            folder,
+            [*mentions(kwargs, frame.columns), "data"],
+        )
 
 
 @examples(20)
 @given(frame=frames(roles=LABELLED), form=st.sampled_from(["callable", "csv", "parquet"]), data=st.data())
 def test_expectations_operator(frame: pd.DataFrame, form: str, data: st.DataObject) -> None:
-    from airflow_alignment.operators import DataExpectationsOperator
+    from airflow_alignment.operators import ExpectationsCheckOperator
 
     options = Options(data, ["expectations", "severity"])
     kwargs = {
-        "expectations": options("expectations", [[e] for e in EXPECTATIONS] + [EXPECTATIONS[:4]],
-                                [[e] for e in HOSTILE_EXPECTATIONS] + [[], "[1]"]),
+        "expectations": options(
+            "expectations",
+            [[e] for e in EXPECTATIONS] + [EXPECTATIONS[:4]],
+            [[e] for e in HOSTILE_EXPECTATIONS] + [[], "[1]"],
+        ),
         "severity": options("severity", ["block", "warn"], ["fatal", 1]),
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         source = as_data(frame, form, folder)
-        names = mentions(kwargs, frame.columns) + ["data", *(f"expectations[{i}]" for i in range(4))]
-        executed(lambda: DataExpectationsOperator(task_id="quality", data=source, artifact_store=str(folder / "store"),
-                                                  **kwargs), "quality", folder, names)  # fmt: skip
+        names = [*mentions(kwargs, frame.columns), "data", *(f"expectations[{i}]" for i in range(4))]
+        executed(
+            lambda: ExpectationsCheckOperator(
+                task_id="quality", data=source, artifact_store=str(folder / "store"), **kwargs
+            ),
+            "quality",
+            folder,
+            names,
+        )
 
 
 @examples(40)
@@ -210,35 +236,82 @@ def test_drift_operator(reference: pd.DataFrame, form: str, data: st.DataObject)
         ref_dir.mkdir()
         cur_dir.mkdir()
         ref_source, cur_source = as_data(reference, form, ref_dir), as_data(current, form, cur_dir)
-        names = mentions(kwargs, [*reference.columns, *current.columns]) + ["reference", "current", "data"]
-        executed(lambda: DriftCheckOperator(task_id="drift", reference=ref_source, current=cur_source,
-                                            artifact_store=str(folder / "store"), **kwargs), "drift", folder, names)  # fmt: skip
+        names = [*mentions(kwargs, [*reference.columns, *current.columns]), "reference", "current", "data"]
+        executed(
+            lambda: DriftCheckOperator(
+                task_id="drift",
+                reference=ref_source,
+                current=cur_source,
+                artifact_store=str(folder / "store"),
+                **kwargs,
+            ),
+            "drift",
+            folder,
+            names,
+        )
 
 
 @examples(60)
-@given(upstream=st.dictionaries(st.sampled_from(["a", "b", "c", "é"]),
-                                st.one_of(st.none(), RESULT_DOCUMENT.map(lambda d: {"schema": SCHEMA, **d}),
-                                          st.lists(RESULT_DOCUMENT.map(lambda d: {"schema": SCHEMA, **d}), max_size=3),
-                                          st.sampled_from([[], "x", 3, {"schema": "other"}])), min_size=1, max_size=4),
-       on_reject=st.sampled_from(["skip", "fail"]))  # fmt: skip
+@given(
+    upstream=st.dictionaries(
+        st.sampled_from(["a", "b", "c", "é"]),
+        st.one_of(
+            st.none(),
+            RESULT_DOCUMENT.map(lambda d: {"schema": SCHEMA, **d}),
+            st.lists(RESULT_DOCUMENT.map(lambda d: {"schema": SCHEMA, **d}), max_size=3),
+            st.sampled_from([[], "x", 3, {"schema": "other"}]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    on_reject=st.sampled_from(["skip", "fail"]),
+)
 def test_gate_operator(upstream: dict[str, Any], on_reject: str) -> None:
     from airflow_alignment.operators import AlignmentGateOperator
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        executed(lambda: AlignmentGateOperator(task_id="gate", checks=list(upstream), review=False, asset=False,
-                                               on_reject=on_reject, artifact_store=str(folder / "store")),
-                 "gate", folder, ["checks"], upstream=upstream)  # fmt: skip
+        executed(
+            lambda: AlignmentGateOperator(
+                task_id="gate",
+                checks=list(upstream),
+                review=False,
+                asset=False,
+                on_reject=on_reject,
+                artifact_store=str(folder / "store"),
+            ),
+            "gate",
+            folder,
+            ["checks"],
+            upstream=upstream,
+        )
 
 
 # -- the plugin's routes -------------------------------------------------------------------
 SEGMENT = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["..", ".", "%2e%2e", "a/b", "a\\b", "\x00", "\n", "é名", "<script>", "x" * 300, "{MAP_INDEX}",
-                     "alignment_lending_fairness", "manual__2026-01-01T00:00:00+00:00", "fairness_plain"]),
-)  # fmt: skip
-QUERY = st.one_of(st.none(), st.text(max_size=12),
-                  st.sampled_from(["-1", "0", "7", "-2", "1e9", "99999999", "{MAP_INDEX}"]))
+    st.sampled_from(
+        [
+            "..",
+            ".",
+            "%2e%2e",
+            "a/b",
+            "a\\b",
+            "\x00",
+            "\n",
+            "é名",
+            "<script>",
+            "x" * 300,
+            "{MAP_INDEX}",
+            "alignment_lending_fairness",
+            "manual__2026-01-01T00:00:00+00:00",
+            "fairness_plain",
+        ]
+    ),
+)
+QUERY = st.one_of(
+    st.none(), st.text(max_size=12), st.sampled_from(["-1", "0", "7", "-2", "1e9", "99999999", "{MAP_INDEX}"])
+)
 ROUTES = [
     "/alignment/dags/{dag}/runs/{run}/tasks/{task}/report",
     "/alignment/dags/{dag}/runs/{run}",
@@ -270,41 +343,89 @@ def segment(text: str) -> str:
 
 
 @examples(100)
-@given(route=st.sampled_from(ROUTES), dag=SEGMENT, run=SEGMENT, task=SEGMENT, map_index=QUERY, try_number=QUERY,
-       limit=QUERY)  # fmt: skip
-def test_routes_with_hostile_identifiers(world: dict[str, Any], route: str, dag: str, run: str, task: str,  # noqa: F811
-                                         map_index: Any, try_number: Any, limit: Any) -> None:  # fmt: skip
+@given(
+    route=st.sampled_from(ROUTES),
+    dag=SEGMENT,
+    run=SEGMENT,
+    task=SEGMENT,
+    map_index=QUERY,
+    try_number=QUERY,
+    limit=QUERY,
+)
+def test_routes_with_hostile_identifiers(
+    world: dict[str, Any],  # noqa: F811 - the fixture
+    route: str,
+    dag: str,
+    run: str,
+    task: str,
+    map_index: Any,
+    try_number: Any,
+    limit: Any,
+) -> None:
     url = route.format(dag=segment(dag), run=segment(run), task=segment(task))
     served(world, url, {"map_index": map_index, "try_number": try_number, "limit": limit})
 
 
-HOSTILE_TEXT = st.one_of(st.text(max_size=60), st.sampled_from(["<script>alert(1)</script>", "\x00\x1b[31m", "‮",
-                                                                "é名😀", "x" * 2000, "{{ 7 * 7 }}", "</td></table>"]))
+HOSTILE_TEXT = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(
+        ["<script>alert(1)</script>", "\x00\x1b[31m", "‮", "é名😀", "x" * 2000, "{{ 7 * 7 }}", "</td></table>"]
+    ),
+)
 _COUNTER = itertools.count()
 
 
 @examples(30)
-@given(check=HOSTILE_TEXT, summary=HOSTILE_TEXT, source=HOSTILE_TEXT, group=HOSTILE_TEXT,
-       kind=st.sampled_from(["fairness", "expectations", "drift", "performance", "gate"]),
-       run_id=st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="/\\"),
-                      min_size=1, max_size=30).filter(lambda r: set(r) != {"."}))  # fmt: skip
-def test_pages_of_hostile_results(world: dict[str, Any], check: str, summary: str, source: str, group: str,  # noqa: F811
-                                  kind: str, run_id: str) -> None:  # fmt: skip
-    from airflow_alignment.operators.base import publish_result
+@given(
+    check=HOSTILE_TEXT,
+    summary=HOSTILE_TEXT,
+    source=HOSTILE_TEXT,
+    group=HOSTILE_TEXT,
+    kind=st.sampled_from(["fairness", "expectations", "drift", "performance", "gate"]),
+    run_id=st.text(
+        alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="/\\"), min_size=1, max_size=30
+    ).filter(lambda r: set(r) != {"."}),
+)
+def test_pages_of_hostile_results(
+    world: dict[str, Any],  # noqa: F811 - the fixture
+    check: str,
+    summary: str,
+    source: str,
+    group: str,
+    kind: str,
+    run_id: str,
+) -> None:
     from airflow_alignment.results import Assertion, CheckResult
+    from airflow_alignment.tasks.publish import publish_result
 
     dag_id = f"robust_{next(_COUNTER)}"
     result = CheckResult(
-        check=check or "c", kind=kind, status="failed", severity="block", summary=summary,  # type: ignore[arg-type]
-        assertions=[Assertion(name=check, success=False, observed=0.5, expected={"min": 0.8},
-                              details={"groups": [{group: group}], "values": [0.5], "summary": summary})],
-        metrics={"selection_rate": {"overall": 0.5, "by_group": [{"group": {group: group}, "value": 0.5, "count": 3}]},
-                 "settings": {"sensitive_features": [group]}, "verdict": "rejected", "checks": []},
+        check=check or "c",
+        kind=kind,
+        status="failed",
+        severity="block",
+        summary=summary,  # type: ignore[arg-type]
+        assertions=[
+            Assertion(
+                name=check,
+                success=False,
+                observed=0.5,
+                expected={"min": 0.8},
+                details={"groups": [{group: group}], "values": [0.5], "summary": summary},
+            )
+        ],
+        metrics={
+            "selection_rate": {"overall": 0.5, "by_group": [{"group": {group: group}, "value": 0.5, "count": 3}]},
+            "settings": {"sensitive_features": [group]},
+            "verdict": "rejected",
+            "checks": [],
+        },
         data={"source": source, "rows": 3, "columns": [group], "fingerprint": None},
-    )  # fmt: skip
+    )
     ti = SimpleNamespace(dag_id=dag_id, run_id=run_id, task_id="t", map_index=-1, try_number=1)
-    publish_result(checked(result), {"ti": ti}, store=world["store"], model=None, log=logging.getLogger("robust"),
-                   push=False)  # fmt: skip
+    publish_result(
+        checked(result), {"ti": ti}, store=world["store"], model=None, log=logging.getLogger("robust"), push=False
+    )
     for route in ROUTES:
         response = served(world, route.format(dag=dag_id, run=quote(run_id, safe=""), task="t"))
         assert response.status_code == 200, (route, response.text[:300])

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
-from airflow_alignment.engines import cells, fairness, performance
-from airflow_alignment.sources import FileSource, SqlSource, iter_batches
+from airflow_alignment.engines import fairness, performance
+from airflow_alignment.engines.binary import cells
+from airflow_alignment.io import FileSource, SqlSource, iter_batches, sql
 from tests.conftest import checked
 from tests.sqlservers import write_table
 
@@ -28,45 +28,69 @@ def _predictions(n: int = 12_000) -> pd.DataFrame:
     sex = rng.choice(["F", "M"], n)
     race = rng.choice(["a", "b", "c", "d"], n, p=[0.55, 0.25, 0.17, 0.03])
     score = np.clip(rng.normal(np.where(sex == "F", 0.45, 0.55), 0.2), 0, 1).round(5)
-    frame = pd.DataFrame({
-        "sex": sex,
-        "race": race,
-        "region": pd.array(rng.choice(["north", "south", None], n, p=[0.5, 0.45, 0.05]), dtype=object),
-        "repaid": (rng.random(n) < 0.3 + 0.5 * score).astype(int),
-        "score": score,
-        "approved": (score >= 0.5).astype(int),
-        "weight": rng.integers(1, 5, n).astype(float),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "sex": sex,
+            "race": race,
+            "region": pd.array(rng.choice(["north", "south", None], n, p=[0.5, 0.45, 0.05]), dtype=object),
+            "repaid": (rng.random(n) < 0.3 + 0.5 * score).astype(int),
+            "score": score,
+            "approved": (score >= 0.5).astype(int),
+            "weight": rng.integers(1, 5, n).astype(float),
+        }
+    )
     return frame
 
 
 FAIRNESS_CASES = {
-    "intersectional-weighted-ci": dict(
-        y_pred="approved", sensitive_features=["sex", "race"], sample_weight="weight", marginal=True,
-        min_group_size=100, confidence=0.95, n_boot=300,
-        constraints=[{"metric": "demographic_parity_ratio", "min": 0.8},
-                     {"metric": "equalized_odds_difference", "max": 0.15},
-                     {"metric": "precision", "aggregate": "group_min", "min": 0.5}],
-    ),
-    "thresholded-score-missing-as-group": dict(
-        y_score="score", threshold=0.55, sensitive_features=["region"], missing_groups="as_group",
-        constraints=[{"metric": "selection_rate", "aggregate": "ratio", "method": "to_overall", "min": 0.8},
-                     {"metric": "false_negative_rate", "aggregate": "difference", "max": 0.1}],
-    ),
-    "missing-dropped": dict(
-        y_pred="approved", sensitive_features=["region", "sex"], missing_groups="drop",
-        constraints=[{"metric": "equal_opportunity_ratio", "min": 0.8}],
-    ),
+    "intersectional-weighted-ci": {
+        "y_pred": "approved",
+        "sensitive_features": ["sex", "race"],
+        "sample_weight": "weight",
+        "marginal": True,
+        "min_group_size": 100,
+        "confidence": 0.95,
+        "n_boot": 300,
+        "constraints": [
+            {"metric": "demographic_parity_ratio", "min": 0.8},
+            {"metric": "equalized_odds_difference", "max": 0.15},
+            {"metric": "precision", "aggregate": "group_min", "min": 0.5},
+        ],
+    },
+    "thresholded-score-missing-as-group": {
+        "y_score": "score",
+        "threshold": 0.55,
+        "sensitive_features": ["region"],
+        "missing_groups": "as_group",
+        "constraints": [
+            {"metric": "selection_rate", "aggregate": "ratio", "method": "to_overall", "min": 0.8},
+            {"metric": "false_negative_rate", "aggregate": "difference", "max": 0.1},
+        ],
+    },
+    "missing-dropped": {
+        "y_pred": "approved",
+        "sensitive_features": ["region", "sex"],
+        "missing_groups": "drop",
+        "constraints": [{"metric": "equal_opportunity_ratio", "min": 0.8}],
+    },
 }
 PERFORMANCE_CASES = {
-    "weighted-ci": dict(
-        y_pred="approved", sample_weight="weight", confidence=0.9, n_boot=300,
-        constraints=[{"metric": "accuracy", "min": 0.6}, {"metric": "f1", "min": 0.6},
-                     {"metric": "recall", "min": 0.5}],
-    ),
-    "thresholded": dict(
-        y_score="score", threshold=0.4, constraints=[{"metric": "balanced_accuracy", "min": 0.6}],
-    ),
+    "weighted-ci": {
+        "y_pred": "approved",
+        "sample_weight": "weight",
+        "confidence": 0.9,
+        "n_boot": 300,
+        "constraints": [
+            {"metric": "accuracy", "min": 0.6},
+            {"metric": "f1", "min": 0.6},
+            {"metric": "recall", "min": 0.5},
+        ],
+    },
+    "thresholded": {
+        "y_score": "score",
+        "threshold": 0.4,
+        "constraints": [{"metric": "balanced_accuracy", "min": 0.6}],
+    },
 }
 
 
@@ -101,10 +125,19 @@ def data_for(predictions, databases, monkeypatch):
         if path == "pandas":
             return frame
         if path in ("sqlite", "postgres"):
-            return sql.cell_table(SqlSource(f"eq_{path}", table="predictions"), **columns)
+            return cells.count(SqlSource(f"eq_{path}", table="predictions"), **columns)
         file = folder / ("predictions.parquet" if path.startswith("parquet") else "predictions.csv")
-        needed = [c for c in (*columns["features"], columns["y_true"], columns.get("y_pred"),
-                              columns.get("y_score"), columns.get("sample_weight")) if c]  # fmt: skip
+        needed = [
+            c
+            for c in (
+                *columns["features"],
+                columns["y_true"],
+                columns.get("y_pred"),
+                columns.get("y_score"),
+                columns.get("sample_weight"),
+            )
+            if c
+        ]
         return cells.from_batches(iter_batches(FileSource(str(file), batch_rows=1700), needed, 1700), **columns)
 
     yield build
@@ -125,8 +158,9 @@ def _comparable(result) -> dict:
 def test_fairness_is_the_same_from_every_path(data_for, case):
     spec = FAIRNESS_CASES[case]
     columns = _columns(spec, spec["sensitive_features"])
-    results = {path: _comparable(fairness.evaluate(data_for(path, **columns), y_true="repaid", **spec))
-               for path in PATHS}  # fmt: skip
+    results = {
+        path: _comparable(fairness.evaluate(data_for(path, **columns), y_true="repaid", **spec)) for path in PATHS
+    }
     reference = results["pandas"]
     assert reference["assertions"], "the case judges something"
     for path in PATHS[1:]:
@@ -137,8 +171,9 @@ def test_fairness_is_the_same_from_every_path(data_for, case):
 def test_performance_is_the_same_from_every_path(data_for, case):
     spec = PERFORMANCE_CASES[case]
     columns = _columns(spec, [])
-    results = {path: _comparable(performance.evaluate(data_for(path, **columns), y_true="repaid", **spec))
-               for path in PATHS}  # fmt: skip
+    results = {
+        path: _comparable(performance.evaluate(data_for(path, **columns), y_true="repaid", **spec)) for path in PATHS
+    }
     for path in PATHS[1:]:
         assert results[path] == results["pandas"], f"{path} differs from the rows in pandas"
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.reporting.store import result_key
+from airflow_alignment.store.artifacts import result_key
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow
@@ -24,8 +24,13 @@ END = "2026-03-08T00:00:00+00:00"
 
 def stored(artifact_root: Path, run, task_id: str = "wait") -> dict:
     ti = next(t for t in run.get_task_instances() if t.task_id == task_id)
-    ctx = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": task_id, "map_index": ti.map_index,
-           "try_number": ti.try_number}
+    ctx = {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "task_id": task_id,
+        "map_index": ti.map_index,
+        "try_number": ti.try_number,
+    }
     return json.loads((artifact_root / result_key(ctx)).read_text())
 
 
@@ -72,9 +77,15 @@ def run_case(dag_id: str, **conf):
 def test_waits_until_the_batch_arrives_and_is_valid(dag_id, airflow_home, artifact_root, tmp_path, monkeypatch):
     path = tmp_path / "batch.csv"
     # poke 1: no file; poke 2: a file that is too short; poke 3: a valid one
-    calls = arrivals(monkeypatch, "expectations.evaluate_arrival", {
-        2: lambda: write_batch(path, [20, 30]), 3: lambda: write_batch(path, [20, 30, 40, 50, 60]),
-    }, deferred=dag_id == "sensor_deferrable")
+    calls = arrivals(
+        monkeypatch,
+        "expectations.evaluate_arrival",
+        {
+            2: lambda: write_batch(path, [20, 30]),
+            3: lambda: write_batch(path, [20, 30, 40, 50, 60]),
+        },
+        deferred=dag_id == "sensor_deferrable",
+    )
     run = run_case(dag_id, path=path)
     assert task_states(run) == {"wait": "success"}
     assert calls == [1, 2, 3]
@@ -82,7 +93,8 @@ def test_waits_until_the_batch_arrives_and_is_valid(dag_id, airflow_home, artifa
     assert xcom["status"] == "passed" and xcom["data"]["rows"] == 5
     assert xcom["summary"] == checked(stored(artifact_root, run))["summary"]
     assert [a["name"] for a in xcom["assertions"]] == [
-        "expect_column_values_to_be_between(age)", "expect_table_row_count_to_be_between"
+        "expect_column_values_to_be_between(age)",
+        "expect_table_row_count_to_be_between",
     ]
     if dag_id == "sensor_reschedule":  # it gave its slot back between pokes
         assert reschedules(run) >= 1
@@ -148,8 +160,14 @@ def test_timeout_message_names_the_last_summary(tmp_path):
     path = tmp_path / "batch.csv"
     write_batch(path, [20, 30])
     for soft_fail, expected in ((False, AirflowSensorTimeout), (True, AirflowSkipException)):
-        sensor = _sensor(data=str(path), min_rows=3, poke_interval=0.05, timeout=0.2, soft_fail=soft_fail,
-                         artifact_store=str(tmp_path / "store"))
+        sensor = _sensor(
+            data=str(path),
+            min_rows=3,
+            poke_interval=0.05,
+            timeout=0.2,
+            soft_fail=soft_fail,
+            artifact_store=str(tmp_path / "store"),
+        )
         ti = _TI()
         with pytest.raises(expected) as caught:
             sensor.execute({"ti": ti})
@@ -163,8 +181,13 @@ def test_bad_spec_fails_at_once_instead_of_waiting(tmp_path):
     from airflow_alignment.operators.base import AlignmentCheckFailed
 
     write_batch(tmp_path / "b.csv", [20])
-    sensor = _sensor(data=str(tmp_path / "b.csv"), suite=str(tmp_path / "not-json.json"), poke_interval=0.05,
-                     timeout=5, artifact_store=str(tmp_path / "store"))
+    sensor = _sensor(
+        data=str(tmp_path / "b.csv"),
+        suite=str(tmp_path / "not-json.json"),
+        poke_interval=0.05,
+        timeout=5,
+        artifact_store=str(tmp_path / "store"),
+    )
     (tmp_path / "not-json.json").write_text("{nope")
     started, ti = time.monotonic(), _TI()
     with pytest.raises(AlignmentCheckFailed, match="is not valid JSON"):
@@ -228,8 +251,14 @@ def test_deferred_sensor_evaluates_on_the_worker_only_after_the_file_changed(tmp
     from airflow_alignment.triggers.readiness import file_condition, observe
 
     path = tmp_path / "batch.csv"
-    sensor = _sensor(data=str(path), min_rows=3, deferrable=True, poke_interval=0.05, timeout=30,
-                     artifact_store=str(tmp_path / "store"))
+    sensor = _sensor(
+        data=str(path),
+        min_rows=3,
+        deferrable=True,
+        poke_interval=0.05,
+        timeout=30,
+        artifact_store=str(tmp_path / "store"),
+    )
     ti = _TI()
     trigger = _deferred(lambda: sensor.execute({"ti": ti}))  # evaluation 1: no file
     assert trigger.condition == file_condition(str(path), None) and trigger.previous is None
@@ -258,8 +287,14 @@ def test_data_that_could_not_be_read_is_tried_again_unchanged(tmp_path):
     reason to wait for a change: the next look that finds data resumes the task."""
     path = tmp_path / "batch.csv"
     path.mkdir()
-    sensor = _sensor(data=str(path), min_rows=1, deferrable=True, poke_interval=0.05, timeout=30,
-                     artifact_store=str(tmp_path / "store"))
+    sensor = _sensor(
+        data=str(path),
+        min_rows=1,
+        deferrable=True,
+        poke_interval=0.05,
+        timeout=30,
+        artifact_store=str(tmp_path / "store"),
+    )
     ti = _TI()
     trigger = _deferred(lambda: sensor.execute({"ti": ti}))
     assert trigger.carry["last"]["error"]["type"] == "SourceUnavailableError"
@@ -277,10 +312,17 @@ def test_deferred_timeout_names_the_last_evaluation(tmp_path):
     path = tmp_path / "batch.csv"
     write_batch(path, [20, 30])
     for soft_fail, expected in ((False, AirflowSensorTimeout), (True, AirflowSkipException)):
-        sensor = _sensor(data=str(path), min_rows=3, deferrable=True, poke_interval=0.05, timeout=0.5,
-                         soft_fail=soft_fail, artifact_store=str(tmp_path / "store"))
+        sensor = _sensor(
+            data=str(path),
+            min_rows=3,
+            deferrable=True,
+            poke_interval=0.05,
+            timeout=0.5,
+            soft_fail=soft_fail,
+            artifact_store=str(tmp_path / "store"),
+        )
         ti = _TI()
-        trigger = _deferred(lambda: sensor.execute({"ti": ti}))
+        trigger = _deferred(lambda: sensor.execute({"ti": ti}))  # noqa: B023 - called at once
         [event], _ = asyncio.run(_collect(trigger))
         assert event.payload["status"] == "timeout"
         with pytest.raises(expected) as caught:
@@ -295,22 +337,31 @@ def test_trigger_serialize_round_trip(tmp_path):
 
     from airflow_alignment.triggers import AlignmentSensorTrigger
 
-    sensor = _sensor(data=str(tmp_path / "b.csv"), min_rows=3, deferrable=True, poke_interval=0.05, timeout=5,
-                     artifact_store=str(tmp_path / "store"))
+    sensor = _sensor(
+        data=str(tmp_path / "b.csv"),
+        min_rows=3,
+        deferrable=True,
+        poke_interval=0.05,
+        timeout=5,
+        artifact_store=str(tmp_path / "store"),
+    )
     trigger = _deferred(lambda: sensor.execute({"ti": _TI()}))
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_alignment.triggers.alignment.AlignmentSensorTrigger"
     again = AlignmentSensorTrigger(**deserialize(serialize(kwargs)))
     assert again.serialize() == (classpath, kwargs)
     assert json.loads(json.dumps(kwargs)) == kwargs  # plain values only
-    assert kwargs["condition"] == {"kind": "file", "path": str(tmp_path / "b.csv"), "storage_options": {},
-                                   "min_bytes": 1}
+    assert kwargs["condition"] == {
+        "kind": "file",
+        "path": str(tmp_path / "b.csv"),
+        "storage_options": {},
+        "min_bytes": 1,
+    }
 
 
 def test_trigger_looks_off_the_event_loop(tmp_path, monkeypatch):
     """A slow look (a far object store, a busy database) never blocks the triggerer's loop."""
     import airflow_alignment.triggers.alignment as module
-
     from airflow_alignment.triggers import AlignmentSensorTrigger
     from airflow_alignment.triggers.readiness import file_condition
 
@@ -335,8 +386,9 @@ def test_trigger_waits_for_min_bytes(tmp_path):
 
     path = tmp_path / "b.csv"
     write_batch(path, [20])  # "age\n20\n": 7 bytes
-    trigger = AlignmentSensorTrigger(file_condition(str(path), min_bytes=20), poke_interval=0.05,
-                                     deadline=time.time() + 10)
+    trigger = AlignmentSensorTrigger(
+        file_condition(str(path), min_bytes=20), poke_interval=0.05, deadline=time.time() + 10
+    )
     [event], _ = asyncio.run(_collect(trigger, during=_later(0.3, lambda: write_batch(path, list(range(20, 30))))))
     assert event.payload["status"] == "changed" and event.payload["fingerprint"]["size"] >= 20
     assert event.payload["polls"] >= 3 and event.payload["note"].endswith(" bytes")
@@ -349,13 +401,14 @@ def test_trigger_stops_on_a_wrong_condition(tmp_path):
     from airflow_alignment.triggers import AlignmentSensorTrigger
 
     condition = {"kind": "rows", "source": {"conn_id": "no_such_connection", "table": "t"}, "min_rows": 1}
-    trigger = AlignmentSensorTrigger(condition, poke_interval=0.05, deadline=time.time() + 10,
-                                     carry={"evaluations": 1, "deadline": time.time() + 10})
+    trigger = AlignmentSensorTrigger(
+        condition, poke_interval=0.05, deadline=time.time() + 10, carry={"evaluations": 1, "deadline": time.time() + 10}
+    )
     [event], _ = asyncio.run(_collect(trigger))
     assert event.payload["status"] == "error" and event.payload["polls"] == 1
     assert "no Airflow connection 'no_such_connection'" in event.payload["message"]
     sensor, ti = _sensor(artifact_store=str(tmp_path / "store")), _TI()
-    with pytest.raises(AlignmentCheckFailed, match="the triggerer could not watch the data: SqlSource.conn_id"):
+    with pytest.raises(AlignmentCheckFailed, match=r"the triggerer could not watch the data: SqlSource.conn_id"):
         sensor.execute_complete({"ti": ti}, event.payload)
     assert checked(ti.pushed["return_value"])["error"]["type"] == "SpecError"
 
@@ -373,8 +426,14 @@ def test_deferrable_default_comes_from_airflow_config(monkeypatch):
         _sensor(data=lambda: None, deferrable=True)
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
     assert _sensor().deferrable is False
-    feedback = FairnessFeedbackSensor(task_id="w", data="x.csv", y_true="y", y_pred="p", sensitive_features="g",
-                                      constraints=[{"metric": "demographic_parity_difference", "max": 0.1}])
+    feedback = FairnessFeedbackSensor(
+        task_id="w",
+        data="x.csv",
+        y_true="y",
+        y_pred="p",
+        sensitive_features="g",
+        constraints=[{"metric": "demographic_parity_difference", "max": 0.1}],
+    )
     assert feedback.deferrable is False
 
 
@@ -383,9 +442,14 @@ def outcome_log(labelled_b: int) -> pd.DataFrame:
     """Groups A and B, 6 predictions each in the window (plus 4 old A rows outside it). All of A
     is labelled; ``labelled_b`` of B. Selection rates: A 3/6, B 2/6 -> difference 1/6."""
     inside = [f"2026-03-0{d}T12:00:00" for d in (2, 3, 4, 5, 6, 7)]
-    rows = [{"ts": t, "group": "A", "pred": p, "label": lab} for t, p, lab in zip(inside, [1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 1])]
-    rows += [{"ts": t, "group": "B", "pred": p, "label": lab if i < labelled_b else None}
-             for i, (t, p, lab) in enumerate(zip(inside, [1, 1, 0, 0, 0, 0], [1, 0, 1, 0, 0, 1]))]
+    rows = [
+        {"ts": t, "group": "A", "pred": p, "label": lab}
+        for t, p, lab in zip(inside, [1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 1], strict=True)
+    ]
+    rows += [
+        {"ts": t, "group": "B", "pred": p, "label": lab if i < labelled_b else None}
+        for i, (t, p, lab) in enumerate(zip(inside, [1, 1, 0, 0, 0, 0], [1, 0, 1, 0, 0, 1], strict=True))
+    ]
     rows += [{"ts": "2026-02-01T00:00:00", "group": "A", "pred": 1, "label": 1} for _ in range(4)]  # outside the window
     return pd.DataFrame(rows)
 
@@ -417,7 +481,10 @@ def test_feedback_evaluator_counts_labels_in_the_window(tmp_path):
     assert done and result.status == "passed"
     # judged on the 10 labelled rows in the window: A 3/6 selected, B 2/4
     assert result.metrics["feedback"] == {
-        "window_rows": 12, "labelled_rows": 10, "window_end": END, "window_s": 7 * 86400.0,
+        "window_rows": 12,
+        "labelled_rows": 10,
+        "window_end": END,
+        "window_s": 7 * 86400.0,
         "labelled_per_group": {"group=A": 6, "group=B": 4},
     }
     assert result.data["rows"] == 10
@@ -428,9 +495,15 @@ def test_feedback_sensor_waits_for_labels(dag_id, airflow_home, artifact_root, t
     path = tmp_path / "log.csv"
     write_log(path, labelled_b=1)
     # evaluation 2 still lacks labels (3 of the 4 group B needs): a deferred sensor waits again
-    calls = arrivals(monkeypatch, "fairness.evaluate_feedback", {
-        2: lambda: write_log(path, labelled_b=3), 3: lambda: write_log(path, labelled_b=6),
-    }, deferred=dag_id == "feedback_deferrable")
+    calls = arrivals(
+        monkeypatch,
+        "fairness.evaluate_feedback",
+        {
+            2: lambda: write_log(path, labelled_b=3),
+            3: lambda: write_log(path, labelled_b=6),
+        },
+        deferred=dag_id == "feedback_deferrable",
+    )
     run = run_case(dag_id, path=path, end=END)
     assert task_states(run) == {"wait": "success"}
     assert calls == [1, 2, 3]
@@ -452,8 +525,14 @@ def test_feedback_sensor_times_out_naming_the_short_groups(airflow_home, artifac
 def test_feedback_parse_time_errors():
     from airflow_alignment.sensors import FairnessFeedbackSensor
 
-    base = {"task_id": "w", "data": "x.csv", "y_true": "y", "y_pred": "p", "sensitive_features": "g",
-                "constraints": [{"metric": "demographic_parity_difference", "max": 0.1}]}
+    base = {
+        "task_id": "w",
+        "data": "x.csv",
+        "y_true": "y",
+        "y_pred": "p",
+        "sensitive_features": "g",
+        "constraints": [{"metric": "demographic_parity_difference", "max": 0.1}],
+    }
     with pytest.raises(SpecError, match="window= and timestamp_column= go together"):
         FairnessFeedbackSensor(**base, window=timedelta(days=7))
     with pytest.raises(SpecError, match="window: expected a positive timedelta"):
@@ -472,8 +551,12 @@ def test_monitoring_template_triggers_retraining_and_notifies(airflow_home, arti
     before = notes.read_text().count("\n") if notes.exists() else 0
     run = load_dag(DAGS / "alignment_monitoring.py", "alignment_monitoring").test()
     assert task_states(run) == {
-        "simulate_production": "success", "wait_for_feedback": "success", "check_drift": "success",
-        "decide": "success", "trigger_retraining": "success", "healthy": "skipped",
+        "simulate_production": "success",
+        "wait_for_feedback": "success",
+        "check_drift": "success",
+        "decide": "success",
+        "trigger_retraining": "success",
+        "healthy": "skipped",
     }
     fairness = checked(stored(artifact_root, run, "wait_for_feedback"))
     drift = checked(stored(artifact_root, run, "check_drift"))

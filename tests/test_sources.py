@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError
-from airflow_alignment.sources import FileSource, describe_source, infer_format, load_frame, validate_data_arg
+from airflow_alignment.io import FileSource, describe_source, infer_format, load_frame, validate_data_arg
 
 FRAME = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"], "c": [0.5, 1.5, 2.5]})
 
@@ -46,7 +46,9 @@ def test_explicit_format_for_a_file_without_suffix(files):
 
 
 def test_unknown_suffix_asks_for_format(files):
-    with pytest.raises(SpecError, match=r"cannot tell the format of .*d\.data.* pass format= one of csv, parquet, jsonl"):
+    with pytest.raises(
+        SpecError, match=r"cannot tell the format of .*d\.data.* pass format= one of csv, parquet, jsonl"
+    ):
         load_frame(str(files["noext"]))
 
 
@@ -78,7 +80,7 @@ def test_callable_and_dataframe_sources():
     assert load_frame(make, columns=["b"])["b"].tolist() == ["x", "y", "z"]
     assert describe_source(make).startswith("callable:")
     assert load_frame(FRAME).shape == (3, 3)
-    with pytest.raises(DataError, match="returned list, expected a pandas.DataFrame"):
+    with pytest.raises(DataError, match=r"returned list, expected a pandas.DataFrame"):
         load_frame(lambda: [1, 2])
 
 
@@ -89,7 +91,7 @@ def test_uri_through_object_storage():
     with fs.open("/src/d.parquet", "wb") as handle:
         FRAME.to_parquet(handle, index=False)
     assert load_frame("memory://src/d.parquet", columns=["a"])["a"].tolist() == [1, 2, 3]
-    with pytest.raises(SourceUnavailableError, match="data file not found: memory://src/missing.csv"):
+    with pytest.raises(SourceUnavailableError, match=r"data file not found: memory://src/missing.csv"):
         load_frame("memory://src/missing.csv")
 
 

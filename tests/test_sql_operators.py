@@ -23,21 +23,23 @@ IGNORED = ("data", "duration_s", "started_at", "context", "report", "policy", "f
 def _frame(n: int = 6000) -> pd.DataFrame:
     rng = np.random.default_rng(11)
     sex = rng.choice(["F", "M"], n)
-    frame = pd.DataFrame({
-        "ds": rng.choice(["2026-11-01", "2026-11-02"], n),
-        "sex": sex,
-        "race": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
-        "repaid": rng.integers(0, 2, n),
-        "approved": (rng.random(n) < np.where(sex == "F", 0.45, 0.6)).astype(int),
-        "score": rng.random(n).round(6),
-        "weight": rng.integers(1, 4, n).astype(float),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ds": rng.choice(["2026-11-01", "2026-11-02"], n),
+            "sex": sex,
+            "race": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+            "repaid": rng.integers(0, 2, n),
+            "approved": (rng.random(n) < np.where(sex == "F", 0.45, 0.6)).astype(int),
+            "score": rng.random(n).round(6),
+            "weight": rng.integers(1, 4, n).astype(float),
+        }
+    )
     return frame
 
 
 @pytest.fixture()
 def warehouse(tmp_path, monkeypatch):
-    from airflow_alignment import sql
+    from airflow_alignment.io import sql
 
     frame = _frame()
     path = tmp_path / "warehouse.db"
@@ -66,8 +68,11 @@ def test_checks_on_a_templated_partition_run_inside_the_database(airflow_home, w
     assert fair["data"]["source"] == "sql://cases_warehouse/predictions WHERE ds = '2026-11-02'"
     assert fair["data"]["rows"] == len(rows)
     assert fair["data"]["fingerprint"].startswith("sha256:cells:")  # counts arrived, not rows
-    expected = fairness.evaluate(rows, sensitive_features=FAIRNESS["sensitive_features"], **{
-        k: v for k, v in FAIRNESS.items() if k != "sensitive_features"}).to_dict()  # fmt: skip
+    expected = fairness.evaluate(
+        rows,
+        sensitive_features=FAIRNESS["sensitive_features"],
+        **{k: v for k, v in FAIRNESS.items() if k != "sensitive_features"},
+    ).to_dict()
     _same(fair, expected)
 
     perf = checked(xcom_value(run, "performance"))
@@ -91,8 +96,11 @@ def test_a_file_read_in_batches_gives_the_in_memory_result(airflow_home, tmp_pat
     assert task_states(run) == {"fairness": "success"}
     result = checked(xcom_value(run, "fairness"))
     assert result["data"]["rows"] == len(frame) and result["data"]["fingerprint"].startswith("sha256:cells:")
-    expected = fairness.evaluate(frame, sensitive_features=FAIRNESS["sensitive_features"], **{
-        k: v for k, v in FAIRNESS.items() if k != "sensitive_features"}).to_dict()  # fmt: skip
+    expected = fairness.evaluate(
+        frame,
+        sensitive_features=FAIRNESS["sensitive_features"],
+        **{k: v for k, v in FAIRNESS.items() if k != "sensitive_features"},
+    ).to_dict()
     _same(result, expected)
 
 

@@ -9,29 +9,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
-from airflow_alignment.engines import cells
+from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError, SpecError
-from airflow_alignment.sources import (
+from airflow_alignment.io import (
     SqlSource,
     as_source,
     describe_source,
     load_frame,
+    sql,
     validate_data_arg,
 )
 
 
 def _frame(n: int = 5000, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "ds": rng.choice(["2026-11-01", "2026-11-02"], n),
-        "sex": rng.choice(["F", "M"], n),
-        "race": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
-        "repaid": rng.integers(0, 2, n),
-        "approved": rng.integers(0, 2, n),
-        "score": rng.random(n).round(6),
-        "weight": rng.integers(1, 4, n).astype(float),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ds": rng.choice(["2026-11-01", "2026-11-02"], n),
+            "sex": rng.choice(["F", "M"], n),
+            "race": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+            "repaid": rng.integers(0, 2, n),
+            "approved": rng.integers(0, 2, n),
+            "score": rng.random(n).round(6),
+            "weight": rng.integers(1, 4, n).astype(float),
+        }
+    )
     frame.loc[frame.index % 97 == 0, "score"] = np.nan
     return frame
 
@@ -52,7 +54,7 @@ def warehouse(tmp_path, monkeypatch):
 
 
 def test_source_validation_at_construction():
-    with pytest.raises(SpecError, match="exactly one of table= .* or query="):
+    with pytest.raises(SpecError, match=r"exactly one of table= .* or query="):
         SqlSource("wh")
     with pytest.raises(SpecError, match="exactly one of table="):
         SqlSource("wh", table="t", query="select 1")
@@ -68,7 +70,7 @@ def test_policy_mapping_becomes_a_source_and_bad_keys_are_named():
     source = as_source({"conn_id": "wh", "table": "predictions", "where": "ds = '2026-11-01'"})
     assert isinstance(source, SqlSource) and source.where == "ds = '2026-11-01'"
     assert describe_source({"conn_id": "wh", "table": "predictions"}) == "sql://wh/predictions"
-    with pytest.raises(SpecError, match="unknown SqlSource key 'tabel'. Did you mean 'table'"):
+    with pytest.raises(SpecError, match=r"unknown SqlSource key 'tabel'. Did you mean 'table'"):
         validate_data_arg({"conn_id": "wh", "tabel": "predictions"})
 
 
@@ -112,7 +114,7 @@ def test_identifiers_are_quoted_by_the_dialect(warehouse):
     source = SqlSource("wh", table="Loan Book")
     frame = load_frame(source, columns=["Sex Group", "select"])
     assert frame["Sex Group"].tolist() == warehouse["sex"].tolist()
-    table = sql.cell_table(source, features=["Sex Group"], y_true="select", y_pred="approved")
+    table = cells.count(source, features=["Sex Group"], y_true="select", y_pred="approved")
     assert table.rows == len(warehouse)
     rendered = sql.select_sql(source, ["Sex Group", "select"])
     assert '"Loan Book"' in rendered and '"Sex Group"' in rendered and '"select"' in rendered
@@ -126,11 +128,12 @@ def test_placeholders_and_parameters_must_match(warehouse):
 
 
 def test_missing_table_column_and_connection_are_named(warehouse):
-    with pytest.raises(DataError, match="table 'predictionz' not found in connection 'wh'. Did you mean 'predictions'"):
+    missing = r"table 'predictionz' not found in connection 'wh'. Did you mean 'predictions'"
+    with pytest.raises(DataError, match=missing):
         load_frame(SqlSource("wh", table="predictionz"), columns=["sex"])
     with pytest.raises(DataError, match=r"column 'sexx' not in sql://wh/predictions. Did you mean 'sex'"):
         load_frame(SqlSource("wh", table="predictions"), columns=["sexx"])
-    with pytest.raises(SpecError, match="no Airflow connection 'nowhere'.*AIRFLOW_CONN_NOWHERE"):
+    with pytest.raises(SpecError, match=r"no Airflow connection 'nowhere'.*AIRFLOW_CONN_NOWHERE"):
         load_frame(SqlSource("nowhere", table="predictions"), columns=["sex"])
     with pytest.raises(DataError, match="refused the query"):
         load_frame(SqlSource("wh", query="SELECT * FROM predictions WHERE nonsense("), columns=["sex"])
@@ -147,7 +150,7 @@ def test_missing_table_column_and_connection_are_named(warehouse):
 )
 def test_group_by_in_the_database_equals_the_counts_of_the_rows(warehouse, kwargs):
     source = SqlSource("wh", table="predictions", where="ds = :ds", parameters={"ds": "2026-11-01"})
-    in_db = sql.cell_table(source, **kwargs)
+    in_db = cells.count(source, **kwargs)
     rows = warehouse[warehouse["ds"] == "2026-11-01"]
     in_memory = cells.from_frame(rows, **kwargs)
     assert in_db.rows == len(rows)
@@ -158,14 +161,16 @@ def test_group_by_in_the_database_equals_the_counts_of_the_rows(warehouse, kwarg
 
 
 def test_lineage_names_sql_tables_by_openlineage_conventions(warehouse, pg_conn_id, postgres_server):
-    from airflow_alignment.operators._lineage import source_dataset
+    from airflow_alignment.tasks.lineage import source_dataset
 
     local = source_dataset(SqlSource("wh", table="predictions", where={"ds": "2026-11-01"}))
     assert local.namespace.startswith("sqlite:///") and local.namespace.endswith("warehouse.db")
     assert local.name == "predictions"
     remote = source_dataset({"conn_id": pg_conn_id, "table": "scores.predictions"})
-    assert (remote.namespace, remote.name) == (f"postgres://127.0.0.1:{postgres_server.port}",
-                                               "alignment.scores.predictions")
+    assert (remote.namespace, remote.name) == (
+        f"postgres://127.0.0.1:{postgres_server.port}",
+        "alignment.scores.predictions",
+    )
     assert source_dataset(SqlSource("wh", query="SELECT 1 AS a")) is None  # a query names no table
 
 
@@ -178,7 +183,6 @@ def test_postgres_reads_and_counts_like_sqlite(warehouse, pg_conn_id, postgres_s
     frame = load_frame(source, columns=["sex", "score"])
     assert len(frame) == len(rows) == sql.row_count(source)
     assert sorted(frame["score"].dropna()) == sorted(rows["score"].dropna())
-    kwargs = {"features": ["race"], "y_true": "repaid", "y_score": "score", "threshold": 0.5,
-              "sample_weight": "weight"}  # fmt: skip
-    assert sql.cell_table(source, **kwargs).fingerprint() == cells.from_frame(rows, **kwargs).fingerprint()
+    kwargs = {"features": ["race"], "y_true": "repaid", "y_score": "score", "threshold": 0.5, "sample_weight": "weight"}
+    assert cells.count(source, **kwargs).fingerprint() == cells.from_frame(rows, **kwargs).fingerprint()
     assert sql.dialect(source) == "postgresql"

@@ -13,17 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment import sql
 from airflow_alignment.exceptions import DataError
-from airflow_alignment.sources import SqlSource
-from airflow_alignment.window import Window
+from airflow_alignment.io import SqlSource, sql
+from airflow_alignment.io.window import Window
 from tests.conftest import checked
 from tests.sqlservers import write_table
 
 END = "2026-03-08T00:00:00+00:00"
 START = pd.Timestamp(END) - pd.Timedelta(days=7)
-COUNTS = [{"metric": "demographic_parity_difference", "max": 0.2},
-          {"metric": "equalized_odds_difference", "max": 0.3, "severity": "warn"}]  # fmt: skip
+COUNTS = [
+    {"metric": "demographic_parity_difference", "max": 0.2},
+    {"metric": "equalized_odds_difference", "max": 0.3, "severity": "warn"},
+]
 SCORES = [{"metric": "roc_auc", "aggregate": "group_min", "min": 0.4}]
 
 
@@ -35,8 +36,16 @@ def _log(n: int = 3000, seed: int = 5) -> pd.DataFrame:
     group = rng.choice(["F", "M", "X"], n, p=[0.45, 0.45, 0.1])
     score = rng.random(n).round(4)
     label = (rng.random(n) < 0.3 + 0.4 * score).astype("int64")
-    frame = pd.DataFrame({"ts": stamps, "sex": group, "score": score, "pred": (score >= 0.5).astype("int64"),
-                          "label": pd.array(label, dtype="Int64"), "income": rng.normal(50_000, 9_000, n).round(2)})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ts": stamps,
+            "sex": group,
+            "score": score,
+            "pred": (score >= 0.5).astype("int64"),
+            "label": pd.array(label, dtype="Int64"),
+            "income": rng.normal(50_000, 9_000, n).round(2),
+        }
+    )
     late = (frame["ts"] > pd.Timestamp(END) - pd.Timedelta(days=2)) | (rng.random(n) < 0.1)
     frame.loc[late, "label"] = pd.NA
     return frame
@@ -52,8 +61,11 @@ def warehouse(request):
         db = request.getfixturevalue("sqlite_conn_id")
         target = SimpleNamespace(conn_id=db.conn_id, url=db.url, dialect="sqlite")
     else:
-        target = SimpleNamespace(conn_id=request.getfixturevalue("pg_conn_id"), dialect="postgresql",
-                                 url=request.getfixturevalue("postgres_server").url)  # fmt: skip
+        target = SimpleNamespace(
+            conn_id=request.getfixturevalue("pg_conn_id"),
+            dialect="postgresql",
+            url=request.getfixturevalue("postgres_server").url,
+        )
     sql.dispose(target.conn_id)
     write_table(target.url, "feedback", LOG)
     yield target
@@ -71,9 +83,19 @@ def _sensor(data, constraints, min_group_size=30, **kwargs):
     from airflow_alignment.sensors import FairnessFeedbackSensor
 
     score = {"y_score": "score", "threshold": 0.5} if constraints is SCORES else {"y_pred": "pred"}
-    return FairnessFeedbackSensor(task_id="wait_for_feedback", data=data, y_true="label", sensitive_features="sex",
-                                  constraints=constraints, min_group_size=min_group_size, timestamp_column="ts",
-                                  window=timedelta(days=7), window_end=END, **score, **kwargs)  # fmt: skip
+    return FairnessFeedbackSensor(
+        task_id="wait_for_feedback",
+        data=data,
+        y_true="label",
+        sensitive_features="sex",
+        constraints=constraints,
+        min_group_size=min_group_size,
+        timestamp_column="ts",
+        window=timedelta(days=7),
+        window_end=END,
+        **score,
+        **kwargs,
+    )
 
 
 def _judged(result) -> dict:
@@ -121,9 +143,11 @@ def test_waiting_for_feedback_in_the_database_equals_the_file(warehouse, log_fil
     inside = LOG[(LOG["ts"] > START) & (LOG["ts"] <= pd.Timestamp(END))]
     labelled = inside[inside["label"].notna()].groupby("sex").size()
     assert waiting_sql[1].metrics["feedback"]["labelled_per_group"] == {f"sex={g}": int(n) for g, n in labelled.items()}
-    assert waiting_sql[1].summary.startswith(f"waiting for labelled feedback: 1 of 3 groups have fewer than 200 "
-                                             f"labelled rows ({labelled.sum()} of {len(inside)} rows labelled): "
-                                             f"'sex=X ({labelled['X']})'")  # fmt: skip
+    assert waiting_sql[1].summary.startswith(
+        f"waiting for labelled feedback: 1 of 3 groups have fewer than 200 "
+        f"labelled rows ({labelled.sum()} of {len(inside)} rows labelled): "
+        f"'sex=X ({labelled['X']})'"
+    )
 
 
 def test_feedback_in_the_database_reads_no_row_into_pandas(warehouse, monkeypatch):
@@ -153,11 +177,13 @@ def poisoned(pg_conn_id, postgres_server):
     engine = sa.create_engine(postgres_server.url)
     outside = f"ts <= TIMESTAMPTZ '{START.isoformat()}' OR ts > TIMESTAMPTZ '{END}'"
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "CREATE OR REPLACE VIEW feedback_guarded AS SELECT ts, sex, score, pred, "
-            f"CASE WHEN {outside} THEN {POISON} ELSE label END AS label, "
-            f"CASE WHEN {outside} THEN {POISON} ELSE income END AS income FROM guarded_log"
-        ))  # fmt: skip
+        conn.execute(
+            sa.text(
+                "CREATE OR REPLACE VIEW feedback_guarded AS SELECT ts, sex, score, pred, "
+                f"CASE WHEN {outside} THEN {POISON} ELSE label END AS label, "
+                f"CASE WHEN {outside} THEN {POISON} ELSE income END AS income FROM guarded_log"
+            )
+        )
     yield SqlSource(pg_conn_id, table="feedback_guarded")
     sql.dispose(pg_conn_id)
     with engine.begin() as conn:
@@ -189,10 +215,23 @@ def test_drift_window_in_the_database_reads_no_row_outside_it(poisoned, log_file
 def _drift(reference, current, **kwargs):
     from airflow_alignment.operators import DriftCheckOperator
 
-    options = {"features": ["income", "score"], "categorical": None, "prediction": "pred",
-               "sensitive_features": "sex", "min_group_size": 20, **kwargs}  # fmt: skip
-    return DriftCheckOperator(task_id="drift", reference=reference, current=current, timestamp_column="ts",
-                              window=timedelta(days=7), window_end=END, **options)  # fmt: skip
+    options = {
+        "features": ["income", "score"],
+        "categorical": None,
+        "prediction": "pred",
+        "sensitive_features": "sex",
+        "min_group_size": 20,
+        **kwargs,
+    }
+    return DriftCheckOperator(
+        task_id="drift",
+        reference=reference,
+        current=current,
+        timestamp_column="ts",
+        window=timedelta(days=7),
+        window_end=END,
+        **options,
+    )
 
 
 def test_drift_in_the_window_of_a_table_equals_the_file(warehouse, log_file, tmp_path):
@@ -211,8 +250,9 @@ def test_drift_in_the_window_of_a_table_equals_the_file(warehouse, log_file, tmp
 def test_drift_window_leaves_the_timestamp_out_of_the_default_features(log_file, tmp_path):
     reference = tmp_path / "reference.csv"
     LOG.assign(ts=LOG["ts"] - pd.Timedelta(days=60)).to_csv(reference, index=False)
-    result = checked(_drift(str(reference), log_file, features=None, sensitive_features=None,
-                            prediction=None).evaluate({}))  # fmt: skip
+    result = checked(
+        _drift(str(reference), log_file, features=None, sensitive_features=None, prediction=None).evaluate({})
+    )
     compared = {a.name for a in result.assertions}
     assert "psi(income)" in compared and "psi(ts)" not in compared, compared
 
@@ -231,10 +271,14 @@ def test_drift_window_arguments_go_together():
 
 def test_text_timestamps_outside_sqlite_are_refused_with_the_fix(pg_conn_id, postgres_server):
     sql.dispose(pg_conn_id)
-    write_table(postgres_server.url, "text_times", pd.DataFrame({"ts": ["2026-03-05T00:00:00"], "sex": ["F"],
-                                                                 "label": [1]}))  # fmt: skip
+    write_table(
+        postgres_server.url, "text_times", pd.DataFrame({"ts": ["2026-03-05T00:00:00"], "sex": ["F"], "label": [1]})
+    )
     source = SqlSource(pg_conn_id, table="text_times")
-    with pytest.raises(DataError, match=r"timestamp_column 'ts' of sql://alignment_pg/text_times holds str values "
-                                        r"\(e\.g\. '2026-03-05T00:00:00'\), not timestamps; store it as TIMESTAMP"):
+    with pytest.raises(
+        DataError,
+        match=r"timestamp_column 'ts' of sql://alignment_pg/text_times holds str values "
+        r"\(e\.g\. '2026-03-05T00:00:00'\), not timestamps; store it as TIMESTAMP",
+    ):
         sql.group_counts(source, ["sex"], "label", window=Window("ts", 86400.0, END))
     sql.dispose(pg_conn_id)

@@ -25,9 +25,7 @@ def _frame(rows: int) -> pd.DataFrame:
     (commas, quotes, newlines, backslashes, ``COPY``'s NULL marker ``\\N``, empty strings) and
     NULLs, booleans, timestamps."""
     rng = np.random.default_rng(7)
-    words = np.array(
-        ["plain", "", "comma, inside", 'quote " inside', "new\nline", "back\\slash", "\\N", "é ✓"]
-    )
+    words = np.array(["plain", "", "comma, inside", 'quote " inside', "new\nline", "back\\slash", "\\N", "é ✓"])
     text = words[rng.integers(0, len(words), rows)].astype(object)
     text[rng.random(rows) < 0.05] = None
     score = rng.normal(size=rows)

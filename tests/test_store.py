@@ -5,11 +5,17 @@ import os
 import pytest
 
 from airflow_alignment.exceptions import StoreUnavailableError
-from airflow_alignment.reporting.store import ArtifactStore, result_key, safe_segment
+from airflow_alignment.store.artifacts import ArtifactStore, result_key, safe_segment
 
 
 def test_result_key_is_predictable_and_encodes_identifiers():
-    ctx = {"dag_id": "d", "run_id": "manual__2026-01-01T00:00:00+00:00", "task_id": "g.t", "map_index": 3, "try_number": 2}
+    ctx = {
+        "dag_id": "d",
+        "run_id": "manual__2026-01-01T00:00:00+00:00",
+        "task_id": "g.t",
+        "map_index": 3,
+        "try_number": 2,
+    }
     assert result_key(ctx) == "results/d/manual__2026-01-01T00%3A00%3A00%2B00%3A00/g.t/3/try-2/result.json"
 
 
@@ -81,8 +87,8 @@ def umask():
 
 @pytest.mark.parametrize(("mask", "file_mode", "dir_mode"), [(0o002, 0o664, 0o775), (0o022, 0o644, 0o755)])
 def test_files_follow_the_process_umask(tmp_path, umask, mask, file_mode, dir_mode):
-    from airflow_alignment.reporting import audit
-    from airflow_alignment.reporting.store import process_umask
+    from airflow_alignment.store import audit
+    from airflow_alignment.store.artifacts import process_umask
 
     umask(mask)
     assert process_umask() == mask
@@ -100,7 +106,7 @@ def test_files_follow_the_process_umask(tmp_path, umask, mask, file_mode, dir_mo
 def test_a_crashed_write_leaves_a_temporary_file_that_the_next_writer_removes(tmp_path):
     import time
 
-    from airflow_alignment.reporting.store import STALE_TEMP_S
+    from airflow_alignment.store.artifacts import STALE_TEMP_S
 
     store = ArtifactStore(tmp_path)
     try_1 = tmp_path / "results" / "d" / "r" / "t" / "-1" / "try-1"
@@ -179,14 +185,14 @@ def test_an_unreachable_object_store_is_a_retryable_error_naming_store_and_key(s
 def test_the_next_try_removes_what_an_interrupted_publish_left(s3_store):
     """The endpoint goes away while the result is written, after the report: the report
     cannot be removed then; the next try of the task removes it."""
-    from airflow_alignment.reporting.store import remove_unfinished_tries
+    from airflow_alignment.store.artifacts import remove_unfinished_tries
     from tests.objectstore import keys
 
     store = ArtifactStore(s3_store.base)
     ctx = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "try_number": 1}
     store.write_text("results/d/r/t/-1/try-0/result.json", "{}")  # an earlier try that finished
     s3_store.proxy.arm(rb"PUT /[^ ]*/try-1/result\.json ")
-    with pytest.raises(StoreUnavailableError, match="try-1/result.json"), store.all_or_nothing():
+    with pytest.raises(StoreUnavailableError, match=r"try-1/result.json"), store.all_or_nothing():
         store.write_text("results/d/r/t/-1/try-1/report.html", "<html></html>")
         store.write_text("results/d/r/t/-1/try-1/result.json", "{}")
     assert s3_store.proxy.tripped.is_set()
@@ -195,4 +201,6 @@ def test_the_next_try_removes_what_an_interrupted_publish_left(s3_store):
     s3_store.proxy.come_up()
     removed = remove_unfinished_tries(store, {**ctx, "try_number": 2})
     assert removed == ["results/d/r/t/-1/try-1/report.html"]
-    assert keys(s3_store.client, s3_store.bucket, "alignment/results/") == ["alignment/results/d/r/t/-1/try-0/result.json"]
+    assert keys(s3_store.client, s3_store.bucket, "alignment/results/") == [
+        "alignment/results/d/r/t/-1/try-0/result.json"
+    ]

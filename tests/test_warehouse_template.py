@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_alignment import sql
+from airflow_alignment.io import sql
 from tests.conftest import DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow
@@ -62,7 +62,11 @@ def _run_and_check(dag) -> dict[str, dict]:
     gate = results["alignment.gate"]
     assert gate["metrics"]["verdict"] == "approved", gate["summary"]
     assert {c["check"] for c in gate["metrics"]["checks"]} == {
-        "predictions_quality", "fairness", "performance", "score_ranking"}  # fmt: skip
+        "predictions_quality",
+        "fairness",
+        "performance",
+        "score_ranking",
+    }
     return results
 
 

@@ -77,8 +77,10 @@ def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
     elif r_finite[0] == r_finite[-1]:
         constant = True
         edges = np.array([np.nextafter(r_finite[0], -np.inf), r_finite[0]])
-        notes.append(f"constant reference column (every value is {_num(r_finite[0])}): one bin holds it, "
-                     "with a bin below and one above for current values")
+        notes.append(
+            f"constant reference column (every value is {_num(r_finite[0])}): one bin holds it, "
+            "with a bin below and one above for current values"
+        )
     else:
         edges = np.unique(np.quantile(r_finite, np.linspace(0, 1, bins + 1)[1:-1]))
         if len(edges) + 1 < bins:
@@ -87,9 +89,16 @@ def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
     labels = [f"< {point}", f"== {point}", f"> {point}"] if constant else _interval_labels(edges)
     r_counts = _sorted_counts(r_finite, edges)
     c_counts = _sorted_counts(c_finite, edges)
-    out = Binned(labels, r_counts, c_counts, "numeric", {"reference": r_missing, "current": c_missing},
-                 constant=constant, notes=notes,
-                 infinite={"reference": len(r) - len(r_finite), "current": len(c) - len(c_finite)})
+    out = Binned(
+        labels,
+        r_counts,
+        c_counts,
+        "numeric",
+        {"reference": r_missing, "current": c_missing},
+        constant=constant,
+        notes=notes,
+        infinite={"reference": len(r) - len(r_finite), "current": len(c) - len(c_finite)},
+    )
     _add_infinite(out)
     _add_missing(out)
     if len(r) and len(c):
@@ -126,8 +135,14 @@ def categorical(ref: pd.Series, cur: pd.Series) -> Binned:
             current[position[value]] += count
             is_new[k] = False
     new = c_counts[is_new]
-    out = Binned([str(v) for v in cats], r_counts.reindex(cats).to_numpy(dtype=np.int64), current, "categorical",
-                 {"reference": r_missing, "current": c_missing}, constant=len(cats) == 1)
+    out = Binned(
+        [str(v) for v in cats],
+        r_counts.reindex(cats).to_numpy(dtype=np.int64),
+        current,
+        "categorical",
+        {"reference": r_missing, "current": c_missing},
+        constant=len(cats) == 1,
+    )
     if out.constant:
         out.notes.append(f"constant reference column (every value is {cats[0]!r})")
     if not cats:
@@ -138,8 +153,9 @@ def categorical(ref: pd.Series, cur: pd.Series) -> Binned:
         out.labels.append(NEW_BIN)
         out.reference = np.append(out.reference, 0)
         out.current = np.append(out.current, out.new_count)
-        out.notes.append(f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} not in the reference "
-                         f"({out.new_count} current rows)")
+        out.notes.append(
+            f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} not in the reference ({out.new_count} current rows)"
+        )
     _add_missing(out)
     return out
 
@@ -175,7 +191,7 @@ def report(b: Binned) -> dict[str, Any]:
     """The per-feature entry of ``result.metrics`` (bins bounded to :data:`MAX_BINS_SHOWN`)."""
     rows = [
         {"bin": label, "reference": int(r), "current": int(c)}
-        for label, r, c in zip(b.labels, b.reference, b.current)
+        for label, r, c in zip(b.labels, b.reference, b.current, strict=True)
     ]
     empty = [row["bin"] for row in rows if row["reference"] == 0 or row["current"] == 0]
     out: dict[str, Any] = {
@@ -255,8 +271,10 @@ def _add_infinite(b: Binned) -> None:
         b.current = np.append(b.current, b.infinite["current"])
         for side in ("reference", "current"):
             if b.infinite[side]:
-                b.notes.append(f"{b.infinite[side]:,} {side} value{'s are' if b.infinite[side] > 1 else ' is'} "
-                               f"infinite: counted in the {INFINITE_BIN} bin")  # fmt: skip
+                b.notes.append(
+                    f"{b.infinite[side]:,} {side} value{'s are' if b.infinite[side] > 1 else ' is'} "
+                    f"infinite: counted in the {INFINITE_BIN} bin"
+                )
 
 
 def _add_missing(b: Binned) -> None:

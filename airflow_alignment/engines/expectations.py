@@ -17,15 +17,15 @@ Use it without Airflow::
                                          "kwargs": {"column": "age"}}])
     print(result.status, result.summary)
 
-Given a :class:`~airflow_alignment.sources.SqlSource` (or a policy mapping with ``conn_id``)
+Given a :class:`~airflow_alignment.io.SqlSource` (or a policy mapping with ``conn_id``)
 instead of a DataFrame, the expectations run inside the database: a Great Expectations SQL data
 source is built from the Airflow connection's SQLAlchemy URL (``add_sqlite``, ``add_postgres``,
 else ``add_sql``), with a table asset for a bare ``table=`` and a query asset (the source's
 ``SELECT``, values rendered as literals by the dialect) for ``where=``, ``query=`` or a schema.
 No row is read into pandas; both paths share the judging (assertions, summary, metrics).
 
-Great Expectations is imported when ``evaluate`` runs, never at module import: the spec
-helpers here run at DAG parse time.
+Great Expectations is imported when ``evaluate`` runs, never at module import. The spec
+(:class:`~airflow_alignment.specs.ExpectationsSpec`) is checked when the DAG is parsed.
 """
 
 from __future__ import annotations
@@ -36,10 +36,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.common import describe_in_background, require_columns, require_rows
+from airflow_alignment.engines.common import describe_in_background
 from airflow_alignment.exceptions import DataError, SourceUnavailableError, SpecError, did_you_mean, preview
+from airflow_alignment.io import SqlSource, as_source, sql
+from airflow_alignment.io.frames import require_columns, require_rows
 from airflow_alignment.results import Assertion, CheckResult, Severity, status_from_assertions, utcnow
-from airflow_alignment.sources import SqlSource, as_source
+from airflow_alignment.specs.expectations import (
+    COLUMN_KWARGS,
+    COLUMN_LIST_KWARGS,
+    ExpectationsSpec,
+    needed_columns,
+    normalize_expectations,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,73 +57,9 @@ log = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
 # The result format asked of GX: counts, percents and a sample of unexpected values.
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
-_SPEC_KEYS = ("type", "kwargs", "severity", "meta", "notes", "description", "name", "id")
-# GX's own severities map onto ours; "block"/"warn" are accepted as well.
-_SEVERITY_ALIASES: dict[str, Severity] = {
-    "block": "block",
-    "critical": "block",
-    "warn": "warn",
-    "warning": "warn",
-    "info": "warn",
-}
-# kwargs that name columns of the data; checked before GX runs, for a clear message.
-_COLUMN_KWARGS = ("column", "column_A", "column_B")
-_COLUMN_LIST_KWARGS = ("column_list",)
 
 
-# -- spec handling (no heavy import) --------------------------------------------------------
-def normalize_expectations(expectations: Any, where: str = "expectations") -> list[dict[str, Any]]:
-    """Validate inline expectations and return them in one canonical form.
-
-    Cheap enough for DAG parse time: it checks the shape (a list of objects with a ``type``
-    string and a ``kwargs`` object, a known ``severity``, no unknown keys), not whether GX
-    knows the type; that is checked when the task runs.
-    """
-    if isinstance(expectations, Mapping) and "expectations" in expectations:
-        expectations = expectations["expectations"]
-    if isinstance(expectations, (str, bytes)) or not isinstance(expectations, Sequence):
-        raise SpecError(
-            f"{where}: expected a list of expectations like "
-            f"[{{'type': 'expect_column_values_to_not_be_null', 'kwargs': {{'column': 'age'}}}}], "
-            f"got {type(expectations).__name__}"
-        )
-    out = []
-    for i, spec in enumerate(expectations):
-        here = f"{where}[{i}]"
-        if not isinstance(spec, Mapping):
-            raise SpecError(f"{here}: expected an object with 'type' and 'kwargs', got {type(spec).__name__}")
-        spec = dict(spec)
-        if "type" not in spec and "expectation_type" in spec:  # GX 0.x suites
-            spec["type"] = spec.pop("expectation_type")
-        for key in spec:
-            if key not in _SPEC_KEYS:
-                raise SpecError(f"{here}: unknown key {key!r}.{did_you_mean(key, _SPEC_KEYS)}")
-        kind = spec.get("type")
-        if not isinstance(kind, str) or not kind:
-            raise SpecError(f"{here}: missing 'type' (e.g. 'expect_column_values_to_not_be_null')")
-        if not kind.startswith("expect_"):
-            raise SpecError(f"{here}.type: {kind!r} is not an expectation type (names start with 'expect_')")
-        kwargs = spec.get("kwargs", {})
-        if not isinstance(kwargs, Mapping):
-            raise SpecError(f"{here}.kwargs: expected an object, got {type(kwargs).__name__}")
-        if "severity" in spec:
-            spec["severity"] = _severity(spec["severity"], f"{here}.severity")
-        for key in ("name", "description", "id"):
-            if spec.get(key) is not None and not isinstance(spec[key], str):
-                raise SpecError(f"{here}.{key}: expected a string, got {type(spec[key]).__name__}")
-        if spec.get("meta") is not None and not isinstance(spec["meta"], Mapping):
-            raise SpecError(f"{here}.meta: expected an object, got {type(spec['meta']).__name__}")
-        notes = spec.get("notes")
-        if notes is not None and not (isinstance(notes, str) or isinstance(notes, list)
-                                      and all(isinstance(n, str) for n in notes)):  # fmt: skip
-            raise SpecError(f"{here}.notes: expected a string or a list of strings, got {type(notes).__name__}")
-        spec["kwargs"] = dict(kwargs)
-        out.append(spec)
-    if not out:
-        raise SpecError(f"{where}: the list of expectations is empty")
-    return out
-
-
+# -- the expectations of a spec ---------------------------------------------------------------
 def load_suite(suite: Any) -> list[dict[str, Any]]:
     """Expectations from a GX suite: a dict, a JSON string, or a path / URI of a JSON file."""
     if isinstance(suite, Mapping):
@@ -137,38 +81,25 @@ def load_suite(suite: Any) -> list[dict[str, Any]]:
     return normalize_expectations(payload, where=f"suite {text}: expectations")
 
 
-def needed_columns(specs: Sequence[Mapping[str, Any]]) -> list[str] | None:
-    """The columns the expectations read, or ``None`` when they need every column."""
-    columns: list[str] = []
-    for spec in specs:
-        kwargs = spec["kwargs"]
-        if spec["type"].startswith("expect_table_column") or "column_set" in kwargs:
-            return None
-        for key in _COLUMN_KWARGS:
-            if isinstance(kwargs.get(key), str):
-                columns.append(kwargs[key])
-        for key in _COLUMN_LIST_KWARGS:
-            if isinstance(kwargs.get(key), (list, tuple)):
-                columns.extend(str(c) for c in kwargs[key])
-    return list(dict.fromkeys(columns)) or None
+def resolve(spec: ExpectationsSpec) -> list[dict[str, Any]]:
+    """The spec's inline expectations plus those of its suite (read now), in that order."""
+    specs = [dict(e) for e in spec.expectations or ()]
+    if spec.suite is not None:
+        specs += load_suite(spec.suite)
+    return specs
 
 
 def resolve_specs(expectations: Any = None, suite: Any = None) -> list[dict[str, Any]]:
     """Inline expectations plus those of ``suite``, in that order."""
-    if expectations is None and suite is None:
-        raise SpecError("give expectations= (a list) or suite= (a GX suite JSON file), or both")
-    specs = normalize_expectations(expectations) if expectations is not None else []
-    if suite is not None:
-        specs += load_suite(suite)
-    return specs
+    return resolve(ExpectationsSpec(expectations=expectations, suite=suite))
 
 
 # -- evaluation -----------------------------------------------------------------------------
 def evaluate(
     df: pd.DataFrame | SqlSource | Mapping[str, Any],
-    expectations: Any = None,
+    expectations: ExpectationsSpec | Any = None,
     suite: Any = None,
-    severity: str = "block",
+    severity: str = ExpectationsSpec.severity,
     check_name: str | None = None,
     *,
     source: str | None = None,
@@ -176,11 +107,13 @@ def evaluate(
     """Run the expectations with Great Expectations and judge the result.
 
     :param df: the data: a ``pandas.DataFrame``, or a
-        :class:`~airflow_alignment.sources.SqlSource` (or a mapping with ``conn_id``, as
+        :class:`~airflow_alignment.io.SqlSource` (or a mapping with ``conn_id``, as
         policies write it), whose expectations run inside the database (see the module
         docstring).
-    :param expectations: a list of expectations in GX JSON form; each may carry
-        ``severity`` (``block``/``critical`` or ``warn``/``warning``/``info``).
+    :param expectations: an :class:`~airflow_alignment.specs.ExpectationsSpec`; or a list of
+        expectations in GX JSON form, each of which may carry ``severity``
+        (``block``/``critical`` or ``warn``/``warning``/``info``), with ``suite`` and
+        ``severity`` making the spec.
     :param suite: a GX suite (dict, or path / URI of its JSON file), added after ``expectations``.
     :param severity: the default severity of an expectation that names none.
     :param check_name: the result's ``check`` (default ``"expectations"``).
@@ -192,12 +125,17 @@ def evaluate(
     :raises SourceUnavailableError: the database cannot be reached (retryable).
     """
     started, t0 = utcnow(), time.perf_counter()
-    default_severity = _severity(severity, "severity")
-    specs = resolve_specs(expectations, suite)
+    if isinstance(expectations, ExpectationsSpec):
+        spec = expectations
+    else:
+        spec = ExpectationsSpec(expectations=expectations, suite=suite, severity=severity)
+    specs = resolve(spec)
     data = as_source(dict(df)) if isinstance(df, Mapping) else df
     if not isinstance(data, SqlSource) and not hasattr(data, "columns"):
-        raise SpecError(f"expectations: evaluate() takes a pandas.DataFrame or a SqlSource, got "
-                        f"{type(data).__name__}; read files with airflow_alignment.sources.load_frame")  # fmt: skip
+        raise SpecError(
+            f"expectations: evaluate() takes a pandas.DataFrame or a SqlSource, got "
+            f"{type(data).__name__}; read files with airflow_alignment.io.load_frame"
+        )
     if isinstance(data, SqlSource):
         outcomes, described, rows = _evaluate_sql(data, specs, source)
     else:
@@ -206,8 +144,9 @@ def evaluate(
         describing = describe_in_background(data, source, needed_columns(specs))
         outcomes = _run_gx(data, specs)
         described, rows = describing(), len(data)
-    return _judge(specs, outcomes, default_severity, rows=rows, data=described, check_name=check_name,
-                  started=started, t0=t0)  # fmt: skip
+    return _judge(
+        specs, outcomes, spec.severity, rows=rows, data=described, check_name=check_name, started=started, t0=t0
+    )
 
 
 def _judge(
@@ -223,7 +162,8 @@ def _judge(
 ) -> CheckResult:
     """The ``CheckResult`` of GX's outcomes, one assertion per expectation (both paths)."""
     assertions = [
-        _assertion(i, spec, outcome, default_severity) for i, (spec, outcome) in enumerate(zip(specs, outcomes))
+        _assertion(i, spec, outcome, default_severity)
+        for i, (spec, outcome) in enumerate(zip(specs, outcomes, strict=True))
     ]
     return CheckResult(
         check=check_name or "expectations",
@@ -246,8 +186,8 @@ def _judge(
 def _spec_columns(spec: Mapping[str, Any]) -> list[Any]:
     """The columns one expectation names."""
     kwargs = spec["kwargs"]
-    names = [kwargs[k] for k in _COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
-    for key in _COLUMN_LIST_KWARGS:
+    names = [kwargs[k] for k in COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
+    for key in COLUMN_LIST_KWARGS:
         if isinstance(kwargs.get(key), (list, tuple)):
             names.extend(kwargs[key])
     return names
@@ -294,7 +234,7 @@ def build_gx_expectations(specs: Sequence[Mapping[str, Any]]) -> list[Any]:
             known = list_registered_expectation_implementations()
             hint = did_you_mean(spec["type"], known) or f" Known types include: {preview(sorted(known), 8)}."
             raise SpecError(f"expectations[{i}].type: unknown expectation type {spec['type']!r}.{hint}") from None
-        except Exception as exc:  # pydantic validation of kwargs
+        except Exception as exc:  # noqa: BLE001 - pydantic validation of kwargs
             problems = _pydantic_problems(exc)
             raise SpecError(f"expectations[{i}] ({spec['type']}).kwargs: {problems}") from None
     return built
@@ -310,15 +250,18 @@ def _run_gx(df: pd.DataFrame, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
         .add_batch_definition_whole_dataframe("whole")
     )
     try:
-        return _validate(context, batch, specs, expectations, {"dataframe": df},
-                         hint=lambda spec: _mixed_types(df, spec))  # fmt: skip
+        return _validate(
+            context, batch, specs, expectations, {"dataframe": df}, hint=lambda spec: _mixed_types(df, spec)
+        )
     except (TypeError, ValueError) as exc:  # GX hashes the frame for its batch id first
         columns = _unhashable(df)
         if not columns:
             raise
-        raise DataError(f"Great Expectations cannot read the data: pandas cannot hash column(s) "
-                        f"{preview(columns)} ({type(exc).__name__}: {exc}); cast them to one type, e.g. "
-                        f"df[{columns[0]!r}].astype(str)") from exc  # fmt: skip
+        raise DataError(
+            f"Great Expectations cannot read the data: pandas cannot hash column(s) "
+            f"{preview(columns)} ({type(exc).__name__}: {exc}); cast them to one type, e.g. "
+            f"df[{columns[0]!r}].astype(str)"
+        ) from exc
 
 
 def _unhashable(df: pd.DataFrame) -> list[Any]:
@@ -409,7 +352,6 @@ def _evaluate_sql(
     running in the database avoids, and a hash of the query text would not tell two versions
     of the data apart (see docs/operators/data-expectations.md, "SQL sources").
     """
-    from airflow_alignment import sql
 
     text = source or str(src)
     available = sql.available_columns(src)  # DataError: no such table; SourceUnavailableError
@@ -431,7 +373,6 @@ def _evaluate_sql(
 
 def _check_sql_columns(src: SqlSource, specs: Sequence[Mapping[str, Any]], available: Sequence[str]) -> None:
     """As :func:`_check_columns`, against the columns the database reports for the source."""
-    from airflow_alignment import sql
 
     for i, spec in enumerate(specs):
         names = _spec_columns(spec)
@@ -442,15 +383,15 @@ def _check_sql_columns(src: SqlSource, specs: Sequence[Mapping[str, Any]], avail
             sql.require_columns(src, names)  # the message of every SQL check
         except DataError as exc:
             raise DataError(f"expectations[{i}] ({spec['type']}): {exc}") from None
-        raise DataError(f"expectations[{i}] ({spec['type']}): column {missing[0]!r} not in {src}. "
-                        f"Columns: [{preview(list(available), limit=30)}]")  # fmt: skip
+        raise DataError(
+            f"expectations[{i}] ({spec['type']}): column {missing[0]!r} not in {src}. "
+            f"Columns: [{preview(list(available), limit=30)}]"
+        )
 
 
 def _run_gx_sql(src: SqlSource, specs: Sequence[Mapping[str, Any]]) -> list[Any]:
     """GX's outcome of each spec, computed by GX's SQL execution engine in the database."""
     import sqlalchemy as sa
-
-    from airflow_alignment import sql
 
     expectations = build_gx_expectations(specs)  # a bad spec fails before any connection
     context = _gx_context()
@@ -478,8 +419,6 @@ def _sql_datasource(context: Any, src: SqlSource) -> Any:
     (a ``ConnectionError``) becomes :class:`SourceUnavailableError`."""
     import warnings
 
-    from airflow_alignment import sql
-
     url = sql.sqlalchemy_url(src)
     dialect = sql.dialect(src)
     sources = context.data_sources
@@ -504,15 +443,13 @@ def _sql_asset(datasource: Any, src: SqlSource) -> Any:
     """A table asset for a bare table; a query asset (the source's ``SELECT``) otherwise."""
     import sqlalchemy as sa
 
-    from airflow_alignment import sql
-
     where = src.where
     unfiltered = where is None or where == {} or (isinstance(where, str) and not where.strip())
     if src.table is not None and unfiltered:
         schema, name = sql.table_name(src)
         if schema is None:  # GX deprecated schema_name on table assets: a schema goes through a query
             # quote=None: the dialect quotes the name when it must (mixed case, reserved words),
-            # as airflow_alignment.sql does; GX would otherwise lower-case it and never quote it.
+            # as airflow_alignment.io.sql does; GX would otherwise lower-case it and never quote it.
             return datasource.add_table_asset("data", table_name=sa.sql.quoted_name(name, None))
     return datasource.add_query_asset("data", query=sql.select_sql(src))
 
@@ -520,8 +457,6 @@ def _sql_asset(datasource: Any, src: SqlSource) -> Any:
 def _probe(src: SqlSource) -> None:
     """Raise :class:`SourceUnavailableError` when the database no longer answers."""
     import sqlalchemy as sa
-
-    from airflow_alignment import sql
 
     try:
         with sql.engine(src).connect() as conn:
@@ -550,7 +485,7 @@ def _in_background(fn: Any, name: str) -> Any:
     def run() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
     thread = threading.Thread(target=run, name=name, daemon=True)
@@ -578,7 +513,7 @@ def _assertion(index: int, spec: Mapping[str, Any], outcome: Any, default: Sever
     observed = raw.get("observed_value")
     if observed is None and "unexpected_count" in raw:
         observed = {"unexpected_count": raw["unexpected_count"], "unexpected_percent": raw.get("unexpected_percent")}
-    expected = {k: v for k, v in kwargs.items() if k not in _COLUMN_KWARGS and k not in _COLUMN_LIST_KWARGS}
+    expected = {k: v for k, v in kwargs.items() if k not in COLUMN_KWARGS and k not in COLUMN_LIST_KWARGS}
     return Assertion(
         name=spec.get("name") or _label(spec),
         success=bool(outcome.success),
@@ -591,7 +526,7 @@ def _assertion(index: int, spec: Mapping[str, Any], outcome: Any, default: Sever
 
 def _label(spec: Mapping[str, Any]) -> str:
     kwargs = spec["kwargs"]
-    cols = [str(kwargs[k]) for k in _COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
+    cols = [str(kwargs[k]) for k in COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
     if isinstance(kwargs.get("column_list"), (list, tuple)):
         cols.append(", ".join(str(c) for c in kwargs["column_list"]))
     return f"{spec['type']}({', '.join(cols)})" if cols else str(spec["type"])
@@ -644,14 +579,6 @@ def _distinct(values: Sequence[Any]) -> list[Any]:
         if v not in seen:
             seen.append(v)
     return seen[:SAMPLE_SIZE]
-
-
-def _severity(value: Any, where: str) -> Severity:
-    if value not in _SEVERITY_ALIASES:
-        raise SpecError(
-            f"{where}: unknown severity {value!r}; use 'block' (or GX's 'critical') or 'warn' (or 'warning')"
-        )
-    return _SEVERITY_ALIASES[value]
 
 
 def _pydantic_problems(exc: Exception) -> str:

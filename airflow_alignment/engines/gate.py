@@ -21,7 +21,6 @@ from typing import Any
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.results import SEVERITIES, STATUSES, Assertion, CheckResult, utcnow
 
-VERDICTS = ("approved", "needs_review", "rejected")
 _STATUS_OF_VERDICT = {"approved": "passed", "needs_review": "warned", "rejected": "failed"}
 
 
@@ -33,8 +32,9 @@ def finding(task_id: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
     approves), names and summaries are text.
     """
     if result is not None and not isinstance(result, Mapping):
-        raise SpecError(f"result of {task_id!r}: expected a CheckResult document (a mapping) or None, "
-                        f"got {type(result).__name__}")  # fmt: skip
+        raise SpecError(
+            f"result of {task_id!r}: expected a CheckResult document (a mapping) or None, got {type(result).__name__}"
+        )
     if result is None:
         return {
             "task_id": task_id,
@@ -64,8 +64,13 @@ def _policy_ref(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, Mapping):
         return None
     name, version, sha = value.get("name"), value.get("version"), value.get("sha256")
-    if not (isinstance(name, str) and isinstance(version, (str, int, float)) and not isinstance(version, bool)
-            and isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):  # fmt: skip
+    if not (
+        isinstance(name, str)
+        and isinstance(version, (str, int, float))
+        and not isinstance(version, bool)
+        and isinstance(sha, str)
+        and re.fullmatch(r"[0-9a-f]{64}", sha)
+    ):
         return None
     return {"name": name, "version": version, "sha256": sha}
 
@@ -132,9 +137,7 @@ def apply_review(result: CheckResult, *, approved: bool, reviewer: Any, responde
     """Record a person's decision on a ``needs_review`` result."""
     verdict = "approved" if approved else "rejected"
     who = reviewer.get("name") if isinstance(reviewer, Mapping) else reviewer
-    result.metrics.update(
-        {"verdict": verdict, "reviewed": True, "reviewer": reviewer, "responded_at": responded_at}
-    )
+    result.metrics.update({"verdict": verdict, "reviewed": True, "reviewer": reviewer, "responded_at": responded_at})
     result.status = _STATUS_OF_VERDICT[verdict]  # type: ignore[assignment]
     result.summary = f"{verdict} by {who} after review; {result.summary}"
     return result

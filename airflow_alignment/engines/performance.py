@@ -9,9 +9,9 @@ Use it without Airflow::
                                     "baseline": {"max_decrease": 0.02}}],
                       baseline="s3://bucket/alignment/results/.../performance.json")
 
-It runs on the fairness engine's metrics with the whole data as one group: count metrics come
-from the four cells of the confusion matrix (``_fairness_metrics.cell_counts`` and ``rate``)
-and their bootstrap draws those cells from a multinomial. Score metrics (``roc_auc``,
+It runs on the binary-classification core (:mod:`.binary`) with the whole data as one group:
+count metrics come from the four cells of the confusion matrix (:func:`.binary.metrics.cell_counts`
+and :func:`.binary.metrics.rate`) and their bootstrap draws those cells from a multinomial. Score metrics (``roc_auc``,
 ``log_loss``, ``brier_score``) are scikit-learn's; their interval is a row bootstrap with one
 scikit-learn call per replicate, computed only within :data:`SCORE_BOOTSTRAP_BUDGET` (about a
 second a metric), and the result says when it was left out.
@@ -20,51 +20,63 @@ The numbers equal ``sklearn.metrics`` wherever both are defined; where scikit-le
 for an empty denominator (precision without a predicted positive) this engine reports
 ``null`` and the reason.
 
-``df`` may be a :class:`~airflow_alignment.engines.cells.CellTable` instead (the cell counts
+``df`` may be a :class:`~airflow_alignment.engines.binary.cells.CellTable` instead (the cell counts
 computed elsewhere, e.g. by a database ``GROUP BY``): the result is the same as on the rows it
 was computed from, except ``result.data``; score metrics need the rows and are refused
 (``SpecError``).
 
-The names and :func:`validate_constraints` import nothing heavy: the operator calls them when
-the DAG is parsed. numpy, pandas and scikit-learn load when :func:`evaluate` runs.
+Importing this module is cheap (the spec, :class:`~airflow_alignment.specs.PerformanceSpec`, is
+checked when a DAG is parsed); numpy, pandas and scikit-learn load when :func:`evaluate` runs.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines import fairness
-from airflow_alignment.engines.cells import ROWS, CellTable
-from airflow_alignment.engines.common import check_seed, check_severity, column_arguments, require_columns
-from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
-from airflow_alignment.results import (
-    Assertion,
-    CheckResult,
-    status_from_assertions,
-    utcnow,
+from airflow_alignment.engines.binary import judging
+from airflow_alignment.engines.binary import metrics as fm
+from airflow_alignment.engines.binary.cells import ROWS, CellTable, describe_data, needs_rows
+from airflow_alignment.engines.binary.inputs import (
+    cell_weights,
+    check_table,
+    distinct,
+    equals,
+    numeric,
+    require_binary,
+    require_predictions,
+    require_same_labels,
+    weights,
 )
+from airflow_alignment.exceptions import DataError, SpecError, preview
+from airflow_alignment.io.frames import require_columns
+from airflow_alignment.results import Assertion, CheckResult, status_from_assertions, utcnow
+from airflow_alignment.specs.constraints import PERFORMANCE_KEYS as CONSTRAINT_KEYS
+from airflow_alignment.specs.constraints import Constraint, performance_constraints
+from airflow_alignment.specs.labelled import check_options
+from airflow_alignment.specs.metrics import ALIASES, PROBABILITY_METRICS, SCORE_METRICS
+from airflow_alignment.specs.metrics import PERFORMANCE_COUNT_METRICS as COUNT_METRICS
+from airflow_alignment.specs.metrics import PERFORMANCE_METRICS as METRICS
+from airflow_alignment.specs.performance import PerformanceSpec
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from airflow_alignment.engines._fairness_judge import Baseline
+__all__ = [
+    "ALIASES",
+    "CONSTRAINT_KEYS",
+    "COUNT_METRICS",
+    "METRICS",
+    "PROBABILITY_METRICS",
+    "SCORE_METRICS",
+    "PerformanceSpec",
+    "evaluate",
+    "validate_constraints",
+]
 
-# Another name for a fairness metric: the formula is the same.
-ALIASES: dict[str, str] = {"recall": "true_positive_rate"}
-COUNT_METRICS: tuple[str, ...] = (
-    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "error_rate", "selection_rate", "base_rate",
-    "true_positive_rate", "false_positive_rate", "true_negative_rate", "false_negative_rate",
-    "negative_predictive_value", "false_discovery_rate", "false_omission_rate",
-)  # fmt: skip
-SCORE_METRICS: tuple[str, ...] = fairness.SCORE_METRICS
-METRICS: tuple[str, ...] = COUNT_METRICS + SCORE_METRICS
-PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier_score")
-CONSTRAINT_KEYS: tuple[str, ...] = ("metric", "min", "max", "baseline", "name", "severity", "rationale", "decide_on")
 # The row bootstrap of a score metric makes one scikit-learn call per replicate: about 3 ms of
 # fixed cost (its input checks, worth some 5,000 rows) plus ~0.5 microseconds a row. A metric
 # gets an interval while n_boot x (rows + SCORE_CALL_ROWS) stays within the budget, about one
@@ -73,131 +85,53 @@ SCORE_BOOTSTRAP_BUDGET = 2_000_000
 SCORE_CALL_ROWS = 5_000
 
 
-# -- spec validation (no heavy import) ------------------------------------------------------
+# -- evaluation -----------------------------------------------------------------------------
 def validate_constraints(
     constraints: Any,
     *,
-    severity: str = "block",
-    decide_on: str = "estimate",
-    confidence: float | None = None,
-    n_boot: int = 1000,
-) -> list[dict[str, Any]]:
+    severity: str = PerformanceSpec.severity,
+    decide_on: str = PerformanceSpec.decide_on,
+    confidence: float | None = PerformanceSpec.confidence,
+    n_boot: int = PerformanceSpec.n_boot,
+) -> tuple[Constraint, ...]:
     """Check the constraints (and the options that judge them); return them normalised.
 
-    Cheap enough for DAG parse time. Each normalised constraint has every key of
-    :data:`CONSTRAINT_KEYS` (defaults filled in, ``severity`` and ``decide_on`` resolved)
-    plus ``metric_name`` (the name given) and ``formula`` (the metric computed).
+    Cheap enough for DAG parse time. :class:`~airflow_alignment.specs.PerformanceSpec` does
+    the same with the columns too; this checks a constraint list alone.
 
     :raises SpecError: naming the position, e.g. ``constraints[1].min: ...``.
     """
-    fairness._check_options(decide_on, severity, confidence, n_boot, 0, "error")
-    return fairness.validate_list(
-        constraints,
-        lambda raw, here: _constraint(raw, here, decide_on, severity, confidence),
-        example="{'metric': 'accuracy', 'min': 0.7}",
+    check_options(
+        decide_on=decide_on,
+        severity=severity,
+        confidence=confidence,
+        n_boot=n_boot,
+        min_group_size=0,
+        missing_groups="error",
     )
+    return performance_constraints(constraints, decide_on=decide_on, severity=severity, confidence=confidence)
 
 
-def _constraint(raw: Any, here: str, decide_on: str, severity: str, confidence: float | None) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise SpecError(
-            f"{here}: expected an object like {{'metric': 'accuracy', 'min': 0.7}}, got {type(raw).__name__}"
-        )
-    for key in raw:
-        if key not in CONSTRAINT_KEYS:
-            hint = " (a fairness key: performance judges the whole data)" if key in fairness.CONSTRAINT_KEYS else ""
-            raise SpecError(f"{here}: unknown key {key!r}{hint}.{did_you_mean(str(key), CONSTRAINT_KEYS)} "
-                            f"Keys: {', '.join(CONSTRAINT_KEYS)}")  # fmt: skip
-    spec = {k: raw.get(k) for k in CONSTRAINT_KEYS}
-    spec["metric_name"] = _metric(spec["metric"], here)
-    spec["formula"] = ALIASES.get(spec["metric_name"], spec["metric_name"])
-    for bound in ("min", "max"):
-        value = spec[bound]
-        if value is not None and not (fairness._is_number(value) and math.isfinite(value)):
-            raise SpecError(f"{here}.{bound}: expected a number, got {value!r}")
-    if spec["min"] is None and spec["max"] is None and spec["baseline"] is None:
-        raise SpecError(f"{here}: give a bound: 'min' and/or 'max' (or a 'baseline' margin)")
-    _meetable(spec, here)
-    spec["baseline"] = fairness._baseline_spec(spec["baseline"], f"{here}.baseline")
-    spec["severity"] = check_severity(spec["severity"] or severity, f"{here}.severity")
-    spec["decide_on"] = fairness._choice(spec["decide_on"] or decide_on, fairness.DECIDE_ON, f"{here}.decide_on")
-    if spec["decide_on"] != "estimate" and confidence is None:
-        raise SpecError(
-            f"{here}.decide_on: {spec['decide_on']!r} judges the confidence interval: set confidence (e.g. 0.95)"
-        )
-    for key in ("name", "rationale"):
-        if spec[key] is not None and not isinstance(spec[key], str):
-            raise SpecError(f"{here}.{key}: expected a string, got {type(spec[key]).__name__}")
-    spec["name"] = spec["name"] or spec["metric_name"]
-    return spec
-
-
-def _metric(metric: Any, here: str) -> str:
-    if metric is None:
-        raise SpecError(f"{here}: missing 'metric' (e.g. 'accuracy' or 'roc_auc')")
-    if isinstance(metric, str) and metric in METRICS:
-        return metric
-    hint = ""
-    if isinstance(metric, str) and metric in fairness.NAMED_AGGREGATES:
-        hint = f" {metric!r} compares groups: judge it with FairnessCheckOperator."
-    raise SpecError(f"{here}.metric: unknown metric {metric!r}.{did_you_mean(str(metric), METRICS)}{hint} "
-                    f"Valid metrics: {', '.join(METRICS)}")  # fmt: skip
-
-
-def _meetable(spec: dict[str, Any], here: str) -> None:
-    low, high, name = spec["min"], spec["max"], spec["metric_name"]
-    if low is not None and high is not None and low > high:
-        raise SpecError(f"{here}: min ({low}) is above max ({high}); no value can meet both")
-    ceiling, what = (None, f"{name} is at least 0") if name == "log_loss" else (1, f"{name} lies between 0 and 1")
-    if low is not None and ceiling is not None and low > ceiling:
-        raise SpecError(f"{here}.min: {low} cannot be met: {what}")
-    if high is not None and high < 0:
-        raise SpecError(f"{here}.max: {high} cannot be met: {what}")
-
-
-# -- evaluation -----------------------------------------------------------------------------
 def evaluate(
     df: pd.DataFrame | CellTable,
+    spec: PerformanceSpec | None = None,
     *,
-    y_true: str,
-    constraints: Any,
-    y_pred: str | None = None,
-    y_score: str | None = None,
-    threshold: float | None = None,
-    pos_label: Any = 1,
-    sample_weight: str | None = None,
-    confidence: float | None = None,
-    n_boot: int = 1000,
-    decide_on: str = "estimate",
     baseline: Any = None,
-    severity: str = "block",
     check_name: str | None = None,
-    random_state: int | None = 0,
     source: str | None = None,
+    **options: Any,
 ) -> CheckResult:
-    """Compute model-quality metrics on ``df`` and judge the performance ``constraints``.
+    """Compute model-quality metrics on ``df`` and judge the performance constraints of ``spec``.
 
-    :param df: the data, one row per prediction; or a :class:`~.cells.CellTable` of it (same
-        result but ``data``; its columns must play the roles named here, and it cannot feed
-        score metrics).
-    :param y_true: column of true labels (two classes; ``pos_label`` is the positive one).
-    :param constraints: list of constraints such as ``{"metric": "accuracy", "min": 0.7}`` or
-        ``{"metric": "roc_auc", "baseline": {"max_decrease": 0.01}}``; see
-        ``docs/operators/performance-check.md``.
-    :param y_pred: column of predicted labels (same classes as ``y_true``).
-    :param y_score: column of scores; with ``threshold`` it stands in for ``y_pred``
-        (predicted positive when ``score >= threshold``), and it feeds ``roc_auc``,
-        ``log_loss`` and ``brier_score`` (those two need probabilities of the positive class).
-    :param pos_label: the positive label of ``y_true`` and ``y_pred``.
-    :param sample_weight: column of non-negative row weights.
-    :param confidence: e.g. 0.95 to compute bootstrap intervals (``n_boot`` replicates).
-    :param decide_on: ``estimate`` (judge the value), ``conservative`` (fail unless the whole
-        interval is inside the bounds) or ``significant`` (fail only when it is all outside).
+    :param df: the data, one row per prediction; or a :class:`~.binary.cells.CellTable` of it
+        (same result but ``data``; its columns must play the roles of the spec, and it cannot
+        feed score metrics).
+    :param spec: what to judge; or give its fields as keyword ``options`` (``y_true``,
+        ``constraints``, ``y_pred`` or ``y_score`` with ``threshold``, ``confidence``, ...: see
+        :class:`~airflow_alignment.specs.PerformanceSpec` and ``docs/operators/performance-check.md``).
     :param baseline: a previous performance result (``CheckResult``, its dict, or a path / URI
         of its JSON) for constraints with ``baseline: {max_increase|max_decrease: margin}``.
-    :param severity: the default severity of the constraints (``block`` or ``warn``).
     :param check_name: the result's ``check`` (default ``"performance"``).
-    :param random_state: seed of the bootstrap.
     :param source: text naming where ``df`` came from, recorded in ``result.data``.
     :raises SpecError: a bad constraint, option or baseline (names the position); with a
         CellTable, a score metric, or a table counted for other columns.
@@ -206,25 +140,31 @@ def evaluate(
         ``brier_score``.
     """
     started, t0 = utcnow(), time.perf_counter()
-    specs = validate_constraints(constraints, severity=severity, decide_on=decide_on, confidence=confidence,
-                                 n_boot=n_boot)  # fmt: skip
+    if spec is None:
+        spec = PerformanceSpec(**options)
+    elif options:
+        raise TypeError(f"evaluate(): give a PerformanceSpec or its fields ({', '.join(options)}), not both")
     found = load_baseline(baseline)  # before the data work: a bad baseline fails fast
-    column_arguments(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=sample_weight, required=("y_true",))
-    check_seed(random_state)
-    columns = _check_columns(df, y_true, y_pred, y_score, threshold, sample_weight, specs)
-    data = fairness._describe(df, source, columns)
-    inputs = _prepare(df, y_true, y_pred, y_score, threshold, pos_label, sample_weight, specs)
-    values = _metric_values(inputs, specs, confidence, n_boot, random_state)
-    assertions = [_judge(spec, values[spec["metric_name"]], confidence, found) for spec in specs]
-    settings = {"pos_label": pos_label, "threshold": threshold, "sample_weight": sample_weight,
-                "confidence": confidence, "n_boot": n_boot if confidence else None, "decide_on": decide_on,
-                "random_state": random_state}  # fmt: skip
+    columns = _check_columns(df, spec)
+    data = describe_data(df, source, columns)
+    inputs = _prepare(df, spec)
+    values = _metric_values(inputs, spec)
+    assertions = [_judge(c, values[c.metric_name], spec.confidence, found) for c in spec.constraints]
+    settings = {
+        "pos_label": spec.pos_label,
+        "threshold": spec.threshold,
+        "sample_weight": spec.sample_weight,
+        "confidence": spec.confidence,
+        "n_boot": spec.n_boot if spec.confidence else None,
+        "decide_on": spec.decide_on,
+        "random_state": spec.random_state,
+    }
     return CheckResult(
         check=check_name or "performance",
         kind="performance",
         status=status_from_assertions(assertions),
-        severity=check_severity(severity, "severity"),  # type: ignore[arg-type]
-        summary=summary(assertions, inputs.rows),
+        severity=spec.severity,  # type: ignore[arg-type]
+        summary=judging.summary(assertions, "performance", f"on {inputs.rows:,} rows"),
         assertions=assertions,
         metrics=_metrics_block(values, inputs, found, settings),
         data=data,
@@ -233,44 +173,32 @@ def evaluate(
     )
 
 
-def load_baseline(baseline: Any) -> Baseline:
+def load_baseline(baseline: Any) -> judging.Baseline:
     """A performance ``CheckResult``, its dict, or a path / URI of its JSON; ``None`` for none."""
-    from airflow_alignment.engines._fairness_judge import load_baseline as load
-
-    return load(baseline, kind="performance")
+    return judging.load_baseline(baseline, kind="performance")
 
 
-def _check_columns(
-    df: pd.DataFrame | CellTable,
-    y_true: str,
-    y_pred: str | None,
-    y_score: str | None,
-    threshold: float | None,
-    sample_weight: str | None,
-    specs: list[dict[str, Any]],
-) -> list[str]:
-    if threshold is not None and not (fairness._is_number(threshold) and math.isfinite(threshold)):
-        raise SpecError(f"threshold: expected a number, got {threshold!r}")
-    if y_pred is not None and threshold is not None:
-        raise SpecError("threshold: applies to y_score; with y_pred given, leave threshold out")
-    for i, spec in enumerate(specs):
-        name = spec["metric_name"]
-        if name in SCORE_METRICS and y_score is None:
-            raise SpecError(f"constraints[{i}]: {name} is computed from scores: give y_score (a column of scores)")
-        if name in COUNT_METRICS and y_pred is None and (y_score is None or threshold is None):
-            raise SpecError(f"constraints[{i}]: {name} is computed from predicted labels: give y_pred "
-                            "(a column of predicted labels), or y_score with a threshold")  # fmt: skip
+def _check_columns(df: pd.DataFrame | CellTable, spec: PerformanceSpec) -> list[str]:
     if isinstance(df, CellTable):
-        from airflow_alignment.engines._fairness_inputs import check_table
-
-        for i, spec in enumerate(specs):
-            if spec["metric_name"] in SCORE_METRICS:
-                raise SpecError(f"constraints[{i}]: {spec['metric_name']} {fairness._needs_rows(spec['metric_name'])}")
-        check_table(df, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold, features=[],
-                    sample_weight=sample_weight)  # fmt: skip
+        for i, constraint in enumerate(spec.constraints):
+            if constraint.metric_name in SCORE_METRICS:
+                raise SpecError(f"constraints[{i}]: {constraint.metric_name} {needs_rows(constraint.metric_name)}")
+        check_table(
+            df,
+            y_true=spec.y_true,
+            y_pred=spec.y_pred,
+            y_score=spec.y_score,
+            threshold=spec.threshold,
+            features=[],
+            sample_weight=spec.sample_weight,
+        )
         return df.columns
-    roles = [("y_true column", y_true), ("y_pred column", y_pred), ("y_score column", y_score),
-             ("sample_weight column", sample_weight)]  # fmt: skip
+    roles = [
+        ("y_true column", spec.y_true),
+        ("y_pred column", spec.y_pred),
+        ("y_score column", spec.y_score),
+        ("sample_weight column", spec.sample_weight),
+    ]
     for what, col in roles:
         if col is not None:
             require_columns(df, [col], what=what)
@@ -295,14 +223,12 @@ class Inputs:
         return len(self.positive) if self.multiplicity is None else int(self.multiplicity.sum())
 
 
-def _prepare(
-    df: pd.DataFrame | CellTable, y_true: str, y_pred: str | None, y_score: str | None, threshold: float | None,
-    pos_label: Any, sample_weight: str | None, specs: list[dict[str, Any]],
-) -> Inputs:  # fmt: skip
+def _prepare(df: pd.DataFrame | CellTable, spec: PerformanceSpec) -> Inputs:
+    """The checked arrays of the rows (or of a CellTable's cells)."""
     import numpy as np
 
-    from airflow_alignment.engines import _fairness_inputs as fi
-
+    y_true, y_pred, y_score, threshold = spec.y_true, spec.y_pred, spec.y_score, spec.threshold
+    pos_label, sample_weight = spec.pos_label, spec.sample_weight
     table = df if isinstance(df, CellTable) else None
     multiplicity = None
     if isinstance(df, CellTable):  # y_score is the thresholded prediction, or (beside y_pred) not in the table
@@ -316,36 +242,40 @@ def _prepare(
             count = int(df[col].isna().sum()) if multiplicity is None else int(multiplicity[df[col].isna()].sum())
         if count:
             values = "value" if count == 1 else "values"
-            raise DataError(f"{role} column {col!r} has {count:,} missing {values} (NaN/None) in {rows:,} rows; "
-                            "fill them, or leave those rows out of the data")  # fmt: skip
-    true_values = fi._distinct(df[y_true])
-    fi._require_binary(true_values, "y_true", y_true, pos_label)
+            raise DataError(
+                f"{role} column {col!r} has {count:,} missing {values} (NaN/None) in {rows:,} rows; "
+                "fill them, or leave those rows out of the data"
+            )
+    true_values = distinct(df[y_true])
+    require_binary(true_values, "y_true", y_true, pos_label)
     predicted = None
     if y_pred is not None:
-        pred_values = fi._distinct(df[y_pred])
-        fi._require_predictions(df[y_pred], pred_values, y_pred, pos_label)
-        fi._require_same_labels(true_values, pred_values, y_true, y_pred, pos_label)
-        predicted = fi._equals(df[y_pred], pos_label)
+        pred_values = distinct(df[y_pred])
+        require_predictions(df[y_pred], pred_values, y_pred, pos_label)
+        require_same_labels(true_values, pred_values, y_true, y_pred, pos_label)
+        predicted = equals(df[y_pred], pos_label)
     elif len(true_values) == 2 and pos_label not in true_values:
-        raise DataError(f"pos_label={pos_label!r} is not one of the labels of y_true {y_true!r} "
-                        f"({preview(true_values)}); set pos_label to the positive one, e.g. pos_label={true_values[-1]!r}")  # fmt: skip
+        raise DataError(
+            f"pos_label={pos_label!r} is not one of the labels of y_true {y_true!r} "
+            f"({preview(true_values)}); set pos_label to the positive one, e.g. pos_label={true_values[-1]!r}"
+        )
     score = weight = weight_sq = None
     if table is not None:
         if predicted is None and y_score is not None:  # 1.0 where score >= threshold (upstream)
             predicted = df[y_score].to_numpy(dtype=float) == 1.0
         if sample_weight is not None:
-            weight, weight_sq = fi._cell_weights(df, sample_weight)
-        return Inputs(fi._equals(df[y_true], pos_label), predicted, None, weight, multiplicity, weight_sq)
+            weight, weight_sq = cell_weights(df, sample_weight)
+        return Inputs(equals(df[y_true], pos_label), predicted, None, weight, multiplicity, weight_sq)
     if y_score is not None:
-        score = fi._numeric(df[y_score], "y_score", y_score)
-        _require_scores(score, y_score, specs)
+        score = numeric(df[y_score], "y_score", y_score)
+        _require_scores(score, y_score, spec.constraints)
         if predicted is None and threshold is not None:
             predicted = score >= threshold
-    weight = fi._weights(df[sample_weight], sample_weight) if sample_weight is not None else None
-    return Inputs(fi._equals(df[y_true], pos_label), predicted, score, weight)
+    weight = weights(df[sample_weight], sample_weight) if sample_weight is not None else None
+    return Inputs(equals(df[y_true], pos_label), predicted, score, weight)
 
 
-def _require_scores(score: np.ndarray, col: str, specs: list[dict[str, Any]]) -> None:
+def _require_scores(score: np.ndarray, col: str, constraints: tuple[Constraint, ...]) -> None:
     import numpy as np
 
     infinite = int(np.isinf(score).sum())
@@ -354,11 +284,11 @@ def _require_scores(score: np.ndarray, col: str, specs: list[dict[str, Any]]) ->
     low, high = float(score.min()), float(score.max())
     if low >= 0 and high <= 1:
         return
-    for i, spec in enumerate(specs):
-        if spec["metric_name"] in PROBABILITY_METRICS:
+    for i, constraint in enumerate(constraints):
+        if constraint.metric_name in PROBABILITY_METRICS:
             raise DataError(
                 f"y_score column {col!r} has values outside [0, 1] (from {low:.4g} to {high:.4g}), but "
-                f"{spec['metric_name']} (constraints[{i}]) needs probabilities of the positive class; "
+                f"{constraint.metric_name} (constraints[{i}]) needs probabilities of the positive class; "
                 "give probabilities, or judge roc_auc, which takes any score"
             )
 
@@ -366,19 +296,19 @@ def _require_scores(score: np.ndarray, col: str, specs: list[dict[str, Any]]) ->
 class MetricValue:
     """One metric on the whole data: the value (NaN = undefined), why not, its replicates."""
 
-    def __init__(self, value: float, reason: str | None, boot: np.ndarray | None = None,
-                 ci_note: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, value: float, reason: str | None, boot: np.ndarray | None = None, ci_note: str | None = None
+    ) -> None:
         self.value, self.reason, self.boot, self.ci_note = value, reason, boot, ci_note
 
 
-def _metric_values(
-    inputs: Inputs, specs: list[dict[str, Any]], confidence: float | None, n_boot: int, seed: int | None
-) -> dict[str, MetricValue]:
+def _metric_values(inputs: Inputs, spec: PerformanceSpec) -> dict[str, MetricValue]:
     """Every count metric (when there are predictions) and the score metrics the constraints read."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
-    asked = [s["metric_name"] for s in specs]
+    confidence, n_boot = spec.confidence, spec.n_boot
+    rng = np.random.default_rng(spec.random_state)
+    asked = [c.metric_name for c in spec.constraints]
     out: dict[str, MetricValue] = {}
     if inputs.predicted is not None:
         names = [m for m in COUNT_METRICS if m not in ALIASES or m in asked]
@@ -396,8 +326,6 @@ def _cells(inputs: Inputs, kind: str = "counts") -> np.ndarray:
     squared weights).
     """
     import numpy as np
-
-    from airflow_alignment.engines import _fairness_metrics as fm
 
     assert inputs.predicted is not None
     if kind == "counts":
@@ -417,7 +345,6 @@ def _cells(inputs: Inputs, kind: str = "counts") -> np.ndarray:
 def _count_metrics(
     names: list[str], inputs: Inputs, confidence: float | None, n_boot: int, rng: np.random.Generator
 ) -> dict[str, MetricValue]:
-    from airflow_alignment.engines import _fairness_metrics as fm
 
     counts = _cells(inputs)
     cells = counts if inputs.weight is None else _cells(inputs, "weight")
@@ -438,14 +365,17 @@ def _count_metrics(
 
 
 def _score_metric(
-    name: str, positive: np.ndarray, score: np.ndarray, weight: np.ndarray | None,
-    confidence: float | None, n_boot: int, rng: np.random.Generator,
-) -> MetricValue:  # fmt: skip
+    name: str,
+    positive: np.ndarray,
+    score: np.ndarray,
+    weight: np.ndarray | None,
+    confidence: float | None,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> MetricValue:
     import warnings
 
     import numpy as np
-
-    from airflow_alignment.engines import _fairness_metrics as fm
 
     func, y = fm.score_metric(name), positive.astype(np.int64)
     try:
@@ -461,8 +391,10 @@ def _score_metric(
     if n_boot * (n + SCORE_CALL_ROWS) > SCORE_BOOTSTRAP_BUDGET:
         fits = SCORE_BOOTSTRAP_BUDGET // (n + SCORE_CALL_ROWS)
         hint = f"; n_boot={fits} or fewer would get one" if fits >= 100 else ""
-        note = (f"no confidence interval for {name}: a row bootstrap of {n_boot:,} scikit-learn calls on {n:,} rows "
-                f"is over the time budget{hint}")  # fmt: skip
+        note = (
+            f"no confidence interval for {name}: a row bootstrap of {n_boot:,} scikit-learn calls on {n:,} rows "
+            f"is over the time budget{hint}"
+        )
         return MetricValue(value, reason, None, note)
     boot = np.empty(n_boot)
     with warnings.catch_warnings():
@@ -476,47 +408,43 @@ def _score_metric(
 
 
 # -- verdicts -------------------------------------------------------------------------------
-def _judge(spec: dict[str, Any], mv: MetricValue, confidence: float | None, baseline: Baseline) -> Assertion:
-    from airflow_alignment.engines import _fairness_judge as judge
-
+def _judge(constraint: Constraint, mv: MetricValue, confidence: float | None, baseline: judging.Baseline) -> Assertion:
     observed = None if math.isnan(mv.value) else mv.value
-    details: dict[str, Any] = {"metric": spec["metric_name"], "decide_on": spec["decide_on"]}
+    details: dict[str, Any] = {"metric": constraint.metric_name, "decide_on": constraint.decide_on}
     if confidence is not None:
         details["confidence"] = confidence
     if mv.ci_note:
         details["ci_note"] = mv.ci_note
-    if spec["rationale"]:
-        details["rationale"] = spec["rationale"]
+    if constraint.rationale:
+        details["rationale"] = constraint.rationale
     if observed is None:
         details["reason"] = mv.reason
         success = False
     else:
-        success = judge._decide(observed, judge._ci(mv.boot, confidence), spec, details)
-    compared = judge._compare(spec["name"], observed, spec, baseline)
+        success = judging.decide(observed, judging.ci(mv.boot, confidence), constraint, details)
+    compared = judging.compare(constraint.name, observed, constraint, baseline)
     if compared is not None:
         details["baseline"] = compared
         success = success and compared.get("success", True)
     return Assertion(
-        name=spec["name"],
+        name=constraint.name,
         success=bool(success),
         observed=observed,
-        expected={"min": spec["min"], "max": spec["max"]},
-        severity=spec["severity"],
+        expected=constraint.bounds,
+        severity=constraint.severity,
         details=details,
     )
 
 
 def _metrics_block(
-    values: dict[str, MetricValue], inputs: Inputs, baseline: Baseline, settings: dict[str, Any]
+    values: dict[str, MetricValue], inputs: Inputs, baseline: judging.Baseline, settings: dict[str, Any]
 ) -> dict[str, Any]:
-    from airflow_alignment.engines import _fairness_judge as judge
-
     out: dict[str, Any] = {"rows": inputs.rows}
     if inputs.weight is not None:
         out["weight"] = float(inputs.weight.sum())
     for name, mv in values.items():
-        entry: dict[str, Any] = {"value": judge._num(mv.value)}
-        ci = judge._ci(mv.boot, settings["confidence"])
+        entry: dict[str, Any] = {"value": judging.num(mv.value)}
+        ci = judging.ci(mv.boot, settings["confidence"])
         if ci is not None and not math.isnan(mv.value):
             entry["ci"] = ci
         if mv.reason:
@@ -535,20 +463,3 @@ def _metrics_block(
 
 def _confusion(cells: np.ndarray) -> dict[str, float]:
     return {key: cells[i].item() for i, key in enumerate(("tn", "fp", "fn", "tp"))}
-
-
-def summary(assertions: list[Assertion], rows: int) -> str:
-    """The worst violation and the count of failures, or the closest call when all passed."""
-    from airflow_alignment.engines import _fairness_judge as judge
-
-    failed = [a for a in assertions if a.success is False]
-    if not failed:
-        tight = [a for a in assertions if a.observed is not None and judge._bounded(a)]
-        closest = f"; closest: {judge._describe(max(tight, key=judge._gap))}" if tight else ""
-        return f"all {len(assertions)} performance constraints passed on {rows:,} rows{closest}"
-    failed.sort(key=lambda a: (a.severity != "block", a.observed is None, -judge._gap(a)))
-    blocking = sum(a.severity == "block" for a in failed)
-    counts = f"{len(failed)} of {len(assertions)} constraints failed"
-    if blocking != len(failed):
-        counts += f" ({blocking} blocking, {len(failed) - blocking} warning)"
-    return f"{judge._describe(failed[0])}; {counts}"

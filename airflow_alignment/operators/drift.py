@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.drift import SPEC_DEFAULTS, validate_spec
+from airflow_alignment.engines.drift import evaluate
 from airflow_alignment.exceptions import SpecError
+from airflow_alignment.io import as_source, backend_for, describe_source
+from airflow_alignment.io.window import Window, window_arguments, window_end
 from airflow_alignment.operators.base import AlignmentCheckOperator
-from airflow_alignment.sources import describe_source, keep_callable, validate_data_arg
-from airflow_alignment.window import Window, window_arguments, window_end
+from airflow_alignment.specs import DriftSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,65 +102,41 @@ class DriftCheckOperator(AlignmentCheckOperator):
         if given["current"] is not None and given["data"] is not None:
             raise SpecError(f"{name}: give current= or data= (the same thing), not both")
         current = args.get("current") if args.get("current") is not None else args.get("data")
-        validate_data_arg(args.get("reference"), f"{name}.reference")
-        validate_data_arg(current, f"{name}.current")
+        self.reference = self.data_argument(args.get("reference"), "reference")
+        self.current = self.data_argument(current, "current")
         window_arguments(name, args.get("window"), args.get("timestamp_column"))
         self.timestamp_column = args.get("timestamp_column")
         self.window = args.get("window")
         self.window_end = args.get("window_end")
-        options = {k: args.get(k) for k in SPEC_DEFAULTS}
+        options = {f.name: args.get(f.name) for f in dataclasses.fields(DriftSpec)}
         options["severity"] = self.severity
         try:
-            self.spec = validate_spec(**options)  # fail at parse time on a bad spec
+            spec = DriftSpec.build(**options)  # fail at parse time on a bad spec
+            if self.timestamp_column:  # a timestamp always drifts: never a default feature
+                spec = dataclasses.replace(spec, exclude=[*spec.exclude, self.timestamp_column])
         except SpecError as exc:
             raise SpecError(f"{name}.{exc}") from None
-        if self.timestamp_column:  # a timestamp always drifts: never a default feature
-            self.spec["exclude"] = [*self.spec["exclude"], self.timestamp_column]
-        self.reference = keep_callable(args["reference"])
-        self.current = keep_callable(current)
+        self.spec = spec
 
     def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.drift import evaluate
-
-        spec = {k: v for k, v in self.spec.items() if k != "bounds"}
-        bounds = {f: _as_bound(b) for f, b in self.spec["bounds"].items()}
         window = None
         if self.window is not None:
             window = Window(self.timestamp_column, self.window.total_seconds(), window_end(self.window_end, context))
         return evaluate(
             self._load(self.reference),
             self._load(self.current, window),
-            bounds=bounds,
+            self.spec,
             check_name=self.check_name,
             source=describe_source(self.current) + (f" [{window}]" if window else ""),
             reference_source=describe_source(self.reference),
-            **spec,
         )
 
     def _load(self, data: Any, window: Window | None = None) -> pd.DataFrame:
         """The needed columns (all without ``features``) of the rows in ``window``: a ``WHERE``
         inside the database for a ``SqlSource``, a filter after reading for a file."""
-        from airflow_alignment import sql
-        from airflow_alignment.sources import SqlSource, as_source, load_frame
-
         spec, columns = self.spec, None
-        if spec["features"]:
-            named = [*spec["features"], *(spec["categorical"] or []), spec["prediction"], *spec["sensitive_features"]]
+        if spec.features:
+            named = [*spec.features, *(spec.categorical or []), spec.prediction, *spec.sensitive_features]
             columns = list(dict.fromkeys(c for c in named if c))
         source = as_source(data)
-        if isinstance(source, SqlSource):
-            return sql.read_frame(source, columns, window=window)
-        if window is None:
-            return load_frame(source, columns=columns)
-        if columns is None:
-            return window.keep(load_frame(source), describe_source(source))
-        frame = window.keep(load_frame(source, columns=[*columns, window.column]), describe_source(source))
-        return frame[columns]  # the timestamp served the window only, as in the database
-
-
-def _as_bound(resolved: dict[str, Any]) -> dict[str, Any]:
-    """A resolved bound back in the ``bounds`` form ``evaluate`` takes."""
-    bound = {"psi_max": resolved["fail_above"], "psi_warn": resolved["warn_above"], "severity": resolved["severity"]}
-    if resolved["rationale"]:
-        bound["rationale"] = resolved["rationale"]
-    return bound
+        return backend_for(source).read(source, columns, window=window)

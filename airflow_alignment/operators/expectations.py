@@ -1,14 +1,12 @@
-"""``DataExpectationsOperator``: Great Expectations data expectations as a DAG task."""
+"""``ExpectationsCheckOperator``: Great Expectations data expectations as a DAG task."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.expectations import normalize_expectations
-from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators.base import AlignmentCheckOperator, is_templated
-from airflow_alignment.sources import describe_source, keep_callable, validate_data_arg
+from airflow_alignment import deprecated_alias
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.tasks.expectations import ExpectationsTask, run_expectations
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 
-class DataExpectationsOperator(AlignmentCheckOperator):
+class ExpectationsCheckOperator(ExpectationsTask, AlignmentCheckOperator):
     """Validate a dataset against Great Expectations expectations.
 
     :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, a
@@ -37,51 +35,19 @@ class DataExpectationsOperator(AlignmentCheckOperator):
     """
 
     kind = "expectations"
-    template_fields = ("data", "expectations", "suite", "check_name")
-    template_fields_renderers = {"expectations": "json", "suite": "json"}
-
-    def __init__(
-        self,
-        *,
-        data: Any = None,
-        expectations: Any = None,
-        suite: Any = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        format: str | None = None,
-        policy: Any = None,
-        check: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        given = dict(data=data, expectations=expectations, suite=suite, severity=severity, check_name=check_name,
-                     format=format)
-        args, loaded = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        name = type(self).__name__
-        validate_data_arg(args["data"], f"{name}.data")
-        self.data = keep_callable(args["data"])
-        self.expectations = args.get("expectations")
-        self.suite = args.get("suite")
-        self.format = args.get("format")
-        if self.expectations is None and self.suite is None:
-            raise SpecError(f"{name}: give expectations= (a list) or suite= (a GX suite JSON file)")
-        if not is_templated(self.expectations) and self.expectations is not None:
-            spec = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
-            normalize_expectations(spec)  # fail at parse time on a malformed spec
 
     def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.expectations import (
-            evaluate,
-            needed_columns,
-            resolve_specs,
+        return run_expectations(
+            self.data,
+            self.rendered_expectations(),
+            self.suite,
+            format=self.format,
+            severity=self.severity,
+            check_name=self.check_name,
         )
-        from airflow_alignment.sources import SqlSource, as_source, load_frame
 
-        expectations = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
-        specs = resolve_specs(expectations, self.suite)
-        data = as_source(self.data)
-        # A SQL source is validated where it lives; everything else is loaded (needed columns only).
-        target = data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs),
-                                                                     format=self.format)  # fmt: skip
-        return evaluate(target, specs, severity=self.severity, check_name=self.check_name,
-                        source=describe_source(data))  # fmt: skip
+
+def __getattr__(name: str) -> Any:
+    if name == "DataExpectationsOperator":  # the old name
+        return deprecated_alias(__name__, name, "ExpectationsCheckOperator")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

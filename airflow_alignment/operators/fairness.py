@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-from airflow_alignment.engines.fairness import validate_constraints
-from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators._labelled import LabelledCheckOperator
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
-
-    from airflow_alignment.results import CheckResult
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.tasks.labelled import FairnessTask
 
 
-# the defaults of every fairness task (this operator and FairnessFeedbackSensor)
-FAIRNESS_DEFAULTS: dict[str, Any] = {
-    "pos_label": 1,
-    "min_group_size": 30,
-    "confidence": None,
-    "n_boot": 1000,
-    "decide_on": "estimate",
-    "marginal": False,
-    "missing_groups": "error",
-    "random_state": 0,
-}
-
-
-class FairnessCheckOperator(LabelledCheckOperator):
+class FairnessCheckOperator(FairnessTask, AlignmentCheckOperator):
     """Judge a model's predictions against fairness constraints, group by group.
 
     Count-based metrics (selection rate, TPR, FPR, precision, ...) are computed from per-group
@@ -64,50 +42,3 @@ class FairnessCheckOperator(LabelledCheckOperator):
     """
 
     kind = "fairness"
-    defaults = FAIRNESS_DEFAULTS
-    option_keys = ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")
-
-    def __init__(
-        self,
-        *,
-        data: Any = None,
-        y_true: str | None = None,
-        sensitive_features: str | Sequence[str] | None = None,
-        constraints: Any = None,
-        y_pred: str | None = None,
-        y_score: str | None = None,
-        threshold: float | None = None,
-        pos_label: Any = None,
-        min_group_size: int | None = None,
-        confidence: float | None = None,
-        n_boot: int | None = None,
-        decide_on: str | None = None,
-        baseline: Any = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        marginal: bool | None = None,
-        sample_weight: str | None = None,
-        missing_groups: str | None = None,
-        random_state: int | None = None,
-        policy: Any = None,
-        check: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        if args.get("sensitive_features") is None:
-            raise SpecError(f"{type(self).__name__}: sensitive_features= is required")
-        self.setup(args, validate_constraints)
-        features = args["sensitive_features"]
-        self.sensitive_features = [features] if isinstance(features, str) else list(features)
-        self.marginal = args["marginal"]
-
-    def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.fairness import evaluate
-
-        return evaluate(
-            self.load(self.sensitive_features),
-            sensitive_features=self.sensitive_features,
-            marginal=self.marginal,
-            **self.engine_arguments(),
-        )

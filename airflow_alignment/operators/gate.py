@@ -22,11 +22,16 @@ from airflow.sdk import Asset
 
 from airflow_alignment.engines.gate import apply_review, decide, finding
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator, publish_result
-from airflow_alignment.plugin.links import AlignmentReportLink, report_path
+from airflow_alignment.io import object_path
+from airflow_alignment.links import AlignmentReportLink
+from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
+from airflow_alignment.policy import load_policy
 from airflow_alignment.reporting.html import public_text
-from airflow_alignment.reporting.store import ArtifactStore
 from airflow_alignment.results import SCHEMA_ID, CheckResult
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.baselines import write_approved
+from airflow_alignment.tasks.publish import publish_result
+from airflow_alignment.urls import report_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -75,11 +80,8 @@ class AlignmentGateOperator(HITLOperator):
     ) -> None:
         if on_reject not in ("skip", "fail"):
             raise SpecError(f"{type(self).__name__}.on_reject: expected 'skip' or 'fail', got {on_reject!r}")
-        self.policy_ref = None
-        if policy is not None:
-            from airflow_alignment.policy import load_policy
-
-            self.policy_ref = load_policy(policy).ref
+        self.policy_loaded = load_policy(policy) if policy is not None else None
+        self.policy_ref = self.policy_loaded.ref if self.policy_loaded is not None else None
         self.asset = self._asset(asset, self.policy_ref, model)
         if self.asset is not None:
             kwargs["outlets"] = [*(kwargs.get("outlets") or []), self.asset]
@@ -112,7 +114,15 @@ class AlignmentGateOperator(HITLOperator):
     def execute(self, context: Context) -> Any:
         result = self._decide(context)
         if result.metrics["verdict"] == "needs_review":
-            publish_result(result, context, store=self._store(), model=self.model, log=self.log, push=True)
+            publish_result(
+                result,
+                context,
+                store=self._store(),
+                model=self.model,
+                log=self.log,
+                push=True,
+                policy=self.policy_loaded,
+            )
             self.body = review_body(result)
             return super().execute(context)  # waits for a person in Airflow's HITL UI
         return self._finish(result, context)
@@ -152,7 +162,14 @@ class AlignmentGateOperator(HITLOperator):
         verdict = result.metrics["verdict"]
         store = self._store()
         compact = publish_result(
-            result, context, store=store, model=self.model, log=self.log, push=verdict != "approved", reviewer=reviewer
+            result,
+            context,
+            store=store,
+            model=self.model,
+            log=self.log,
+            push=verdict != "approved",
+            reviewer=reviewer,
+            policy=self.policy_loaded,
         )
         if verdict == "approved":
             self._approve(result, context, store)
@@ -162,8 +179,6 @@ class AlignmentGateOperator(HITLOperator):
         raise AirflowSkipException(f"{self.task_id}: {result.summary}")
 
     def _approve(self, result: CheckResult, context: Context, store: ArtifactStore) -> None:
-        from airflow_alignment.reporting.baselines import write_approved
-
         extra = {
             "verdict": "approved",
             "policy": result.policy,
@@ -199,8 +214,9 @@ def review_body(result: CheckResult) -> str:
     for a in result.assertions:
         report = ""
         if a.details.get("report") and ctx.get("dag_id") and ctx.get("run_id"):
-            page = report_path({"dag_id": ctx["dag_id"], "run_id": ctx["run_id"], "task_id": a.details["task_id"],
-                                "map_index": -1})  # fmt: skip
+            page = report_path(
+                {"dag_id": ctx["dag_id"], "run_id": ctx["run_id"], "task_id": a.details["task_id"], "map_index": -1}
+            )
             report = f"[report]({page})"
         summary = public_text(str(a.details.get("summary", ""))).replace("|", "\\|")
         lines.append(f"| {a.name} | {a.observed} | {summary} | {report} |")
@@ -214,6 +230,4 @@ def _read(store: ArtifactStore, uri: str) -> str:
     if store.is_local:
         with open(uri, encoding="utf-8") as handle:
             return handle.read()
-    from airflow_alignment.sources import object_path
-
     return str(object_path(uri).read_text())

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from airflow_alignment.engines.performance import validate_constraints
-from airflow_alignment.operators._labelled import LabelledCheckOperator
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
-
-    from airflow_alignment.results import CheckResult
+from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.tasks.labelled import PerformanceTask
 
 
-_DEFAULTS: dict[str, Any] = {
-    "pos_label": 1,
-    "confidence": None,
-    "n_boot": 1000,
-    "decide_on": "estimate",
-    "random_state": 0,
-}
-
-
-class PerformanceCheckOperator(LabelledCheckOperator):
+class PerformanceCheckOperator(PerformanceTask, AlignmentCheckOperator):
     """Judge a model's predictions against model-quality bounds (accuracy, recall, ROC AUC, ...).
 
     Count-based metrics come from the four cells of the confusion matrix; score metrics
@@ -55,36 +39,3 @@ class PerformanceCheckOperator(LabelledCheckOperator):
     """
 
     kind = "performance"
-    defaults = _DEFAULTS
-    option_keys = ("decide_on", "confidence", "n_boot")
-
-    def __init__(
-        self,
-        *,
-        data: Any = None,
-        y_true: str | None = None,
-        constraints: Any = None,
-        y_pred: str | None = None,
-        y_score: str | None = None,
-        threshold: float | None = None,
-        pos_label: Any = None,
-        sample_weight: str | None = None,
-        confidence: float | None = None,
-        n_boot: int | None = None,
-        decide_on: str | None = None,
-        baseline: Any = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        random_state: int | None = None,
-        policy: Any = None,
-        check: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        args, loaded = self.resolve(locals(), policy, check, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy=loaded, **kwargs)
-        self.setup(args, validate_constraints)
-
-    def evaluate(self, context: Context) -> CheckResult:
-        from airflow_alignment.engines.performance import evaluate
-
-        return evaluate(self.load(), **self.engine_arguments())

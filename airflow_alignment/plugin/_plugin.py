@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_alignment.links import URL_PREFIX, AlignmentReportLink, root_path
 from airflow_alignment.plugin.app import app
-from airflow_alignment.plugin.links import URL_PREFIX, AlignmentReportLink, root_path
 
 _BASE = root_path() + URL_PREFIX
 
 # The UI replaces {DAG_ID}, {RUN_ID} and {TASK_ID} (URL-encoded) and, on mapped task instances
 # only, {MAP_INDEX}; the app reads a {MAP_INDEX} left as is as "not mapped".
 EXTERNAL_VIEWS = [
+    {
+        "name": "Alignment",
+        "href": _BASE + "/overview",
+        "destination": "nav",
+        "url_route": "alignment-overview",
+    },
     {
         "name": "Alignment",
         "href": _BASE + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}/report?map_index={MAP_INDEX}",
@@ -35,6 +43,6 @@ EXTERNAL_VIEWS = [
 
 class AlignmentPlugin(AirflowPlugin):
     name = "airflow_alignment"
-    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Alignment"}]
+    fastapi_apps: ClassVar[list[dict[str, Any]]] = [{"app": app, "url_prefix": URL_PREFIX, "name": "Alignment"}]
     external_views = EXTERNAL_VIEWS
-    operator_extra_links = [AlignmentReportLink()]
+    operator_extra_links: ClassVar[list[Any]] = [AlignmentReportLink()]

@@ -5,15 +5,23 @@ Pages (HTML; the Airflow UI shows them in its "Alignment" tabs) and the same dat
 - ``/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/report`` the report of a task instance
   (``?map_index=`` default -1, ``?try_number=`` default the latest try);
 - ``/dags/{dag_id}/runs/{run_id}`` every alignment result of a run, gate verdicts first;
+- ``/overview`` every policy x model across the DAGs the user may read: its newest gate
+  verdict, policy version and hash, owner, last approved run, a sparkline of recent verdicts,
+  and the gate reviews waiting for a person (``?policy=``, ``?owner=``, ``?verdict=`` filter);
+- ``/models/{policy}/{model}/dossier`` the compliance dossier of a gate decision about a model
+  (``?run_id=`` default: the newest approved or rejected one), printable to PDF;
 - ``/dags/{dag_id}/history`` verdicts and key numbers across runs, with trend charts
   (``?limit=`` runs, newest first; ``?before=`` the ``next_before`` of the previous page);
 - ``/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/result``, ``/api/dags/{dag_id}/runs/{run_id}``
-  and ``/api/dags/{dag_id}/history``: the same as JSON.
+  ``/api/dags/{dag_id}/history``, ``/api/overview`` and ``/api/models/{policy}/{model}/dossier``:
+  the same as JSON.
 
 Airflow does not protect a plugin's app, so every route depends on Airflow's own auth: the
 token comes from the ``Authorization: Bearer`` header (API clients) or from the ``_token``
 cookie the UI sets at login (which is what the UI's iframe sends). No valid token: 401; a user
-the auth manager does not let read the DAG's task instances: 403. Handlers only read the
+the auth manager does not let read the DAG's task instances: 403. The overview has no DAG in its
+path: it shows only the models decided in DAGs the auth manager lets the user read; a dossier
+is a 403 when its decision was made in a DAG the user may not read. Handlers only read the
 artifact store, and each costs what it shows (see :mod:`airflow_alignment.plugin.reader`);
 a stored file that cannot be read is shown as one "unreadable result" entry, never a 500.
 """
@@ -35,11 +43,12 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
+from airflow_alignment.plugin import overview as overview_data
 from airflow_alignment.plugin import reader
-from airflow_alignment.plugin.links import app_path, report_path, root_path
-from airflow_alignment.reporting import html
-from airflow_alignment.reporting.index import RUN_FOLDER
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.reporting import dossier, html
+from airflow_alignment.store.artifacts import ArtifactStore
+from airflow_alignment.store.index import RUN_FOLDER
+from airflow_alignment.urls import app_path, report_path, root_path
 
 # Airflow's KEY_REGEX for dag and task ids; run ids: printable, no separator (Airflow's column
 # holds 250 characters). Ids made only of dots are refused outright.
@@ -78,10 +87,8 @@ async def authenticated_user(
         raise
 
 
-_READ = [
-    Depends(authenticated_user),
-    Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.TASK_INSTANCE)),
-]
+# every route needs a user; routes of one DAG need read access to its task instances
+_DAG_READ = [Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.TASK_INSTANCE))]
 
 app = FastAPI(
     title="airflow-alignment",
@@ -89,7 +96,7 @@ app = FastAPI(
     docs_url=None,
     redoc_url=None,
     openapi_url=None,
-    dependencies=_READ,
+    dependencies=[Depends(authenticated_user)],
 )
 
 
@@ -110,6 +117,14 @@ def _valid(value: str, pattern: re.Pattern[str], name: str) -> str:
     if not pattern.fullmatch(value) or _DOTS.fullmatch(value):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid {name}")
     return value
+
+
+def _policy(policy: str) -> str:
+    return _valid(policy, _RUN, "policy")
+
+
+def _model(model: str) -> str:
+    return _valid(model, _RUN, "model")
 
 
 def _map_index(map_index: Annotated[str | None, Query()] = None) -> int:
@@ -133,6 +148,9 @@ MapIndex = Annotated[int, Depends(_map_index)]
 TryNumber = Annotated[int | None, Query(ge=0, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Before = Annotated[str | None, Depends(_before)]
+PolicyName = Annotated[str, Depends(_policy)]
+ModelName = Annotated[str, Depends(_model)]
+OptionalRunId = Annotated[str | None, Query(max_length=250)]
 
 
 def _store() -> ArtifactStore:
@@ -140,19 +158,26 @@ def _store() -> ArtifactStore:
 
 
 Store = Annotated[ArtifactStore, Depends(_store)]
+User = Annotated[BaseUser, Depends(authenticated_user)]
+Filter = Annotated[str | None, Query(max_length=250)]
 
 
 # -- pages ----------------------------------------------------------------------------------
-@app.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/report", response_class=HTMLResponse)
+@app.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/report", response_class=HTMLResponse, dependencies=_DAG_READ)
 def task_report(
     dag_id: DagId, run_id: RunId, task_id: TaskId, map_index: MapIndex, store: Store, try_number: TryNumber = None
 ) -> HTMLResponse:
     found = reader.task_try(store, dag_id, run_id, task_id, map_index, try_number)
     if found is None:
         what = f"try {try_number} of " if try_number is not None else ""
-        return _page(html.render_message("No alignment result",
-                                         f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
-                                         f"{dag_id} has no stored alignment result."), 404)  # fmt: skip
+        return _page(
+            html.render_message(
+                "No alignment result",
+                f"{what}task {task_id} (map index {map_index}) in run {run_id} of "
+                f"{dag_id} has no stored alignment result.",
+            ),
+            404,
+        )
     context, names = found
     page = reader.read_report(store, context) if reader.REPORT in names else None
     if page is None:  # stored before reports existed, its rendering failed at run time, or unreadable
@@ -164,18 +189,46 @@ def task_report(
     return _page(page)
 
 
-@app.get("/dags/{dag_id}/runs/{run_id}", response_class=HTMLResponse)
+@app.get("/dags/{dag_id}/runs/{run_id}", response_class=HTMLResponse, dependencies=_DAG_READ)
 def run_page(dag_id: DagId, run_id: RunId, store: Store) -> HTMLResponse:
     return _page(html.render_run(_run_summary(store, dag_id, run_id)))
 
 
-@app.get("/dags/{dag_id}/history", response_class=HTMLResponse)
+@app.get("/dags/{dag_id}/history", response_class=HTMLResponse, dependencies=_DAG_READ)
 def history_page(dag_id: DagId, store: Store, before: Before, limit: Limit = 30) -> HTMLResponse:
     return _page(html.render_history(_history(store, dag_id, limit, before)))
 
 
+@app.get("/overview", response_class=HTMLResponse)
+def overview_page(
+    store: Store, user: User, policy: Filter = None, owner: Filter = None, verdict: Filter = None
+) -> HTMLResponse:
+    return _page(html.render_overview(_overview(store, user, policy, owner, verdict)))
+
+
+@app.get("/models/{policy}/{model}/dossier", response_class=HTMLResponse)
+def dossier_page(
+    policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None
+) -> HTMLResponse:
+    return _page(html.render_dossier(_dossier(store, user, policy, model, run_id)))
+
+
 # -- JSON -----------------------------------------------------------------------------------
-@app.get("/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/result")
+@app.get("/api/models/{policy}/{model}/dossier")
+def dossier_json(
+    policy: PolicyName, model: ModelName, store: Store, user: User, run_id: OptionalRunId = None
+) -> JSONResponse:
+    return JSONResponse(_dossier(store, user, policy, model, run_id), headers=_SECURITY_HEADERS)
+
+
+@app.get("/api/overview")
+def overview_json(
+    store: Store, user: User, policy: Filter = None, owner: Filter = None, verdict: Filter = None
+) -> JSONResponse:
+    return JSONResponse(_overview(store, user, policy, owner, verdict), headers=_SECURITY_HEADERS)
+
+
+@app.get("/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/result", dependencies=_DAG_READ)
 def task_result(
     dag_id: DagId, run_id: RunId, task_id: TaskId, map_index: MapIndex, store: Store, try_number: TryNumber = None
 ) -> JSONResponse:
@@ -186,17 +239,62 @@ def task_result(
     return JSONResponse(doc, headers=_SECURITY_HEADERS)
 
 
-@app.get("/api/dags/{dag_id}/runs/{run_id}")
+@app.get("/api/dags/{dag_id}/runs/{run_id}", dependencies=_DAG_READ)
 def run_json(dag_id: DagId, run_id: RunId, store: Store) -> JSONResponse:
     return JSONResponse(_run_summary(store, dag_id, run_id), headers=_SECURITY_HEADERS)
 
 
-@app.get("/api/dags/{dag_id}/history")
+@app.get("/api/dags/{dag_id}/history", dependencies=_DAG_READ)
 def history_json(dag_id: DagId, store: Store, before: Before, limit: Limit = 30) -> JSONResponse:
     return JSONResponse(_history(store, dag_id, limit, before), headers=_SECURITY_HEADERS)
 
 
 # -- data of the pages ----------------------------------------------------------------------
+def _dossier(store: ArtifactStore, user: BaseUser, policy: str, model: str, run_id: str | None) -> dict[str, Any]:
+    """The dossier with its page links and no absolute server path; 403 when the decision was
+    made in a DAG the user may not read, 404 when there is none."""
+    if run_id is not None:
+        _run_id(run_id)
+    readable = overview_data.readable_dag_ids(user)
+    try:
+        data = dossier.build(store, policy, model, run_id, readable.__contains__)
+    except dossier.DossierNotFound as exc:
+        try:
+            dossier.build(store, policy, model, run_id)
+        except dossier.DossierNotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the decision was made in a DAG you may not read") from None
+    root, dag_id = root_path(), data["decision"]["dag_id"]
+    data["run_url"] = app_path("dags", dag_id, "runs", data["decision"]["run_id"], root=root)
+    data["json_url"] = app_path(
+        "api", "models", policy, model, "dossier", query={"run_id": data["decision"]["run_id"]}, root=root
+    )
+    for check in data["checks"]:
+        check["data"]["source"] = html.public_path(check["data"]["source"], store.base)
+        dataset = check["data"]["dataset"]
+        if dataset and dataset["namespace"] == "file":
+            dataset["name"] = html.public_path(dataset["name"], store.base)
+        check["summary"] = html.public_text(check["summary"], store.base)
+        context = {"dag_id": dag_id, "run_id": data["decision"]["run_id"], "task_id": check["task_id"], "map_index": -1}
+        check["report_url"] = report_path(context, try_number=check["try_number"], root=root)
+    previous = data["previous_approved"]
+    if previous:
+        previous["run_url"] = app_path("dags", previous["dag_id"], "runs", previous["run_id"], root=root)
+    data["decision"]["summary"] = html.public_text(data["decision"]["summary"], store.base)
+    return data
+
+
+def _overview(
+    store: ArtifactStore, user: BaseUser, policy: str | None, owner: str | None, verdict: str | None
+) -> dict[str, Any]:
+    readable = overview_data.readable_dag_ids(user)
+    data = overview_data.overview(store, readable, {"policy": policy, "owner": owner, "verdict": verdict})
+    for row in data["models"]:
+        for key in ("summary", "unreadable"):
+            row[key] = html.public_text(row.get(key), store.base)
+    return data
+
+
 def _run_summary(store: ArtifactStore, dag_id: str, run_id: str) -> dict[str, Any]:
     root = root_path()
     entries = reader.run_results(store, dag_id, run_id)
@@ -217,16 +315,18 @@ def _history(store: ArtifactStore, dag_id: str, limit: int, before: str | None) 
     runs, root = [], root_path()
     for run in history["runs"]:
         results = [_with_urls(entry, dag_id, run["run_id"], root, store.base) for entry in run["results"]]
-        runs.append({
-            "run_id": run["run_id"],
-            "run_after": run["run_after"],
-            "started_at": run["started_at"],
-            "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
-            "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
-            "status": html.worst_status([r["status"] for r in results]),
-            "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
-            "results": results,
-        })  # fmt: skip
+        runs.append(
+            {
+                "run_id": run["run_id"],
+                "run_after": run["run_after"],
+                "started_at": run["started_at"],
+                "label": (run["run_after"] or run["run_id"])[:19].replace("T", " "),
+                "verdict": next((r["verdict"] for r in results if r["kind"] == "gate"), None),
+                "status": html.worst_status([r["status"] for r in results]),
+                "run_url": app_path("dags", dag_id, "runs", run["run_id"], root=root),
+                "results": results,
+            }
+        )
     older = history["next_before"]
     return {
         "dag_id": dag_id,
@@ -248,9 +348,18 @@ def _with_urls(entry: dict[str, Any], dag_id: str, run_id: str, root: str, store
             entry[key] = html.public_text(entry[key], store_base)
     context = {"dag_id": dag_id, "run_id": run_id, "task_id": entry["task_id"], "map_index": entry["map_index"]}
     entry["report_url"] = report_path(context, try_number=entry["try_number"], root=root)
-    entry["result_url"] = app_path("api", "dags", dag_id, "runs", run_id, "tasks", entry["task_id"], "result",
-                                   query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
-                                   root=root)  # fmt: skip
+    entry["result_url"] = app_path(
+        "api",
+        "dags",
+        dag_id,
+        "runs",
+        run_id,
+        "tasks",
+        entry["task_id"],
+        "result",
+        query={"map_index": entry["map_index"], "try_number": entry["try_number"]},
+        root=root,
+    )
     return entry
 
 

@@ -1,16 +1,16 @@
 """What the plugin's pages show, read from the artifact store. Nothing here computes a check.
 
 Results sit at ``results/<dag>/<run>/<task>/<map_index>/try-<n>/result.json`` (see
-:func:`airflow_alignment.reporting.store.result_key`), the report beside them as
-``report.html``; the history reads the index (:mod:`airflow_alignment.reporting.index`).
+:func:`airflow_alignment.store.artifacts.result_key`), the report beside them as
+``report.html``; the history reads the index (:mod:`airflow_alignment.store.index`).
 Identifiers are turned into keys only by ``result_key``, ``safe_segment`` and the index's key
 functions, which percent-encode every segment: whatever a URL carries, a key stays inside its
 folder.
 
 Every page costs what it shows: a task's page lists its task folder, a run's page its run
-folder, the history the newest ``limit`` runs of the index (:mod:`airflow_alignment.reporting.listing`).
+folder, the history the newest ``limit`` runs of the index (:mod:`airflow_alignment.store.listing`).
 A stored file that cannot be read, or is not what it should be, becomes one entry with
-``status: "unreadable"``, its key and the error (:func:`~airflow_alignment.reporting.index.unreadable_entry`);
+``status: "unreadable"``, its key and the error (:func:`~airflow_alignment.store.index.unreadable_entry`);
 the rest of the page is shown.
 """
 
@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_alignment.reporting.index import (
+from airflow_alignment.results import SCHEMA_ID, validate
+from airflow_alignment.store.artifacts import RESULTS, ArtifactStore, result_key, safe_segment
+from airflow_alignment.store.index import (
     INDEX,
     UNREADABLE,
     compact_entry,
@@ -31,8 +33,7 @@ from airflow_alignment.reporting.index import (
     parse_entry_key,
     unreadable_entry,
 )
-from airflow_alignment.reporting.listing import iter_keys, read_texts
-from airflow_alignment.reporting.store import RESULTS, ArtifactStore, result_key, safe_segment
+from airflow_alignment.store.listing import iter_keys, read_texts
 
 RESULT = "result.json"
 REPORT = "report.html"
@@ -97,7 +98,7 @@ def read_report(store: ArtifactStore, context: Mapping[str, Any]) -> str | None:
 # -- one run --------------------------------------------------------------------------------
 def run_results(store: ArtifactStore, dag_id: str, run_id: str) -> list[dict[str, Any]]:
     """The latest try of every task instance of a run that left a result, as compact entries
-    (:func:`~airflow_alignment.reporting.index.compact_entry`): gates first."""
+    (:func:`~airflow_alignment.store.index.compact_entry`): gates first."""
     latest = _latest_tries(list(iter_keys(store, _folder(dag_id, run_id))))
     keys = {result_key(_context(dag_id, run_id, seg), RESULT): seg for seg in latest.values()}
     entries = []
@@ -151,8 +152,6 @@ def _result(key: str, text: str | Exception) -> dict[str, Any]:
     """The validated result document read at ``key``, or its unreadable entry."""
     from jsonschema import ValidationError
 
-    from airflow_alignment.results import SCHEMA_ID, validate
-
     if isinstance(text, Exception):
         return unreadable_entry(key, text)
     try:
@@ -186,11 +185,19 @@ def _latest_tries(keys: list[str]) -> dict[tuple[str, str], tuple[str, str, str]
 
 def _context(dag_id: str, run_id: str, segments: tuple[str, str, str]) -> dict[str, Any]:
     task, map_index, try_segment = segments
-    return {"dag_id": dag_id, "run_id": run_id, "task_id": unquote(task), "map_index": int(unquote(map_index)),
-            "try_number": _try_of(try_segment)}  # fmt: skip
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": unquote(task),
+        "map_index": int(unquote(map_index)),
+        "try_number": _try_of(try_segment),
+    }
 
 
 def _gate_first(entry: Mapping[str, Any]) -> tuple[int, str, int]:
     map_index = entry.get("map_index")
-    return (0 if entry.get("kind") == "gate" else 1, str(entry.get("task_id")),
-            map_index if isinstance(map_index, int) else -1)  # fmt: skip
+    return (
+        0 if entry.get("kind") == "gate" else 1,
+        str(entry.get("task_id")),
+        map_index if isinstance(map_index, int) else -1,
+    )

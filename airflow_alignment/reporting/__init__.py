@@ -1,1 +1,1 @@
-"""Reports and the artifact store."""
+"""Reports: self-contained HTML pages of results, runs and history, with charts."""

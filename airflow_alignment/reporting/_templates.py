@@ -164,7 +164,7 @@ _HISTORY = """{% extends "base.html" %}
 {% block body %}
 <h1>Alignment history of {{ h.dag_id }}</h1>
 <p class="muted">{{ rows | length }} run(s) with alignment results, newest first{% if h.get('newest_url') %} · <a href="{{ h.get('newest_url') }}">newest runs</a>{% endif %}{% if h.get('json_url') %} · <a href="{{ h.get('json_url') }}">JSON</a>{% endif %}</p>
-{% if h.get('unindexed_results') %}<p class="error">This DAG has results stored before the history index existed. Index them once with <code>python -m airflow_alignment.reporting.index rebuild --dag {{ h.dag_id }}</code>.</p>{% endif %}
+{% if h.get('unindexed_results') %}<p class="error">This DAG has results stored before the history index existed. Index them once with <code>python -m airflow_alignment.store.index rebuild --dag {{ h.dag_id }}</code>.</p>{% endif %}
 {% if rows %}
 <table>
 <tr><th>Run</th><th>Started</th><th>Outcome</th>{% for t in tasks %}<th>{{ t }}</th>{% endfor %}</tr>
@@ -185,6 +185,94 @@ _HISTORY = """{% extends "base.html" %}
 {% endblock %}
 """
 
+_OVERVIEW = """{% extends "base.html" %}
+{% block body %}
+<h1>Alignment overview</h1>
+<p class="muted">{{ rows | length }} model(s) across the DAGs you may read, newest decision of each{% if o.get('filters') %} · filtered by {% for k, v in o.filters.items() %}{{ k }} = <strong>{{ v }}</strong>{% if not loop.last %}, {% endif %}{% endfor %} · <a href="{{ o.all_url }}">show all</a>{% endif %} · <a href="{{ o.json_url }}">JSON</a></p>
+<p class="muted" id="counts">{% for v, n in counts %}<a href="{{ n.url }}"><span class="badge b-{{ v }}">{{ verdict_text.get(v, v) }}</span></a> {{ n.count }}{% if not loop.last %} · {% endif %}{% endfor %}</p>
+{% if o.reviews %}
+<h2 id="reviews">Waiting for a person ({{ o.reviews | length }})</h2>
+<table>
+<tr><th>Review</th><th>DAG</th><th>Run</th><th>Waiting since</th></tr>
+{% for r in o.reviews %}<tr><td><a href="{{ r.url }}" target="_top">{{ r.subject }}</a></td><td>{{ r.dag_id }}</td><td>{{ r.run_id }}</td><td class="num">{{ r.created_at }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+{% if rows %}
+<h2>Models</h2>
+<table id="models">
+<tr><th>Policy</th><th>Model</th><th>Latest verdict</th><th>When</th><th>Policy version</th><th>Owner</th><th>Last approved</th><th>Recent verdicts</th></tr>
+{% for r in rows %}
+<tr><td>{% if r.policy_name %}<a href="{{ r.policy_url }}">{{ r.policy_name }}</a>{% else %}<span class="muted">—</span>{% endif %}</td>
+<td><strong>{{ r.model }}</strong><div class="muted">{{ r.dag_id }}</div></td>
+<td><a href="{{ r.run_url }}"><span class="badge b-{{ r.verdict }}">{{ verdict_text.get(r.verdict, r.verdict) }}</span></a>{% if r.reviewer %}<div class="muted">reviewed by {{ r.reviewer }}</div>{% endif %}{% if r.failing %}<div class="muted">failing: {{ r.failing | join(", ") }}</div>{% endif %}{% if r.unreadable %}<div class="error">unreadable entry: {{ r.unreadable }}</div>{% endif %}{% if r.get('dossier_url') %}<div><a href="{{ r.dossier_url }}">dossier</a></div>{% endif %}</td>
+<td class="num">{{ r.when }}</td>
+<td>{% if r.policy %}{{ r.policy.get('version') }} <code title="sha256 {{ r.policy.get('sha256') }}">{{ (r.policy.get('sha256') or '')[:12] }}</code>{% else %}<span class="muted">—</span>{% endif %}</td>
+<td>{% if r.owner %}<a href="{{ r.owner_url }}">{{ r.owner }}</a>{% else %}<span class="muted">—</span>{% endif %}</td>
+<td>{% if r.last_approved %}<a href="{{ r.last_approved.run_url }}">{{ r.last_approved.when }}</a>{% else %}<span class="muted">never</span>{% endif %}</td>
+<td>{{ r.sparkline | safe }}</td></tr>
+{% endfor %}
+</table>
+{% else %}<p>No gate decision about a model is stored yet{% if o.get('filters') %} for these filters{% endif %}. A gate with <code>model=</code> records one each time it decides.</p>{% endif %}
+{% endblock %}
+"""
+
+_DOSSIER = """{% extends "base.html" %}
+{% block body %}
+<style>
+@media print { body { padding: 0; font-size: 11px; } a { color: inherit; text-decoration: none; }
+               tr, .verdict, pre { break-inside: avoid; } h2 { break-after: avoid; } }
+pre.policy { background: var(--soft); padding: 10px; border-radius: 6px; white-space: pre-wrap; font-size: 12px; }
+.ok { color: {{ status_colours.passed }}; font-weight: 600; } .bad { color: {{ status_colours.failed }}; font-weight: 600; }
+</style>
+<h1>Compliance dossier: {{ d.policy_name }} / {{ d.model }}</h1>
+<p class="muted">Decision in run {{ dec.run_id }} of DAG {{ dec.dag_id }} · generated {{ d.generated_at }}{% if d.get('json_url') %} · <a href="{{ d.json_url }}">JSON</a>{% endif %}</p>
+<div class="verdict v-{{ dec.verdict }}" id="verdict"><strong>{{ verdict_text.get(dec.verdict, dec.verdict) }}</strong>{{ dec.summary }}</div>
+<table class="meta" id="decision">
+<tr><th>Run</th><td>{% if d.get('run_url') %}<a href="{{ d.run_url }}">{{ dec.run_id }}</a>{% else %}{{ dec.run_id }}{% endif %} (run after {{ dec.run_after }})</td></tr>
+<tr><th>Gate</th><td>{{ dec.task_id }}, try {{ dec.try_number }}, decided {{ dec.decided_at or "—" }}</td></tr>
+<tr><th>Review</th><td>{% if dec.reviewed %}{{ verdict_text.get(dec.verdict, dec.verdict) }} by <strong>{{ reviewer }}</strong> at {{ dec.responded_at }}{% else %}no person reviewed this decision (the checks decided){% endif %}</td></tr>
+<tr><th>Policy</th><td>{{ p.name }} version {{ p.version }} · sha256 <code>{{ p.sha256 }}</code> {% if p.snapshot and p.snapshot.verified %}<span class="ok" id="policy-verified">✓ snapshot matches the hash</span>{% elif p.snapshot %}<span class="bad">✗ the stored snapshot does not match the hash</span>{% else %}<span class="muted">{{ p.get('note') }}</span>{% endif %}</td></tr>
+<tr><th>Audit</th><td>{% if a.complete %}<span class="ok" id="audit-verified">✓ {{ a.verified }} record(s), every checksum verified, every check and the gate recorded</span>{% else %}<span class="bad" id="audit-incomplete">✗ {{ a.verified }} verified record(s){% if a.damaged_in_window %}, {{ a.damaged_in_window }} damaged{% endif %}{% if not a.gate_recorded %}, the gate's decision has no record{% endif %}{% if a.checks_without_record %}, no record of {{ a.checks_without_record | join(", ") }}{% endif %}</span>{% endif %}</td></tr>
+</table>
+
+{% if d.coverage %}<h2>Requirements coverage</h2>
+<table id="coverage"><tr><th>Requirement</th><th>Evidenced by</th><th>Status</th></tr>
+{% for r in d.coverage %}<tr><td>{{ r.requirement }}</td><td>{% for c in r.checks %}{{ c.check }} <span class="badge b-{{ c.status }}">{{ c.status }}</span>{% if not loop.last %}<br>{% endif %}{% endfor %}</td><td><span class="badge b-{{ r.status }}">{{ r.status }}</span></td></tr>
+{% endfor %}</table>{% endif %}
+
+<h2>Checks and the data they read</h2>
+<table id="checks"><tr><th>Check</th><th>Status</th><th>Summary</th><th>Data</th></tr>
+{% for c in d.checks %}<tr><td>{% if c.get('report_url') %}<a href="{{ c.report_url }}">{{ c.check }}</a>{% else %}{{ c.check }}{% endif %}<div class="muted">{{ c.kind or "" }} · {{ c.severity }}</div></td>
+<td><span class="badge b-{{ c.status }}">{{ c.status }}</span></td><td>{{ c.summary or c.get('error') or "" }}</td>
+<td>{% if c.data.source %}{{ c.data.source }}{% endif %}{% if c.data.rows is not none %}<div>{{ fmt(c.data.rows) }} rows</div>{% endif %}{% if c.data.fingerprint %}<div class="muted"><code>{{ c.data.fingerprint }}</code></div>{% endif %}{% if c.data.dataset %}<div class="muted">OpenLineage: {{ c.data.dataset.namespace }} · {{ c.data.dataset.name }}</div>{% endif %}</td></tr>
+{% endfor %}</table>
+{% for c in d.checks if c.assertions %}<h3>{{ c.check }}</h3>
+<table><tr><th>Assertion</th><th>Observed</th><th>Bound</th><th>Result</th></tr>
+{% for x in c.assertions %}<tr><td>{{ x.name }}</td><td class="num">{{ fmt(x.observed) }}</td><td>{{ bound(x.expected) }}</td><td>{% if x.success %}<span class="ok">pass</span>{% else %}<span class="bad">fail</span>{% endif %}</td></tr>
+{% endfor %}</table>{% endfor %}
+
+<h2>Compared with the previous approved version</h2>
+{% if prev %}<p>Run {% if prev.get('run_url') %}<a href="{{ prev.run_url }}">{{ prev.run_id }}</a>{% else %}{{ prev.run_id }}{% endif %} of {{ prev.dag_id }}{% if prev.policy %}, policy version {{ prev.policy.version }}{% if prev.policy.sha256 != p.sha256 %} (<strong>a different policy version</strong>){% endif %}{% endif %}: {{ prev.summary }}</p>
+<table id="changes"><tr><th>Check</th><th>Assertion</th><th>Then</th><th>Now</th><th>Bound</th></tr>
+{% for x in prev.changes %}<tr><td>{{ x.check }}</td><td>{{ x.assertion }}</td><td class="num">{{ fmt(x.before) }}{% if x.passed_before is false %} <span class="bad">fail</span>{% endif %}</td><td class="num">{{ fmt(x.after) }}{% if x.passed_after is false %} <span class="bad">fail</span>{% endif %}</td><td>{{ bound(x.expected) }}</td></tr>
+{% endfor %}</table>
+{% else %}<p class="muted">No earlier approved version of this model.</p>{% endif %}
+
+<h2>Policy as it was</h2>
+{% if p.get('checks') %}<p>Owner: {{ p.owner or "—" }}{% if p.description %} · {{ p.description }}{% endif %}{% if p.references %} · references: {{ p.references | join("; ") }}{% endif %}</p>
+<table id="policy-checks"><tr><th>Check</th><th>Severity</th><th>Owner</th><th>Thresholds</th><th>Rationale</th><th>References</th></tr>
+{% for c in p.checks %}<tr><td>{{ c.name }}<div class="muted">{{ c.kind }}</div></td><td>{{ c.severity }}</td><td>{{ c.owner or "—" }}</td><td><code>{{ c.thresholds | tojson }}</code></td><td>{{ c.rationale or "" }}</td><td>{{ c.references | join("; ") }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if p.get('text') %}<pre class="policy" id="policy-text">{{ p.text }}</pre>{% elif p.get('content') %}<p class="muted">Given as a mapping, not YAML text; its content, as hashed:</p><pre class="policy" id="policy-text">{{ p.content | tojson(indent=2) }}</pre>{% endif %}
+
+<h2>Audit records</h2>
+<table id="audit"><tr><th>Time</th><th>Task</th><th>Try</th><th>Kind</th><th>Status</th><th>Checksum</th></tr>
+{% for r in a.records %}<tr><td class="num">{{ r.time }}</td><td>{{ r.task_id }}</td><td class="num">{{ r.try_number }}</td><td>{{ r.kind }}</td><td>{{ r.verdict or r.status }}</td><td><code title="{{ r.sha256 }}">{{ (r.sha256 or "")[:16] }}</code> <span class="ok">✓</span></td></tr>
+{% endfor %}</table>
+{% endblock %}
+"""
+
 _MESSAGE = """{% extends "base.html" %}
 {% block body %}
 <h1>{{ title }}</h1>
@@ -198,4 +286,6 @@ TEMPLATES = {
     "run.html": _RUN,
     "history.html": _HISTORY,
     "message.html": _MESSAGE,
+    "overview.html": _OVERVIEW,
+    "dossier.html": _DOSSIER,
 }

@@ -65,20 +65,43 @@ def group_chart(
         if any(picked):
             ax.barh([], [], color=_PAIR, label="groups behind the aggregate")
         if has_ci:
-            low = [v - r["ci"][0] if v is not None and r.get("ci") else 0.0 for v, r in zip(values, rows)]
-            high = [r["ci"][1] - v if v is not None and r.get("ci") else 0.0 for v, r in zip(values, rows)]
-            ax.errorbar([v or 0.0 for v in values], y, xerr=[low, high], fmt="none", ecolor="#263238",
-                        elinewidth=1, capsize=2.5, label="confidence interval")  # fmt: skip
-        for yi, value, row in zip(y, values, rows):
+            low = [v - r["ci"][0] if v is not None and r.get("ci") else 0.0 for v, r in zip(values, rows, strict=False)]
+            high = [
+                r["ci"][1] - v if v is not None and r.get("ci") else 0.0 for v, r in zip(values, rows, strict=False)
+            ]
+            ax.errorbar(
+                [v or 0.0 for v in values],
+                y,
+                xerr=[low, high],
+                fmt="none",
+                ecolor="#263238",
+                elinewidth=1,
+                capsize=2.5,
+                label="confidence interval",
+            )
+        for yi, value, row in zip(y, values, rows, strict=False):
             text = "undefined" if value is None else f"{value:.3g}"
             end = max(value or 0.0, _finite((row.get("ci") or [None, None])[1]) or 0.0)
-            ax.annotate(text, (end, yi), xytext=(4, 0), textcoords="offset points", va="center",
-                        fontsize=7.5, color="#37474f", parse_math=False)  # fmt: skip
+            ax.annotate(
+                text,
+                (end, yi),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7.5,
+                color="#37474f",
+                parse_math=False,
+            )
         if overall is not None:
             ax.axvline(overall, color=_OVERALL, linestyle=":", linewidth=1.2, label=f"overall {overall:.3g}")
         for line in lines:
-            ax.axvline(line["x"], color=_LINE.get(line.get("severity", "block"), _LINE["block"]), linestyle="--",
-                       linewidth=1.3, label=line["label"])  # fmt: skip
+            ax.axvline(
+                line["x"],
+                color=_LINE.get(line.get("severity", "block"), _LINE["block"]),
+                linestyle="--",
+                linewidth=1.3,
+                label=line["label"],
+            )
         ax.set_yticks(y, labels, parse_math=False)
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_ylabel(" / ".join(features), parse_math=False)
@@ -113,10 +136,17 @@ def trend_chart(
             values = [_finite(v) for v in s["values"]]
             line = ax.plot(x, [math.nan if v is None else v for v in values], linewidth=1.4, label=s["name"])[0]
             colours = [STATUS_COLOURS.get(st or "", "#9e9e9e") for st in s.get("statuses") or [None] * len(x)]
-            points = [(xi, v, c) for xi, v, c in zip(x, values, colours) if v is not None]
+            points = [(xi, v, c) for xi, v, c in zip(x, values, colours, strict=False) if v is not None]
             if points:
-                ax.scatter([p[0] for p in points], [p[1] for p in points], c=[p[2] for p in points], s=22, zorder=3,
-                           edgecolors=line.get_color(), linewidths=1.0)  # fmt: skip
+                ax.scatter(
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    c=[p[2] for p in points],
+                    s=22,
+                    zorder=3,
+                    edgecolors=line.get_color(),
+                    linewidths=1.0,
+                )
             for key in ("min", "max"):
                 if _finite(s.get(key)) is not None:
                     ax.axhline(s[key], color=line.get_color(), linestyle="--", linewidth=0.9, alpha=0.8)

@@ -26,13 +26,17 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache, lru_cache
+from html import escape
 from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
-from airflow_alignment.reporting.index import UNREADABLE
-from airflow_alignment.reporting.store import ArtifactStore, result_key
+from airflow_alignment.reporting._templates import TEMPLATES
 from airflow_alignment.results import CheckResult
+from airflow_alignment.specs.metrics import NAMED_AGGREGATES
+from airflow_alignment.store.artifacts import ArtifactStore, result_key
+from airflow_alignment.store.index import UNREADABLE
+from airflow_alignment.urls import report_path
 
 REPORT_NAME = "report.html"
 VERDICT_TEXT = {"approved": "Approved", "needs_review": "Needs review", "rejected": "Rejected"}
@@ -57,8 +61,6 @@ def write_report(result: CheckResult, store: ArtifactStore) -> str | None:
     A rendering bug must not cost the result: it is logged and ``None`` is returned, and the
     result is stored without a report. Storage errors propagate (Airflow's retries apply).
     """
-    from airflow_alignment.plugin.links import report_path
-
     ctx = result.context or {}
 
     def link(task_id: str, map_index: int) -> str:  # a gate's upstream checks: same run
@@ -81,8 +83,14 @@ def render_report(
         paths are shown relative to it.
     """
     doc = public_result(result.to_dict() if isinstance(result, CheckResult) else dict(result), store_base)
-    page: dict[str, Any] = {"doc": doc, "header": _header(doc), "assertions": _assertion_rows(doc),
-                            "fairness": None, "expectations": None, "gate": None}  # fmt: skip
+    page: dict[str, Any] = {
+        "doc": doc,
+        "header": _header(doc),
+        "assertions": _assertion_rows(doc),
+        "fairness": None,
+        "expectations": None,
+        "gate": None,
+    }
     kind = doc.get("kind")
     if kind == "fairness" and isinstance(doc.get("metrics"), Mapping) and not doc["metrics"].get("truncated"):
         page["fairness"] = _fairness_views(doc)
@@ -104,8 +112,7 @@ def render_run(summary: Mapping[str, Any]) -> str:
     base = _store_base(None)
     rows = [_summary_row({**r, "summary": public_text(r.get("summary"), base)}) for r in summary.get("results", [])]
     gates = [r for r in rows if r["kind"] == "gate"]
-    return _template("run.html").render(title=f"Alignment: {summary.get('run_id')}", s=summary, rows=rows,
-                                        gates=gates)  # fmt: skip
+    return _template("run.html").render(title=f"Alignment: {summary.get('run_id')}", s=summary, rows=rows, gates=gates)
 
 
 def render_history(history: Mapping[str, Any]) -> str:
@@ -118,16 +125,99 @@ def render_history(history: Mapping[str, Any]) -> str:
         link to the next and the first page.
     """
     base = _store_base(None)
-    runs = [{**run, "results": [{**r, "summary": public_text(r.get("summary"), base)} for r in run.get("results", [])]}
-            for run in history.get("runs", [])]  # fmt: skip
+    runs = [
+        {**run, "results": [{**r, "summary": public_text(r.get("summary"), base)} for r in run.get("results", [])]}
+        for run in history.get("runs", [])
+    ]
     tasks = sorted({r["task_id"] for run in runs for r in run.get("results", [])}, key=_gate_first(runs))
     rows = []
     for run in runs:
         by_task = {r["task_id"]: r for r in run.get("results", [])}
         cells = [_history_cell(by_task.get(t)) for t in tasks]
         rows.append({"run": run, "cells": cells, "badge": run.get("verdict") or run.get("status")})
-    return _template("history.html").render(title=f"Alignment history: {history.get('dag_id')}", h=history,
-                                            tasks=tasks, rows=rows[::-1], charts=_trend_charts(runs, tasks))  # fmt: skip
+    return _template("history.html").render(
+        title=f"Alignment history: {history.get('dag_id')}",
+        h=history,
+        tasks=tasks,
+        rows=rows[::-1],
+        charts=_trend_charts(runs, tasks),
+    )
+
+
+def render_overview(overview: Mapping[str, Any]) -> str:
+    """The Alignment overview: one row per policy x model (newest verdict, when, policy version
+    and hash, owner, last approved run, a sparkline of recent verdicts) and the reviews waiting
+    for a person.
+
+    :param overview: ``{models: [{policy_name, model, verdict, run_after, dag_id, policy?, owner?,
+        reviewer?, checks, last_approved?: {run_after, run_url}, sparkline: [verdict, ...],
+        run_url, policy_url?, owner_url?}], reviews: [{subject, dag_id, run_id, created_at,
+        url}], counts: {verdict: {count, url}}, filters, all_url, json_url}``.
+    """
+    rows = []
+    for row in overview.get("models", []):
+        approved = row.get("last_approved")
+        rows.append(
+            {
+                **row,
+                "when": _when(row.get("run_after")),
+                "failing": [
+                    c.get("check") or c.get("task_id")
+                    for c in row.get("checks", [])
+                    if c.get("status") in ("failed", "error")
+                ],
+                "last_approved": approved and {**approved, "when": _when(approved.get("run_after"))},
+                "sparkline": _sparkline(row.get("sparkline", [])),
+            }
+        )
+    counts = sorted(
+        (overview.get("counts") or {}).items(),
+        key=lambda kv: list(VERDICT_TEXT).index(kv[0]) if kv[0] in VERDICT_TEXT else len(VERDICT_TEXT),
+    )
+    return _template("overview.html").render(title="Alignment overview", o=overview, rows=rows, counts=counts)
+
+
+def render_dossier(dossier: Mapping[str, Any]) -> str:
+    """The compliance dossier of one decision (see :mod:`airflow_alignment.reporting.dossier`),
+    self-contained, with print styles: the browser's "Print to PDF" gives the PDF."""
+    decision = dossier["decision"]
+    reviewer = decision.get("reviewer")
+    who = reviewer.get("name") if isinstance(reviewer, Mapping) else reviewer
+    return _template("dossier.html").render(
+        title=f"Dossier: {dossier.get('policy_name')} / {dossier.get('model')} / {decision.get('run_id')}",
+        d=dossier,
+        dec=decision,
+        p=dossier["policy"],
+        a=dossier["audit"],
+        prev=dossier.get("previous_approved"),
+        reviewer=who,
+        bound=_bound,
+    )
+
+
+def _when(value: Any) -> str:
+    return value[:16].replace("T", " ") if isinstance(value, str) else ""
+
+
+_SPARK_COLOURS = {"approved": "passed", "needs_review": "warned", "rejected": "failed"}
+
+
+def _sparkline(verdicts: Sequence[str]) -> str:
+    """Recent verdicts, oldest first, as a row of coloured squares (inline SVG, no script)."""
+    size, gap = 9, 2
+    cells = []
+    for i, verdict in enumerate(verdicts):
+        colour = charts.STATUS_COLOURS.get(_SPARK_COLOURS.get(verdict, ""), "#78909c")
+        cells.append(
+            f'<rect x="{i * (size + gap)}" y="0" width="{size}" height="{size}" rx="2" fill="{colour}">'
+            f"<title>{escape(verdict)}</title></rect>"
+        )
+    width = max(len(verdicts) * (size + gap) - gap, 1)
+    label = escape(", ".join(verdicts))
+    return (
+        f'<svg class="spark" role="img" aria-label="{label}" width="{width}" height="{size}" '
+        f'viewBox="0 0 {width} {size}">{"".join(cells)}</svg>'
+    )
 
 
 def render_message(title: str, message: str) -> str:
@@ -231,14 +321,16 @@ def _assertion_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for a in doc.get("assertions") or []:
         details = a.get("details") or {}
-        rows.append({
-            "name": a.get("name"),
-            "severity": a.get("severity"),
-            "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
-            "observed": _observed(a.get("observed")),
-            "expected": _bound(a.get("expected")),
-            "notes": _notes(details),
-        })  # fmt: skip
+        rows.append(
+            {
+                "name": a.get("name"),
+                "severity": a.get("severity"),
+                "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
+                "observed": _observed(a.get("observed")),
+                "expected": _bound(a.get("expected")),
+                "notes": _notes(details),
+            }
+        )
     return rows
 
 
@@ -247,14 +339,16 @@ def _notes(details: Mapping[str, Any]) -> list[str]:
     groups, values = details.get("groups") or [], details.get("values") or []
     features = details.get("features") or ()
     if groups:
-        shown = [f"{charts.group_label(g, features)} ({fmt(v)})" for g, v in zip(groups, values)]
+        shown = [f"{charts.group_label(g, features)} ({fmt(v)})" for g, v in zip(groups, values, strict=False)]
         notes.append(("between " + " and ".join(shown)) if len(shown) == 2 else "group " + ", ".join(shown))
     if details.get("component"):
         notes.append(f"worst component: {details['component']}")
     if details.get("ci"):
         level = details.get("confidence")
-        notes.append(f"{fmt(level * 100) + '% ' if level else ''}interval [{fmt(details['ci'][0])}, "
-                     f"{fmt(details['ci'][1])}], decided on the {details.get('decide_on', 'estimate')}")  # fmt: skip
+        notes.append(
+            f"{fmt(level * 100) + '% ' if level else ''}interval [{fmt(details['ci'][0])}, "
+            f"{fmt(details['ci'][1])}], decided on the {details.get('decide_on', 'estimate')}"
+        )
     if details.get("failing_count"):
         notes.append(f"{details['failing_count']} group(s) outside the bounds")
     for key in ("reason", "note", "rationale"):
@@ -278,15 +372,22 @@ def _fairness_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for i, (key, view_features, block) in enumerate(views):
         judged = [a for a in doc.get("assertions") or [] if _features_of(a, features) == view_features]
-        names = [m for m, b in block.items() if m not in _FAIRNESS_RESERVED and isinstance(b, Mapping)
-                 and "by_group" in b]  # fmt: skip
-        out.append({
-            "title": f"by {' and '.join(map(str, view_features))}" if key == "" else f"by {key} alone",
-            "charts": [_metric_chart(m, block[m], view_features, judged, salt=f"{i}-{j}") for j, m in enumerate(names)],
-            "excluded": [{"group": charts.group_label(g.get("group"), view_features), "count": fmt(g.get("count"))}
-                         for g in (block.get("excluded_groups") or [])[:_GROUPS_LISTED]],
-            "excluded_more": max(0, len(block.get("excluded_groups") or []) - _GROUPS_LISTED),
-        })  # fmt: skip
+        names = [
+            m for m, b in block.items() if m not in _FAIRNESS_RESERVED and isinstance(b, Mapping) and "by_group" in b
+        ]
+        out.append(
+            {
+                "title": f"by {' and '.join(map(str, view_features))}" if key == "" else f"by {key} alone",
+                "charts": [
+                    _metric_chart(m, block[m], view_features, judged, salt=f"{i}-{j}") for j, m in enumerate(names)
+                ],
+                "excluded": [
+                    {"group": charts.group_label(g.get("group"), view_features), "count": fmt(g.get("count"))}
+                    for g in (block.get("excluded_groups") or [])[:_GROUPS_LISTED]
+                ],
+                "excluded_more": max(0, len(block.get("excluded_groups") or []) - _GROUPS_LISTED),
+            }
+        )
     settings = metrics.get("settings") or {}
     for view in out:  # every view (the marginal ones too) says the size below which it excludes
         view["min_group_size"] = settings.get("min_group_size")
@@ -306,19 +407,28 @@ def _metric_chart(
     lines = [line for a in related for line in _threshold_lines(a, block)]
     highlight = [g for a in related for g in (a.get("details") or {}).get("groups") or [] if isinstance(g, Mapping)]
     by_group = list(block.get("by_group") or [])
-    rows = [{
-        "group": charts.group_label(r.get("group"), features), "count": fmt(r.get("count")),
-        "value": fmt(r.get("value")), "ci": _interval(r.get("ci")), "reason": r.get("reason"),
-    } for r in by_group[:_GROUPS_LISTED]]  # fmt: skip
+    rows = [
+        {
+            "group": charts.group_label(r.get("group"), features),
+            "count": fmt(r.get("count")),
+            "value": fmt(r.get("value")),
+            "ci": _interval(r.get("ci")),
+            "reason": r.get("reason"),
+        }
+        for r in by_group[:_GROUPS_LISTED]
+    ]
     charted = _charted(by_group, highlight)
     note = None
     if len(charted) < len(by_group):
-        note = (f"The chart shows {len(charted)} of {len(by_group):,} groups: those behind the judged aggregates "
-                "and those with the lowest and highest values.")  # fmt: skip
+        note = (
+            f"The chart shows {len(charted)} of {len(by_group):,} groups: those behind the judged aggregates "
+            "and those with the lowest and highest values."
+        )
     return {
         "metric": metric,
-        "svg": charts.group_chart(metric, {**block, "by_group": charted}, features=features, lines=lines,
-                                  highlight=highlight, salt=salt),  # fmt: skip
+        "svg": charts.group_chart(
+            metric, {**block, "by_group": charted}, features=features, lines=lines, highlight=highlight, salt=salt
+        ),
         "rows": rows,
         "more": max(0, len(by_group) - _GROUPS_LISTED),
         "note": note,
@@ -334,9 +444,10 @@ def _charted(rows: list[Mapping[str, Any]], highlight: list[Mapping[str, Any]]) 
     if len(rows) <= _GROUPS_CHARTED:
         return rows
     keep = {i for i, r in enumerate(rows) if r.get("group") in highlight}
-    ranked = sorted((i for i, r in enumerate(rows) if _number(r.get("value")) is not None),
-                    key=lambda i: rows[i]["value"])  # fmt: skip
-    ends = [i for pair in zip(ranked, reversed(ranked)) for i in pair]
+    ranked = sorted(
+        (i for i, r in enumerate(rows) if _number(r.get("value")) is not None), key=lambda i: rows[i]["value"]
+    )
+    ends = [i for pair in zip(ranked, reversed(ranked), strict=True) for i in pair]
     for i in ends:
         if len(keep) >= _GROUPS_CHARTED:
             break
@@ -346,8 +457,6 @@ def _charted(rows: list[Mapping[str, Any]], highlight: list[Mapping[str, Any]]) 
 
 def _underlying(details: Mapping[str, Any]) -> list[str]:
     """The per-group metrics an assertion was computed from."""
-    from airflow_alignment.engines.fairness import NAMED_AGGREGATES
-
     if details.get("components"):
         return list(details["components"])
     metric = str(details.get("metric"))
@@ -379,8 +488,11 @@ def _threshold_lines(assertion: Mapping[str, Any], block: Mapping[str, Any]) -> 
         found = [(ref - high, f"{ref_name} − {fmt(high)}")]
         if to_overall:
             found.append((ref + high, f"{ref_name} + {fmt(high)}"))
-    return [{"x": x, "severity": assertion.get("severity"), "label": f"{assertion.get('name')}: {text} ({fmt(x)})"}
-            for x, text in found if x is not None and math.isfinite(x)]  # fmt: skip
+    return [
+        {"x": x, "severity": assertion.get("severity"), "label": f"{assertion.get('name')}: {text} ({fmt(x)})"}
+        for x, text in found
+        if x is not None and math.isfinite(x)
+    ]
 
 
 # -- expectations and gates -----------------------------------------------------------------
@@ -391,16 +503,24 @@ def _expectation_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         kwargs = dict(d.get("kwargs") or {})
         column = kwargs.pop("column", None) or kwargs.pop("column_list", None)
         sample = list(d.get("unexpected_sample") or [])
-        rows.append({
-            "type": d.get("type") or a.get("name"), "column": column, "kwargs": _bound(kwargs),
-            "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
-            "severity": a.get("severity"), "elements": fmt(d.get("element_count")),
-            "unexpected": fmt(d.get("unexpected_count")), "percent": _percent(d.get("unexpected_percent")),
-            "sample": [_observed(v) for v in sample[:_SAMPLE_SHOWN]],
-            "more": max(0, len(sample) - _SAMPLE_SHOWN), "error": d.get("exception") or d.get("error"),
-            "observed": None if isinstance(a.get("observed"), Mapping) or a.get("observed") is None
-            else _observed(a.get("observed")),
-        })  # fmt: skip
+        rows.append(
+            {
+                "type": d.get("type") or a.get("name"),
+                "column": column,
+                "kwargs": _bound(kwargs),
+                "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
+                "severity": a.get("severity"),
+                "elements": fmt(d.get("element_count")),
+                "unexpected": fmt(d.get("unexpected_count")),
+                "percent": _percent(d.get("unexpected_percent")),
+                "sample": [_observed(v) for v in sample[:_SAMPLE_SHOWN]],
+                "more": max(0, len(sample) - _SAMPLE_SHOWN),
+                "error": d.get("exception") or d.get("error"),
+                "observed": None
+                if isinstance(a.get("observed"), Mapping) or a.get("observed") is None
+                else _observed(a.get("observed")),
+            }
+        )
     return rows
 
 
@@ -410,9 +530,16 @@ def _gate(doc: Mapping[str, Any], link: LinkFor | None) -> dict[str, Any]:
     for a in doc.get("assertions") or []:
         d = a.get("details") or {}
         task_id = d.get("task_id") or a.get("name")
-        checks.append({"task_id": task_id, "check": a.get("name"), "status": a.get("observed"),
-                       "severity": a.get("severity"), "summary": d.get("summary"),
-                       "href": link(str(task_id), -1) if link and task_id else None})  # fmt: skip
+        checks.append(
+            {
+                "task_id": task_id,
+                "check": a.get("name"),
+                "status": a.get("observed"),
+                "severity": a.get("severity"),
+                "summary": d.get("summary"),
+                "href": link(str(task_id), -1) if link and task_id else None,
+            }
+        )
     reviewer = metrics.get("reviewer")
     return {
         "verdict": metrics.get("verdict"),
@@ -431,8 +558,12 @@ def _summary_row(r: Mapping[str, Any]) -> dict[str, Any]:
     summary = r.get("summary")
     if r.get("status") == UNREADABLE:
         summary = f"unreadable result {r.get('key')}: {r.get('error')}"
-    return {**r, "badge": r.get("verdict") or r.get("status"), "summary": summary,
-            "map": "" if r.get("map_index") in (None, -1) else r.get("map_index")}  # fmt: skip
+    return {
+        **r,
+        "badge": r.get("verdict") or r.get("status"),
+        "summary": summary,
+        "map": "" if r.get("map_index") in (None, -1) else r.get("map_index"),
+    }
 
 
 def _gate_first(runs: Sequence[Mapping[str, Any]]) -> Callable[[str], tuple[int, str]]:
@@ -446,10 +577,18 @@ def _history_cell(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     numeric = [a for a in result.get("assertions") or [] if _number(a.get("observed")) is not None]
     headline = f"{numeric[0]['name']} {fmt(numeric[0]['observed'])}" if numeric else None
     if result.get("status") == UNREADABLE:
-        return {"badge": UNREADABLE, "headline": f"unreadable result {result.get('key')}",
-                "summary": result.get("error"), "href": result.get("report_url")}  # fmt: skip
-    return {"badge": result.get("verdict") or result.get("status"), "headline": headline,
-            "summary": result.get("summary"), "href": result.get("report_url")}  # fmt: skip
+        return {
+            "badge": UNREADABLE,
+            "headline": f"unreadable result {result.get('key')}",
+            "summary": result.get("error"),
+            "href": result.get("report_url"),
+        }
+    return {
+        "badge": result.get("verdict") or result.get("status"),
+        "headline": headline,
+        "summary": result.get("summary"),
+        "href": result.get("report_url"),
+    }
 
 
 def _trend_charts(runs: Sequence[Mapping[str, Any]], tasks: Sequence[str]) -> list[dict[str, Any]]:
@@ -464,8 +603,15 @@ def _trend_charts(runs: Sequence[Mapping[str, Any]], tasks: Sequence[str]) -> li
                 for a in r.get("assertions") or []:
                     if _number(a.get("observed")) is None or (a["name"] not in series and len(series) >= 6):
                         continue
-                    s = series.setdefault(a["name"], {"name": a["name"], "values": [None] * len(runs),
-                                                      "statuses": [None] * len(runs), **_bounds_of(a)})  # fmt: skip
+                    s = series.setdefault(
+                        a["name"],
+                        {
+                            "name": a["name"],
+                            "values": [None] * len(runs),
+                            "statuses": [None] * len(runs),
+                            **_bounds_of(a),
+                        },
+                    )
                     s["values"][i] = a["observed"]
                     s["statuses"][i] = {True: "passed", False: "failed"}.get(a.get("success"))
         if series and len(runs) > 1:
@@ -551,12 +697,13 @@ def _pretty(value: Any) -> str | None:
 def _environment() -> Any:
     import jinja2
 
-    from airflow_alignment.reporting._templates import TEMPLATES
-
     env = jinja2.Environment(
-        loader=jinja2.DictLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        loader=jinja2.DictLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.globals.update(version=__version__, fmt=fmt, verdict_text=VERDICT_TEXT, status_colours=charts.STATUS_COLOURS)
     return env
 

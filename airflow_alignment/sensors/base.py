@@ -31,19 +31,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from airflow.sdk import BaseSensorOperator
 
-from airflow_alignment.engines.common import check_severity
 from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError
-from airflow_alignment.operators.base import (
-    merge_policy,
-    publish_result,
-    raise_for_status,
-)
-from airflow_alignment.plugin.links import AlignmentReportLink
-from airflow_alignment.reporting.store import ArtifactStore
+from airflow_alignment.io import plain_data
+from airflow_alignment.results import CheckResult, error_result
+from airflow_alignment.tasks.base import AlignmentTask
+from airflow_alignment.tasks.publish import raise_for_status
+from airflow_alignment.triggers.alignment import AlignmentSensorTrigger
+from airflow_alignment.triggers.readiness import file_condition, fingerprint_now
 
 try:
     from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
@@ -52,8 +51,6 @@ except ImportError:  # pragma: no cover - Airflow 3.1
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from airflow_alignment.results import CheckResult, Kind
 
 Outcome = Literal["done", "waiting", "error"]
 Evaluator = Callable[[dict[str, Any]], "tuple[bool, CheckResult]"]
@@ -65,8 +62,6 @@ _BACKSTOP = timedelta(minutes=5)
 
 def attempt(evaluator: str | Evaluator, spec: dict[str, Any], check: dict[str, str]) -> tuple[Outcome, CheckResult]:
     """Run the evaluator once; ``check`` names the result (``name``, ``kind``, ``severity``)."""
-    from airflow_alignment.results import error_result
-
     func = _import(evaluator) if isinstance(evaluator, str) else evaluator
     t0 = time.perf_counter()
     try:
@@ -88,42 +83,15 @@ def default_deferrable() -> bool:
 
 
 def _import(path: str) -> Evaluator:
-    from importlib import import_module
-
     module, _, name = path.rpartition(".")
     return getattr(import_module(module), name)  # type: ignore[no-any-return]
 
 
-def plain_data(data: Any, where: str) -> Any:
-    """``data`` as plain values the trigger can carry: a path string, or a FileSource or
-    SqlSource as the mapping that :func:`airflow_alignment.sources.as_source` reads back."""
-    import dataclasses
+class AlignmentSensor(AlignmentTask, BaseSensorOperator):
+    """Base class of the package's sensors: :class:`~airflow_alignment.tasks.base.AlignmentTask`
+    (``severity``, ``check_name``, ``policy``, ``model``, ``artifact_store``, publishing) that
+    pokes, defers and times out.
 
-    from airflow_alignment.sources import CallableData, FileSource, SqlSource
-
-    if isinstance(data, (FileSource, SqlSource)):
-        return {f.name: getattr(data, f.name) for f in dataclasses.fields(data) if f.name != "template_fields"}
-    if isinstance(data, (str, dict)):
-        return data
-    if hasattr(data, "__fspath__"):
-        return str(data)
-    raise SpecError(
-        f"{where}: a deferrable sensor needs a path, a URI, a FileSource or a SqlSource (the triggerer cannot run a "
-        f"{'callable' if isinstance(data, CallableData) else type(data).__name__}); use mode='poke' or "
-        "mode='reschedule' for a callable"
-    )
-
-
-class AlignmentSensor(BaseSensorOperator):
-    """Base class of the package's sensors.
-
-    :param severity: ``block`` (a failed final result fails the task) or ``warn``.
-    :param check_name: the name recorded in the result; defaults to the task id.
-    :param policy: an alignment policy; with ``check=`` the sensor takes that check's spec
-        from it, and every result records the policy's name, version and sha256.
-    :param check: the name of the policy's check (default: ``check_name`` or the task id).
-    :param model: the model the check is about (names the "last approved" baseline).
-    :param artifact_store: base folder or URI of the artifact store.
     :param deferrable: between evaluations, wait in the triggerer on a readiness condition
         instead of holding a worker slot. Default: Airflow's ``[operators] default_deferrable``
         (for a ``data=`` that cannot travel to the triggerer, a callable, that default is
@@ -132,46 +100,21 @@ class AlignmentSensor(BaseSensorOperator):
         holds at least this many bytes (default 1: an empty file is not data yet).
     """
 
-    kind: ClassVar[Kind]
     evaluator: ClassVar[str]  # dotted path of the module-level evaluator
     ui_color = "#d6ecdc"
-    operator_extra_links = (AlignmentReportLink(),)
 
-    def __init__(
-        self,
-        *,
-        severity: str | None = None,
-        check_name: str | None = None,
-        policy_ref: dict[str, str] | None = None,
-        model: str | None = None,
-        artifact_store: str | None = None,
-        deferrable: bool | None = None,
-        min_bytes: int | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, deferrable: bool | None = None, min_bytes: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if min_bytes is not None and (isinstance(min_bytes, bool) or not isinstance(min_bytes, int) or min_bytes < 1):
-            raise SpecError(f"{type(self).__name__}.min_bytes: expected a whole number of bytes of at least 1, "
-                            f"got {min_bytes!r}")  # fmt: skip
-        self.severity = check_severity(severity or "block", f"{type(self).__name__}.severity")
-        self.check_name = check_name or self.task_id
-        self.policy_ref = policy_ref
-        self.model = model
-        self.artifact_store = artifact_store
+            raise SpecError(
+                f"{type(self).__name__}.min_bytes: expected a whole number of bytes of at least 1, got {min_bytes!r}"
+            )
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self._deferrable_given = deferrable is not None
         self.min_bytes = min_bytes
         self._last: CheckResult | None = None
         self._published = False
         self._pokes = 0
-
-    @classmethod
-    def policy_arguments(
-        cls, policy: Any, check: str | None, given: dict[str, Any], task_id: str
-    ) -> tuple[dict[str, Any], dict[str, str] | None]:
-        """The operators' policy merge (one implementation), returning the policy's ref."""
-        merged, loaded = merge_policy(cls.__name__, cls.kind, policy, check, given, task_id)
-        return merged, (loaded.ref if loaded is not None else None)
 
     def can_defer(self, data: Any, where: str) -> bool:
         """Whether ``data`` can travel to the triggerer. A callable cannot: explicit
@@ -194,8 +137,6 @@ class AlignmentSensor(BaseSensorOperator):
     def readiness(self, spec: dict[str, Any]) -> dict[str, Any]:
         """What the triggerer waits on between evaluations (see
         :mod:`airflow_alignment.triggers.readiness`); the default: the file or object exists."""
-        from airflow_alignment.triggers.readiness import file_condition
-
         return file_condition(spec["data"], self.min_bytes)
 
     # -- the sensor ---------------------------------------------------------------------
@@ -227,9 +168,6 @@ class AlignmentSensor(BaseSensorOperator):
         """Evaluate on this worker; if the data is not enough yet, defer on the readiness
         condition with the fingerprint taken before the evaluation (a change during it wakes
         the trigger at once)."""
-        from airflow_alignment.triggers.alignment import AlignmentSensorTrigger
-        from airflow_alignment.triggers.readiness import fingerprint_now
-
         spec = self.spec(context)
         condition = self.readiness(spec)
         before = fingerprint_now(condition)
@@ -254,20 +192,21 @@ class AlignmentSensor(BaseSensorOperator):
         """Resume from the trigger: the data changed (evaluate it here), the deadline passed,
         or the readiness condition is wrong. The event carries the sensor's deadline, its
         evaluations so far and the last result back."""
-        from airflow_alignment.results import CheckResult, error_result
-
         carry = event.get("carry") or {}
         self._pokes = int(carry.get("evaluations", 0))
         self._last = CheckResult.from_dict(carry["last"]) if carry.get("last") else None
         deadline = carry.get("deadline")
-        self.log.info("trigger: %s after %s poll(s)%s", event["status"], event.get("polls"),
-                      f" ({event['note']})" if event.get("note") else "")  # fmt: skip
+        self.log.info(
+            "trigger: %s after %s poll(s)%s",
+            event["status"],
+            event.get("polls"),
+            f" ({event['note']})" if event.get("note") else "",
+        )
         if event["status"] == "timeout":
             raise self._timed_out(AirflowSensorTimeout(f"no success within {self.timeout:g} s"), context)
         if event["status"] == "error":
             exc = SpecError(f"the triggerer could not watch the data: {event['message']}")
-            result = error_result(check=self.check_name, kind=self.kind, severity=self.severity, exc=exc)  # type: ignore[arg-type]
-            return self._conclude(result, context)
+            return self._conclude(self.error_of(exc), context)
         return self._evaluate_or_defer(context, deadline if deadline is not None else time.time() + self.timeout)
 
     # -- ending -------------------------------------------------------------------------
@@ -289,15 +228,7 @@ class AlignmentSensor(BaseSensorOperator):
 
     def publish(self, result: CheckResult, context: Context) -> dict[str, Any]:
         self._published = True
-        result.policy = result.policy or self.policy_ref
-        return publish_result(
-            result,
-            context,
-            store=ArtifactStore(self.artifact_store),
-            model=self.model,
-            log=self.log,
-            push=result.status in ("failed", "error"),  # the task raises: Airflow would not push it
-        )
+        return super().publish(result, context)
 
 
 __all__: Sequence[str] = ["AlignmentSensor", "attempt"]

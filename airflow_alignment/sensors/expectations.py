@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.expectations import normalize_expectations
 from airflow_alignment.exceptions import SpecError
-from airflow_alignment.operators.base import is_templated
-from airflow_alignment.sensors.base import AlignmentSensor, plain_data
-from airflow_alignment.sources import keep_callable, validate_data_arg
+from airflow_alignment.io import SqlSource, as_source, plain_data
+from airflow_alignment.sensors.base import AlignmentSensor
+from airflow_alignment.tasks.expectations import ExpectationsTask, run_expectations
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -17,7 +15,7 @@ if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
 
 
-class ExpectationsSensor(AlignmentSensor):
+class ExpectationsSensor(ExpectationsTask, AlignmentSensor):
     """Wait until a dataset exists and satisfies Great Expectations expectations: a partition
     arrived, it holds at least ``min_rows`` rows, its values are fresh and sane.
 
@@ -49,58 +47,38 @@ class ExpectationsSensor(AlignmentSensor):
 
     kind = "expectations"
     evaluator = "airflow_alignment.sensors.expectations.evaluate_arrival"
-    template_fields = ("data", "expectations", "suite", "check_name")
-    template_fields_renderers = {"expectations": "json", "suite": "json"}
 
-    def __init__(
-        self,
-        *,
-        data: Any = None,
-        expectations: Any = None,
-        suite: Any = None,
-        min_rows: int | None = None,
-        format: str | None = None,
-        severity: str | None = None,
-        check_name: str | None = None,
-        policy: Any = None,
-        check: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        given = {"data": data, "expectations": expectations, "suite": suite, "severity": severity, "check_name": check_name,
-                     "format": format}
-        args, ref = self.policy_arguments(policy, check, given, kwargs.get("task_id", ""))
-        super().__init__(severity=args.get("severity"), check_name=args.get("check_name"), policy_ref=ref, **kwargs)
+    missing = None  # min_rows= is enough: checked below
+
+    def __init__(self, *, min_rows: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         name = type(self).__name__
-        validate_data_arg(args["data"], f"{name}.data")
-        self.can_defer(args["data"], f"{name}.data")
-        self.data = keep_callable(args["data"])
-        self.expectations = args.get("expectations")
-        self.suite = args.get("suite")
-        self.format = args.get("format")
+        self.can_defer(self.data, f"{name}.data")
         if min_rows is not None and (isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1):
             raise SpecError(f"{name}.min_rows: expected a positive integer, got {min_rows!r}")
         self.min_rows = min_rows
         if self.expectations is None and self.suite is None and min_rows is None:
             raise SpecError(f"{name}: give expectations= (a list), suite= (a GX suite JSON file) or min_rows=")
-        if self.expectations is not None and not is_templated(self.expectations):
-            spec = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
-            normalize_expectations(spec)  # fail at parse time on a malformed spec
 
     def spec(self, context: Context) -> dict[str, Any]:
-        expectations = json.loads(self.expectations) if isinstance(self.expectations, str) else self.expectations
-        expectations = list(expectations or [])
+        expectations = list(self.rendered_expectations() or [])
         if self.min_rows is not None:
-            expectations.append({"type": "expect_table_row_count_to_be_between",
-                                 "kwargs": {"min_value": self.min_rows}})
+            expectations.append(
+                {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": self.min_rows}}
+            )
         data = plain_data(self.data, "data") if self.deferrable else self.data
-        return {"data": data, "expectations": expectations, "suite": self.suite, "format": self.format,
-                "severity": self.severity, "check_name": self.check_name}
+        return {
+            "data": data,
+            "expectations": expectations,
+            "suite": self.suite,
+            "format": self.format,
+            "severity": self.severity,
+            "check_name": self.check_name,
+        }
 
     def readiness(self, spec: dict[str, Any]) -> dict[str, Any]:
         """On a SQL source: ``COUNT(*)`` reaches ``min_rows`` (at least one row) and changed;
         on a file or object: it exists, holds ``min_bytes`` and changed."""
-        from airflow_alignment.sources import SqlSource, as_source
-
         if isinstance(as_source(spec["data"]), SqlSource):
             return {"kind": "rows", "source": spec["data"], "min_rows": self.min_rows}
         return super().readiness(spec)
@@ -109,22 +87,12 @@ class ExpectationsSensor(AlignmentSensor):
 def evaluate_arrival(spec: dict[str, Any]) -> tuple[bool, CheckResult]:
     """Load the data (a SQL source stays in its database) and run its expectations; the wait
     is over when nothing blocks."""
-    from airflow_alignment.engines.expectations import (
-        evaluate,
-        needed_columns,
-        resolve_specs,
+    result = run_expectations(
+        spec["data"],  # the trigger carries a SqlSource as its mapping: as_source reads it back
+        spec["expectations"] or None,
+        spec["suite"],
+        format=spec["format"],
+        severity=spec["severity"],
+        check_name=spec["check_name"],
     )
-    from airflow_alignment.sources import (
-        SqlSource,
-        as_source,
-        describe_source,
-        load_frame,
-    )
-
-    specs = resolve_specs(spec["expectations"] or None, spec["suite"])
-    data = as_source(spec["data"])  # the trigger carries a SqlSource as its mapping
-    target = data if isinstance(data, SqlSource) else load_frame(data, columns=needed_columns(specs),
-                                                                 format=spec["format"])  # fmt: skip
-    result = evaluate(target, specs, severity=spec["severity"], check_name=spec["check_name"],
-                      source=describe_source(data))
     return result.status in ("passed", "warned"), result

@@ -32,10 +32,23 @@ from datetime import date, datetime
 from typing import Any
 
 from airflow_alignment.exceptions import AlignmentError, SourceUnavailableError, SpecError, did_you_mean, preview
+from airflow_alignment.io import as_source, object_path, sql
+from airflow_alignment.io.window import Window
 
 # What an object store's ``info()`` may tell about an object's content (S3, GCS, Azure, local)
-_OBJECT_KEYS = ("size", "ETag", "etag", "md5Hash", "VersionId", "generation", "LastModified", "last_modified",
-                "updated", "mtime", "ino")  # fmt: skip
+_OBJECT_KEYS = (
+    "size",
+    "ETag",
+    "etag",
+    "md5Hash",
+    "VersionId",
+    "generation",
+    "LastModified",
+    "last_modified",
+    "updated",
+    "mtime",
+    "ino",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +79,10 @@ def observe(condition: dict[str, Any]) -> Observation:
     """
     kind = condition.get("kind")
     if kind not in _OBSERVERS:
-        raise SpecError(f"readiness condition: unknown kind {kind!r}.{did_you_mean(str(kind), _OBSERVERS)} "
-                        f"Kinds: {', '.join(_OBSERVERS)}")  # fmt: skip
+        raise SpecError(
+            f"readiness condition: unknown kind {kind!r}.{did_you_mean(str(kind), _OBSERVERS)} "
+            f"Kinds: {', '.join(_OBSERVERS)}"
+        )
     return _OBSERVERS[kind](condition)
 
 
@@ -110,8 +125,6 @@ def _local_file(text: str) -> dict[str, Any] | None:
 
 
 def _object(text: str, condition: dict[str, Any]) -> dict[str, Any] | None:
-    from airflow_alignment.sources import object_path
-
     try:
         target = object_path(text, **condition.get("storage_options", {}))
         fs, key = target.fs, target.path
@@ -121,7 +134,7 @@ def _object(text: str, condition: dict[str, Any]) -> dict[str, Any] | None:
         return None
     except SpecError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every store has its own errors; all mean "unreachable"
+    except Exception as exc:  # every store has its own errors; all mean "unreachable"
         raise SourceUnavailableError(f"could not look at {text}: {type(exc).__name__}: {exc}") from exc
     if info.get("type") == "directory":
         return None
@@ -129,9 +142,6 @@ def _object(text: str, condition: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _rows(condition: dict[str, Any]) -> Observation:
-    from airflow_alignment import sql
-    from airflow_alignment.sources import as_source
-
     source = as_source(condition["source"])
     count = sql.row_count(source)
     need = int(condition.get("min_rows") or 1)
@@ -141,10 +151,6 @@ def _rows(condition: dict[str, Any]) -> Observation:
 
 
 def _labelled(condition: dict[str, Any]) -> Observation:
-    from airflow_alignment import sql
-    from airflow_alignment.sources import as_source
-    from airflow_alignment.window import Window
-
     source = as_source(condition["source"])
     window = Window(**condition["window"]) if condition.get("window") else None
     features, need = list(condition["features"]), int(condition["min_per_group"])
@@ -156,15 +162,19 @@ def _labelled(condition: dict[str, Any]) -> Observation:
     labelled_rows = sum(g[2] for g in groups)
     if short:
         lacking = preview(f"{group_name(key, features)} ({n})" for key, n in short)
-        return Observation(fingerprint, False, f"{len(short)} of {len(groups)} groups have fewer than {need} labelled "
-                                               f"rows ({labelled_rows:,} labelled): {lacking}")  # fmt: skip
+        return Observation(
+            fingerprint,
+            False,
+            f"{len(short)} of {len(groups)} groups have fewer than {need} labelled "
+            f"rows ({labelled_rows:,} labelled): {lacking}",
+        )
     return Observation(fingerprint, True, f"every group has at least {need} labelled rows ({labelled_rows:,} labelled)")
 
 
 def group_name(key: Any, features: list[str]) -> str:
     """``sex=F,race=B``: a group's values named by their features; a missing value is ``null``."""
     values = key if isinstance(key, tuple) else (key,)
-    return ",".join(f"{f}={'null' if _missing(v) else v}" for f, v in zip(features, values))
+    return ",".join(f"{f}={'null' if _missing(v) else v}" for f, v in zip(features, values, strict=False))
 
 
 def _missing(value: Any) -> bool:

@@ -11,13 +11,12 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_alignment.operators import (
-    DataExpectationsOperator,
     DriftCheckOperator,
+    ExpectationsCheckOperator,
     FairnessCheckOperator,
     PerformanceCheckOperator,
 )
 from airflow_alignment.sensors import ExpectationsSensor
-
 
 
 def applicants():
@@ -33,7 +32,7 @@ def predictions():
 
 
 with DAG(dag_id="callable_data", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="expectations",
         data=applicants,
         expectations=[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}}],
@@ -47,8 +46,11 @@ with DAG(dag_id="callable_data", schedule=None, start_date=datetime(2026, 1, 1),
         constraints=[{"metric": "demographic_parity_ratio", "min": 0.0}],
     )
     PerformanceCheckOperator(
-        task_id="performance", data=predictions, y_true="repaid", y_pred="approved",
+        task_id="performance",
+        data=predictions,
+        y_true="repaid",
+        y_pred="approved",
         constraints=[{"metric": "accuracy", "min": 0.0}],
-    )  # fmt: skip
+    )
     DriftCheckOperator(task_id="drift", reference=applicants, current=applicants, features=["income", "age"])
     ExpectationsSensor(task_id="sensor", data=applicants, min_rows=100, mode="poke", poke_interval=1, timeout=60)

@@ -21,7 +21,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.operators import ExpectationsCheckOperator
 from airflow_alignment.sensors import ExpectationsSensor
 
 #: How long the first try of ``slow_check`` waits before it evaluates.
@@ -50,7 +50,7 @@ def land(templates_dict: dict | None = None) -> str:
     return str(path)
 
 
-class SlowFirstTryExpectations(DataExpectationsOperator):
+class SlowFirstTryExpectations(ExpectationsCheckOperator):
     """Works ``SLOW_FIRST_TRY_S`` on its first try before it evaluates (the test kills its worker)."""
 
     def evaluate(self, context: Any) -> Any:
@@ -62,15 +62,25 @@ class SlowFirstTryExpectations(DataExpectationsOperator):
         return super().evaluate(context)
 
 
-with DAG("alignment_deploy_worker_loss", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-         tags=["alignment", "test"]):  # fmt: skip
+with DAG(
+    "alignment_deploy_worker_loss",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "test"],
+):
     land() >> SlowFirstTryExpectations(
         task_id="slow_check", data=BATCH, expectations=EXPECTATIONS, retries=2, retry_delay=timedelta(seconds=2)
     )
 
-with DAG("alignment_deploy_store_loss", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-         tags=["alignment", "test"]):  # fmt: skip
-    land() >> DataExpectationsOperator(
+with DAG(
+    "alignment_deploy_store_loss",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "test"],
+):
+    land() >> ExpectationsCheckOperator(
         task_id="store_check",
         data=BATCH,
         expectations=EXPECTATIONS,
@@ -78,8 +88,13 @@ with DAG("alignment_deploy_store_loss", schedule=None, start_date=datetime(2026,
         retry_delay=timedelta(seconds=25),  # the test reads try 1's XCom and log meanwhile
     )
 
-with DAG("alignment_deploy_late_data", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-         tags=["alignment", "test"]):  # fmt: skip
+with DAG(
+    "alignment_deploy_late_data",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["alignment", "test"],
+):
     ExpectationsSensor(
         task_id="wait_for_batch",
         data=BATCH,

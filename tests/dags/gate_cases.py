@@ -20,8 +20,10 @@ POLICY = {
             "data": "batch",
             "rationale": "an age outside 18..100 is a data error",
             "expectations": [
-                {"type": "expect_column_values_to_be_between",
-                 "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
+                {
+                    "type": "expect_column_values_to_be_between",
+                    "kwargs": {"column": "age", "min_value": 18, "max_value": 100},
+                },
             ],
         },
         {
@@ -34,14 +36,24 @@ POLICY = {
     ],
 }
 
-for dag_id, review, on_reject in (("gate_auto", False, "skip"), ("gate_review", True, "skip"),
-                                  ("gate_fail", False, "fail")):
+for dag_id, review, on_reject in (
+    ("gate_auto", False, "skip"),
+    ("gate_review", True, "skip"),
+    ("gate_fail", False, "fail"),
+):
     with DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
 
         @task
         def deploy() -> str:
             return "deployed"
 
-        alignment_checks(
-            policy=POLICY, data={"batch": "{{ dag_run.conf['path'] }}"}, model="m1", review=review, on_reject=on_reject
-        ) >> deploy()
+        (
+            alignment_checks(
+                policy=POLICY,
+                data={"batch": "{{ dag_run.conf['path'] }}"},
+                model="m1",
+                review=review,
+                on_reject=on_reject,
+            )
+            >> deploy()
+        )

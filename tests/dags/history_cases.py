@@ -11,6 +11,9 @@ from airflow_alignment.operators.performance import PerformanceCheckOperator
 
 with DAG(dag_id="history_runs", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
     PerformanceCheckOperator.partial(
-        task_id="check", data="{{ dag_run.conf['path'] }}", y_true="label", y_score="score",
+        task_id="check",
+        data="{{ dag_run.conf['path'] }}",
+        y_true="label",
+        y_score="score",
         constraints=[{"metric": "accuracy", "min": 0.5}],
-    ).expand(threshold=[0.5, 0.6])  # fmt: skip
+    ).expand(threshold=[0.5, 0.6])

@@ -13,19 +13,22 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_alignment.operators import (
-    DataExpectationsOperator,
     DriftCheckOperator,
+    ExpectationsCheckOperator,
     FairnessCheckOperator,
 )
 
 START = datetime(2026, 1, 1)
 
 with DAG(dag_id="lineage_checks", schedule=None, start_date=START, catchup=False):
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="applicants_quality",
         data="{{ dag_run.conf['applicants'] }}",
         expectations=[
-            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}},
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "age", "min_value": 18, "max_value": 100},
+            },
             {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income"}},
         ],
     )

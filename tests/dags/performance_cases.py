@@ -13,19 +13,19 @@ VS_BASELINE = {"metric": "accuracy", "name": "accuracy_vs_baseline", "baseline":
 
 CASES = {
     # scores thresholded at 0.5; no baseline yet: only the absolute bounds apply
-    "performance_passes": dict(
-        y_score="score",
-        threshold=0.5,
-        constraints=[{"metric": "accuracy", "min": 0.6}, {"metric": "roc_auc", "min": 0.7}, VS_BASELINE],
-        confidence=0.9,
-        n_boot=200,
-    ),
+    "performance_passes": {
+        "y_score": "score",
+        "threshold": 0.5,
+        "constraints": [{"metric": "accuracy", "min": 0.6}, {"metric": "roc_auc", "min": 0.7}, VS_BASELINE],
+        "confidence": 0.9,
+        "n_boot": 200,
+    },
     # a weaker model's labels, compared with a stored result of the one above
-    "performance_fails": dict(
-        y_pred="pred",
-        constraints=[{"metric": "accuracy", "min": 0.6}, VS_BASELINE],
-        baseline="{{ dag_run.conf['baseline'] }}",
-    ),
+    "performance_fails": {
+        "y_pred": "pred",
+        "constraints": [{"metric": "accuracy", "min": 0.6}, VS_BASELINE],
+        "baseline": "{{ dag_run.conf['baseline'] }}",
+    },
 }
 
 for dag_id, kwargs in CASES.items():

@@ -7,33 +7,33 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
+from airflow_alignment.io import FileSource, SqlSource
 from airflow_alignment.operators.fairness import FairnessCheckOperator
 from airflow_alignment.operators.performance import PerformanceCheckOperator
-from airflow_alignment.sources import FileSource, SqlSource
 from airflow_alignment.taskgroup import alignment_checks
 
 CONN = "cases_warehouse"
-FAIRNESS = dict(
-    y_true="repaid",
-    y_pred="approved",
-    sensitive_features=["sex", "race"],
-    marginal=True,
-    sample_weight="weight",
-    confidence=0.9,
-    n_boot=200,
-    constraints=[
+FAIRNESS = {
+    "y_true": "repaid",
+    "y_pred": "approved",
+    "sensitive_features": ["sex", "race"],
+    "marginal": True,
+    "sample_weight": "weight",
+    "confidence": 0.9,
+    "n_boot": 200,
+    "constraints": [
         {"metric": "demographic_parity_ratio", "min": 0.6},
         {"metric": "equalized_odds_difference", "max": 0.3},
     ],
-)
-PERFORMANCE = dict(
-    y_true="repaid",
-    y_score="score",
-    threshold=0.5,
-    constraints=[{"metric": "accuracy", "min": 0.4}, {"metric": "f1", "min": 0.1}],
-    confidence=0.9,
-    n_boot=200,
-)
+}
+PERFORMANCE = {
+    "y_true": "repaid",
+    "y_score": "score",
+    "threshold": 0.5,
+    "constraints": [{"metric": "accuracy", "min": 0.4}, {"metric": "f1", "min": 0.1}],
+    "confidence": 0.9,
+    "n_boot": 200,
+}
 
 with DAG(dag_id="sql_pushdown", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
     partition = SqlSource(conn_id=CONN, table="predictions", where="ds = '{{ ds }}'")

@@ -10,32 +10,36 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_alignment.operators import DataExpectationsOperator
+from airflow_alignment.io import SqlSource
+from airflow_alignment.operators import ExpectationsCheckOperator
 from airflow_alignment.sensors import ExpectationsSensor
-from airflow_alignment.sources import SqlSource
 
 CONN = "alignment_sqlite"
 AGE = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "min_value": 18, "max_value": 100}}
-SEX = {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "sex", "value_set": ["F", "M"]},
-       "severity": "warning"}  # fmt: skip
+SEX = {
+    "type": "expect_column_values_to_be_in_set",
+    "kwargs": {"column": "sex", "value_set": ["F", "M"]},
+    "severity": "warning",
+}
 ROWS = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 3}}
 
 with DAG(dag_id="sql_expectations_partition", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="check",
         data=SqlSource(conn_id=CONN, table="people", where="ds = '{{ ds }}'"),
         expectations=[AGE, SEX, ROWS],
     )
     # The same partition as a policy would write it: a mapping with conn_id (templated too).
-    DataExpectationsOperator(
+    ExpectationsCheckOperator(
         task_id="check_mapping",
         data={"conn_id": CONN, "table": "people", "where": {"ds": "{{ ds }}"}},
         expectations=[AGE],
     )
 
 with DAG(dag_id="sql_expectations_missing_table", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    DataExpectationsOperator(task_id="check", retries=2, data=SqlSource(conn_id=CONN, table="peeple"),
-                             expectations=[AGE])  # fmt: skip
+    ExpectationsCheckOperator(
+        task_id="check", retries=2, data=SqlSource(conn_id=CONN, table="peeple"), expectations=[AGE]
+    )
 
 for dag_id, kwargs in {
     "sql_expectations_sensor_poke": {"mode": "poke"},

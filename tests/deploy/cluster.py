@@ -139,8 +139,13 @@ class Cluster:
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int, timeout_s: float = 30) -> str:
         """The task log of one try, as the UI shows it, once the api-server reads it from S3
         (the worker uploads it when the try ends, a moment after the state changes)."""
-        return str(self.wait_until(f"the log of try {try_number} of {task_id} on S3",
-                                   lambda: self._log_from_s3(dag_id, run_id, task_id, try_number), timeout_s))  # fmt: skip
+        return str(
+            self.wait_until(
+                f"the log of try {try_number} of {task_id} on S3",
+                lambda: self._log_from_s3(dag_id, run_id, task_id, try_number),
+                timeout_s,
+            )
+        )
 
     def _log_from_s3(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
         path = f"{self.run_path(dag_id, run_id)}/taskInstances/{task_id}/logs/{try_number}"
@@ -175,34 +180,64 @@ class Cluster:
         """An Airflow component with its own home, working directory and TMPDIR."""
         home = self.home / name
         (home / "tmp").mkdir(parents=True, exist_ok=True)
-        env = {**self.env, "AIRFLOW_HOME": str(home), "HOME": str(home), "TMPDIR": str(home / "tmp"),
-               "ALIGNMENT_COMPONENT": name, **(extra_env or {})}  # fmt: skip
-        service = Service(name, [sys.executable, "-m", "airflow", *args], env=env, cwd=home,
-                          log=self.home / "logs" / f"{name}.log", watchdog=self.watchdog)  # fmt: skip
+        env = {
+            **self.env,
+            "AIRFLOW_HOME": str(home),
+            "HOME": str(home),
+            "TMPDIR": str(home / "tmp"),
+            "ALIGNMENT_COMPONENT": name,
+            **(extra_env or {}),
+        }
+        service = Service(
+            name,
+            [sys.executable, "-m", "airflow", *args],
+            env=env,
+            cwd=home,
+            log=self.home / "logs" / f"{name}.log",
+            watchdog=self.watchdog,
+        )
         self.services[name] = service
         return service
 
     def start_api_server(self) -> None:
         service = self.services.get("api-server") or self.component("api-server", ["api-server"])
         service.start()
-        service.wait_until(lambda: httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5).status_code == 200,
-                           START_TIMEOUT_S, "health endpoint")  # fmt: skip
+        service.wait_until(
+            lambda: httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5).status_code == 200,
+            START_TIMEOUT_S,
+            "health endpoint",
+        )
 
     def start_worker(self, name: str) -> Service:
         service = self.services.get(name) or self.component(
-            name, ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", "2", "--skip-serve-logs",
-                   "--without-mingle", "--without-gossip"],
-        )  # fmt: skip
+            name,
+            [
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@%h",
+                "--concurrency",
+                "2",
+                "--skip-serve-logs",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+        )
         mark = service.log.stat().st_size if service.log.exists() else 0
         service.start()
-        service.wait_until(lambda: re.search(rb"@\S+ ready\.", service.log.read_bytes()[mark:]) is not None,
-                           START_TIMEOUT_S, "Celery 'ready'")  # fmt: skip
+        service.wait_until(
+            lambda: re.search(rb"@\S+ ready\.", service.log.read_bytes()[mark:]) is not None,
+            START_TIMEOUT_S,
+            "Celery 'ready'",
+        )
         return service
 
     def healthy(self) -> bool:
         health = httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
-        return all(health.get(c, {}).get("status") == "healthy" for c in ("metadatabase", "scheduler", "triggerer",
-                                                                            "dag_processor"))  # fmt: skip
+        return all(
+            health.get(c, {}).get("status") == "healthy"
+            for c in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+        )
 
     def stop(self) -> None:
         for service in reversed(list(self.services.values())):
@@ -215,8 +250,9 @@ class Cluster:
             shutil.copy(log, where / log.name)
 
 
-def environment(home: Path, *, api_port: int, database_url: str, broker_url: str, proxy_port: int,
-                moto_port: int, dags: Path) -> dict[str, str]:  # fmt: skip
+def environment(
+    home: Path, *, api_port: int, database_url: str, broker_url: str, proxy_port: int, moto_port: int, dags: Path
+) -> dict[str, str]:
     """The configuration every component shares, as environment variables."""
     from cryptography.fernet import Fernet
 
@@ -282,10 +318,28 @@ def start_redis(home: Path, watchdog: Watchdog) -> tuple[Service, str]:
     folder.mkdir(parents=True, exist_ok=True)
     service = Service(
         "redis",
-        [redis, "--bind", "127.0.0.1", "--port", str(port), "--requirepass", password, "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--dir", str(folder)],
-        env={"PATH": "/usr/bin:/bin"}, cwd=folder, log=home / "logs" / "redis.log", watchdog=watchdog,
-    ).start()  # fmt: skip
+        [
+            redis,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--requirepass",
+            password,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=folder,
+        log=home / "logs" / "redis.log",
+        watchdog=watchdog,
+    ).start()
     service.wait_until(lambda: port_open(port), 30, "port open")
     return service, f"redis://:{password}@127.0.0.1:{port}/0"
 
@@ -295,8 +349,14 @@ def create_database(server: Any, name: str) -> str:
     import psycopg2
     from psycopg2 import sql
 
-    conn = psycopg2.connect(host=server.host, port=server.port, user=server.user, password=server.password,
-                            dbname="postgres", connect_timeout=10)  # fmt: skip
+    conn = psycopg2.connect(
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        dbname="postgres",
+        connect_timeout=10,
+    )
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -317,14 +377,22 @@ def start_cluster(home: Path, *, postgres: Any, moto_port: int, s3: Any, watchdo
     s3.create_bucket(Bucket=BUCKET)
     proxy = SwitchableProxy(moto_port)
     api_port = free_port()
-    cluster = Cluster(home=home, url=f"http://127.0.0.1:{api_port}", api_port=api_port, proxy=proxy, s3=s3,
-                      watchdog=watchdog, env={})  # fmt: skip
+    cluster = Cluster(
+        home=home, url=f"http://127.0.0.1:{api_port}", api_port=api_port, proxy=proxy, s3=s3, watchdog=watchdog, env={}
+    )
     try:
         redis, broker_url = start_redis(home, watchdog)
         cluster.services["redis"] = redis
         database_url = create_database(postgres, "airflow_deploy")
-        cluster.env = environment(home, api_port=api_port, database_url=database_url, broker_url=broker_url,
-                                  proxy_port=proxy.port, moto_port=moto_port, dags=dags)  # fmt: skip
+        cluster.env = environment(
+            home,
+            api_port=api_port,
+            database_url=database_url,
+            broker_url=broker_url,
+            proxy_port=proxy.port,
+            moto_port=moto_port,
+            dags=dags,
+        )
         migrate = cluster.component("db-migrate", ["db", "migrate"])
         migrate.start()
         assert migrate.proc is not None
@@ -332,8 +400,11 @@ def start_cluster(home: Path, *, postgres: Any, moto_port: int, s3: Any, watchdo
             raise RuntimeError(f"airflow db migrate failed\n{migrate.log_tail()}")
         del cluster.services["db-migrate"]
         cluster.start_api_server()
-        for name, args in (("scheduler", ["scheduler"]), ("dag-processor", ["dag-processor"]),
-                           ("triggerer", ["triggerer"])):  # fmt: skip
+        for name, args in (
+            ("scheduler", ["scheduler"]),
+            ("dag-processor", ["dag-processor"]),
+            ("triggerer", ["triggerer"]),
+        ):
             cluster.component(name, args).start()
         for worker in WORKERS:
             cluster.start_worker(worker)

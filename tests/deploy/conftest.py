@@ -21,8 +21,9 @@ def cluster(postgres_server: Any, moto_server: Any, process_watchdog: Any) -> It
 
     home = Path(tempfile.mkdtemp(prefix="alignment-deploy-"))
     t0 = time.monotonic()
-    running = start_cluster(home, postgres=postgres_server, moto_port=moto_server.port, s3=moto_server.client(),
-                            watchdog=process_watchdog)  # fmt: skip
+    running = start_cluster(
+        home, postgres=postgres_server, moto_port=moto_server.port, s3=moto_server.client(), watchdog=process_watchdog
+    )
     running.started_in_s = round(time.monotonic() - t0, 1)
     try:
         yield running

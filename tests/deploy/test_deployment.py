@@ -75,16 +75,18 @@ def lending_run(cluster: Cluster) -> str:
 
 def test_lending_pipeline_runs_on_two_workers_with_data_and_results_on_s3(cluster: Cluster, lending_run: str):
     states = cluster.task_states(LENDING, lending_run)
-    assert states == dict.fromkeys(["generate_applications", "train_and_predict", *CHECKS, "alignment.gate", "deploy"],
-                                   "success")  # fmt: skip
+    assert states == dict.fromkeys(
+        ["generate_applications", "train_and_predict", *CHECKS, "alignment.gate", "deploy"], "success"
+    )
     hosts = {t: cluster.task_instance(LENDING, lending_run, t)["hostname"] for t in states}
     assert set(hosts.values()) <= set(WORKERS), hosts
 
     # the data the tasks passed to each other went through S3, not a disk
     print(f"\n[deploy] cluster started in {cluster.started_in_s} s: {', '.join(cluster.services)}")
     data = f"sample-data/lending-pipeline/{segment(lending_run)}/"
-    assert keys(cluster.s3, BUCKET, data) == [data + n for n in ("applications.parquet", "model.pkl",
-                                                                 "predictions.parquet")]  # fmt: skip
+    assert keys(cluster.s3, BUCKET, data) == [
+        data + n for n in ("applications.parquet", "model.pkl", "predictions.parquet")
+    ]
     registry = keys(cluster.s3, BUCKET, "model-registry/credit-risk/")
     assert f"model-registry/credit-risk/{segment(lending_run)}/model.pkl" in registry
 
@@ -92,8 +94,10 @@ def test_lending_pipeline_runs_on_two_workers_with_data_and_results_on_s3(cluste
     base = f"alignment/results/{LENDING}/{segment(lending_run)}"
     stored = result_keys(cluster, LENDING, lending_run)
     for task in (*CHECKS, "alignment.gate"):
-        assert [k for k in stored if f"/{task}/" in k] == [f"{base}/{task}/-1/try-1/report.html",
-                                                          f"{base}/{task}/-1/try-1/result.json"]  # fmt: skip
+        assert [k for k in stored if f"/{task}/" in k] == [
+            f"{base}/{task}/-1/try-1/report.html",
+            f"{base}/{task}/-1/try-1/result.json",
+        ]
         result = read_json(cluster, f"{base}/{task}/-1/try-1/result.json")
         assert result["status"] == "passed" and result["context"]["run_id"] == lending_run
         assert result["full_result"] == f"s3://alignment_s3@{BUCKET}/{base}/{task}/-1/try-1/result.json"
@@ -104,15 +108,21 @@ def test_lending_pipeline_runs_on_two_workers_with_data_and_results_on_s3(cluste
 
     # the approval became the baseline; the audit trail has one whole record per task
     latest = read_json(cluster, "alignment/baselines/lending/credit-risk/latest.json")
-    assert latest["run_id"] == lending_run and set(latest["results"]) == {"applications_quality", "fairness",
-                                                                         "performance"}  # fmt: skip
+    assert latest["run_id"] == lending_run and set(latest["results"]) == {
+        "applications_quality",
+        "fairness",
+        "performance",
+    }
     assert f"alignment/baselines/lending/credit-risk/history/{segment(lending_run)}.json" in keys(
-        cluster.s3, BUCKET, "alignment/baselines/lending/credit-risk/history/")
+        cluster.s3, BUCKET, "alignment/baselines/lending/credit-risk/history/"
+    )
     records = audit_records(cluster, LENDING, lending_run)
     assert [(r["task_id"], r["try_number"], r["status"]) for r in records] == [
-        ("alignment.applications_quality", 1, "passed"), ("alignment.fairness", 1, "passed"),
-        ("alignment.gate", 1, "passed"), ("alignment.performance", 1, "passed"),
-    ]  # fmt: skip
+        ("alignment.applications_quality", 1, "passed"),
+        ("alignment.fairness", 1, "passed"),
+        ("alignment.gate", 1, "passed"),
+        ("alignment.performance", 1, "passed"),
+    ]
     assert next(r for r in records if r["kind"] == "gate")["verdict"] == "approved"
 
 
@@ -125,13 +135,15 @@ def test_the_approval_is_an_asset_event_that_runs_the_deploy_dag(cluster: Cluste
     assert extra["verdict"] == "approved" and extra["run_id"] == lending_run and extra["model"] == "credit-risk"
     assert extra["policy"]["name"] == "lending" and len(extra["policy"]["sha256"]) == 64
     assert {c["check"]: c["status"] for c in extra["checks"]} == dict.fromkeys(
-        ["applications_quality", "fairness", "performance"], "passed")
+        ["applications_quality", "fairness", "performance"], "passed"
+    )
     assert extra["gate_result"].startswith(f"s3://alignment_s3@{BUCKET}/alignment/results/{LENDING}/")
 
     created = cluster.wait_until(
         "the deploy DAG's run off the event",
         lambda: cluster.get("/api/v2/assets/events", params={"source_run_id": lending_run})["asset_events"][0][
-            "created_dagruns"],
+            "created_dagruns"
+        ],
         timeout_s=120,
     )
     (deploy_run,) = [r["run_id"] for r in created if r["dag_id"] == DEPLOY]
@@ -147,7 +159,8 @@ def test_data_arrival_waits_then_trains(cluster: Cluster, lending_run: str):
     assert run["run_type"] == "scheduled"
     assert cluster.wait_for_run(ARRIVAL, run["dag_run_id"]) == "success"
     assert cluster.task_states(ARRIVAL, run["dag_run_id"]) == dict.fromkeys(
-        ["land_partition", "wait_for_partition", "train"], "success")
+        ["land_partition", "wait_for_partition", "train"], "success"
+    )
     result = cluster.xcom(ARRIVAL, run["dag_run_id"], "wait_for_partition")
     assert result["status"] == "passed" and result["data"]["rows"] == 5000
     assert result["data"]["source"].startswith(f"s3://alignment_s3@{BUCKET}/sample-data/arrival/")
@@ -161,8 +174,11 @@ def test_a_deferred_sensor_waits_in_the_triggerer_and_resumes_on_a_worker(cluste
 
     dag_id = "alignment_deploy_late_data"
     run_id = cluster.trigger(dag_id)
-    cluster.wait_until("the sensor deferred", lambda: cluster.task_instance(dag_id, run_id, "wait_for_batch")[
-        "state"] == "deferred", timeout_s=180)  # fmt: skip
+    cluster.wait_until(
+        "the sensor deferred",
+        lambda: cluster.task_instance(dag_id, run_id, "wait_for_batch")["state"] == "deferred",
+        timeout_s=180,
+    )
     buffer = io.BytesIO()
     lending_applicants(2_000, seed=3).to_parquet(buffer, index=False)
     batch = f"sample-data/faults/{dag_id}/{run_id.replace(':', '_').replace('+', '_')}.parquet"
@@ -171,6 +187,7 @@ def test_a_deferred_sensor_waits_in_the_triggerer_and_resumes_on_a_worker(cluste
     result = cluster.xcom(dag_id, run_id, "wait_for_batch")
     assert result["status"] == "passed" and result["data"]["rows"] == 2000
     assert cluster.task_instance(dag_id, run_id, "wait_for_batch")["hostname"] in WORKERS  # resumed on a worker
+
     # the log is uploaded in parts (worker, triggerer, worker): wait for the triggerer's
     def with_trigger_part() -> str | None:
         text = cluster.task_log(dag_id, run_id, "wait_for_batch", 1)
@@ -191,9 +208,13 @@ def test_monitoring_judges_feedback_and_drift_and_triggers_retraining(cluster: C
     run_id = run["dag_run_id"]
     assert cluster.wait_for_run(MONITORING, run_id) == "success"
     assert cluster.task_states(MONITORING, run_id) == {
-        "simulate_production": "success", "wait_for_feedback": "success", "check_drift": "success",
-        "decide": "success", "trigger_retraining": "success", "healthy": "skipped",
-    }  # fmt: skip
+        "simulate_production": "success",
+        "wait_for_feedback": "success",
+        "check_drift": "success",
+        "decide": "success",
+        "trigger_retraining": "success",
+        "healthy": "skipped",
+    }
     sensor = cluster.task_instance(MONITORING, run_id, "wait_for_feedback")
     assert sensor["operator"] == "FairnessFeedbackSensor"
     base = f"alignment/results/{MONITORING}/{segment(run_id)}"
@@ -203,7 +224,9 @@ def test_monitoring_judges_feedback_and_drift_and_triggers_retraining(cluster: C
     assert fairness["data"]["source"].startswith(f"s3://alignment_s3@{BUCKET}/sample-data/monitoring/")
     retraining = [r for r in cluster.runs(LENDING) if r["dag_run_id"] not in before]
     assert len(retraining) == 1 and retraining[0]["state"] == "queued"
-    assert "wait_for_feedback: " in retraining[0]["conf"]["reason"] and "check_drift: " in retraining[0]["conf"]["reason"]
+    assert (
+        "wait_for_feedback: " in retraining[0]["conf"]["reason"] and "check_drift: " in retraining[0]["conf"]["reason"]
+    )
 
 
 # -- the plugin, through the api-server ----------------------------------------------------------
@@ -221,7 +244,10 @@ def fetch_pages(cluster: Cluster, run_id: str) -> dict[str, str]:
     for name, path in plugin_pages(cluster, run_id).items():
         response = cluster.api("GET", path)
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/html"), (
-            name, response.status_code, response.text[:300])  # fmt: skip
+            name,
+            response.status_code,
+            response.text[:300],
+        )
         pages[name] = response.text
     return pages
 
@@ -299,7 +325,9 @@ def test_the_store_lost_while_a_result_is_written(cluster: Cluster):
     listening and cuts its connections: moto keeps its data in memory, so the proxy, not the
     server, is stopped), and comes back after try 1 has failed."""
     dag_id, task_id = "alignment_deploy_store_loss", "store_check"
-    cluster.proxy.arm(rb"PUT /" + BUCKET.encode() + rb"/alignment/results/" + dag_id.encode() + rb"/[^ ]*/try-1/result\.json ")
+    cluster.proxy.arm(
+        rb"PUT /" + BUCKET.encode() + rb"/alignment/results/" + dag_id.encode() + rb"/[^ ]*/try-1/result\.json "
+    )
     try:
         run_id = cluster.trigger(dag_id)
         cluster.wait_until("the endpoint lost", cluster.proxy.tripped.is_set, timeout_s=240)
@@ -329,7 +357,9 @@ def test_the_store_lost_while_a_result_is_written(cluster: Cluster):
     # try 2 removed what try 1 could not (its report, written before the endpoint went away)
     assert result_keys(cluster, dag_id, run_id, task_id) == [f"{base}/try-2/report.html", f"{base}/try-2/result.json"]
     assert [(r["task_id"], r["try_number"]) for r in audit_records(cluster, dag_id, run_id)] == [(task_id, 2)]
-    assert cluster.xcom(dag_id, run_id, task_id)["full_result"] == f"s3://alignment_s3@{BUCKET}/{base}/try-2/result.json"
+    assert (
+        cluster.xcom(dag_id, run_id, task_id)["full_result"] == f"s3://alignment_s3@{BUCKET}/{base}/try-2/result.json"
+    )
     print(f"\n[deploy] try 1 left {left} when the endpoint went away")
 
 

@@ -74,32 +74,36 @@ def _environment(home: Path, port: int) -> dict[str, str]:
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({USER: PASSWORD}))
     base = f"http://127.0.0.1:{port}"
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        "PYTHONPATH": str(ROOT),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(_dag_folder(home)),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # paused: only the DAG a test unpauses runs (the daily templates would compete for SQLite)
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": base,
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "alignment-e2e-" + "s" * 64,
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
-        "ALIGNMENT_SAMPLE_DATA": str(home / "sample-data"),
-        "GX_ANALYTICS_ENABLED": "false",
-        "NO_COLOR": "1",
-    })  # fmt: skip
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "PYTHONPATH": str(ROOT),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(_dag_folder(home)),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # paused: only the DAG a test unpauses runs (the daily templates would compete for SQLite)
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": base,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "alignment-e2e-" + "s" * 64,
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
+            "ALIGNMENT_SAMPLE_DATA": str(home / "sample-data"),
+            "GX_ANALYTICS_ENABLED": "false",
+            "NO_COLOR": "1",
+        }
+    )
     return env
 
 
@@ -119,9 +123,13 @@ def standalone() -> Iterator[Airflow]:
     server = Airflow(f"http://127.0.0.1:{port}", home, log)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "standalone"], env=_environment(home, port), cwd=home,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "airflow", "standalone"],
+            env=_environment(home, port),
+            cwd=home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         _wait_until_up(server, proc)
         response = httpx.post(f"{server.url}/auth/token", json={"username": USER, "password": PASSWORD}, timeout=30)
@@ -160,7 +168,5 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             pass
         except ProcessLookupError:
             return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # stragglers (task runners, gunicorn workers)
-    except ProcessLookupError:
-        pass

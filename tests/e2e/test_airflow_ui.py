@@ -23,10 +23,16 @@ pytestmark = pytest.mark.e2e
 DAG = "alignment_lending_fairness"
 RUN_TIMEOUT_S = 360
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -95,8 +101,9 @@ def test_alignment_tab_shows_the_verdict_and_charts(airflow_server: Airflow, fin
             page.wait_for_url(lambda url: "/auth/login" not in url)
             # the task instance, then its Alignment tab
             page.goto(ti_page)
+            # the task instance's tab (url_route "alignment"), not the navigation's "Alignment" overview
             page.get_by_role("tab", name="Alignment", exact=True).or_(
-                page.get_by_role("link", name="Alignment", exact=True)
+                page.locator("a[href$='plugin/alignment']")
             ).first.click()
             frame = page.frame_locator("iframe[title='Alignment']")
             expect(frame.locator("h1")).to_contain_text("fairness_plain")

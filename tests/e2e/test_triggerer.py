@@ -127,8 +127,10 @@ def test_a_sensor_over_a_1m_row_file_keeps_the_triggerer_light(airflow_server: A
     assert ALIGNMENT_TRIGGER.rsplit(".", 1)[0] in after["ours"]
     assert after["heavy"] == [], after
     growth_mb = (after["rss_kb"] - before["rss_kb"]) / 1024
-    print(f"triggerer RSS {before['rss_kb'] / 1024:.1f} MB -> {after['rss_kb'] / 1024:.1f} MB "
-          f"(+{growth_mb:.1f} MB) with the 1M-row file sensor deferred")  # fmt: skip
+    print(
+        f"triggerer RSS {before['rss_kb'] / 1024:.1f} MB -> {after['rss_kb'] / 1024:.1f} MB "
+        f"(+{growth_mb:.1f} MB) with the 1M-row file sensor deferred"
+    )
     assert growth_mb < RSS_GROWTH_LIMIT_MB
     ti = _wait_state(airflow_server, "triggerer_big_file", run_id, "wait_big_file", {"deferred"})
     assert "evaluation 2" not in _log(airflow_server, ti)  # the file never changed: no second evaluation
@@ -141,8 +143,14 @@ def test_arrivals_on_s3_and_in_sql_wake_the_sensors(airflow_server: Airflow, mot
     bucket, key = "e2e-landing", "applicants/today.csv"
     moto_server.client().create_bucket(Bucket=bucket)
     conn = json.loads(moto_server.airflow_connection)
-    _connection(airflow_server, "alignment_s3", conn_type="aws", login=conn["login"], password=conn["password"],
-                extra=json.dumps(conn["extra"]))  # fmt: skip
+    _connection(
+        airflow_server,
+        "alignment_s3",
+        conn_type="aws",
+        login=conn["login"],
+        password=conn["password"],
+        extra=json.dumps(conn["extra"]),
+    )
     db = airflow_server.home / "data" / "feedback.db"
     db.parent.mkdir(exist_ok=True)
     end = datetime(2026, 3, 8, tzinfo=timezone.utc)
@@ -151,8 +159,10 @@ def test_arrivals_on_s3_and_in_sql_wake_the_sensors(airflow_server: Airflow, mot
 
     conf = {"uri": f"s3://alignment_s3@{bucket}/{key}", "end": end.isoformat()}
     run_id = _trigger(airflow_server, "triggerer_arrivals", conf)
-    waiting = {t: _wait_state(airflow_server, "triggerer_arrivals", run_id, t, {"deferred"})
-               for t in ("wait_object", "wait_labels")}  # fmt: skip
+    waiting = {
+        t: _wait_state(airflow_server, "triggerer_arrivals", run_id, t, {"deferred"})
+        for t in ("wait_object", "wait_labels")
+    }
     _wait_in_log(airflow_server, waiting["wait_object"], "does not exist yet")
     _wait_in_log(airflow_server, waiting["wait_labels"], "poll 1: 1 of 2 groups have fewer than 3 labelled rows")
 
@@ -167,7 +177,7 @@ def test_arrivals_on_s3_and_in_sql_wake_the_sensors(airflow_server: Airflow, mot
     assert judged["metrics"]["feedback"]["labelled_per_group"] == {"grp=A": 4, "grp=B": 4}  # the old rows left out
 
     report = _probe(airflow_server)
-    assert {"airflow_alignment.sql", "airflow_alignment.triggers.readiness"} <= set(report["ours"])
+    assert {"airflow_alignment.io.sql", "airflow_alignment.triggers.readiness"} <= set(report["ours"])
     assert report["heavy"] == [], report
 
 

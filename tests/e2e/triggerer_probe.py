@@ -19,7 +19,7 @@ from airflow.sdk import BaseOperator
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 HEAVY = ("pandas", "numpy", "pyarrow", "great_expectations", "fairlearn", "sklearn", "scipy")
-OURS = ("airflow_alignment.triggers.alignment", "airflow_alignment.triggers.readiness", "airflow_alignment.sql")
+OURS = ("airflow_alignment.triggers.alignment", "airflow_alignment.triggers.readiness", "airflow_alignment.io.sql")
 
 
 def rss_kb(pid: int | str = "self") -> int:
@@ -46,16 +46,18 @@ class ModulesProbeTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         parent = os.getppid()  # the triggerer's supervisor, which talks to the database for it
-        yield TriggerEvent({
-            "pid": os.getpid(),
-            "at": time.time(),
-            "rss_kb": rss_kb(),
-            "cpu_s": cpu_seconds(),
-            "parent_rss_kb": rss_kb(parent),
-            "parent_cpu_s": cpu_seconds(parent),
-            "heavy": [m for m in HEAVY if m in sys.modules],
-            "ours": [m for m in OURS if m in sys.modules],
-        })  # fmt: skip
+        yield TriggerEvent(
+            {
+                "pid": os.getpid(),
+                "at": time.time(),
+                "rss_kb": rss_kb(),
+                "cpu_s": cpu_seconds(),
+                "parent_rss_kb": rss_kb(parent),
+                "parent_cpu_s": cpu_seconds(parent),
+                "heavy": [m for m in HEAVY if m in sys.modules],
+                "ours": [m for m in OURS if m in sys.modules],
+            }
+        )
 
 
 class TriggererProbe(BaseOperator):

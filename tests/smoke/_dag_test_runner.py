@@ -20,7 +20,7 @@ def main(dags_folder: str, dag_id: str, out: str) -> None:
         from airflow.models.dagbag import DagBag
     from airflow.models.xcom import XComModel
 
-    from airflow_alignment.reporting.store import ArtifactStore, result_key
+    from airflow_alignment.store.artifacts import ArtifactStore, result_key
 
     bag = DagBag(dag_folder=dags_folder)
     report: dict = {

@@ -60,8 +60,13 @@ def test_data_quality_template(run_dag_test) -> None:
 
 
 WAREHOUSE = "alignment_warehouse_checks"
-WAREHOUSE_CHECKS = ("alignment.predictions_quality", "alignment.fairness", "alignment.performance",
-                    "alignment.score_ranking", "alignment.gate")
+WAREHOUSE_CHECKS = (
+    "alignment.predictions_quality",
+    "alignment.fairness",
+    "alignment.performance",
+    "alignment.score_ranking",
+    "alignment.gate",
+)
 
 
 def test_warehouse_template(run_dag_test) -> None:

@@ -1,0 +1,168 @@
+"""``DriftSpec``: what a drift check compares and the bands it judges, every default and bound in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from airflow_alignment.exceptions import SpecError, did_you_mean, preview
+from airflow_alignment.limits import MAX_BINS, whole_number
+from airflow_alignment.results import DEFAULT_SEVERITY
+from airflow_alignment.specs.common import (
+    check_group_size,
+    check_severity,
+    column_arguments,
+    is_number,
+    names,
+    non_negative,
+)
+
+BOUND_KEYS: tuple[str, ...] = ("psi_max", "psi_warn", "severity", "rationale")
+_SETTINGS = ("bins", "psi_warn", "psi_block", "ks_alpha", "chi2_alpha", "selection_rate_max_change", "min_group_size")
+
+
+@dataclass(frozen=True)
+class FeatureBound:
+    """The PSI bands of one feature: above ``warn_above`` it warns, above ``fail_above`` it
+    fails at ``severity``."""
+
+    warn_above: float | None
+    fail_above: float
+    severity: str
+    rationale: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftSpec:
+    """A drift check: the reference against the current data, feature by feature.
+
+    :param features: columns to compare; default every column both frames have, except
+        ``prediction``, ``sensitive_features`` and ``exclude``.
+    :param categorical: columns compared as categories; default the non-numeric ones
+        (booleans included).
+    :param exclude: columns left out of the default ``features`` (labels, ids).
+    :param bins: quantile bins of a numeric feature (ties merge bins).
+    :param psi_warn: PSI above it fails as a warning.
+    :param psi_block: PSI above it fails at ``severity``.
+    :param ks_alpha: judge the KS test too: a p-value below it fails (off by default).
+    :param chi2_alpha: the same for the chi-square test of categorical features.
+    :param bounds: per-feature overrides ``{feature: {psi_max, psi_warn, severity, rationale}}``,
+        resolved into :class:`FeatureBound`.
+    :param prediction: column of predictions, compared like a feature and feeding selection rates.
+    :param sensitive_features: with ``prediction``: each group's selection rate is compared.
+    :param pos_label: the prediction value that counts as selected (without ``threshold``).
+    :param threshold: ``prediction >= threshold`` counts as selected (for scores).
+    :param selection_rate_max_change: the largest allowed change of a group's selection rate.
+    :param min_group_size: groups smaller on either side are reported, not judged.
+    :param severity: ``block`` or ``warn``: of the blocking band and of the tests.
+    :raises SpecError: naming the field, e.g. ``bounds.income.psi_max: expected a number, got 'x'``.
+    """
+
+    features: Sequence[str] | None = None
+    categorical: Sequence[str] | None = None
+    exclude: Sequence[str] = ()
+    bins: int = 10
+    psi_warn: float = 0.1
+    psi_block: float = 0.25
+    ks_alpha: float | None = None
+    chi2_alpha: float | None = None
+    bounds: Mapping[str, Any] = field(default_factory=dict)
+    prediction: str | None = None
+    sensitive_features: Sequence[str] = ()
+    pos_label: Any = 1
+    threshold: float | None = None
+    selection_rate_max_change: float = 0.05
+    min_group_size: int = 30
+    severity: str = DEFAULT_SEVERITY
+
+    @classmethod
+    def build(cls, **options: Any) -> DriftSpec:
+        """The spec of keyword options where ``None`` means "the default" (as operators and
+        policies give them); an unknown option is named with the closest one."""
+        known = [f.name for f in fields(cls)]
+        unknown = [k for k in options if k not in known]
+        if unknown:
+            raise SpecError(
+                f"unknown drift option {unknown[0]!r}.{did_you_mean(unknown[0], known)} Options: {', '.join(known)}"
+            )
+        return cls(**{k: v for k, v in options.items() if v is not None})
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "severity", check_severity(self.severity, "severity"))
+        for key in ("features", "categorical", "exclude", "sensitive_features"):
+            set_(self, key, names(getattr(self, key), key))
+        set_(self, "exclude", self.exclude or [])
+        set_(self, "sensitive_features", self.sensitive_features or [])
+        column_arguments(prediction=self.prediction)
+        whole_number(self.bins, "bins", low=2, high=MAX_BINS)
+        for key in ("psi_warn", "psi_block"):
+            non_negative(getattr(self, key), key)
+        if self.psi_warn > self.psi_block:
+            raise SpecError(
+                f"psi_warn: {self.psi_warn} is above psi_block ({self.psi_block}); "
+                "the warning band must start at or below the blocking one"
+            )
+        for key in ("ks_alpha", "chi2_alpha"):
+            alpha = getattr(self, key)
+            if alpha is not None and not (is_number(alpha) and 0 < alpha < 1):
+                raise SpecError(f"{key}: expected a significance level between 0 and 1 (e.g. 0.05), got {alpha!r}")
+        non_negative(self.selection_rate_max_change, "selection_rate_max_change")
+        if self.threshold is not None and not is_number(self.threshold):
+            raise SpecError(f"threshold: expected a number, got {self.threshold!r}")
+        check_group_size(self.min_group_size)
+        if self.sensitive_features and self.prediction is None:
+            raise SpecError("sensitive_features: selection-rate drift needs prediction= (the column of predictions)")
+        bounds = {str(feature): self._bound(raw, f"bounds.{feature}") for feature, raw in _mapping(self.bounds).items()}
+        set_(self, "bounds", bounds)
+        if self.features is not None:
+            known = [*self.features] + ([self.prediction] if self.prediction else [])
+            for feature in bounds:
+                if feature not in known:
+                    raise SpecError(
+                        f"bounds.{feature}: not a compared feature.{did_you_mean(feature, known)} "
+                        f"Features: {preview(known)}"
+                    )
+
+    def _bound(self, raw: Any, here: str) -> FeatureBound:
+        if isinstance(raw, FeatureBound):
+            return raw
+        if not isinstance(raw, Mapping):
+            raise SpecError(
+                f"{here}: expected an object like {{'psi_max': 0.2, 'rationale': '...'}}, got {type(raw).__name__}"
+            )
+        for key in raw:
+            if key not in BOUND_KEYS:
+                raise SpecError(
+                    f"{here}: unknown key {key!r}.{did_you_mean(str(key), BOUND_KEYS)} Keys: {', '.join(BOUND_KEYS)}"
+                )
+        for key in ("psi_max", "psi_warn"):
+            if raw.get(key) is not None:
+                non_negative(raw[key], f"{here}.{key}")
+        fail = raw["psi_max"] if raw.get("psi_max") is not None else self.psi_block
+        warn = raw.get("psi_warn", self.psi_warn if self.psi_warn < fail else None)
+        if warn is not None and warn > fail:
+            raise SpecError(f"{here}.psi_warn: {warn} is above the failing bound {fail}; lower it or raise psi_max")
+        rationale = raw.get("rationale")
+        if rationale is not None and not isinstance(rationale, str):
+            raise SpecError(f"{here}.rationale: expected a string, got {type(rationale).__name__}")
+        severity = check_severity(raw.get("severity", self.severity), f"{here}.severity")
+        return FeatureBound(warn, fail, severity, rationale)
+
+    def limits(self, feature: str) -> FeatureBound:
+        """The bands of ``feature``: its own bound, else the check's."""
+        return self.bounds.get(feature) or FeatureBound(self.psi_warn, self.psi_block, self.severity)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The options recorded in the result's ``metrics.settings``."""
+        return {k: getattr(self, k) for k in _SETTINGS}
+
+
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"bounds: expected an object like {{'income': {{'psi_max': 0.2}}}}, got {type(value).__name__}")
+    return value

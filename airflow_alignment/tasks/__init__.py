@@ -1,0 +1,4 @@
+"""What operators and sensors share: the task base (:mod:`.base`: arguments, policy merge,
+publishing, baselines, the report link, lineage), publishing (:mod:`.publish`), and the kind
+mixins that an operator and a sensor of the same kind share (:mod:`.labelled`,
+:mod:`.expectations`)."""
