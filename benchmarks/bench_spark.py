@@ -73,8 +73,14 @@ def child(path: str, t_start: float) -> None:
     from airflow_alignment.spark.source import SparkSource
 
     current, reference = SparkSource(CONN_ID, table="predictions"), SparkSource(CONN_ID, table="reference")
-    fair_args = {"y_true": "y_true", "y_pred": "y_pred", "sensitive_features": FEATURES, "constraints": FAIRNESS,
-                 "confidence": 0.95, "n_boot": 1000}  # fmt: skip
+    fair_args = {
+        "y_true": "y_true",
+        "y_pred": "y_pred",
+        "sensitive_features": FEATURES,
+        "constraints": FAIRNESS,
+        "confidence": 0.95,
+        "n_boot": 1000,
+    }
     perf_args = {"y_true": "y_true", "y_pred": "y_pred", "constraints": PERFORMANCE}
     rss_imports = _status_kb("VmRSS")
     t0 = time.perf_counter()
@@ -82,23 +88,33 @@ def child(path: str, t_start: float) -> None:
         cells = counts.cell_table(current, features=FEATURES, y_true="y_true", y_pred="y_pred")
         overall = counts.cell_table(current, features=[], y_true="y_true", y_pred="y_pred")
         t_read = time.perf_counter()
-        results = [fairness.evaluate(cells, **fair_args), performance.evaluate(overall, **perf_args),
-                   spark_drift.evaluate(reference, current, **DRIFT)]  # fmt: skip
+        results = [
+            fairness.evaluate(cells, **fair_args),
+            performance.evaluate(overall, **perf_args),
+            spark_drift.evaluate(reference, current, **DRIFT),
+        ]
     else:
         spark = session(current)
         columns = [*FEATURES, "y_true", "y_pred", "y_score", "income", "city"]
         rows = spark.table("predictions").select(*columns).toPandas()
         ref = spark.table("reference").select("income", "city", "y_score").toPandas()
         t_read = time.perf_counter()
-        results = [fairness.evaluate(rows, **fair_args), performance.evaluate(rows, **perf_args),
-                   drift.evaluate(ref, rows[["income", "city", "y_score"]], **DRIFT)]  # fmt: skip
+        results = [
+            fairness.evaluate(rows, **fair_args),
+            performance.evaluate(rows, **perf_args),
+            drift.evaluate(ref, rows[["income", "city", "y_score"]], **DRIFT),
+        ]
     t1 = time.perf_counter()
     docs = [r.to_dict() for r in results]
     out = {
-        "path": path, "seconds": t1 - t0, "read_seconds": t_read - t0, "total_seconds": time.time() - t_start,
-        "maxrss_kb": _status_kb("VmHWM"), "rss_after_imports_kb": rss_imports,
+        "path": path,
+        "seconds": t1 - t0,
+        "read_seconds": t_read - t0,
+        "total_seconds": time.time() - t_start,
+        "maxrss_kb": _status_kb("VmHWM"),
+        "rss_after_imports_kb": rss_imports,
         "results": [{k: d[k] for k in ("status", "summary", "assertions", "metrics")} for d in docs],
-    }  # fmt: skip
+    }
     print("BENCH_RESULT " + json.dumps(out, default=str))
 
 
@@ -117,12 +133,18 @@ def make_parquet(path: Path, rows: int, seed: int, shift: float) -> None:
         age = rng.choice(np.array(["18-34", "35-54", "55+"]), n, p=[0.35, 0.4, 0.25])
         y_true = (rng.random(n) < 0.3 + 0.1 * (sex == "F")).astype(np.int64)
         score = np.clip(rng.normal(0.35 + 0.3 * y_true + shift, 0.18), 0.0, 1.0).round(4)
-        table = pa.table({
-            "sex": sex, "race": race, "age_band": age, "y_true": y_true, "y_score": score,
-            "y_pred": (score >= 0.5).astype(np.int64),
-            "income": rng.lognormal(10 + shift, 0.6, n).round(2),
-            "city": rng.choice(np.array([f"c{i:02d}" for i in range(40)]), n),
-        })  # fmt: skip
+        table = pa.table(
+            {
+                "sex": sex,
+                "race": race,
+                "age_band": age,
+                "y_true": y_true,
+                "y_score": score,
+                "y_pred": (score >= 0.5).astype(np.int64),
+                "income": rng.lognormal(10 + shift, 0.6, n).round(2),
+                "city": rng.choice(np.array([f"c{i:02d}" for i in range(40)]), n),
+            }
+        )
         writer = writer or pq.ParquetWriter(path, table.schema)
         writer.write_table(table)
     if writer is not None:
@@ -130,8 +152,10 @@ def make_parquet(path: Path, rows: int, seed: int, shift: float) -> None:
 
 
 def run_child(path: str, env: dict[str, str]) -> dict[str, Any]:
-    code = f"import sys, time; t=time.time(); sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); " \
-           f"import bench_spark; bench_spark.child({path!r}, t)"  # fmt: skip
+    code = (
+        f"import sys, time; t=time.time(); sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+        f"import bench_spark; bench_spark.child({path!r}, t)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
@@ -153,8 +177,10 @@ def main() -> None:
     t0 = time.perf_counter()
     make_parquet(folder / "predictions.parquet", args.rows, 1, 0.0)
     make_parquet(folder / "reference.parquet", args.rows // 2, 2, 0.02)
-    print(f"parquet: {args.rows:,} + {args.rows // 2:,} rows, "
-          f"{sum(f.stat().st_size for f in folder.iterdir()) / 1e6:.0f} MB, made in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    print(
+        f"parquet: {args.rows:,} + {args.rows // 2:,} rows, "
+        f"{sum(f.stat().st_size for f in folder.iterdir()) / 1e6:.0f} MB, made in {time.perf_counter() - t0:.1f} s"
+    )
     sparkservers.DRIVER_MEMORY = "3g"
     watchdog = Watchdog()
     server = sparkservers.start_connect_server(watchdog)
@@ -163,8 +189,7 @@ def main() -> None:
         for name in ("predictions", "reference"):
             sparkservers.register_parquet(spark, name, folder / f"{name}.parquet")
         spark.stop()
-        env = {**os.environ, "AIRFLOW_CONN_BENCH_SPARK": server.airflow_connection(),
-               "PYTHONWARNINGS": "ignore"}  # fmt: skip
+        env = {**os.environ, "AIRFLOW_CONN_BENCH_SPARK": server.airflow_connection(), "PYTHONWARNINGS": "ignore"}
         runs: dict[str, list[dict[str, Any]]] = {"spark": [], "topandas": []}
         for _ in range(args.repeats):
             for path in runs:
@@ -175,11 +200,14 @@ def main() -> None:
     print(f"\n{args.rows:,} rows; medians of {args.repeats} run(s), each in a fresh process (a Spark Connect client)")
     print(f"{'path':10} {'seconds':>8} {'read':>8} {'total':>8} {'peak RSS':>9} {'imports':>8}")
     for path, found in runs.items():
+
         def med(key: str, found: list[dict[str, Any]] = found) -> float:
             return median([r[key] for r in found])
 
-        print(f"{path:10} {med('seconds'):8.2f} {med('read_seconds'):8.2f} {med('total_seconds'):8.2f} "
-              f"{med('maxrss_kb') / 1024:6.0f} MB {med('rss_after_imports_kb') / 1024:5.0f} MB")  # fmt: skip
+        print(
+            f"{path:10} {med('seconds'):8.2f} {med('read_seconds'):8.2f} {med('total_seconds'):8.2f} "
+            f"{med('maxrss_kb') / 1024:6.0f} MB {med('rss_after_imports_kb') / 1024:5.0f} MB"
+        )
     same = all(a == b for a, b in zip(runs["spark"][0]["results"], runs["topandas"][0]["results"], strict=True))
     print("(seconds: reading + engines, modules imported; read: of which counting in Spark / toPandas)")
     print(f"spark = topandas: status, assertions and metrics {'identical' if same else 'DIFFERENT'}")

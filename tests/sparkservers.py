@@ -27,7 +27,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.processes import Service, Watchdog, port_open
 from tests.sqlservers import free_port
@@ -58,17 +58,24 @@ def spark_home() -> Path:
         raise SparkUnavailable("pyspark is not installed: pip install -e '.[test]'") from exc
     home = Path(pyspark.__file__).parent
     if not (home / "bin" / "spark-submit").exists():
-        raise SparkUnavailable(f"{home} has no bin/spark-submit: the pyspark-client package alone cannot run Spark; "
-                               "install the full pyspark at the same version")  # fmt: skip
+        raise SparkUnavailable(
+            f"{home} has no bin/spark-submit: the pyspark-client package alone cannot run Spark; "
+            "install the full pyspark at the same version"
+        )
     return home
 
 
 def require_java() -> str:
-    java = shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")) if os.environ.get("JAVA_HOME") \
-        else shutil.which("java")  # fmt: skip
+    java = (
+        shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin"))
+        if os.environ.get("JAVA_HOME")
+        else shutil.which("java")
+    )
     if not java:
-        raise SparkUnavailable("no Java runtime: install the Debian package openjdk-17-jre-headless (scripts/test.sh "
-                               "does this through APT_PACKAGES), or set JAVA_HOME")  # fmt: skip
+        raise SparkUnavailable(
+            "no Java runtime: install the Debian package openjdk-17-jre-headless (scripts/test.sh "
+            "does this through APT_PACKAGES), or set JAVA_HOME"
+        )
     return java
 
 
@@ -84,8 +91,12 @@ def local_session(warehouse: Path) -> Any:
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
     builder = SparkSession.builder.master("local[2]").appName("airflow-alignment-tests")
-    for key, value in {**SETTINGS, "spark.driver.memory": DRIVER_MEMORY, "spark.sql.warehouse.dir": str(warehouse),
-                       "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={warehouse}"}.items():  # fmt: skip
+    for key, value in {
+        **SETTINGS,
+        "spark.driver.memory": DRIVER_MEMORY,
+        "spark.sql.warehouse.dir": str(warehouse),
+        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={warehouse}",
+    }.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
@@ -129,11 +140,24 @@ def start_connect_server(watchdog: Watchdog) -> ConnectServer:
     home = spark_home()
     directory = Path(tempfile.mkdtemp(prefix="alignment-spark-connect-"))
     port = free_port()
-    settings = {**SETTINGS, "spark.connect.grpc.binding.address": "127.0.0.1",
-                "spark.connect.grpc.binding.port": str(port), "spark.sql.warehouse.dir": str(directory / "warehouse"),
-                "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={directory}"}  # fmt: skip
-    cmd = [str(home / "bin" / "spark-submit"), "--master", "local[2]", "--driver-memory", DRIVER_MEMORY,
-           "--class", "org.apache.spark.sql.connect.service.SparkConnectServer", "--name", "alignment-tests"]  # fmt: skip
+    settings = {
+        **SETTINGS,
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.sql.warehouse.dir": str(directory / "warehouse"),
+        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={directory}",
+    }
+    cmd = [
+        str(home / "bin" / "spark-submit"),
+        "--master",
+        "local[2]",
+        "--driver-memory",
+        DRIVER_MEMORY,
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--name",
+        "alignment-tests",
+    ]
     for key, value in settings.items():
         cmd += ["--conf", f"{key}={value}"]
     cmd.append("spark-internal")
@@ -168,8 +192,11 @@ class SparkPair:
     table through either connection.
     """
 
-    KINDS = ("local", "connect")
-    ENV = {"local": "AIRFLOW_CONN_ALIGNMENT_SPARK_LOCAL", "connect": "AIRFLOW_CONN_ALIGNMENT_SPARK_CONNECT"}
+    KINDS: ClassVar[tuple[str, ...]] = ("local", "connect")
+    ENV: ClassVar[dict[str, str]] = {
+        "local": "AIRFLOW_CONN_ALIGNMENT_SPARK_LOCAL",
+        "connect": "AIRFLOW_CONN_ALIGNMENT_SPARK_CONNECT",
+    }
 
     def __init__(self, local: Any, server: ConnectServer) -> None:
         self.local, self.server = local, server

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("io",),
     ("engines",),
     ("policy",),
+    ("spark",),  # Spark as the engine: reads through io, judges with engines
     ("store",),
     ("urls",),
     ("reporting",),

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment.engines import cells, fairness, performance
+from airflow_alignment.engines import fairness, performance
+from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError, SpecError
 from airflow_alignment.spark import counts
 from airflow_alignment.spark.source import SparkSource
@@ -76,7 +77,7 @@ def rows_to_driver() -> Iterator[list[int]]:
 
 
 def spark_table(kind: str, spark: Any, kwargs: dict[str, Any], **source: Any) -> cells.CellTable:
-    sf = kwargs["sensitive_features"] if "sensitive_features" in kwargs else []
+    sf = kwargs.get("sensitive_features", [])
     features = [sf] if isinstance(sf, str) else list(sf)
     args = {k: kwargs.get(k) for k in ("y_true", "y_pred", "y_score", "threshold", "sample_weight")}
     with rows_to_driver() as sizes:
@@ -122,8 +123,13 @@ def _roles(kwargs: dict[str, Any]) -> dict[str, Any]:
     [
         {"sensitive_features": ["sex", "race"], "y_pred": "pred"},
         {"sensitive_features": "race", "y_pred": "pred", "sample_weight": "w_int", "missing_groups": "as_group"},
-        {"sensitive_features": ["sex", "race"], "y_score": "score", "threshold": 0.5, "sample_weight": "w_float",
-         "missing_groups": "drop"},
+        {
+            "sensitive_features": ["sex", "race"],
+            "y_score": "score",
+            "threshold": 0.5,
+            "sample_weight": "w_float",
+            "missing_groups": "drop",
+        },
         {"sensitive_features": "sex", "y_score": "score", "threshold": 0.5, "missing_groups": "error"},
         {"sensitive_features": "sex", "y_pred": "pred", "confidence": 0.9, "n_boot": 300, "decide_on": "conservative"},
     ],
@@ -142,11 +148,20 @@ def test_fairness_from_spark_counts_equals_the_rows(spark, kwargs):
 
 def test_performance_from_spark_counts_equals_the_rows(spark):
     constraints = [{"metric": "accuracy", "min": 0.7}, {"metric": "true_positive_rate", "min": 0.6}]
-    doc = same(performance.evaluate, spark, rel=1e-12, constraints=constraints, y_true="y", y_pred="pred",
-               sample_weight="w_float")  # fmt: skip
+    doc = same(
+        performance.evaluate,
+        spark,
+        rel=1e-12,
+        constraints=constraints,
+        y_true="y",
+        y_pred="pred",
+        sample_weight="w_float",
+    )
     assert doc is not None and doc["metrics"]["accuracy"]["value"] > 0.5
     # a thresholded score with missing values: refused with the same message
-    assert same(performance.evaluate, spark, constraints=constraints, y_true="y", y_score="score", threshold=0.5) is None
+    assert (
+        same(performance.evaluate, spark, constraints=constraints, y_true="y", y_score="score", threshold=0.5) is None
+    )
 
 
 def test_where_and_parameters_are_bound_values(spark):
@@ -156,8 +171,13 @@ def test_where_and_parameters_are_bound_values(spark):
             table = spark_table(kind, spark, {"sensitive_features": "race", "y_true": "y", "y_pred": "pred"}, **source)
             assert table.fingerprint() == expected.fingerprint()
         hostile = "F' OR '1'='1"
-        table = spark_table(kind, spark, {"sensitive_features": "race", "y_true": "y", "y_pred": "pred"},
-                            where="sex = :sex", parameters={"sex": hostile})  # fmt: skip
+        table = spark_table(
+            kind,
+            spark,
+            {"sensitive_features": "race", "y_true": "y", "y_pred": "pred"},
+            where="sex = :sex",
+            parameters={"sex": hostile},
+        )
         assert table.rows == 0  # the text is one value, compared as such: no row has it
 
 
@@ -185,22 +205,26 @@ def test_errors_name_the_table_the_column_and_the_type(spark):
     for kind in KINDS:
         conn = spark.conn_ids[kind]
         with pytest.raises(DataError, match=r"table 'predictionz' not found .*Did you mean 'predictions'"):
-            counts.cell_table(SparkSource(conn, table="alignment_tests.predictionz"), features=["sex"], y_true="y",
-                              y_pred="pred")  # fmt: skip
+            counts.cell_table(
+                SparkSource(conn, table="alignment_tests.predictionz"), features=["sex"], y_true="y", y_pred="pred"
+            )
         with pytest.raises(DataError, match=r"column 'sexx' not in spark://.*Did you mean 'sex'"):
             counts.cell_table(SparkSource(conn, table=TABLE), features=["sexx"], y_true="y", y_pred="pred")
         with pytest.raises(DataError, match=r"y_score column 'label' must be numeric, got Spark type string"):
-            counts.cell_table(SparkSource(conn, table=TABLE), features=["sex"], y_true="y", y_score="label",
-                              threshold=0.5)  # fmt: skip
+            counts.cell_table(
+                SparkSource(conn, table=TABLE), features=["sex"], y_true="y", y_score="label", threshold=0.5
+            )
         with pytest.raises(SpecError, match=r"placeholder\(s\) :sex have no value"):
-            counts.cell_table(SparkSource(conn, table=TABLE, where="sex = :sex"), features=["sex"], y_true="y",
-                              y_pred="pred")  # fmt: skip
+            counts.cell_table(
+                SparkSource(conn, table=TABLE, where="sex = :sex"), features=["sex"], y_true="y", y_pred="pred"
+            )
 
 
 def test_group_counts_for_the_feedback_sensor(spark):
     grouped = DATA.groupby(["sex", "race"], dropna=False)["y_late"].agg(["size", "count"])
-    expected = [(tuple(None if pd.isna(v) else v for v in k), int(r["size"]), int(r["count"]))
-                for k, r in grouped.iterrows()]  # fmt: skip
+    expected = [
+        (tuple(None if pd.isna(v) else v for v in k), int(r["size"]), int(r["count"])) for k, r in grouped.iterrows()
+    ]
     for kind in KINDS:
         found = counts.group_counts(SparkSource(spark.conn_ids[kind], table=TABLE), ["sex", "race"], "y_late")
         assert found == expected
@@ -208,12 +232,17 @@ def test_group_counts_for_the_feedback_sensor(spark):
 
 @pytest.mark.parametrize("zone", ["UTC", None], ids=["timestamp", "timestamp_ntz"])
 def test_a_time_window_keeps_the_rows_pandas_keeps(spark, tmp_path, zone):
-    from airflow_alignment.window import Window
+    from airflow_alignment.io.window import Window
 
     end = pd.Timestamp("2026-03-08T00:00:00", tz="UTC")
     stamps = end - pd.to_timedelta(np.arange(0, 10 * 86400, 3600), unit="s")  # hourly, back from the end exactly
-    frame = pd.DataFrame({"at": stamps if zone else stamps.tz_localize(None), "sex": np.resize(["F", "M", "M"], len(stamps)),
-                          "y": np.resize([1.0, np.nan, 0.0, 1.0], len(stamps))})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "at": stamps if zone else stamps.tz_localize(None),
+            "sex": np.resize(["F", "M", "M"], len(stamps)),
+            "y": np.resize([1.0, np.nan, 0.0, 1.0], len(stamps)),
+        }
+    )
     frame.to_parquet(tmp_path / "w.parquet", index=False)
     spark.register(f"alignment_tests.windowed_{zone or 'ntz'}", tmp_path / "w.parquet")
     window = Window(column="at", seconds=7 * 86400, end="2026-03-08T00:00:00+00:00")
@@ -248,8 +277,7 @@ def test_spark_nan_counts_as_missing_like_pandas(spark):
     """Spark keeps NaN as a value of its own; a check reads it as missing, as pandas does."""
     rows = DATA.assign(s=np.where((DATA["y"] == 1) & (DATA["sex"] == "F"), np.nan, DATA["score"]))
     expected = cells.from_frame(rows, features=["sex"], y_true="y", y_score="s", threshold=0.5)
-    query = (f"SELECT sex, y, CASE WHEN y = 1 AND sex = 'F' THEN CAST('NaN' AS DOUBLE) ELSE score END AS s "
-             f"FROM {TABLE}")  # fmt: skip
+    query = f"SELECT sex, y, CASE WHEN y = 1 AND sex = 'F' THEN CAST('NaN' AS DOUBLE) ELSE score END AS s FROM {TABLE}"
     for kind in KINDS:
         source = SparkSource(spark.conn_ids[kind], query=query)
         assert spark.session(kind).sql(query).where("isnan(s)").count() > 0  # real NaN values in Spark

@@ -64,16 +64,18 @@ def frames(n_ref: int, n_cur: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         city[rng.random(n) < 0.03] = None
         member = np.where(rng.random(n) < 0.4 + shift / 4, True, False).astype(object)
         member[rng.random(n) < 0.02] = None
-        return pd.DataFrame({
-            "id": np.arange(n, dtype=np.int64),
-            "income": income,
-            "age": rng.integers(18, 80, n).astype(np.int64),  # many ties
-            "ratio": ratio,
-            "flat": np.full(n, 3.5) if not new else rng.choice([3.0, 3.5, 4.0], n),
-            "city": city,
-            "member": member,
-            "score": rng.beta(2 + shift, 3, n).round(3),
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "id": np.arange(n, dtype=np.int64),
+                "income": income,
+                "age": rng.integers(18, 80, n).astype(np.int64),  # many ties
+                "ratio": ratio,
+                "flat": np.full(n, 3.5) if not new else rng.choice([3.0, 3.5, 4.0], n),
+                "city": city,
+                "member": member,
+                "score": rng.beta(2 + shift, 3, n).round(3),
+            }
+        )
 
     return side(n_ref, 0.0, False), side(n_cur, 0.3, True)
 
@@ -92,8 +94,10 @@ def spark(spark_pair, tmp_path_factory):
 
 def sources(spark, kind, **where):
     conn = spark.conn_ids[kind]
-    return (SparkSource(conn, table="alignment_tests.drift_ref", **where.get("ref", {})),
-            SparkSource(conn, table="alignment_tests.drift_cur", **where.get("cur", {})))  # fmt: skip
+    return (
+        SparkSource(conn, table="alignment_tests.drift_ref", **where.get("ref", {})),
+        SparkSource(conn, table="alignment_tests.drift_cur", **where.get("cur", {})),
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,8 +134,7 @@ def test_small_samples_get_the_exact_ks_p_value(spark):
     options = {"features": ["income", "ratio", "age"], "ks_alpha": 0.01}
     expected = checked(engine.evaluate(small_ref, small_cur, **options)).to_dict()
     for kind in KINDS:
-        ref, cur = sources(spark, kind, ref={"where": "id < :n", "parameters": {"n": 400}},
-                           cur={"where": "id < 250"})  # fmt: skip
+        ref, cur = sources(spark, kind, ref={"where": "id < :n", "parameters": {"n": 400}}, cur={"where": "id < 250"})
         assert_same(strip(expected), strip(drift.evaluate(ref, cur, **options).to_dict()), path=kind)
 
 
@@ -140,20 +143,30 @@ def test_errors_name_the_feature(spark):
     with pytest.raises(DataError, match=r"reference column 'incme' not in spark://.*Did you mean 'income'"):
         drift.evaluate(ref, cur, features=["incme"])
     with pytest.raises(DataError, match=r"feature 'city' is string in the reference and double in the current"):
-        drift.evaluate(ref, SparkSource(cur.conn_id, query="SELECT CAST(income AS DOUBLE) AS city FROM "
-                                        "alignment_tests.drift_cur"), features=["city"], categorical=[])  # fmt: skip
+        drift.evaluate(
+            ref,
+            SparkSource(cur.conn_id, query="SELECT CAST(income AS DOUBLE) AS city FROM alignment_tests.drift_cur"),
+            features=["city"],
+            categorical=[],
+        )
     with pytest.raises(SpecError, match=r"sensitive_features: the selection-rate drift of a SparkSource"):
         drift.evaluate(ref, cur, prediction="score", sensitive_features=["city"])
     with pytest.raises(DataError, match=r"drift_cur WHERE id < 0 is empty \(0 rows\)"):
         drift.evaluate(ref, SparkSource(cur.conn_id, table=cur.table, where="id < 0"), features=["income"])
 
 
-@pytest.mark.parametrize(("features", "prediction", "threshold", "pos_label"), [
-    (["city"], "member", None, True), (["city", "member"], "score", 0.4, 1), (["member"], "member", None, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("features", "prediction", "threshold", "pos_label"),
+    [
+        (["city"], "member", None, True),
+        (["city", "member"], "score", 0.4, 1),
+        (["member"], "member", None, False),
+    ],
+)
 def test_selection_rates_counted_in_spark_equal_the_rows(spark, features, prediction, threshold, pos_label):
-    spec = engine.validate_spec(prediction=prediction, sensitive_features=features, threshold=threshold,
-                                pos_label=pos_label)  # fmt: skip
+    spec = engine.validate_spec(
+        prediction=prediction, sensitive_features=features, threshold=threshold, pos_label=pos_label
+    )
     expected = engine._rates(CUR, spec)
     for kind in KINDS:
         found = drift.selection_rates(sources(spark, kind)[1], spec)
@@ -165,6 +178,8 @@ def test_selection_rates_counted_in_spark_equal_the_rows(spark, features, predic
 
 def group_records(table):
     keys = [k if isinstance(k, tuple) else (k,) for k in table.index]
-    rows = [(tuple(None if pd.isna(v) else v for v in key), m, n)
-            for key, m, n in zip(keys, table["mean"], table["size"], strict=True)]  # fmt: skip
+    rows = [
+        (tuple(None if pd.isna(v) else v for v in key), m, n)
+        for key, m, n in zip(keys, table["mean"], table["size"], strict=True)
+    ]
     return sorted(rows, key=repr)

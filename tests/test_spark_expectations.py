@@ -14,21 +14,26 @@ from airflow_alignment.spark import expectations
 from airflow_alignment.spark.source import SparkSource
 from tests.conftest import checked
 from tests.test_cells import assert_same, strip
-from tests.test_spark_counts import DATA, KINDS, N, TABLE, rows_to_driver, spark  # noqa: F401 - the fixture
+from tests.test_spark_counts import DATA, KINDS, TABLE, N, rows_to_driver, spark  # noqa: F401 - the fixture
 
 EXPECTATIONS = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "race"}},
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "sex", "value_set": ["F", "M"]}},
-    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "race", "value_set": ["A", "B", "C"]},
-     "severity": "warn"},
-    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "score", "min_value": 0, "max_value": 0.9,
-                                                              "mostly": 0.95}},
+    {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "race", "value_set": ["A", "B", "C"]},
+        "severity": "warn",
+    },
+    {
+        "type": "expect_column_values_to_be_between",
+        "kwargs": {"column": "score", "min_value": 0, "max_value": 0.9, "mostly": 0.95},
+    },
     {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1000}},
     {"type": "expect_column_to_exist", "kwargs": {"column": "w_int"}},
-]  # fmt: skip
+]
 
 
-def test_expectations_in_spark_equal_the_rows(spark):
+def test_expectations_in_spark_equal_the_rows(spark):  # noqa: F811 - the fixture
     expected = checked(engine.evaluate(DATA, EXPECTATIONS)).to_dict()
     assert expected["status"] == "failed"  # race has missing values
     for kind in KINDS:
@@ -36,17 +41,25 @@ def test_expectations_in_spark_equal_the_rows(spark):
             result = checked(expectations.evaluate(SparkSource(spark.conn_ids[kind], table=TABLE), EXPECTATIONS))
         doc = result.to_dict()
         assert_same(strip(expected), strip(doc), rel=1e-12, path=kind)
-        assert doc["data"] == {"source": f"spark://{spark.conn_ids[kind]}/{TABLE}", "rows": N,
-                               "columns": ["race", "sex", "score", "w_int"], "fingerprint": None}  # fmt: skip
+        assert doc["data"] == {
+            "source": f"spark://{spark.conn_ids[kind]}/{TABLE}",
+            "rows": N,
+            "columns": ["race", "sex", "score", "w_int"],
+            "fingerprint": None,
+        }
         assert sum(sizes) < 100, sizes  # metrics and samples, not 6,000 rows
 
 
-def test_expectation_errors_name_the_column_and_the_position(spark):
+def test_expectation_errors_name_the_column_and_the_position(spark):  # noqa: F811 - the fixture
     source = SparkSource(spark.conn_ids["connect"], table=TABLE)
-    with pytest.raises(DataError, match=r"expectations\[1\] \(expect_column_values_to_not_be_null\): column 'rac' "
-                                        r"not in spark://.*Did you mean 'race'"):  # fmt: skip
-        expectations.evaluate(source, [EXPECTATIONS[0], {"type": "expect_column_values_to_not_be_null",
-                                                         "kwargs": {"column": "rac"}}])  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"expectations\[1\] \(expect_column_values_to_not_be_null\): column 'rac' "
+        r"not in spark://.*Did you mean 'race'",
+    ):
+        expectations.evaluate(
+            source, [EXPECTATIONS[0], {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "rac"}}]
+        )
     with pytest.raises(SpecError, match=r"expectations\[0\].type: unknown expectation type"):
         expectations.evaluate(source, [{"type": "expect_column_values_to_be_nul", "kwargs": {"column": "race"}}])
     with pytest.raises(DataError, match=r"WHERE sex = 'X' is empty \(0 rows\)"):

@@ -36,8 +36,9 @@ def test_construction_names_the_argument_and_the_fix():
 
 
 def test_placeholders_and_parameters_must_match():
-    assert SparkSource("lake", table="t", where="ds = :ds AND x::int > 0", parameters={"ds": "x"}).bound_parameters() \
-        == {"ds": "x"}  # fmt: skip
+    assert SparkSource(
+        "lake", table="t", where="ds = :ds AND x::int > 0", parameters={"ds": "x"}
+    ).bound_parameters() == {"ds": "x"}
     with pytest.raises(SpecError, match=r"placeholder\(s\) :ds have no value; pass parameters=\{'ds': ...\}"):
         SparkSource("lake", table="t", where="ds = :ds").bound_parameters()
     with pytest.raises(SpecError, match=r"SparkSource.parameters: 'dss' not used by any :name placeholder of where="):
@@ -65,16 +66,20 @@ def test_templated_fields_render_in_airflow():
             super().__init__(**kwargs)
             self.data = data
 
-    op = Probe(task_id="probe", data=SparkSource("lake", table="ml.{{ params.table }}", where="ds = :ds",
-                                                 parameters={"ds": "{{ ds }}"}))  # fmt: skip
+    op = Probe(
+        task_id="probe",
+        data=SparkSource("lake", table="ml.{{ params.table }}", where="ds = :ds", parameters={"ds": "{{ ds }}"}),
+    )
     op.render_template_fields({"ds": "2026-11-29", "params": {"table": "predictions"}})
     assert (op.data.table, op.data.parameters) == ("ml.predictions", {"ds": "2026-11-29"})
     assert str(op.data) == "spark://lake/ml.predictions WHERE ds = :ds [ds='2026-11-29']"
 
 
 def test_importing_the_source_loads_no_heavy_library():
-    code = ("import sys, json; import airflow_alignment.spark.source; "
-            "print(json.dumps(sorted(m for m in ('pyspark', 'pandas', 'numpy', 'grpc', 'pyarrow') if m in sys.modules)))")  # fmt: skip
+    code = (
+        "import sys, json; import airflow_alignment.spark.source; "
+        "print(json.dumps(sorted(m for m in ('pyspark', 'pandas', 'numpy', 'grpc', 'pyarrow') if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
@@ -82,13 +87,19 @@ def test_importing_the_source_loads_no_heavy_library():
 def test_connections_that_cannot_make_a_session_are_spec_errors(monkeypatch):
     cases = {
         "AIRFLOW_CONN_SPARK_PG": ({"conn_type": "postgres", "host": "db"}, r"has type 'postgres'; a SparkSource needs"),
-        "AIRFLOW_CONN_SPARK_YARN": ({"conn_type": "spark", "host": "yarn"},
-                                    r"host must be a local master \(local, local\[4\], local\[\*\]\), not 'yarn'"),
-        "AIRFLOW_CONN_SPARK_CONF": ({"conn_type": "spark", "host": "local[2]", "extra": {"conf": ["x"]}},
-                                    r"extra 'conf' must be a mapping of Spark settings, got list"),
-        "AIRFLOW_CONN_SPARK_RETRY": ({"conn_type": "spark_connect", "host": "127.0.0.1", "port": 1,
-                                     "extra": {"max_retries": "many"}}, r"'max_retries' must be a whole number"),
-    }  # fmt: skip
+        "AIRFLOW_CONN_SPARK_YARN": (
+            {"conn_type": "spark", "host": "yarn"},
+            r"host must be a local master \(local, local\[4\], local\[\*\]\), not 'yarn'",
+        ),
+        "AIRFLOW_CONN_SPARK_CONF": (
+            {"conn_type": "spark", "host": "local[2]", "extra": {"conf": ["x"]}},
+            r"extra 'conf' must be a mapping of Spark settings, got list",
+        ),
+        "AIRFLOW_CONN_SPARK_RETRY": (
+            {"conn_type": "spark_connect", "host": "127.0.0.1", "port": 1, "extra": {"max_retries": "many"}},
+            r"'max_retries' must be a whole number",
+        ),
+    }
     for env, (conn, message) in cases.items():
         monkeypatch.setenv(env, json.dumps(conn))
         with pytest.raises(SpecError, match=message):

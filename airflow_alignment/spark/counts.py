@@ -5,7 +5,7 @@ metrics, and labelled rows per group (a feedback sensor's wait).
 with the row count and, with weights, their sum, sum of squares and minimum: a few dozen rows
 come back to the worker whatever the table's size, and every count metric, interval and
 baseline of the engines works on them unchanged
-(:class:`~airflow_alignment.engines.cells.CellTable`). The same aggregation counts the
+(:class:`~airflow_alignment.engines.binary.cells.CellTable`). The same aggregation counts the
 infinite scores, so the checks the row path makes on the data come at no extra pass.
 """
 
@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError
 from airflow_alignment.spark.frames import dataframe
 from airflow_alignment.spark.session import functions, spark_errors
@@ -23,8 +24,8 @@ from airflow_alignment.spark.source import SparkSource, quote
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-    from airflow_alignment.engines.cells import CellTable
-    from airflow_alignment.window import Window
+    from airflow_alignment.engines.binary.cells import CellTable
+    from airflow_alignment.io.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ def cell_table(
         infinite score.
     """
     import pandas as pd
-
-    from airflow_alignment.engines import cells
 
     features = list(features)
     keys, prediction, thresholded = cells.key_columns(features, y_true, y_pred, y_score, threshold)
@@ -99,8 +98,16 @@ def cell_table(
         table[cells.WEIGHT_MISSING] = table[cells.WEIGHT_MISSING].astype(bool)
         for col in ("__w__", cells.WEIGHT_SQ, cells.WEIGHT_MIN):
             table[col] = pd.to_numeric(table[col]).astype(float)
-    return cells.build(table, features=features, y_true=y_true, y_pred=y_pred, y_score=y_score, threshold=threshold,
-                       sample_weight=sample_weight, source=str(source))  # fmt: skip
+    return cells.build(
+        table,
+        features=features,
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=y_score,
+        threshold=threshold,
+        sample_weight=sample_weight,
+        source=str(source),
+    )
 
 
 def group_counts(
@@ -110,7 +117,7 @@ def group_counts(
     ``window``, counted in Spark: ``[(group values, rows, labelled), ...]`` sorted as pandas'
     ``groupby`` sorts (a missing value last). Plain Python values."""
     features = list(features)
-    frame = dataframe(source, list(dict.fromkeys(features + [label])), window=window)
+    frame = dataframe(source, list(dict.fromkeys([*features, label])), window=window)
     F = functions(frame)
     counted = frame.groupBy(*[F.col(quote(f)) for f in features]).agg(
         F.count(F.lit(1)).alias("__rows__"), F.count(F.col(quote(label))).alias("__labelled__")

@@ -33,8 +33,11 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_alignment.engines import _drift_stats as stats
+from airflow_alignment.engines import drift as engine
 from airflow_alignment.exceptions import DataError, SpecError, preview
 from airflow_alignment.limits import MAX_GROUPS
+from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
 from airflow_alignment.spark.counts import NUMERIC_TYPES
 from airflow_alignment.spark.frames import dataframe, require
 from airflow_alignment.spark.session import functions, one_partition_window, spark_errors, window_spec
@@ -46,7 +49,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from airflow_alignment.engines._drift_stats import Binned
-    from airflow_alignment.results import CheckResult
 
 # ``scipy.stats.ks_2samp``'s method="auto": exact p-values up to this many values per side.
 KS_EXACT_MAX_N = 10_000
@@ -64,15 +66,14 @@ def evaluate(
     :raises DataError: a missing column, an empty side, a feature numeric on one side only,
         a categorical feature with more than ``MAX_GROUPS`` categories.
     """
-    from airflow_alignment.engines import _drift_stats as stats
-    from airflow_alignment.engines import drift as engine
-    from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
 
     started, t0 = utcnow(), time.perf_counter()
     spec = engine.validate_spec(**options)
     if spec["sensitive_features"]:
-        raise SpecError("sensitive_features: the selection-rate drift of a SparkSource is not computed in Spark yet; "
-                        "run it on a FileSource or SqlSource, or leave sensitive_features out")  # fmt: skip
+        raise SpecError(
+            "sensitive_features: the selection-rate drift of a SparkSource is not computed in Spark yet; "
+            "run it on a FileSource or SqlSource, or leave sensitive_features out"
+        )
     ref_all, cur_all = dataframe(reference), dataframe(current)
     names, not_compared = engine._features(ref_all, cur_all, spec)
     compared = names + ([spec["prediction"]] if spec["prediction"] else [])
@@ -96,14 +97,30 @@ def evaluate(
     metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
     if spec["prediction"]:
         metrics["prediction"] = {"column": spec["prediction"], **reports[spec["prediction"]]}
-    metrics["drifted"] = sorted({a.details["feature"] for a in assertions if a.success is False and "feature" in a.details})
+    metrics["drifted"] = sorted(
+        {a.details["feature"] for a in assertions if a.success is False and "feature" in a.details}
+    )
     metrics["columns_not_compared"] = not_compared
-    metrics["settings"] = {k: spec[k] for k in ("bins", "psi_warn", "psi_block", "ks_alpha", "chi2_alpha",
-                                                 "selection_rate_max_change", "min_group_size")}  # fmt: skip
+    metrics["settings"] = {
+        k: spec[k]
+        for k in (
+            "bins",
+            "psi_warn",
+            "psi_block",
+            "ks_alpha",
+            "chi2_alpha",
+            "selection_rate_max_change",
+            "min_group_size",
+        )
+    }
     metrics["settings"]["epsilon"] = stats.EPSILON
-    data = {"source": str(current), "rows": cur_sums["rows"], "columns": compared, "fingerprint": None,
-            "reference": {"source": str(reference), "rows": ref_sums["rows"], "columns": compared,
-                          "fingerprint": None}}  # fmt: skip
+    data = {
+        "source": str(current),
+        "rows": cur_sums["rows"],
+        "columns": compared,
+        "fingerprint": None,
+        "reference": {"source": str(reference), "rows": ref_sums["rows"], "columns": compared, "fingerprint": None},
+    }
     return CheckResult(
         check=check_name or "drift",
         kind="drift",
@@ -130,14 +147,16 @@ def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
     import pandas as pd
 
     features, prediction = list(spec["sensitive_features"]), spec["prediction"]
-    frame = dataframe(source, list(dict.fromkeys(features + [prediction])), not_null=[prediction])
+    frame = dataframe(source, list(dict.fromkeys([*features, prediction])), not_null=[prediction])
     F = functions(frame)
     pred = F.col(quote(prediction))
     if spec["threshold"] is not None:
         dtype = dict(frame.dtypes)[prediction]
         if dtype not in NUMERIC_TYPES and not dtype.startswith("decimal"):
-            raise DataError(f"prediction column {prediction!r} is {dtype}, not numbers: threshold="
-                            f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label")  # fmt: skip
+            raise DataError(
+                f"prediction column {prediction!r} is {dtype}, not numbers: threshold="
+                f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label"
+            )
         selected = pred >= F.lit(float(spec["threshold"]))
     else:
         selected = pred == F.lit(spec["pos_label"])
@@ -147,9 +166,11 @@ def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
     with spark_errors(source):
         rows = counted.limit(MAX_GROUPS + 1).collect()
     if len(rows) > MAX_GROUPS:
-        raise DataError(f"sensitive_features {features}: {source} has more than {MAX_GROUPS:,} groups, the most a "
-                        "drift check follows; map rare values to a common one (e.g. 'other') or use a coarser "
-                        "feature")  # fmt: skip
+        raise DataError(
+            f"sensitive_features {features}: {source} has more than {MAX_GROUPS:,} groups, the most a "
+            "drift check follows; map rare values to a common one (e.g. 'other') or use a coarser "
+            "feature"
+        )
     table = pd.DataFrame.from_records([tuple(r) for r in rows], columns=[*features, "mean", "size"])
     table["mean"] = table["mean"].astype("float64")
     table["size"] = table["size"].astype("int64")
@@ -170,8 +191,10 @@ def _kinds(ref: DataFrame, cur: DataFrame, names: Sequence[str], spec: dict[str,
     for name in names:
         as_category = name in spec["categorical"] if spec["categorical"] is not None else not numeric(ref_types[name])
         if not as_category and not (numeric(ref_types[name]) and numeric(cur_types[name])):
-            raise DataError(f"feature {name!r} is {ref_types[name]} in the reference and {cur_types[name]} in the "
-                            "current data: compare it as categories (categorical=[...]) or fix the type")  # fmt: skip
+            raise DataError(
+                f"feature {name!r} is {ref_types[name]} in the reference and {cur_types[name]} in the "
+                "current data: compare it as categories (categorical=[...]) or fix the type"
+            )
         kinds[name] = "categorical" if as_category else "numeric"
     return kinds
 
@@ -187,9 +210,12 @@ def _summary(frame: DataFrame, kinds: dict[str, str], source: SparkSource) -> di
         if kind == "numeric":
             x = col.cast("double")
             finite = ~x.isin(math.inf, -math.inf)
-            aggregates += [F.count(F.when(x == -math.inf, 1)).alias(f"lo{i}"),
-                           F.count(F.when(x == math.inf, 1)).alias(f"hi{i}"),
-                           F.min(F.when(finite, x)).alias(f"min{i}"), F.max(F.when(finite, x)).alias(f"max{i}")]  # fmt: skip
+            aggregates += [
+                F.count(F.when(x == -math.inf, 1)).alias(f"lo{i}"),
+                F.count(F.when(x == math.inf, 1)).alias(f"hi{i}"),
+                F.min(F.when(finite, x)).alias(f"min{i}"),
+                F.max(F.when(finite, x)).alias(f"max{i}"),
+            ]
     with spark_errors(source):
         row = frame.agg(*aggregates).collect()[0]
     out: dict[str, Any] = {"rows": int(row["rows"]), "features": []}
@@ -202,12 +228,17 @@ def _summary(frame: DataFrame, kinds: dict[str, str], source: SparkSource) -> di
     return out
 
 
-def _numeric(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: dict[str, Any], bins: int,
-             sources: tuple[SparkSource, SparkSource]) -> Binned:  # fmt: skip
+def _numeric(
+    ref: DataFrame,
+    cur: DataFrame,
+    name: str,
+    r: dict[str, Any],
+    c: dict[str, Any],
+    bins: int,
+    sources: tuple[SparkSource, SparkSource],
+) -> Binned:
     """:func:`~airflow_alignment.engines._drift_stats.numeric` from Spark's counts."""
     import numpy as np
-
-    from airflow_alignment.engines import _drift_stats as stats
 
     r_finite = r["present"] - r["neg_inf"] - r["pos_inf"]
     notes: list[str] = []
@@ -219,8 +250,10 @@ def _numeric(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: di
     elif r["min"] == r["max"]:
         constant = True
         edges = np.array([np.nextafter(r["min"], -np.inf), r["min"]])
-        notes.append(f"constant reference column (every value is {stats._num(r['min'])}): one bin holds it, "
-                     "with a bin below and one above for current values")  # fmt: skip
+        notes.append(
+            f"constant reference column (every value is {stats._num(r['min'])}): one bin holds it, "
+            "with a bin below and one above for current values"
+        )
     else:
         plan = quantile_plan(r_finite, bins)
         ranks = sorted(set(plan[0].tolist()) | set(plan[1].tolist()))
@@ -233,9 +266,16 @@ def _numeric(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: di
     point = stats._num(r["min"]) if constant else ""
     labels = [f"< {point}", f"== {point}", f"> {point}"] if constant else stats._interval_labels(edges)
     r_counts, c_counts = _bin_counts(ref, cur, name, edges, sources[1])
-    out = stats.Binned(labels, r_counts, c_counts, "numeric", {"reference": r["missing"], "current": c["missing"]},
-                       constant=constant, notes=notes,
-                       infinite={"reference": r["neg_inf"] + r["pos_inf"], "current": c["neg_inf"] + c["pos_inf"]})  # fmt: skip
+    out = stats.Binned(
+        labels,
+        r_counts,
+        c_counts,
+        "numeric",
+        {"reference": r["missing"], "current": c["missing"]},
+        constant=constant,
+        notes=notes,
+        infinite={"reference": r["neg_inf"] + r["pos_inf"], "current": c["neg_inf"] + c["pos_inf"]},
+    )
     stats._add_infinite(out)
     stats._add_missing(out)
     if need_ks:
@@ -245,8 +285,16 @@ def _numeric(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: di
     return out
 
 
-def _cumulative(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: dict[str, Any], ranks: list[int],
-                need_ks: bool, source: SparkSource) -> tuple[float | None, dict[int, float]]:  # fmt: skip
+def _cumulative(
+    ref: DataFrame,
+    cur: DataFrame,
+    name: str,
+    r: dict[str, Any],
+    c: dict[str, Any],
+    ranks: list[int],
+    need_ks: bool,
+    source: SparkSource,
+) -> tuple[float | None, dict[int, float]]:
     """One Spark job over the distinct values of both sides, summed in value order: the KS
     statistic ``max |cum_ref / n_ref - cum_cur / n_cur|`` and the finite reference values at
     ``ranks`` (0-based among the sorted finite reference values)."""
@@ -268,8 +316,10 @@ def _cumulative(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c:
         spark = ref.sparkSession
         wanted = spark.createDataFrame([(k,) for k in ranks], "k long")
         finite_rank = F.col("cr") - F.lit(r["neg_inf"])  # ranks among the finite values end here
-        inside = (~F.col("v").isin(math.inf, -math.inf)) & (finite_rank - F.col("nr") <= F.col("k")) & (
-            F.col("k") < finite_rank
+        inside = (
+            (~F.col("v").isin(math.inf, -math.inf))
+            & (finite_rank - F.col("nr") <= F.col("k"))
+            & (F.col("k") < finite_rank)
         )
         cum = cum.join(F.broadcast(wanted), inside, "left")
         aggregates.append(F.collect_list(F.when(F.col("k").isNotNull(), F.struct("k", "v"))).alias("at"))
@@ -278,8 +328,10 @@ def _cumulative(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c:
     order = {int(item["k"]): float(item["v"]) for item in (row["at"] if ranks else [])}
     missing = [k for k in ranks if k not in order]
     if missing:  # the counts changed between the two Spark jobs (the table was written to meanwhile)
-        raise DataError(f"feature {name!r}: the reference changed while it was read (no value at rank "
-                        f"{preview(missing)}); run the check again on a fixed snapshot")  # fmt: skip
+        raise DataError(
+            f"feature {name!r}: the reference changed while it was read (no value at rank "
+            f"{preview(missing)}); run the check again on a fixed snapshot"
+        )
     return (row["d"] if need_ks else None), order
 
 
@@ -329,8 +381,9 @@ def ks_test(d: float, n1: int, n2: int) -> tuple[float, float]:
     return float(d), float(np.clip(prob, 0, 1))
 
 
-def _bin_counts(ref: DataFrame, cur: DataFrame, name: str, edges: np.ndarray,
-                source: SparkSource) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _bin_counts(
+    ref: DataFrame, cur: DataFrame, name: str, edges: np.ndarray, source: SparkSource
+) -> tuple[np.ndarray, np.ndarray]:
     """Counts of the finite values of both sides in ``(-inf, e1], ..., (ek, inf)``: one job."""
     import numpy as np
 
@@ -340,8 +393,10 @@ def _bin_counts(ref: DataFrame, cur: DataFrame, name: str, edges: np.ndarray,
     for i in reversed(range(len(edges))):
         index = F.when(x <= F.lit(float(edges[i])), F.lit(i)).otherwise(index)
     finite = x.isNotNull() & ~x.isin(math.inf, -math.inf)
-    both = ref.where(finite).select(F.lit(0).alias("side"), index.alias("bin")).unionByName(
-        cur.where(finite).select(F.lit(1).alias("side"), index.alias("bin"))
+    both = (
+        ref.where(finite)
+        .select(F.lit(0).alias("side"), index.alias("bin"))
+        .unionByName(cur.where(finite).select(F.lit(1).alias("side"), index.alias("bin")))
     )
     with spark_errors(source):
         rows = both.groupBy("side", "bin").count().collect()
@@ -351,12 +406,16 @@ def _bin_counts(ref: DataFrame, cur: DataFrame, name: str, edges: np.ndarray,
     return counts[0], counts[1]
 
 
-def _categorical(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c: dict[str, Any],
-                 sources: tuple[SparkSource, SparkSource]) -> Binned:  # fmt: skip
+def _categorical(
+    ref: DataFrame,
+    cur: DataFrame,
+    name: str,
+    r: dict[str, Any],
+    c: dict[str, Any],
+    sources: tuple[SparkSource, SparkSource],
+) -> Binned:
     """:func:`~airflow_alignment.engines._drift_stats.categorical` from Spark's category counts."""
     import numpy as np
-
-    from airflow_alignment.engines import _drift_stats as stats
 
     r_counts, c_counts = _category_counts(ref, cur, name, sources)
     cats = stats._ordered(list(r_counts))
@@ -369,8 +428,14 @@ def _categorical(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c
         else:
             new[value] = count
     reference = np.array([r_counts[v] for v in cats], dtype=np.int64)
-    out = stats.Binned([str(v) for v in cats], reference, current, "categorical",
-                       {"reference": r["missing"], "current": c["missing"]}, constant=len(cats) == 1)  # fmt: skip
+    out = stats.Binned(
+        [str(v) for v in cats],
+        reference,
+        current,
+        "categorical",
+        {"reference": r["missing"], "current": c["missing"]},
+        constant=len(cats) == 1,
+    )
     if out.constant:
         out.notes.append(f"constant reference column (every value is {cats[0]!r})")
     if not cats:
@@ -383,14 +448,16 @@ def _categorical(ref: DataFrame, cur: DataFrame, name: str, r: dict[str, Any], c
         out.labels.append(stats.NEW_BIN)
         out.reference = np.append(out.reference, 0)
         out.current = np.append(out.current, out.new_count)
-        out.notes.append(f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} not in the reference "
-                         f"({out.new_count} current rows)")  # fmt: skip
+        out.notes.append(
+            f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} not in the reference ({out.new_count} current rows)"
+        )
     stats._add_missing(out)
     return out
 
 
-def _category_counts(ref: DataFrame, cur: DataFrame, name: str,
-                     sources: tuple[SparkSource, SparkSource]) -> tuple[dict[Any, int], dict[Any, int]]:  # fmt: skip
+def _category_counts(
+    ref: DataFrame, cur: DataFrame, name: str, sources: tuple[SparkSource, SparkSource]
+) -> tuple[dict[Any, int], dict[Any, int]]:
     """Each category's rows on each side (missing values left out): one job, at most
     :data:`MAX_GROUPS` categories a side."""
     F = functions(ref)
@@ -406,7 +473,9 @@ def _category_counts(ref: DataFrame, cur: DataFrame, name: str,
         sides[int(row["side"])][row["v"]] = int(row["count"])
     for side, src in zip(sides, sources, strict=True):
         if len(side) > MAX_GROUPS or len(rows) > 2 * MAX_GROUPS:
-            raise DataError(f"categorical feature {name!r} of {src} has more than {MAX_GROUPS:,} categories, the "
-                            "most a drift check counts in Spark; compare it as a number, map rare values to "
-                            "'other', or exclude it (exclude=[...])")  # fmt: skip
+            raise DataError(
+                f"categorical feature {name!r} of {src} has more than {MAX_GROUPS:,} categories, the "
+                "most a drift check counts in Spark; compare it as a number, map rare values to "
+                "'other', or exclude it (exclude=[...])"
+            )
     return sides

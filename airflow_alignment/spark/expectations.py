@@ -25,9 +25,11 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from airflow_alignment.engines import expectations as engine
 from airflow_alignment.exceptions import DataError
+from airflow_alignment.results import CheckResult, utcnow
 from airflow_alignment.spark.frames import dataframe, require, row_count
-from airflow_alignment.spark.session import spark_errors
+from airflow_alignment.spark.session import is_connect, spark_errors
 from airflow_alignment.spark.source import SparkSource
 
 if TYPE_CHECKING:
@@ -51,8 +53,6 @@ def evaluate(
     :raises DataError: a missing table or column, an empty source, an expectation GX cannot
         evaluate on Spark.
     """
-    from airflow_alignment.engines import expectations as engine
-    from airflow_alignment.results import utcnow
 
     started, t0 = utcnow(), time.perf_counter()
     default_severity = engine._severity(severity, "severity")
@@ -75,10 +75,15 @@ def evaluate(
             .add_batch_definition_whole_dataframe("whole")
         )
         outcomes = engine._validate(context, batch, specs, gx_expectations, {"dataframe": frame})
-    data = {"source": str(source), "rows": rows, "columns": engine.needed_columns(specs) or list(frame.columns),
-            "fingerprint": None}  # fmt: skip
-    return engine._judge(specs, outcomes, default_severity, rows=rows, data=data, check_name=check_name,
-                         started=started, t0=t0)  # fmt: skip
+    data = {
+        "source": str(source),
+        "rows": rows,
+        "columns": engine.needed_columns(specs) or list(frame.columns),
+        "fingerprint": None,
+    }
+    return engine._judge(
+        specs, outcomes, default_severity, rows=rows, data=data, check_name=check_name, started=started, t0=t0
+    )
 
 
 @contextlib.contextmanager
@@ -87,8 +92,6 @@ def _gx_uses(spark: Any) -> Iterator[None]:
     hook is GX's one way to a session (``get_or_create_spark_session``), set and restored
     under a lock so that two checks of one process do not cross."""
     from great_expectations.execution_engine.sparkdf_execution_engine import SparkDFExecutionEngine
-
-    from airflow_alignment.spark.session import is_connect
 
     with _GX_SESSION_LOCK:
         original = SparkDFExecutionEngine.__dict__["get_or_create_spark_session"]

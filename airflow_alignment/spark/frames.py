@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import Column, DataFrame
 
-    from airflow_alignment.window import Window
+    from airflow_alignment.io.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,10 @@ def in_window(frame: DataFrame, window: Window, dtype: str, source: SparkSource)
         low = F.lit(start.strftime(naive)).cast("timestamp_ntz")
         high = F.lit(end.strftime(naive)).cast("timestamp_ntz")
     else:
-        raise DataError(f"timestamp_column {window.column!r} of {source} holds {dtype} values, not timestamps; store "
-                        f"it as TIMESTAMP, or select CAST({quote(window.column)} AS TIMESTAMP) in query=")  # fmt: skip
+        raise DataError(
+            f"timestamp_column {window.column!r} of {source} holds {dtype} values, not timestamps; store "
+            f"it as TIMESTAMP, or select CAST({quote(window.column)} AS TIMESTAMP) in query="
+        )
     return (col > low) & (col <= high)
 
 
@@ -120,8 +122,10 @@ def require(frame: DataFrame, columns: Sequence[str], source: SparkSource, what:
     available = list(frame.columns)
     for column in columns:
         if column not in available:
-            raise DataError(f"{what} {column!r} not in {source}.{did_you_mean(str(column), available)} "
-                            f"Columns: [{preview(available, limit=30)}]")  # fmt: skip
+            raise DataError(
+                f"{what} {column!r} not in {source}.{did_you_mean(str(column), available)} "
+                f"Columns: [{preview(available, limit=30)}]"
+            )
 
 
 def available_columns(source: SparkSource) -> list[str]:
@@ -166,8 +170,10 @@ def _table_error(source: SparkSource) -> DataError:
     except Exception:  # noqa: BLE001 - only for the hint (the database itself may be missing)
         tables = []
     where = f" in database {'.'.join(parts[:-1])!r}" if database else ""
-    return DataError(f"table {parts[-1]!r} not found{where} in connection {source.conn_id!r}."
-                     f"{did_you_mean(parts[-1], tables)} Tables: [{preview(sorted(tables), limit=30)}]")  # fmt: skip
+    return DataError(
+        f"table {parts[-1]!r} not found{where} in connection {source.conn_id!r}."
+        f"{did_you_mean(parts[-1], tables)} Tables: [{preview(sorted(tables), limit=30)}]"
+    )
 
 
 def table_location(source: SparkSource) -> dict[str, str] | None:

@@ -73,8 +73,9 @@ def score_metrics(
     table = _per_group(base, group, F, window_spec(frame))
     with spark_errors(source), one_partition_window():  # without groups: the distinct scores in one partition
         found, columns = table.collect(), table.columns
-    records = sorted((tuple(r) for r in found), key=lambda r: tuple((v is None, "" if v is None else v)
-                                                                  for v in r[: len(features)]))  # fmt: skip
+    records = sorted(
+        (tuple(r) for r in found), key=lambda r: tuple((v is None, "" if v is None else v) for v in r[: len(features)])
+    )
     out = pd.DataFrame.from_records(records, columns=columns)
     out = out.rename(columns={f"g{i}": f for i, f in enumerate(features)})
     out = out[[*features, "rows", "positives", "weight", *SCORE_METRICS]]
@@ -91,18 +92,26 @@ def _per_group(base: Any, group: list[str], F: Any, W: Any) -> Any:
     p = F.least(F.greatest(s, F.lit(_EPS)), F.lit(1 - _EPS))
     loss = -(y * F.log(p) + (1 - y) * F.log(1 - p))
     per_score = base.groupBy(*group, "s").agg(
-        F.count(F.lit(1)).alias("n"), F.sum(y).alias("py"), F.sum(w * y).alias("pw"), F.sum(w * (1 - y)).alias("nw"),
-        F.sum(w).alias("ws"), F.sum(w * loss).alias("ls"), F.sum(w * (y - s) * (y - s)).alias("bs"),
-    )  # fmt: skip
+        F.count(F.lit(1)).alias("n"),
+        F.sum(y).alias("py"),
+        F.sum(w * y).alias("pw"),
+        F.sum(w * (1 - y)).alias("nw"),
+        F.sum(w).alias("ws"),
+        F.sum(w * loss).alias("ls"),
+        F.sum(w * (y - s) * (y - s)).alias("bs"),
+    )
     below = (W.partitionBy(*group) if group else W).orderBy("s").rowsBetween(W.unboundedPreceding, -1)
     ranked = per_score.withColumn("nb", F.coalesce(F.sum("nw").over(below), F.lit(0.0)))
     pairs = F.sum(F.col("pw") * (F.col("nb") + F.col("nw") / 2))
     both = F.sum("pw") * F.sum("nw")
     return ranked.groupBy(*group).agg(
-        F.sum("n").alias("rows"), F.sum("py").cast("long").alias("positives"), F.sum("ws").alias("weight"),
+        F.sum("n").alias("rows"),
+        F.sum("py").cast("long").alias("positives"),
+        F.sum("ws").alias("weight"),
         F.when(both > 0, pairs / both).otherwise(F.lit(float("nan"))).alias("roc_auc"),
-        (F.sum("ls") / F.sum("ws")).alias("log_loss"), (F.sum("bs") / F.sum("ws")).alias("brier_score"),
-    )  # fmt: skip
+        (F.sum("ls") / F.sum("ws")).alias("log_loss"),
+        (F.sum("bs") / F.sum("ws")).alias("brier_score"),
+    )
 
 
 def _refuse_missing(base: Any, F: Any, y_true: str, y_score: str, source: SparkSource) -> None:
@@ -110,12 +119,15 @@ def _refuse_missing(base: Any, F: Any, y_true: str, y_score: str, source: SparkS
     s = F.col("s")
     with spark_errors(source):
         row = base.agg(
-            F.count(F.when(F.col("no_label"), 1)).alias("labels"), F.count(F.when(s.isNull(), 1)).alias("scores"),
+            F.count(F.when(F.col("no_label"), 1)).alias("labels"),
+            F.count(F.when(s.isNull(), 1)).alias("scores"),
             F.count(F.when(s.isin(float("inf"), float("-inf")), 1)).alias("infinite"),
-        ).collect()[0]  # fmt: skip
+        ).collect()[0]
     for count, what in ((row["labels"], f"y_true column {y_true!r}"), (row["scores"], f"y_score column {y_score!r}")):
         if count:
-            raise DataError(f"{what} has {count:,} missing values in {source}; fill them, or leave those rows out "
-                            f"(not_null=[{y_true!r}, {y_score!r}])")  # fmt: skip
+            raise DataError(
+                f"{what} has {count:,} missing values in {source}; fill them, or leave those rows out "
+                f"(not_null=[{y_true!r}, {y_score!r}])"
+            )
     if row["infinite"]:
         raise DataError(f"y_score column {y_score!r} has {row['infinite']:,} infinite values; scores must be finite")

@@ -126,32 +126,39 @@ def _connection(conn_id: str) -> Any:
     try:
         return BaseHook.get_connection(conn_id)
     except Exception as exc:
-        raise SpecError(f"SparkSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
-                        "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
-                        f"{conn_id.upper()}") from exc  # fmt: skip
+        raise SpecError(
+            f"SparkSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
+            "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
+            f"{conn_id.upper()}"
+        ) from exc
 
 
 def _open(conn_id: str, conn: Any) -> SparkSession:
     extra = conn.extra_dejson or {}
     conf = extra.get("conf") or {}
     if not isinstance(conf, dict):
-        raise SpecError(f"connection {conn_id!r}: extra 'conf' must be a mapping of Spark settings, "
-                        f"got {type(conf).__name__}")  # fmt: skip
+        raise SpecError(
+            f"connection {conn_id!r}: extra 'conf' must be a mapping of Spark settings, got {type(conf).__name__}"
+        )
     if conn.conn_type == "spark_connect":
         return _connect_session(conn_id, extra, conf)
     if conn.conn_type == "spark":
         return _local_session(conn_id, conn, conf)
-    raise SpecError(f"SparkSource.conn_id: connection {conn_id!r} has type {conn.conn_type!r}; a SparkSource needs "
-                    "a 'spark_connect' connection (a Spark Connect server, sc://host:port) or a 'spark' connection "
-                    "whose host is local[N] (an in-process session)")  # fmt: skip
+    raise SpecError(
+        f"SparkSource.conn_id: connection {conn_id!r} has type {conn.conn_type!r}; a SparkSource needs "
+        "a 'spark_connect' connection (a Spark Connect server, sc://host:port) or a 'spark' connection "
+        "whose host is local[N] (an in-process session)"
+    )
 
 
 def _connect_session(conn_id: str, extra: dict[str, Any], conf: dict[str, Any]) -> SparkSession:
     try:
         from airflow.providers.apache.spark.hooks.spark_connect import SparkConnectHook
     except ImportError as exc:
-        raise SpecError(f"connection {conn_id!r} is a spark_connect connection: install the provider that reads it, "
-                        "pip install 'airflow-alignment[spark]' (apache-airflow-providers-apache-spark)") from exc
+        raise SpecError(
+            f"connection {conn_id!r} is a spark_connect connection: install the provider that reads it, "
+            "pip install 'airflow-alignment[spark]' (apache-airflow-providers-apache-spark)"
+        ) from exc
     try:
         url = SparkConnectHook(conn_id).get_connection_url()
     except ValueError as exc:
@@ -176,25 +183,31 @@ def _connect_session(conn_id: str, extra: dict[str, Any], conf: dict[str, Any]) 
 def _local_session(conn_id: str, conn: Any, conf: dict[str, Any]) -> SparkSession:
     master = str(conn.host or "").strip()
     if not _LOCAL_MASTER.match(master):
-        raise SpecError(f"connection {conn_id!r}: a 'spark' connection runs an in-process session, so its host must "
-                        f"be a local master (local, local[4], local[*]), not {master!r}; reach a cluster through its "
-                        "Spark Connect server with a 'spark_connect' connection (sc://host:15002)")  # fmt: skip
+        raise SpecError(
+            f"connection {conn_id!r}: a 'spark' connection runs an in-process session, so its host must "
+            f"be a local master (local, local[4], local[*]), not {master!r}; reach a cluster through its "
+            "Spark Connect server with a 'spark_connect' connection (sc://host:15002)"
+        )
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     running = SparkContext._active_spark_context  # the process's one JVM-backed context, if any
     if running is not None and running.master != master:
-        raise SpecError(f"connection {conn_id!r} asks for master {master!r}, but this process already runs a Spark "
-                        f"session on {running.master!r}; one process holds one in-process session")  # fmt: skip
+        raise SpecError(
+            f"connection {conn_id!r} asks for master {master!r}, but this process already runs a Spark "
+            f"session on {running.master!r}; one process holds one in-process session"
+        )
     builder = SparkSession.builder.master(master).appName("airflow-alignment")
     for key, value in conf.items():
         builder = builder.config(str(key), str(value))
     try:
         return builder.getOrCreate()
     except Exception as exc:  # the JVM would not start: no Java, or a bad setting
-        raise SpecError(f"connection {conn_id!r}: could not start an in-process Spark session on {master} "
-                        f"({first_line(exc)}); it needs a Java 17+ runtime (java on PATH or JAVA_HOME) and "
-                        "the full pyspark package") from exc  # fmt: skip
+        raise SpecError(
+            f"connection {conn_id!r}: could not start an in-process Spark session on {master} "
+            f"({first_line(exc)}); it needs a Java 17+ runtime (java on PATH or JAVA_HOME) and "
+            "the full pyspark package"
+        ) from exc
 
 
 # -- errors ---------------------------------------------------------------------------------

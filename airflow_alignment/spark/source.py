@@ -64,11 +64,14 @@ class SparkSource:
         if self.query is not None and self.where is not None:
             raise SpecError("SparkSource.where: applies to table=; put the condition in the query")
         if self.where is not None and not isinstance(self.where, (str, dict)):
-            raise SpecError(f"SparkSource.where: expected Spark SQL text or a {{column: value}} mapping, "
-                            f"got {self.where!r}")  # fmt: skip
+            raise SpecError(
+                f"SparkSource.where: expected Spark SQL text or a {{column: value}} mapping, got {self.where!r}"
+            )
         if not isinstance(self.parameters, dict):
-            raise SpecError(f"SparkSource.parameters: expected a mapping of placeholder names to values, "
-                            f"got {type(self.parameters).__name__}")  # fmt: skip
+            raise SpecError(
+                f"SparkSource.parameters: expected a mapping of placeholder names to values, "
+                f"got {type(self.parameters).__name__}"
+            )
 
     def __str__(self) -> str:
         bound = ""
@@ -100,13 +103,17 @@ class SparkSource:
         given = dict(self.parameters or {})
         missing = sorted(used - set(given))
         if missing:
-            raise SpecError(f"SparkSource: placeholder(s) {', '.join(':' + m for m in missing)} have no value; pass "
-                            f"parameters={{{', '.join(repr(m) + ': ...' for m in missing)}}}")  # fmt: skip
+            raise SpecError(
+                f"SparkSource: placeholder(s) {', '.join(':' + m for m in missing)} have no value; pass "
+                f"parameters={{{', '.join(repr(m) + ': ...' for m in missing)}}}"
+            )
         unused = sorted(set(given) - used)
         if unused:
             where = "query" if self.query is not None else "where"
-            raise SpecError(f"SparkSource.parameters: {', '.join(map(repr, unused))} not used by any :name "
-                            f"placeholder of {where}= (give the SQL text a :{unused[0]}, or drop the value)")  # fmt: skip
+            raise SpecError(
+                f"SparkSource.parameters: {', '.join(map(repr, unused))} not used by any :name "
+                f"placeholder of {where}= (give the SQL text a :{unused[0]}, or drop the value)"
+            )
         return given
 
 
