@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError
+from airflow_alignment.io.cells import CellKeys
 from airflow_alignment.spark.frames import dataframe
 from airflow_alignment.spark.session import functions, spark_errors
 from airflow_alignment.spark.source import SparkSource, quote
@@ -57,9 +58,9 @@ def cell_table(
     import pandas as pd
 
     features = list(features)
-    keys, prediction, thresholded = cells.key_columns(features, y_true, y_pred, y_score, threshold)
-    needed = list(dict.fromkeys(keys + ([sample_weight] if sample_weight else [])))
-    frame = dataframe(source, needed, **rows)
+    cell_keys = CellKeys.of(features, y_true, y_pred, y_score, threshold, sample_weight)
+    keys, prediction, thresholded = cell_keys.columns, cell_keys.prediction, cell_keys.thresholded
+    frame = dataframe(source, cell_keys.read, **rows)
     types = dict(frame.dtypes)
     F = functions(frame)
     if thresholded and prediction is not None:
@@ -98,16 +99,7 @@ def cell_table(
         table[cells.WEIGHT_MISSING] = table[cells.WEIGHT_MISSING].astype(bool)
         for col in ("__w__", cells.WEIGHT_SQ, cells.WEIGHT_MIN):
             table[col] = pd.to_numeric(table[col]).astype(float)
-    return cells.build(
-        table,
-        features=features,
-        y_true=y_true,
-        y_pred=y_pred,
-        y_score=y_score,
-        threshold=threshold,
-        sample_weight=sample_weight,
-        source=str(source),
-    )
+    return cells.build(table, cell_keys, source=str(source))
 
 
 def group_counts(

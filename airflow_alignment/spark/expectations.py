@@ -31,6 +31,7 @@ from airflow_alignment.results import CheckResult, utcnow
 from airflow_alignment.spark.frames import dataframe, require, row_count
 from airflow_alignment.spark.session import is_connect, spark_errors
 from airflow_alignment.spark.source import SparkSource
+from airflow_alignment.specs.common import check_severity
 
 if TYPE_CHECKING:
     from airflow_alignment.results import CheckResult
@@ -55,7 +56,7 @@ def evaluate(
     """
 
     started, t0 = utcnow(), time.perf_counter()
-    default_severity = engine._severity(severity, "severity")
+    default_severity = check_severity(severity, "severity")
     specs = engine.resolve_specs(expectations, suite)
     gx_expectations = engine.build_gx_expectations(specs)  # a bad spec fails before Spark runs
     frame = dataframe(source)
