@@ -69,14 +69,14 @@ def evaluate(
 
     started, t0 = utcnow(), time.perf_counter()
     spec = engine.validate_spec(**options)
-    if spec["sensitive_features"]:
+    if spec.sensitive_features:
         raise SpecError(
             "sensitive_features: the selection-rate drift of a SparkSource is not computed in Spark yet; "
             "run it on a FileSource or SqlSource, or leave sensitive_features out"
         )
     ref_all, cur_all = dataframe(reference), dataframe(current)
     names, not_compared = engine._features(ref_all, cur_all, spec)
-    compared = names + ([spec["prediction"]] if spec["prediction"] else [])
+    compared = names + ([spec.prediction] if spec.prediction else [])
     for frame, src, where in ((ref_all, reference, "reference"), (cur_all, current, "current")):
         require(frame, compared, src, what=f"{where} column")
     ref, cur = dataframe(reference, compared), dataframe(current, compared)
@@ -91,12 +91,12 @@ def evaluate(
         if kinds[name] == "categorical":
             binned = _categorical(ref, cur, name, r, c, (reference, current))
         else:
-            binned = _numeric(ref, cur, name, r, c, spec["bins"], (reference, current))
+            binned = _numeric(ref, cur, name, r, c, spec.bins, (reference, current))
         reports[name] = stats.report(binned)
     assertions = [a for name in compared for a in engine._judge(name, reports[name], spec)]
     metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
-    if spec["prediction"]:
-        metrics["prediction"] = {"column": spec["prediction"], **reports[spec["prediction"]]}
+    if spec.prediction:
+        metrics["prediction"] = {"column": spec.prediction, **reports[spec.prediction]}
     metrics["drifted"] = sorted(
         {a.details["feature"] for a in assertions if a.success is False and "feature" in a.details}
     )
@@ -125,7 +125,7 @@ def evaluate(
         check=check_name or "drift",
         kind="drift",
         status=status_from_assertions(assertions),
-        severity=spec["severity"],
+        severity=spec.severity,
         summary=engine._summary(assertions, reports, names, spec),
         assertions=assertions,
         metrics=metrics,
@@ -138,7 +138,7 @@ def evaluate(
 def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
     """Each group's selection rate, counted in Spark: the table
     :func:`airflow_alignment.engines.drift._rates` computes on the rows (index: the groups of
-    ``spec["sensitive_features"]``, sorted, a missing value last; columns ``mean`` and
+    ``spec.sensitive_features``, sorted, a missing value last; columns ``mean`` and
     ``size``), for rows whose prediction is present. ``spec`` as ``validate_spec`` returns it.
 
     Not yet called by :func:`evaluate`: the engine's selection-rate judging takes the rows'
@@ -146,20 +146,20 @@ def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    features, prediction = list(spec["sensitive_features"]), spec["prediction"]
+    features, prediction = list(spec.sensitive_features), spec.prediction
     frame = dataframe(source, list(dict.fromkeys([*features, prediction])), not_null=[prediction])
     F = functions(frame)
     pred = F.col(quote(prediction))
-    if spec["threshold"] is not None:
+    if spec.threshold is not None:
         dtype = dict(frame.dtypes)[prediction]
         if dtype not in NUMERIC_TYPES and not dtype.startswith("decimal"):
             raise DataError(
                 f"prediction column {prediction!r} is {dtype}, not numbers: threshold="
                 f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label"
             )
-        selected = pred >= F.lit(float(spec["threshold"]))
+        selected = pred >= F.lit(float(spec.threshold))
     else:
-        selected = pred == F.lit(spec["pos_label"])
+        selected = pred == F.lit(spec.pos_label)
     keys = [F.col(quote(f)).alias(f"g{i}") for i, f in enumerate(features)]
     counted = frame.select(*keys, selected.cast("double").alias("s")).groupBy(*[f"g{i}" for i in range(len(features))])
     counted = counted.agg(F.avg("s").alias("mean"), F.count(F.lit(1)).alias("size"))
@@ -189,7 +189,7 @@ def _kinds(ref: DataFrame, cur: DataFrame, names: Sequence[str], spec: dict[str,
 
     kinds = {}
     for name in names:
-        as_category = name in spec["categorical"] if spec["categorical"] is not None else not numeric(ref_types[name])
+        as_category = name in spec.categorical if spec.categorical is not None else not numeric(ref_types[name])
         if not as_category and not (numeric(ref_types[name]) and numeric(cur_types[name])):
             raise DataError(
                 f"feature {name!r} is {ref_types[name]} in the reference and {cur_types[name]} in the "
