@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from airflow_alignment.engines.bias import compute
-from airflow_alignment.engines.bias.catalogue import CATALOGUE, DEFAULTS, BiasValue, Stage, check_names, check_params
 from airflow_alignment.engines.bias.counts import facet_mask
 from airflow_alignment.exceptions import SpecError
+from airflow_alignment.specs.bias_metrics import CATALOGUE, DEFAULTS, BiasValue, Stage, check_names, check_params
 
 if TYPE_CHECKING:
     from airflow_alignment.engines.bias.counts import BiasCounts
@@ -81,7 +81,7 @@ def one_vs_rest(
 
 
 def _params(params: dict[str, Any]) -> dict[str, Any]:
-    """The metrics' parameters over :data:`~.catalogue.DEFAULTS`, checked:
+    """The metrics' parameters over :data:`~airflow_alignment.specs.bias_metrics.DEFAULTS`, checked:
 
     - ``p``: order of ``LP`` (Clarify uses 2);
     - ``alpha``: of ``GE`` and the generalized entropy indexes (Clarify's GE uses 2);
