@@ -66,7 +66,7 @@ def _with(path, value):
         (
             _with(["checks", 1, "kind"], "fairnes"),
             "checks[1].kind: expected one of expectations, fairness, drift, "
-            "performance, got 'fairnes'. Did you mean 'fairness'?",
+            "performance, data_bias, got 'fairnes'. Did you mean 'fairness'?",
         ),
         (_with(["checks", 1, "severity"], "fatal"), "checks[1].severity: expected 'block' or 'warn', got 'fatal'"),
         (

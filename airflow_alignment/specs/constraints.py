@@ -19,6 +19,7 @@ from typing import Any
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
 from airflow_alignment.results import Severity
+from airflow_alignment.specs.bias_metrics import CATALOGUE, Stage
 from airflow_alignment.specs.common import DECIDE_ON, check_severity, choice, is_number
 from airflow_alignment.specs.metrics import (
     AGGREGATES,
@@ -45,6 +46,7 @@ FAIRNESS_KEYS: tuple[str, ...] = (
     "decide_on",
 )
 PERFORMANCE_KEYS: tuple[str, ...] = ("metric", "min", "max", "baseline", "name", "severity", "rationale", "decide_on")
+BIAS_KEYS = PERFORMANCE_KEYS
 BASELINE_KEYS: tuple[str, ...] = ("max_increase", "max_decrease")
 
 
@@ -261,6 +263,44 @@ def _meetable_performance(spec: dict[str, Any], here: str) -> None:
         raise SpecError(f"{here}.min: {low} cannot be met: {what}")
     if high is not None and high < 0:
         raise SpecError(f"{here}.max: {high} cannot be met: {what}")
+
+
+# -- bias (the Clarify / AIF360 catalogue) ---------------------------------------------------
+def bias_constraints(
+    constraints: Any, *, stage: Stage, decide_on: str, severity: str, confidence: float | None
+) -> tuple[Constraint, ...]:
+    """Constraints on metrics of the bias catalogue of ``stage`` (``{"metric": "CI", "max": 0.3}``)."""
+    return validate_list(
+        constraints,
+        lambda raw, here: _bias(raw, here, stage, decide_on, severity, confidence),
+        example="{'metric': 'DPL', 'min': -0.1, 'max': 0.1}",
+    )
+
+
+def _bias(raw: Any, here: str, stage: Stage, decide_on: str, severity: str, confidence: float | None) -> Constraint:
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{here}: expected an object like {{'metric': 'DPL', 'max': 0.1}}, got {type(raw).__name__}")
+    _known_keys(raw, BIAS_KEYS, here)
+    spec = {k: raw.get(k) for k in BIAS_KEYS}
+    metric = spec["metric"]
+    if metric is None:
+        raise SpecError(f"{here}: missing 'metric' (e.g. 'CI' or 'DPL')")
+    valid = CATALOGUE[stage]
+    if not isinstance(metric, str) or metric not in valid:
+        other = next((s for s in CATALOGUE if s != stage and isinstance(metric, str) and metric in CATALOGUE[s]), None)
+        hint = f" ({metric!r} is a {other} metric)" if other else did_you_mean(str(metric), valid)
+        raise SpecError(f"{here}.metric: unknown {stage} metric {metric!r}.{hint} Valid: {', '.join(valid)}")
+    spec["metric_name"], spec["metrics"] = metric, (metric,)
+    _bounds(spec, here)
+    info = valid[metric]
+    if spec["min"] is not None and spec["max"] is not None and spec["min"] > spec["max"]:
+        raise SpecError(f"{here}: min ({spec['min']}) is above max ({spec['max']}); no value can meet both")
+    what = f"{metric} lies between {info.low:g} and {info.high:g}"
+    if spec["min"] is not None and spec["min"] > info.high:
+        raise SpecError(f"{here}.min: {spec['min']} cannot be met: {what}")
+    if spec["max"] is not None and spec["max"] < info.low:
+        raise SpecError(f"{here}.max: {spec['max']} cannot be met: {what}")
+    return _finish(spec, here, decide_on, severity, confidence, default_name=metric)
 
 
 # -- shared -----------------------------------------------------------------------------------
