@@ -98,7 +98,7 @@ def test_intervals_decide_on_and_the_weights_note():
     assert strict.assertions[0].details["ci"] == [low, high]  # same seed, same draws
     weighted = evaluate(frame, **kwargs, constraints=bound, confidence=0.95, sample_weight="weight")
     assert "ci" not in weighted.assertions[0].details
-    assert weighted.assertions[0].details["note"].startswith("no interval with sample_weight")
+    assert weighted.assertions[0].details["ci_note"].startswith("no interval with sample_weight")
 
 
 def test_a_baseline_margin_compares_with_a_previous_result():

@@ -45,8 +45,8 @@ LAZY_OWN_IMPORTS = {
     ("airflow_alignment.plugin", "airflow_alignment.plugin._plugin"),
     # the command line sets Airflow's log level before anything imports Airflow
     ("airflow_alignment.__main__", "airflow_alignment.cli"),
-    # the bias formulas import numpy at module top; the data bias engine is imported when a DAG is parsed
-    ("airflow_alignment.engines.data_bias", "airflow_alignment.engines.bias.metrics"),
+    # the bias formulas import numpy at module top; their judging is imported when a DAG is parsed
+    ("airflow_alignment.engines.bias.judge", "airflow_alignment.engines.bias.metrics"),
 }
 
 

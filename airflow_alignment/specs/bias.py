@@ -80,23 +80,20 @@ class DataBiasSpec(JudgingOptions):
             raise SpecError(f"{self.where('CDDL')}: CDDL is conditioned on strata: give group_variable (a column)")
 
     def _check_facet(self, features: list[str]) -> None:
-        """``facet_values`` names sensitive features, and is given when a metric compares a facet."""
-        needs = [m for m in self.metrics if PRE_TRAINING[m].scope == "facet"]
-        if self.facet_values is None:
-            if needs:
-                raise SpecError(
-                    f"facet_values: {', '.join(needs)} compare a facet with the rest of the data; "
-                    f"name it, e.g. facet_values={{{features[0]!r}: ...}}"
-                )
-            return
-        items = self.facet_values if isinstance(self.facet_values, (list, tuple)) else [self.facet_values]
-        for item in items:
-            for key in item if isinstance(item, Mapping) else ():
-                if key not in features:
-                    raise SpecError(
-                        f"facet_values: {key!r} is not a sensitive feature.{did_you_mean(str(key), features)} "
-                        f"Sensitive features: {', '.join(features)}"
-                    )
+        """Every ``facet_values`` names sensitive features; a metric that compares a facet has one."""
+        needs = [
+            c.metric_name
+            for c in self.constraints
+            if PRE_TRAINING[c.metric_name].scope == "facet" and c.facet_values is None
+        ]
+        if self.facet_values is None and needs:
+            raise SpecError(
+                f"facet_values: {', '.join(dict.fromkeys(needs))} compare a facet with the rest of the data; "
+                f"name it, e.g. facet_values={{{features[0]!r}: ...}}"
+            )
+        check_facet_keys(self.facet_values, features, "facet_values")
+        for i, c in enumerate(self.constraints):
+            check_facet_keys(c.facet_values, features, f"constraints[{i}].facet_values")
 
     def where(self, metric: str) -> str:
         """The position of the first constraint on ``metric``."""
@@ -123,3 +120,16 @@ class DataBiasSpec(JudgingOptions):
     def columns(self) -> list[str]:
         """The columns the check reads."""
         return [self.label, *self.sensitive_features, *(c for c in (self.group_variable, self.sample_weight) if c)]
+
+
+def check_facet_keys(facet_values: Any, features: Sequence[str], where: str) -> None:
+    """The keys of ``facet_values`` (a mapping or a list of them) are sensitive features (cheap:
+    the values are matched against the data's groups when the check runs)."""
+    items = facet_values if isinstance(facet_values, (list, tuple)) else [facet_values]
+    for item in items:
+        for key in item if isinstance(item, Mapping) else ():
+            if key not in features:
+                raise SpecError(
+                    f"{where}: {key!r} is not a sensitive feature.{did_you_mean(str(key), features)} "
+                    f"Sensitive features: {', '.join(features)}"
+                )

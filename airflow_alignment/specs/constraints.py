@@ -46,7 +46,7 @@ FAIRNESS_KEYS: tuple[str, ...] = (
     "decide_on",
 )
 PERFORMANCE_KEYS: tuple[str, ...] = ("metric", "min", "max", "baseline", "name", "severity", "rationale", "decide_on")
-BIAS_KEYS = PERFORMANCE_KEYS
+BIAS_KEYS: tuple[str, ...] = (*PERFORMANCE_KEYS, "facet_values")
 BASELINE_KEYS: tuple[str, ...] = ("max_increase", "max_decrease")
 
 
@@ -68,6 +68,9 @@ class Constraint:
     :param severity: ``block`` or ``warn``.
     :param decide_on: ``estimate``, ``conservative`` or ``significant``.
     :param rationale: why the bound is what it is (shown in reports).
+    :param catalogue: (bias) the stage of the bias catalogue the metric is from:
+        ``pre_training`` or ``post_training`` (``None``: not a catalogue metric).
+    :param facet_values: (bias) the facet ``d`` of this constraint (``None``: the check's).
     """
 
     name: str
@@ -84,6 +87,8 @@ class Constraint:
     aggregate: str | None = None
     method: str | None = None
     agg: str | None = None
+    catalogue: str | None = None
+    facet_values: Any = None
 
     @property
     def bounds(self) -> dict[str, float | None]:
@@ -290,7 +295,7 @@ def _bias(raw: Any, here: str, stage: Stage, decide_on: str, severity: str, conf
         other = next((s for s in CATALOGUE if s != stage and isinstance(metric, str) and metric in CATALOGUE[s]), None)
         hint = f" ({metric!r} is a {other} metric)" if other else did_you_mean(str(metric), valid)
         raise SpecError(f"{here}.metric: unknown {stage} metric {metric!r}.{hint} Valid: {', '.join(valid)}")
-    spec["metric_name"], spec["metrics"] = metric, (metric,)
+    spec["metric_name"], spec["metrics"], spec["catalogue"] = metric, (metric,), stage
     _bounds(spec, here)
     info = valid[metric]
     if spec["min"] is not None and spec["max"] is not None and spec["min"] > spec["max"]:
