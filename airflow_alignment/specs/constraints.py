@@ -19,7 +19,7 @@ from typing import Any
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
 from airflow_alignment.results import Severity
-from airflow_alignment.specs.bias_metrics import CATALOGUE, Stage
+from airflow_alignment.specs.bias_metrics import CATALOGUE, FAIRLEARN_NAME_CLASHES, POST_TRAINING, Stage
 from airflow_alignment.specs.common import DECIDE_ON, check_severity, choice, is_number
 from airflow_alignment.specs.metrics import (
     AGGREGATES,
@@ -145,12 +145,28 @@ def _fairness(raw: Any, here: str, decide_on: str, severity: str, confidence: fl
             f"{here}: expected an object like {{'metric': 'demographic_parity_ratio', 'min': 0.8}}, "
             f"got {type(raw).__name__}"
         )
+    if is_catalogue_metric(raw.get("metric")):
+        return _bias(raw, here, "post_training", decide_on, severity, confidence)
     _known_keys(raw, FAIRNESS_KEYS, here)
     spec = {k: raw.get(k) for k in FAIRNESS_KEYS}
     _fairness_metric(spec, here)
     _bounds(spec, here)
     _meetable_fairness(spec, here)
     return _finish(spec, here, decide_on, severity, confidence, default_name=_default_name(spec))
+
+
+def is_catalogue_metric(metric: Any) -> bool:
+    """A fairness constraint's metric that is a post-training metric of the bias catalogue (``DI``,
+    ``DPPL``, AIF360's ``average_odds_difference``, ...), not a fairlearn name: it compares the
+    facet ``d`` with the rest of the data. fairlearn's names keep fairlearn's meaning
+    (:data:`~.bias_metrics.FAIRLEARN_NAME_CLASHES`)."""
+    return (
+        isinstance(metric, str)
+        and metric in POST_TRAINING
+        and metric not in FAIRLEARN_NAME_CLASHES
+        and metric not in METRICS
+        and metric not in NAMED_AGGREGATES
+    )
 
 
 def _fairness_metric(spec: dict[str, Any], here: str) -> None:
@@ -176,10 +192,9 @@ def _fairness_metric(spec: dict[str, Any], here: str) -> None:
         spec["metrics"] = (metric,)
     else:
         valid = list(NAMED_AGGREGATES) + list(METRICS)
-        raise SpecError(
-            f"{here}.metric: unknown metric {metric!r}.{did_you_mean(str(metric), valid)} "
-            f"Valid metrics: {', '.join(valid)}"
-        )
+        # the bias catalogue's names are suggested too, and listed in docs/bias-metrics.md
+        close = did_you_mean(str(metric), valid + [m for m in POST_TRAINING if is_catalogue_metric(m)])
+        raise SpecError(f"{here}.metric: unknown metric {metric!r}.{close} Valid metrics: {', '.join(valid)}")
     if spec["aggregate"] is None:
         raise SpecError(f"{here}.aggregate: {spec['metric_name']!r} needs an aggregate: one of {', '.join(AGGREGATES)}")
     spec["aggregate"] = choice(spec["aggregate"], AGGREGATES, f"{here}.aggregate")
@@ -285,6 +300,12 @@ def bias_constraints(
 def _bias(raw: Any, here: str, stage: Stage, decide_on: str, severity: str, confidence: float | None) -> Constraint:
     if not isinstance(raw, Mapping):
         raise SpecError(f"{here}: expected an object like {{'metric': 'DPL', 'max': 0.1}}, got {type(raw).__name__}")
+    for key in raw:
+        if key in ("aggregate", "method", "agg"):
+            raise SpecError(
+                f"{here}.{key}: {raw.get('metric')!r} compares the facet (facet_values) with the rest of the data "
+                f"as {CATALOGUE[stage][raw['metric']].library} does; remove {key!r}"
+            )
     _known_keys(raw, BIAS_KEYS, here)
     spec = {k: raw.get(k) for k in BIAS_KEYS}
     metric = spec["metric"]

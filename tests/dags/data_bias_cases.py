@@ -10,6 +10,7 @@ from airflow.sdk import DAG
 
 from airflow_alignment.io import FileSource, SqlSource
 from airflow_alignment.operators.bias import DataBiasCheckOperator
+from airflow_alignment.operators.fairness import FairnessCheckOperator
 from airflow_alignment.taskgroup import alignment_checks
 
 CONN = "bias_warehouse"
@@ -58,3 +59,22 @@ POLICY = {
 
 with DAG(dag_id="data_bias_policy", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
     alignment_checks(POLICY, data={"training": "{{ dag_run.conf['path'] }}"}, model="bias_model")
+
+# post-training metrics by their Clarify names, in a fairness check
+with DAG(dag_id="fairness_by_clarify_name", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    FairnessCheckOperator(
+        task_id="fairness",
+        data=FileSource("{{ dag_run.conf['path'] }}", batch_rows=700),
+        y_true="repaid",
+        y_pred="approved",
+        sensitive_features=["sex", "race"],
+        facet_values={"sex": "F"},
+        confidence=0.9,
+        n_boot=200,
+        constraints=[
+            {"metric": "DI", "min": 0.8, "rationale": "four-fifths rule"},
+            {"metric": "demographic_parity_ratio", "min": 0.5},
+            {"metric": "RD", "max": 0.2, "facet_values": [{"sex": "F", "race": "B"}], "name": "RD_black_women"},
+            {"metric": "GE", "max": 0.5, "severity": "warn"},
+        ],
+    )

@@ -51,8 +51,10 @@ def judge(
     draws = _draws(counts, stage, confidence, n_boot, random_state)
     assertions, values = [], {}
     for constraint in constraints:
-        where = constraint.facet_values if constraint.facet_values is not None else facet_values
         name = constraint.metric_name
+        where = constraint.facet_values if constraint.facet_values is not None else facet_values
+        if CATALOGUE[stage][name].scope != "facet":
+            where = None  # compares every group, or every row: no facet
         value = bias_metrics.evaluate(counts, [name], stage=stage, facet_values=where, **params)[name]
         replicates = None
         if draws is not None and value.value is not None:
