@@ -276,3 +276,24 @@ def test_operator_arguments_are_checked_when_the_dag_is_parsed():
     with pytest.raises(SpecError, match=r"DataBiasCheckOperator\.data: no data source given"):
         build(data=None)
     build(constraints="{{ var.json.bias_constraints }}")  # templated: checked at run time
+
+
+@pytest.mark.airflow
+def test_templated_constraints_and_facet_are_checked_when_the_task_runs(airflow_home, tmp_path):
+    frame = _training()
+    path = tmp_path / "training.parquet"
+    frame.to_parquet(path)
+    dag = load_dag(TEST_DAGS / "data_bias_cases.py", "data_bias_templated")
+    conf = {"path": str(path), "facet": "M", "constraints": [{"metric": "DPL", "min": -0.2, "max": 0.2}]}
+    run = dag.test(run_conf=conf)
+    assert task_states(run) == {"bias": "success"}
+    result = checked(xcom_value(run, "bias"))
+    expected = evaluate(
+        frame, label="repaid", sensitive_features="sex", facet_values={"sex": "M"}, constraints=conf["constraints"]
+    )
+    assert result["assertions"][0]["observed"] == pytest.approx(expected.assertions[0].observed, abs=1e-15)
+    assert result["assertions"][0]["details"]["facet_values"] == {"sex": "M"}
+    bad = dag.test(run_conf={**conf, "constraints": [{"metric": "DI", "min": 0.8}]})
+    assert task_states(bad) == {"bias": "failed"}
+    error = checked(xcom_value(bad, "bias"))
+    assert error["status"] == "error" and "unknown pre_training metric 'DI'" in error["summary"]

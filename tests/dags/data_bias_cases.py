@@ -78,3 +78,14 @@ with DAG(dag_id="fairness_by_clarify_name", schedule=None, start_date=datetime(2
             {"metric": "GE", "max": 0.5, "severity": "warn"},
         ],
     )
+
+# constraints and the facet rendered from the run's conf when the task runs
+with DAG(dag_id="data_bias_templated", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    DataBiasCheckOperator(
+        task_id="bias",
+        data="{{ dag_run.conf['path'] }}",
+        label="repaid",
+        sensitive_features="sex",
+        facet_values='{"sex": "{{ dag_run.conf[\'facet\'] }}"}',
+        constraints="{{ dag_run.conf['constraints'] | tojson }}",
+    )
