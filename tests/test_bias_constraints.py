@@ -12,7 +12,7 @@ from airflow_alignment.engines.bias import counts as bias_counts
 from airflow_alignment.engines.bias import metrics as bias_metrics
 from airflow_alignment.engines.binary import cells
 from airflow_alignment.engines.fairness import evaluate
-from airflow_alignment.exceptions import SpecError
+from airflow_alignment.exceptions import DataError, SpecError
 from airflow_alignment.specs import FairnessSpec
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 
@@ -198,3 +198,14 @@ def test_fairness_operator_judges_clarify_names_on_a_file_read_in_batches(airflo
     assert by_name["RD_black_women"]["observed"] == pytest.approx(rd.value, abs=1e-12)
     assert by_name["GE"]["details"]["facet_values"] is None  # every row's benefit: no facet
     assert result["summary"].startswith("DI = ")
+
+
+def test_only_catalogue_constraints_leave_no_group_out_for_its_size():
+    """min_group_size (30 by default) is about fairlearn's aggregates; Clarify's DI reads every row."""
+    spec = {k: v for k, v in BASE.items() if k != "min_group_size"}
+    result = evaluate(THIRTY, **spec, constraints=[{"metric": "DI", "min": 0.4}])
+    assert result.assertions[0].observed == pytest.approx(0.5, abs=1e-15) and result.status == "passed"
+    with pytest.raises(DataError, match="every group has fewer than min_group_size=30 rows"):
+        evaluate(
+            THIRTY, **spec, constraints=[{"metric": "DI", "min": 0.4}, {"metric": "demographic_parity_ratio", "min": 0}]
+        )

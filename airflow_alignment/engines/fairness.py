@@ -28,6 +28,7 @@ Importing this module is cheap: numpy, pandas and fairlearn load when ``evaluate
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +145,8 @@ def evaluate(
         sample_weight=spec.sample_weight,
         missing_groups=spec.missing_groups,
     )
-    views = grouped.views(inputs, spec)
+    # with only Clarify / AIF360 constraints, no group is too small: they read every row
+    views = grouped.views(inputs, spec if spec.judged_by_groups else dataclasses.replace(spec, min_group_size=0))
     values = {view.key: grouped.metric_values(view, inputs, spec.reported) for view in views}
     confidence = spec.confidence
     by_facet, catalogue = _catalogue_assertions(df, spec, found)
