@@ -31,6 +31,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_alignment.operators.drift",
                     "airflow_alignment.operators.fairness",
                     "airflow_alignment.operators.performance",
+                    "airflow_alignment.operators.bias",
                     "airflow_alignment.operators.gate",
                 ],
             }

@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow_alignment import deprecated_alias
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
+from airflow_alignment.operators.bias import DataBiasCheckOperator
 from airflow_alignment.operators.drift import DriftCheckOperator
 from airflow_alignment.operators.expectations import ExpectationsCheckOperator
 from airflow_alignment.operators.fairness import FairnessCheckOperator
@@ -17,6 +18,7 @@ __all__ = [
     "AlignmentCheckFailed",
     "AlignmentCheckOperator",
     "AlignmentGateOperator",
+    "DataBiasCheckOperator",
     "DriftCheckOperator",
     "ExpectationsCheckOperator",
     "FairnessCheckOperator",
