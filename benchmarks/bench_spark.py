@@ -70,7 +70,7 @@ def child(path: str, t_start: float) -> None:
     from airflow_alignment.spark import counts
     from airflow_alignment.spark import drift as spark_drift
     from airflow_alignment.spark.session import session
-    from airflow_alignment.spark.source import SparkSource
+    from airflow_alignment.io.spark_source import SparkSource
 
     current, reference = SparkSource(CONN_ID, table="predictions"), SparkSource(CONN_ID, table="reference")
     fair_args = {

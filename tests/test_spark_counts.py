@@ -22,8 +22,8 @@ import pytest
 from airflow_alignment.engines import fairness, performance
 from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.spark import counts
-from airflow_alignment.spark.source import SparkSource
 from tests.conftest import checked
 from tests.test_cells import DP, EO, assert_same, make_data, strip
 

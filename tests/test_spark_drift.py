@@ -18,8 +18,8 @@ from scipy.stats import ks_2samp
 
 from airflow_alignment.engines import drift as engine
 from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.spark import drift
-from airflow_alignment.spark.source import SparkSource
 from tests.conftest import checked
 from tests.test_cells import assert_same, strip
 from tests.test_spark_counts import rows_to_driver

@@ -10,8 +10,8 @@ import pytest
 
 from airflow_alignment.engines import expectations as engine
 from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.spark import expectations
-from airflow_alignment.spark.source import SparkSource
 from tests.conftest import checked
 from tests.test_cells import assert_same, strip
 from tests.test_spark_counts import DATA, KINDS, TABLE, N, rows_to_driver, spark  # noqa: F401 - the fixture

@@ -12,8 +12,8 @@ import pytest
 from sklearn import metrics
 
 from airflow_alignment.exceptions import DataError
+from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.spark import scores
-from airflow_alignment.spark.source import SparkSource
 from tests.test_spark_counts import DATA, KINDS, TABLE, rows_to_driver, spark  # noqa: F401 - the fixture
 
 ROWS = DATA[DATA["score"].notna()]

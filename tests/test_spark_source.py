@@ -17,8 +17,8 @@ import sys
 import pytest
 
 from airflow_alignment.exceptions import SourceUnavailableError, SpecError
+from airflow_alignment.io.spark_source import SparkSource, name_parts, quote_name
 from airflow_alignment.spark import session as sessions
-from airflow_alignment.spark.source import SparkSource, name_parts, quote_name
 from tests.sqlservers import free_port
 
 
@@ -77,7 +77,7 @@ def test_templated_fields_render_in_airflow():
 
 def test_importing_the_source_loads_no_heavy_library():
     code = (
-        "import sys, json; import airflow_alignment.spark.source; "
+        "import sys, json; import airflow_alignment.io.spark_source; "
         "print(json.dumps(sorted(m for m in ('pyspark', 'pandas', 'numpy', 'grpc', 'pyarrow') if m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,7 +1,11 @@
 """Spark as the engine: checks on data that lives in Spark, counted where it lives.
 
-- :mod:`.source`: :class:`~.source.SparkSource`, a table or query behind an Airflow
-  connection (cheap to import: DAG files build it at parse time);
+The source itself, :class:`~airflow_alignment.io.spark_source.SparkSource`, lives in
+:mod:`airflow_alignment.io` (cheap to import: DAG files and policies build it at parse time).
+This package reads it:
+
+- :mod:`.backend`: the Spark backend of the source registry, registered on import (the task
+  base imports this package, so every operator and sensor reads a SparkSource);
 - :mod:`.session`: Spark sessions from Airflow connections (``spark_connect``, ``spark`` with
   a local master), Spark's errors as ours;
 - :mod:`.frames`: the source's rows as a lazy Spark DataFrame (quoted names, bound values,
@@ -14,3 +18,9 @@
 
 Only this package imports pyspark, inside its functions.
 """
+
+from __future__ import annotations
+
+from airflow_alignment.spark.backend import SPARK, SparkBackend
+
+__all__ = ["SPARK", "SparkBackend"]

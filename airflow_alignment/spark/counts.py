@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import DataError
 from airflow_alignment.io.cells import CellKeys
+from airflow_alignment.io.spark_source import SparkSource, quote
 from airflow_alignment.spark.frames import dataframe
 from airflow_alignment.spark.session import functions, spark_errors
-from airflow_alignment.spark.source import SparkSource, quote
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame
 
     from airflow_alignment.engines.binary.cells import CellTable
@@ -55,11 +56,17 @@ def cell_table(
     :raises DataError: a missing column, a score or weight column that is not numeric, an
         infinite score.
     """
+    cell_keys = CellKeys.of(list(features), y_true, y_pred, y_score, threshold, sample_weight)
+    return cells.build(summed_cells(source, cell_keys, **rows), cell_keys, source=str(source))
+
+
+def summed_cells(source: SparkSource, cell_keys: CellKeys, **rows: Any) -> pd.DataFrame:
+    """The summed cells frame (:mod:`airflow_alignment.io.cells`) of :func:`cell_table`, as the
+    Spark backend's ``count_cells`` returns it."""
     import pandas as pd
 
-    features = list(features)
-    cell_keys = CellKeys.of(features, y_true, y_pred, y_score, threshold, sample_weight)
     keys, prediction, thresholded = cell_keys.columns, cell_keys.prediction, cell_keys.thresholded
+    threshold, sample_weight = cell_keys.threshold, cell_keys.sample_weight
     frame = dataframe(source, cell_keys.read, **rows)
     types = dict(frame.dtypes)
     F = functions(frame)
@@ -99,7 +106,7 @@ def cell_table(
         table[cells.WEIGHT_MISSING] = table[cells.WEIGHT_MISSING].astype(bool)
         for col in ("__w__", cells.WEIGHT_SQ, cells.WEIGHT_MIN):
             table[col] = pd.to_numeric(table[col]).astype(float)
-    return cells.build(table, cell_keys, source=str(source))
+    return table
 
 
 def group_counts(

@@ -1,7 +1,7 @@
 """Drift of a Spark source: the same statistics as the pandas path, from counts made in Spark.
 
 :func:`evaluate` is :func:`airflow_alignment.engines.drift.evaluate` for two
-:class:`~airflow_alignment.spark.source.SparkSource`: each feature is reduced inside Spark to
+:class:`~airflow_alignment.io.spark_source.SparkSource`: each feature is reduced inside Spark to
 the counts :mod:`airflow_alignment.engines._drift_stats` reads (a :class:`Binned`), and the
 engine's own report, judging and summary take it from there. What comes back to the worker:
 
@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines import _drift_stats as stats
 from airflow_alignment.engines import drift as engine
 from airflow_alignment.exceptions import DataError, SpecError, preview
+from airflow_alignment.io.spark_source import SparkSource, quote
 from airflow_alignment.limits import MAX_GROUPS
 from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
 from airflow_alignment.spark.counts import NUMERIC_TYPES
 from airflow_alignment.spark.frames import dataframe, require
 from airflow_alignment.spark.session import functions, one_partition_window, spark_errors, window_spec
-from airflow_alignment.spark.source import SparkSource, quote
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,18 +49,29 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from airflow_alignment.engines._drift_stats import Binned
+    from airflow_alignment.io.window import Window
+    from airflow_alignment.specs.drift import DriftSpec
 
 # ``scipy.stats.ks_2samp``'s method="auto": exact p-values up to this many values per side.
 KS_EXACT_MAX_N = 10_000
 
 
 def evaluate(
-    reference: SparkSource, current: SparkSource, *, check_name: str | None = None, **options: Any
+    reference: SparkSource,
+    current: SparkSource,
+    spec: DriftSpec | None = None,
+    *,
+    window: Window | None = None,
+    check_name: str | None = None,
+    source: str | None = None,
+    reference_source: str | None = None,
+    **options: Any,
 ) -> CheckResult:
-    """Compare ``current`` with ``reference`` inside Spark and judge the drift; ``options`` as
-    for :func:`airflow_alignment.engines.drift.evaluate` (``features``, ``bins``, ``psi_block``,
-    ``bounds``, ``prediction``, ...). The result equals that function's on the same rows, but
-    ``data``: ``{source, rows, columns, fingerprint: null}`` (no fingerprint of a Spark table).
+    """Compare ``current`` (its rows inside ``window``) with ``reference`` inside Spark and
+    judge the drift; ``spec`` or its fields as ``options``, ``source`` / ``reference_source``
+    as for :func:`airflow_alignment.engines.drift.evaluate`. The result equals that function's
+    on the same rows, but ``data``: ``{source, rows, columns, fingerprint: null}`` (no
+    fingerprint of a Spark table).
 
     :raises SpecError: a bad option; ``sensitive_features`` (not computed in Spark yet).
     :raises DataError: a missing column, an empty side, a feature numeric on one side only,
@@ -68,7 +79,10 @@ def evaluate(
     """
 
     started, t0 = utcnow(), time.perf_counter()
-    spec = engine.validate_spec(**options)
+    if spec is None:
+        spec = engine.validate_spec(**options)
+    elif options:
+        raise TypeError(f"evaluate(): give a DriftSpec or its fields ({', '.join(options)}), not both")
     if spec.sensitive_features:
         raise SpecError(
             "sensitive_features: the selection-rate drift of a SparkSource is not computed in Spark yet; "
@@ -79,7 +93,7 @@ def evaluate(
     compared = names + ([spec.prediction] if spec.prediction else [])
     for frame, src, where in ((ref_all, reference, "reference"), (cur_all, current, "current")):
         require(frame, compared, src, what=f"{where} column")
-    ref, cur = dataframe(reference, compared), dataframe(current, compared)
+    ref, cur = dataframe(reference, compared), dataframe(current, compared, window=window)
     kinds = _kinds(ref, cur, compared, spec)
     ref_sums, cur_sums = _summary(ref, kinds, reference), _summary(cur, kinds, current)
     for sums, src in ((ref_sums, reference), (cur_sums, current)):
@@ -101,25 +115,18 @@ def evaluate(
         {a.details["feature"] for a in assertions if a.success is False and "feature" in a.details}
     )
     metrics["columns_not_compared"] = not_compared
-    metrics["settings"] = {
-        k: spec[k]
-        for k in (
-            "bins",
-            "psi_warn",
-            "psi_block",
-            "ks_alpha",
-            "chi2_alpha",
-            "selection_rate_max_change",
-            "min_group_size",
-        )
-    }
-    metrics["settings"]["epsilon"] = stats.EPSILON
+    metrics["settings"] = {**spec.settings, "epsilon": stats.EPSILON}
     data = {
-        "source": str(current),
+        "source": source or str(current),
         "rows": cur_sums["rows"],
         "columns": compared,
         "fingerprint": None,
-        "reference": {"source": str(reference), "rows": ref_sums["rows"], "columns": compared, "fingerprint": None},
+        "reference": {
+            "source": reference_source or str(reference),
+            "rows": ref_sums["rows"],
+            "columns": compared,
+            "fingerprint": None,
+        },
     }
     return CheckResult(
         check=check_name or "drift",

@@ -1,7 +1,7 @@
 """Great Expectations on a Spark source, run by GX's Spark execution engine inside Spark.
 
 :func:`evaluate` is :func:`airflow_alignment.engines.expectations.evaluate` for a
-:class:`~airflow_alignment.spark.source.SparkSource`: the same specs, the same judging, the
+:class:`~airflow_alignment.io.spark_source.SparkSource`: the same specs, the same judging, the
 same result but ``data`` (``fingerprint`` is ``null``, as for SQL sources). GX gets the
 source's lazy DataFrame (:func:`~.frames.dataframe`, ``NaN`` read as missing) through a
 ``spark`` data source (``persist=False``: GX would cache the whole table otherwise) and
@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import expectations as engine
 from airflow_alignment.exceptions import DataError
+from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.results import CheckResult, utcnow
 from airflow_alignment.spark.frames import dataframe, require, row_count
 from airflow_alignment.spark.session import is_connect, spark_errors
-from airflow_alignment.spark.source import SparkSource
 from airflow_alignment.specs.common import check_severity
 
 if TYPE_CHECKING:

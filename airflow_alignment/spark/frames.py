@@ -1,4 +1,4 @@
-"""The rows of a :class:`~airflow_alignment.spark.source.SparkSource` as a Spark DataFrame.
+"""The rows of a :class:`~airflow_alignment.io.spark_source.SparkSource` as a Spark DataFrame.
 
 Everything here is lazy: :func:`dataframe` builds a plan (the table, its ``where``, the time
 window, the needed columns) that Spark runs where the data lives when a count is asked of it.
@@ -18,8 +18,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.exceptions import DataError, did_you_mean, preview
+from airflow_alignment.io.spark_source import SparkSource, name_parts, quote, quote_name
 from airflow_alignment.spark.session import functions, session, spark_errors
-from airflow_alignment.spark.source import SparkSource, name_parts, quote, quote_name
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.exceptions import DataError
+from airflow_alignment.io.spark_source import SparkSource, quote
 from airflow_alignment.spark.counts import NUMERIC_TYPES
 from airflow_alignment.spark.frames import dataframe
 from airflow_alignment.spark.session import functions, one_partition_window, spark_errors, window_spec
-from airflow_alignment.spark.source import SparkSource, quote
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -35,7 +35,7 @@ from airflow_alignment.exceptions import AlignmentError, DataError, SourceUnavai
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from airflow_alignment.spark.source import SparkSource
+    from airflow_alignment.io.spark_source import SparkSource
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """``SparkSource``: a table or a query behind an Airflow connection to Spark.
 
 Cheap to import (no pyspark): DAG files build sources at parse time, and Airflow renders their
-templated fields before the task runs. Everything that talks to Spark lives in the sibling
-modules and imports pyspark inside its functions.
+templated fields before the task runs. Everything that talks to Spark lives in
+:mod:`airflow_alignment.spark` (its backend, :class:`~airflow_alignment.spark.backend.SparkBackend`,
+reads a SparkSource for every check) and imports pyspark inside its functions.
 """
 
 from __future__ import annotations
