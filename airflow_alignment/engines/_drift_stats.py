@@ -60,7 +60,7 @@ class Binned:
     ks: tuple[float, float] | None = None
 
 
-def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
+def numeric(ref: pd.Series, cur: pd.Series, bins: int, ks_method: str = "auto") -> Binned:
     """Bin a numeric feature on reference quantiles; run the two-sample KS test."""
     import numpy as np
 
@@ -108,7 +108,7 @@ def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
 
         with warnings.catch_warnings():  # "exact calculation unsuccessful, switching to asymp": its own choice
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = ks_2samp(r, c)
+            res = ks_2samp(r, c, method=ks_method)
         out.ks = (float(res.statistic), float(res.pvalue))
     else:
         out.notes.append("no KS test: one side has no non-missing value")

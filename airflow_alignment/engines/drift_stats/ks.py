@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from airflow_alignment.specs.drift import KS_METHODS, KSMethod
 
 if TYPE_CHECKING:
     import numpy as np
 
 
-KSMethod = Literal["auto", "exact", "asymp"]
-KS_METHODS: tuple[str, ...] = ("auto", "exact", "asymp")
 MAX_AUTO_N = 10_000  # scipy's rule: 'auto' is exact when both samples have at most this many values
 _EXACT_LIMIT = 2**62  # (n + m)^2 below it: the gaps are computed exactly in int64
 _SEARCH_SHARE = 0.25  # distinct values up to this share of all values: searches beat one merge
