@@ -151,3 +151,15 @@ checks:
     (tmp_path / "bad.yaml").write_text(text.replace("method: auto", "method: wasserstien"))
     with pytest.raises(SpecError, match=r"checks\[0\]\.method: unknown drift method 'wasserstien'"):
         load_policy(tmp_path / "bad.yaml")
+
+
+def test_a_column_of_ids_stores_at_most_max_bins_with_the_rest_merged():
+    from airflow_alignment.limits import MAX_BINS
+
+    ref = pd.DataFrame({"id": [f"r{i}" for i in range(3000)] + ["common"] * 500})
+    cur = pd.DataFrame({"id": [f"r{i}" for i in range(1500)] + ["common"] * 100})
+    block = checked(evaluate(ref, cur)).metrics["methods"]["features"]["id"]
+    bins = block["bins"]
+    assert len(bins) == MAX_BINS and bins[-1]["bin"] == f"(other {3001 - (MAX_BINS - 1):,} bins)"
+    assert sum(b["reference"] for b in bins) == 3500 and sum(b["current"] for b in bins) == 1600
+    assert {"bin": "common", "reference": 500, "current": 100} in bins  # the largest bins are kept

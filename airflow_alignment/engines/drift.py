@@ -38,7 +38,7 @@ from airflow_alignment.engines.drift_stats.compare import (
 from airflow_alignment.engines.drift_stats.samples import categorical_sample, numeric_sample
 from airflow_alignment.exceptions import DataError, did_you_mean, preview
 from airflow_alignment.io.frames import require_columns, require_one_type, require_rows
-from airflow_alignment.limits import MAX_GROUPS
+from airflow_alignment.limits import MAX_BINS, MAX_GROUPS
 from airflow_alignment.results import Assertion, CheckResult, status_from_assertions, utcnow
 from airflow_alignment.specs.drift import BOUND_KEYS, TESTS, DriftSpec, FeatureBound
 
@@ -101,7 +101,7 @@ def evaluate(
     assertions = [a for name in compared for a in _judge(name, reports[name], methods[name], spec)]
     metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
     verdict = dataset_verdict({n: methods[n] for n in names}, *([spec.drift_share] if spec.drift_share else []))
-    metrics["methods"] = {"dataset": verdict.to_dict(), "features": {n: f.to_dict() for n, f in methods.items()}}
+    metrics["methods"] = {"dataset": verdict.to_dict(), "features": {n: _stored(f) for n, f in methods.items()}}
     if spec.drift_share is not None:
         assertions.append(_dataset_assertion(verdict, spec))
     if spec.prediction:
@@ -198,6 +198,25 @@ def _methods(ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSp
         missing_share_max=spec.missing_share_max,
         infinite_share_max=spec.infinite_share_max,
     )
+
+
+def _stored(feature: FeatureDrift) -> dict[str, Any]:
+    """The feature as the result stores it: at most ``MAX_BINS`` bins, the ones with the fewest
+    rows merged into one ``(other N bins)`` bin (a column of ids must not bloat the result)."""
+    out = feature.to_dict()
+    bins = out["bins"]
+    if len(bins) > MAX_BINS:
+        by_rows = sorted(range(len(bins)), key=lambda i: -(bins[i]["reference"] + bins[i]["current"]))
+        keep = sorted(by_rows[: MAX_BINS - 1])
+        rest = [bins[i] for i in by_rows[MAX_BINS - 1 :]]
+        out["bins"] = [bins[i] for i in keep] + [
+            {
+                "bin": f"(other {len(rest):,} bins)",
+                "reference": sum(b["reference"] for b in rest),
+                "current": sum(b["current"] for b in rest),
+            }
+        ]
+    return out
 
 
 def _judge(name: str, report: dict[str, Any], feature: FeatureDrift, spec: DriftSpec) -> list[Assertion]:

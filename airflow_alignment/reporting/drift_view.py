@@ -33,9 +33,9 @@ from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting._drift_templates import DRIFT_TEMPLATES
+from airflow_alignment.reporting._format import fmt
 from airflow_alignment.reporting._templates import TEMPLATES
 from airflow_alignment.reporting.charts import STATUS_COLOURS
-from airflow_alignment.reporting.html import fmt
 from airflow_alignment.specs.drift import TESTS
 
 METHOD_NAMES = {
