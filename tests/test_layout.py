@@ -177,6 +177,7 @@ PUBLIC = [
     "DataExpectationsOperator",
     "DriftCheckOperator",
     "DriftSpec",
+    "EstimatedFairnessOperator",
     "ExpectationsCheckOperator",
     "ExpectationsSensor",
     "ExpectationsSpec",

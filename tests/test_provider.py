@@ -55,6 +55,7 @@ def test_public_surface():
         "AlignmentCheckOperator",
         "AlignmentGateOperator",
         "DriftCheckOperator",
+        "EstimatedFairnessOperator",
         "ExpectationsCheckOperator",
         "FairnessCheckOperator",
         "PerformanceCheckOperator",

@@ -8,6 +8,7 @@ from typing import Any
 from airflow_alignment import deprecated_alias
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
 from airflow_alignment.operators.drift import DriftCheckOperator
+from airflow_alignment.operators.estimated import EstimatedFairnessOperator
 from airflow_alignment.operators.expectations import ExpectationsCheckOperator
 from airflow_alignment.operators.fairness import FairnessCheckOperator
 from airflow_alignment.operators.gate import AlignmentGateOperator
@@ -18,6 +19,7 @@ __all__ = [
     "AlignmentCheckOperator",
     "AlignmentGateOperator",
     "DriftCheckOperator",
+    "EstimatedFairnessOperator",
     "ExpectationsCheckOperator",
     "FairnessCheckOperator",
     "PerformanceCheckOperator",
