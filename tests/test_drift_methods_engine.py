@@ -78,6 +78,13 @@ def test_default_method_keeps_the_psi_bands_and_reports_the_dataset_verdict(fram
     dataset = result.metrics["methods"]["dataset"]
     assert dataset["judged"] == 2 and dataset["drift_share"] == 0.5  # reported, not judged
     assert dataset["drifted_features"] == (["income"] if by_name(result)["psi(income)"].observed > 0.25 else [])
+    # the engine's own tests, not computed twice: the same numbers in both blocks, equal to scipy
+    income, city = result.metrics["features"]["income"], result.metrics["features"]["city"]
+    blocks = result.metrics["methods"]["features"]
+    assert blocks["income"]["results"]["ks"]["value"] == income["ks_pvalue"]
+    assert income["ks_pvalue"] == ks_2samp(ref["income"], cur["income"].dropna()).pvalue
+    assert blocks["city"]["results"]["chi2"]["statistic"] == city["chi2"]
+    assert set(blocks["income"]["results"]) == {"psi", "ks"} and blocks["income"]["method"] == "psi"
 
 
 def test_drift_share_judges_the_dataset(frames):

@@ -31,6 +31,7 @@ from airflow_alignment.engines.drift_stats.compare import (
     CATEGORICAL_METHODS,
     NUMERIC_METHODS,
     FeatureDrift,
+    MethodResult,
     compare,
     dataset_verdict,
     map_columns,
@@ -40,7 +41,7 @@ from airflow_alignment.exceptions import DataError, did_you_mean, preview
 from airflow_alignment.io.frames import require_columns, require_one_type, require_rows
 from airflow_alignment.limits import MAX_BINS, MAX_GROUPS
 from airflow_alignment.results import Assertion, CheckResult, status_from_assertions, utcnow
-from airflow_alignment.specs.drift import BOUND_KEYS, TESTS, DriftSpec, FeatureBound
+from airflow_alignment.specs.drift import BOUND_KEYS, DEFAULT_THRESHOLDS, TESTS, DriftSpec, FeatureBound
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,7 +98,7 @@ def evaluate(
     compared = names + ([spec.prediction] if spec.prediction else [])
     kinds = {name: _kind(reference[name], current[name], name, spec) for name in compared}
     reports = {name: _compare(reference[name], current[name], kinds[name], spec) for name in compared}
-    methods = map_columns(lambda n: _methods(reference[n], current[n], kinds[n], n, spec), compared)
+    methods = map_columns(lambda n: _methods(reference[n], current[n], kinds[n], n, spec, reports[n]), compared)
     assertions = [a for name in compared for a in _judge(name, reports[name], methods[name], spec)]
     metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
     verdict = dataset_verdict({n: methods[n] for n in names}, *([spec.drift_share] if spec.drift_share else []))
@@ -174,12 +175,15 @@ def _compare(ref: pd.Series, cur: pd.Series, kind: str, spec: DriftSpec) -> dict
     return stats.report(binned)
 
 
-def _methods(ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSpec) -> FeatureDrift:
+def _methods(
+    ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSpec, report: dict[str, Any]
+) -> FeatureDrift:
     """The drift methods of ``spec.method`` on one feature (:mod:`.drift_stats`); with ``psi``,
-    PSI and the engine's test (KS for numbers, chi-square for categories)."""
+    PSI and the engine's own test from ``report`` (KS for numbers, chi-square for categories:
+    not computed twice)."""
     make = categorical_sample if kind == "categorical" else numeric_sample
     if spec.method == "psi":
-        asked: Any = ["psi", "chi2" if kind == "categorical" else "ks"]
+        asked: Any = ["psi"]
     else:
         asked = spec.method
         applies = NUMERIC_METHODS | {"z"} if kind == "numeric" else CATEGORICAL_METHODS
@@ -188,7 +192,7 @@ def _methods(ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSp
                 f"method {asked}: none applies to the {kind} feature {name!r}; add one of "
                 f"{', '.join(sorted(applies))}, or use method='auto'"
             )
-    return compare(
+    feature = compare(
         make(ref),
         make(cur),
         methods_=asked,
@@ -198,6 +202,12 @@ def _methods(ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSp
         missing_share_max=spec.missing_share_max,
         infinite_share_max=spec.infinite_share_max,
     )
+    if spec.method == "psi":
+        test, alpha = ("chi2", spec.chi2_alpha) if kind == "categorical" else ("ks", spec.ks_alpha)
+        p, statistic = report[f"{test}_pvalue"], report["chi2" if test == "chi2" else "ks_statistic"]
+        bound = alpha if alpha is not None else DEFAULT_THRESHOLDS[test]
+        feature.results[test] = MethodResult(test, p, bound, None if p is None else p < bound, statistic)
+    return feature
 
 
 def _stored(feature: FeatureDrift) -> dict[str, Any]:
