@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "alignment_checks": "airflow_alignment.taskgroup",
     "AlignmentGateOperator": "airflow_alignment.operators.gate",
+    "DataBiasCheckOperator": "airflow_alignment.operators.bias",
     "DriftCheckOperator": "airflow_alignment.operators.drift",
     "EstimatedFairnessOperator": "airflow_alignment.operators.estimated",
     "ExpectationsCheckOperator": "airflow_alignment.operators.expectations",
@@ -41,6 +42,7 @@ _LAZY: dict[str, str] = {
     "ExpectationsSpec": "airflow_alignment.specs",
     "FairnessSpec": "airflow_alignment.specs",
     "PerformanceSpec": "airflow_alignment.specs",
+    "DataBiasSpec": "airflow_alignment.specs",
 }
 # old name -> the name it became (still importable, with a DeprecationWarning)
 _DEPRECATED: dict[str, str] = {"DataExpectationsOperator": "ExpectationsCheckOperator"}
@@ -49,6 +51,8 @@ __all__ = [
     "AlignmentGateOperator",
     "AlignmentNotifier",
     "CheckResult",
+    "DataBiasCheckOperator",
+    "DataBiasSpec",
     "DataExpectationsOperator",
     "DriftCheckOperator",
     "DriftSpec",
@@ -72,6 +76,7 @@ __all__ = [
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load in __getattr__
     from airflow_alignment.io.sources import FileSource, SqlSource
     from airflow_alignment.notifications import AlignmentNotifier
+    from airflow_alignment.operators.bias import DataBiasCheckOperator
     from airflow_alignment.operators.drift import DriftCheckOperator
     from airflow_alignment.operators.estimated import EstimatedFairnessOperator
     from airflow_alignment.operators.expectations import DataExpectationsOperator, ExpectationsCheckOperator

@@ -56,7 +56,7 @@ from airflow_alignment.exceptions import SpecError, did_you_mean
 from airflow_alignment.io import FORMATS, as_source
 from airflow_alignment.limits import MAX_POLICY_BYTES, MAX_POLICY_DEPTH, MAX_POLICY_VALUES
 from airflow_alignment.results import DEFAULT_SEVERITY
-from airflow_alignment.specs import DriftSpec, ExpectationsSpec, FairnessSpec, PerformanceSpec
+from airflow_alignment.specs import DataBiasSpec, DriftSpec, ExpectationsSpec, FairnessSpec, PerformanceSpec
 from airflow_alignment.specs.common import check_seed
 from airflow_alignment.specs.labelled import check_options
 
@@ -68,6 +68,7 @@ SPECS: dict[str, type] = {
     "fairness": FairnessSpec,
     "drift": DriftSpec,
     "performance": PerformanceSpec,
+    "data_bias": DataBiasSpec,
 }
 KINDS = tuple(SPECS)
 # ...and where its data comes from: the format of the data, the baseline result, the reference data.
@@ -76,6 +77,7 @@ DATA_KEYS: dict[str, tuple[str, ...]] = {
     "fairness": ("baseline",),
     "drift": ("reference",),
     "performance": ("baseline",),
+    "data_bias": ("baseline",),
 }
 
 
@@ -532,7 +534,9 @@ def _kind_values(kind: str, spec: dict[str, Any], here: str) -> None:
         for i, feature in enumerate(features if isinstance(features, list) else []):
             _column(feature, f"{here}.sensitive_features[{i}]")
     if "pos_label" in spec:
-        _label(spec["pos_label"], f"{here}.pos_label")
+        several = kind == "data_bias" and isinstance(spec["pos_label"], list)  # Clarify's positive label values
+        for label in spec["pos_label"] if several else [spec["pos_label"]]:
+            _label(label, f"{here}.pos_label")
     threshold = spec.get("threshold")
     if threshold is not None and (
         isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold)
@@ -566,6 +570,12 @@ def _validate_kind(kind: str, spec: dict[str, Any], severity: str, here: str) ->
             if "reference" not in spec:
                 raise SpecError("reference: required (the training data or the approved baseline's data)")
             DriftSpec.build(**options, severity=severity)
+            return
+        if kind == "data_bias":
+            for key in ("label", "sensitive_features", "constraints"):
+                if key not in spec:
+                    raise SpecError(f"{key}: required")
+            DataBiasSpec(**options, severity=severity)
             return
         for column in ("y_true",) + (("sensitive_features",) if kind == "fairness" else ()):
             if column not in spec:

@@ -32,6 +32,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_alignment.operators.estimated",
                     "airflow_alignment.operators.fairness",
                     "airflow_alignment.operators.performance",
+                    "airflow_alignment.operators.bias",
                     "airflow_alignment.operators.gate",
                 ],
             }

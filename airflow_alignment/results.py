@@ -24,7 +24,7 @@ Status = Literal["passed", "warned", "failed", "error"]
 Severity = Literal["block", "warn"]
 #: the severity of a check, constraint or expectation that names none
 DEFAULT_SEVERITY: Severity = "block"
-Kind = Literal["expectations", "fairness", "drift", "performance", "gate"]
+Kind = Literal["expectations", "fairness", "drift", "performance", "data_bias", "gate"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 SEVERITIES: tuple[str, ...] = get_args(Severity)

@@ -18,6 +18,7 @@ from airflow.sdk import TaskGroup
 
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.operators.base import AlignmentCheckOperator
+from airflow_alignment.operators.bias import DataBiasCheckOperator
 from airflow_alignment.operators.drift import DriftCheckOperator
 from airflow_alignment.operators.expectations import ExpectationsCheckOperator
 from airflow_alignment.operators.fairness import FairnessCheckOperator
@@ -30,6 +31,7 @@ _OPERATORS: dict[str, type[AlignmentCheckOperator]] = {
     "fairness": FairnessCheckOperator,
     "drift": DriftCheckOperator,
     "performance": PerformanceCheckOperator,
+    "data_bias": DataBiasCheckOperator,
 }
 
 

@@ -62,7 +62,11 @@ def alignment_existing_dag_adoption():
         >> train()
         >> alignment_checks(
             policy="policies/lending.yaml",
-            data={"applications": DATA_DIR + "/applications.parquet", "predictions": DATA_DIR + "/predictions.parquet"},
+            data={
+                "applications": DATA_DIR + "/applications.parquet",
+                "training": DATA_DIR + "/applications.parquet",  # the labelled data the model learns from
+                "predictions": DATA_DIR + "/predictions.parquet",
+            },
             model="credit-risk-adoption",
         )
         >> deploy()

@@ -1,8 +1,9 @@
 """Lending pipeline template: data, training and deployment governed by an alignment policy.
 
-generate applications -> train and predict -> alignment checks (policies/lending.yaml:
-data quality, fairness, performance) -> gate -> deploy (copies the model into a model registry
-folder).
+generate applications -> data quality -> training-data bias -> train and predict -> fairness,
+performance -> gate -> deploy (copies the model into a model registry folder). The checks and
+the gate are those of ``policies/lending.yaml``; the data checks run before training, so a model
+is never trained on broken or biased labels.
 
 Where the data and the registry live: ``ALIGNMENT_SAMPLE_DATA`` and ``ALIGNMENT_MODEL_REGISTRY``,
 each a local folder (default: under ``$AIRFLOW_HOME``) or an object storage URI such as
@@ -12,6 +13,10 @@ before the ``@`` holds the credentials). Workers that share no disk need a URI.
 - The default run trains the fairness-mitigated model: every check passes, the gate approves,
   the model is deployed, and the approval is published as an event of the asset
   ``alignment/lending/credit-risk`` (the ``alignment_deploy_on_approval`` DAG runs on it).
+- The training data's labels are checked for bias before training (``training_data_bias``:
+  Clarify's class imbalance, difference in label proportions and KL divergence of women's
+  against men's labels, ``docs/operators/data-bias-check.md``). The sample's labels are
+  balanced: the bias it documents is in the features, which only the model's check sees.
 - Trigger with ``{"variant": "plain"}`` to train the unmitigated model: it fails the four-fifths
   rule and equalized odds, the gate rejects it and ``deploy`` is skipped.
 - Warnings (for example a group's true positive rate under 0.6) go to a person: the gate waits
@@ -34,6 +39,7 @@ HOME = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
 DATA_DIR = os.environ.get("ALIGNMENT_SAMPLE_DATA", os.path.join(HOME, "alignment-sample-data"))
 REGISTRY = os.environ.get("ALIGNMENT_MODEL_REGISTRY", os.path.join(HOME, "model-registry"))
 FEATURES = ["income", "debt_to_income", "employment_years", "credit_score", "age"]
+TRAIN_ROWS = 14_000  # the first rows train the model; the rest are the holdout it is judged on
 RUN_FOLDER = "{{ ti.xcom_pull(task_ids='generate_applications') }}"
 
 
@@ -56,8 +62,11 @@ def alignment_lending_pipeline():
 
         folder = ObjectStoragePath(DATA_DIR) / "lending-pipeline" / safe_segment(run_id)
         folder.mkdir(parents=True, exist_ok=True)
+        applications = lending_applicants(20_000, seed=7)
         with (folder / "applications.parquet").open("wb") as out:
-            lending_applicants(20_000, seed=7).to_parquet(out, index=False)
+            applications.to_parquet(out, index=False)
+        with (folder / "training.parquet").open("wb") as out:
+            applications.iloc[:TRAIN_ROWS].to_parquet(out, index=False)
         return str(folder)
 
     @task
@@ -74,7 +83,7 @@ def alignment_lending_pipeline():
         run_folder = ObjectStoragePath(folder)
         with (run_folder / "applications.parquet").open("rb") as data:
             applications = pd.read_parquet(data)
-        train, holdout = applications.iloc[:14_000], applications.iloc[14_000:]
+        train, holdout = applications.iloc[:TRAIN_ROWS], applications.iloc[TRAIN_ROWS:]
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
         model.fit(train[FEATURES], train["repaid"])
         if params["variant"] == "mitigated":
@@ -107,12 +116,17 @@ def alignment_lending_pipeline():
         policy="policies/lending.yaml",
         data={
             "applications": RUN_FOLDER + "/applications.parquet",
+            "training": RUN_FOLDER + "/training.parquet",
             "predictions": RUN_FOLDER + "/predictions.parquet",
         },
         model="credit-risk",
         review=True,
     )
-    trained >> checks >> deploy(trained)
+    # the data checks run before training, the model's after it; the gate waits for all of them
+    data_checks = [checks.get_child_by_label(name) for name in ("applications_quality", "training_data_bias")]
+    model_checks = [checks.get_child_by_label(name) for name in ("fairness", "performance")]
+    folder >> data_checks[0] >> data_checks[1] >> trained >> model_checks
+    checks >> deploy(trained)
 
 
 alignment_lending_pipeline()

@@ -13,8 +13,9 @@ import sys
 import pandas as pd
 import pytest
 
-from airflow_alignment.engines.bias import catalogue, counts, metrics
+from airflow_alignment.engines.bias import counts, metrics
 from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.specs import bias_metrics as catalogue
 
 
 def _rows(sex: str, cells: dict[tuple[int, int], int]) -> list[tuple[str, int, int]]:

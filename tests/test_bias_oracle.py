@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_alignment.engines.bias import catalogue
 from airflow_alignment.engines.bias import counts as bias_counts
 from airflow_alignment.engines.bias import formulas as bf
 from airflow_alignment.engines.bias import metrics as bias_metrics
-from airflow_alignment.engines.bias.catalogue import BiasValue
+from airflow_alignment.specs import bias_metrics as catalogue
+from airflow_alignment.specs.bias_metrics import BiasValue
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-12

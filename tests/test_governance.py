@@ -221,6 +221,24 @@ def test_the_overview_links_each_models_dossier(world):
 
 
 @pytest.mark.airflow
+def test_the_home_dashboard_summary(world):
+    plugins = _get(world, "/api/v2/plugins").json()["plugins"]
+    ours = next(p for p in plugins if p["name"] == "airflow_alignment")
+    (app,) = ours["react_apps"]
+    assert app["destination"] == "dashboard" and app["bundle_url"] == "/alignment/static/dashboard.js"
+    script = _get(world, app["bundle_url"])
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert 'new URL("../overview?compact=1", import.meta.url)' in script.text
+    assert "globalThis.AirflowPlugin = AlignmentSummary" in script.text
+    assert world["client"].get(app["bundle_url"]).status_code == 401  # behind Airflow's auth like every page
+    page = _get(world, "/alignment/overview?compact=1")
+    assert page.status_code == 200 and 'href="/plugin/alignment-overview" target="_top"' in page.text
+    assert "overview-credit" in page.text and "Waiting for a person" not in page.text
+    restricted = _get(world, "/alignment/overview?compact=1", user="restricted").text
+    assert "churn" not in restricted and "credit" in restricted
+
+
+@pytest.mark.airflow
 def test_the_overview_is_in_airflows_navigation(world):
     plugins = _get(world, "/api/v2/plugins").json()["plugins"]
     ours = next(p for p in plugins if p["name"] == "airflow_alignment")

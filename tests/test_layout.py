@@ -45,6 +45,8 @@ LAZY_OWN_IMPORTS = {
     ("airflow_alignment.plugin", "airflow_alignment.plugin._plugin"),
     # the command line sets Airflow's log level before anything imports Airflow
     ("airflow_alignment.__main__", "airflow_alignment.cli"),
+    # the bias formulas import numpy at module top; their judging is imported when a DAG is parsed
+    ("airflow_alignment.engines.bias.judge", "airflow_alignment.engines.bias.metrics"),
 }
 
 
@@ -174,6 +176,8 @@ PUBLIC = [
     "AlignmentGateOperator",
     "AlignmentNotifier",
     "CheckResult",
+    "DataBiasCheckOperator",
+    "DataBiasSpec",
     "DataExpectationsOperator",
     "DriftCheckOperator",
     "DriftSpec",
@@ -201,6 +205,7 @@ def test_the_public_names_are_pinned():
     assert sorted(airflow_alignment.__all__) == PUBLIC
     assert sorted(airflow_alignment.engines.__all__) == [
         "decide_gate",
+        "evaluate_data_bias",
         "evaluate_drift",
         "evaluate_expectations",
         "evaluate_fairness",

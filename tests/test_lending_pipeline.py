@@ -13,7 +13,12 @@ from airflow_alignment.store.baselines import baseline_key
 from tests.conftest import DAGS, checked, load_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.airflow
-CHECKS = ("alignment.applications_quality", "alignment.fairness", "alignment.performance")
+CHECKS = (
+    "alignment.applications_quality",
+    "alignment.training_data_bias",
+    "alignment.fairness",
+    "alignment.performance",
+)
 
 
 def _assertion(result, name):
@@ -24,9 +29,21 @@ def test_mitigated_model_is_approved_twice_and_compared_with_the_last_approved(a
     store = ArtifactStore(airflow_home / "alignment")
     dag = load_dag(DAGS / "alignment_lending_pipeline.py", "alignment_lending_pipeline")
 
+    # the data checks run before training: quality, then the training labels' bias
+    tasks = dag.task_dict
+    assert tasks["alignment.applications_quality"].upstream_task_ids == {"generate_applications"}
+    assert tasks["alignment.training_data_bias"].upstream_task_ids == {"alignment.applications_quality"}
+    assert tasks["train_and_predict"].upstream_task_ids == {"generate_applications", "alignment.training_data_bias"}
+    assert tasks["alignment.fairness"].upstream_task_ids == {"train_and_predict"}
+    assert tasks["alignment.gate"].upstream_task_ids == set(CHECKS)
+
     first = dag.test()
     states = task_states(first)
     assert {t: states[t] for t in CHECKS} == dict.fromkeys(CHECKS, "success")
+    bias = checked(xcom_value(first, "alignment.training_data_bias"))
+    assert bias["kind"] == "data_bias" and bias["data"]["rows"] == 14_000  # the training rows only
+    assert {a["name"] for a in bias["assertions"]} == {"CI", "DPL", "KL"}
+    assert abs(_assertion(bias, "DPL")["observed"]) < 0.05 and "ci" in _assertion(bias, "DPL")["details"]
     assert states["alignment.gate"] == "success" and states["deploy"] == "success"
     deployed = xcom_value(first, "deploy")
     assert os.path.exists(os.path.join(deployed, "model.pkl"))
@@ -77,7 +94,12 @@ def test_deploy_on_approval_reads_the_event_extra(airflow_home):
     extra = xcom_value(run, "promote")
     assert extra["verdict"] == "approved" and extra["policy"]["name"] == "lending"
     assert extra["run_id"] == approved.run_id
-    assert {c["check"] for c in extra["checks"]} == {"applications_quality", "fairness", "performance"}
+    assert {c["check"] for c in extra["checks"]} == {
+        "applications_quality",
+        "training_data_bias",
+        "fairness",
+        "performance",
+    }
 
 
 def test_existing_dag_adopts_the_policy_with_one_line(airflow_home):

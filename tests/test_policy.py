@@ -22,7 +22,7 @@ def _raw():
 def test_the_lending_policy_loads_with_owners_rationale_and_a_hash():
     policy = load_policy(str(LENDING))
     assert (policy.name, policy.version) == ("lending", "1.0")
-    assert [c.name for c in policy.checks] == ["applications_quality", "fairness", "performance"]
+    assert [c.name for c in policy.checks] == ["applications_quality", "training_data_bias", "fairness", "performance"]
     fairness = policy.check("fairness")
     assert fairness.owner == "fairness-board@bank.example"
     assert any("1607.4(D)" in r for r in fairness.references)
@@ -36,7 +36,7 @@ def test_hash_ignores_formatting_and_follows_content():
     reformatted = "# a comment\n" + text.replace('version: "1.0"', "version:    '1.0'")
     assert load_policy(reformatted).sha256 == load_policy(str(LENDING)).sha256
     changed = _raw()
-    changed["checks"][1]["constraints"][0]["min"] = 0.85
+    changed["checks"][2]["constraints"][0]["min"] = 0.85
     assert load_policy(changed).sha256 != load_policy(str(LENDING)).sha256
     assert load_policy(_raw()).sha256 == canonical_sha256(_raw())
 
@@ -54,8 +54,8 @@ def _with(path, value):
     ("raw", "message"),
     [
         (
-            _with(["checks", 1, "constraints", 0, "min"], "ten"),
-            "checks[1].constraints[0].min: expected a number, got 'ten'",
+            _with(["checks", 2, "constraints", 0, "min"], "ten"),
+            "checks[2].constraints[0].min: expected a number, got 'ten'",
         ),
         (
             _with(["checks", 2, "constraints", 0, "min"], "ten"),
@@ -64,26 +64,26 @@ def _with(path, value):
         (_with(["checks", 0, "expectatons"], []), "checks[0].expectatons: unknown key. Did you mean 'expectations'?"),
         (_with(["ownr"], "x"), "ownr: unknown key. Did you mean 'owner'?"),
         (
-            _with(["checks", 1, "kind"], "fairnes"),
-            "checks[1].kind: expected one of expectations, fairness, drift, "
-            "performance, got 'fairnes'. Did you mean 'fairness'?",
+            _with(["checks", 2, "kind"], "fairnes"),
+            "checks[2].kind: expected one of expectations, fairness, drift, "
+            "performance, data_bias, got 'fairnes'. Did you mean 'fairness'?",
         ),
-        (_with(["checks", 1, "severity"], "fatal"), "checks[1].severity: expected 'block' or 'warn', got 'fatal'"),
+        (_with(["checks", 2, "severity"], "fatal"), "checks[2].severity: expected 'block' or 'warn', got 'fatal'"),
         (
-            _with(["checks", 1, "name"], "applications_quality"),
-            "checks[1].name: 'applications_quality' is already the name of checks[0]",
+            _with(["checks", 2, "name"], "applications_quality"),
+            "checks[2].name: 'applications_quality' is already the name of checks[0]",
         ),
-        (_with(["checks", 1, "name"], "fair ness"), "checks[1].name: 'fair ness' becomes a task id"),
+        (_with(["checks", 2, "name"], "fair ness"), "checks[2].name: 'fair ness' becomes a task id"),
         (_with(["checks", 0, "expectations"], [{"kwargs": {}}]), "checks[0].expectations[0]: missing 'type'"),
         (
-            _with(["checks", 1, "constraints", 0, "metric"], "demographic_parity_rato"),
-            "checks[1].constraints[0].metric: unknown metric 'demographic_parity_rato'. "
+            _with(["checks", 2, "constraints", 0, "metric"], "demographic_parity_rato"),
+            "checks[2].constraints[0].metric: unknown metric 'demographic_parity_rato'. "
             "Did you mean 'demographic_parity_ratio'",
         ),
         (_with(["checks"], []), "checks: expected a non-empty list of checks"),
         (_with(["defaults", "min_grup_size"], 5), "defaults.min_grup_size: unknown key. Did you mean 'min_group_size'"),
         (_with(["version"], None), "version: required"),
-        (_with(["checks", 1, "data"], None), "checks[1].data: required"),
+        (_with(["checks", 2, "data"], None), "checks[2].data: required"),
     ],
 )
 def test_validation_messages_give_the_path_and_the_problem(raw, message):

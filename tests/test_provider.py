@@ -54,6 +54,7 @@ def test_public_surface():
         "AlignmentCheckFailed",
         "AlignmentCheckOperator",
         "AlignmentGateOperator",
+        "DataBiasCheckOperator",
         "DriftCheckOperator",
         "EstimatedFairnessOperator",
         "ExpectationsCheckOperator",

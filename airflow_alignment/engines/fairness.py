@@ -28,16 +28,19 @@ Importing this module is cheap: numpy, pandas and fairlearn load when ``evaluate
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import fairness_groups as grouped
-from airflow_alignment.engines.binary import judging
+from airflow_alignment.engines.bias import counts as bias_counts
+from airflow_alignment.engines.bias import judge as bias_judge
+from airflow_alignment.engines.binary import cells, judging
 from airflow_alignment.engines.binary.cells import CellTable, describe_data, needs_rows
 from airflow_alignment.engines.binary.inputs import check_table, prepare
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.io.frames import require_columns
-from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
+from airflow_alignment.results import Assertion, CheckResult, status_from_assertions, utcnow
 from airflow_alignment.specs.common import DECIDE_ON
 from airflow_alignment.specs.constraints import Constraint, fairness_constraints
 from airflow_alignment.specs.fairness import FairnessSpec
@@ -142,13 +145,19 @@ def evaluate(
         sample_weight=spec.sample_weight,
         missing_groups=spec.missing_groups,
     )
-    views = grouped.views(inputs, spec)
+    # with only Clarify / AIF360 constraints, no group is too small: they read every row
+    views = grouped.views(inputs, spec if spec.judged_by_groups else dataclasses.replace(spec, min_group_size=0))
     values = {view.key: grouped.metric_values(view, inputs, spec.reported) for view in views}
     confidence = spec.confidence
+    by_facet, catalogue = _catalogue_assertions(df, spec, found)
     assertions = [
-        grouped.judge(constraint, view, values[view.key], confidence, found)
+        assertion
         for constraint in spec.constraints
-        for view in views
+        for assertion in (
+            [by_facet[constraint.name]]
+            if constraint.catalogue
+            else [grouped.judge(constraint, view, values[view.key], confidence, found) for view in views]
+        )
     ]
     scope = f"on {inputs.rows:,} rows, {int(views[0].included.sum())} groups of {', '.join(spec.features)}"
     return CheckResult(
@@ -158,11 +167,59 @@ def evaluate(
         severity=spec.severity,  # type: ignore[arg-type]
         summary=judging.summary(assertions, "fairness", scope),
         assertions=assertions,
-        metrics=grouped.metrics_block(views, values, inputs, found, confidence, _settings(spec)),
+        metrics={**grouped.metrics_block(views, values, inputs, found, confidence, _settings(spec)), **catalogue},
         data=data,
         started_at=started,
         duration_s=round(time.perf_counter() - t0, 6),
     )
+
+
+def _catalogue_assertions(
+    df: pd.DataFrame | CellTable, spec: FairnessSpec, found: judging.Baseline
+) -> tuple[dict[str, Assertion], dict[str, Any]]:
+    """The constraints on the bias catalogue's post-training metrics (``DI``, ``DPPL``, ...), judged
+    on the facet against the rest by :mod:`.bias.judge`: ``({name: assertion}, metrics block)``.
+
+    Their counts are the cell table of every group (``min_group_size`` leaves none out: Clarify's
+    metrics read every row); missing sensitive values are dropped with ``missing_groups="drop"``
+    and refused otherwise."""
+    constraints = spec.judged_by_facet
+    if not constraints:
+        return {}, {}
+    if isinstance(df, CellTable):
+        table = df
+    else:
+        frame = df.dropna(subset=spec.features) if spec.missing_groups == "drop" else df
+        table = cells.from_frame(
+            frame,
+            features=spec.features,
+            y_true=spec.y_true,
+            y_pred=spec.y_pred,
+            y_score=spec.y_score,
+            threshold=spec.threshold,
+            sample_weight=spec.sample_weight,
+        )
+    counts = bias_counts.from_cells(table, facets=spec.features, positive_labels=[spec.pos_label])
+    assertions, values = bias_judge.judge(
+        counts,
+        constraints,
+        stage="post_training",
+        facet_values=spec.facet_values,
+        params={},
+        confidence=spec.confidence,
+        n_boot=spec.n_boot,
+        random_state=spec.random_state,
+        baseline=found,
+    )
+    block = {
+        a.name: {
+            "value": values[a.name].value,
+            "reason": values[a.name].reason,
+            "facet_values": a.details["facet_values"],
+        }
+        for a in assertions
+    }
+    return {a.name: a for a in assertions}, {"catalogue": block}
 
 
 def _spec(spec: FairnessSpec | None, options: dict[str, Any]) -> FairnessSpec:
@@ -188,6 +245,7 @@ def _settings(spec: FairnessSpec) -> dict[str, Any]:
         "marginal": spec.marginal,
         "sample_weight": spec.sample_weight,
         "random_state": spec.random_state,
+        "facet_values": spec.facet_values,
     }
 
 

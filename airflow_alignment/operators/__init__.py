@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow_alignment import deprecated_alias
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
+from airflow_alignment.operators.bias import DataBiasCheckOperator
 from airflow_alignment.operators.drift import DriftCheckOperator
 from airflow_alignment.operators.estimated import EstimatedFairnessOperator
 from airflow_alignment.operators.expectations import ExpectationsCheckOperator
@@ -18,6 +19,7 @@ __all__ = [
     "AlignmentCheckFailed",
     "AlignmentCheckOperator",
     "AlignmentGateOperator",
+    "DataBiasCheckOperator",
     "DriftCheckOperator",
     "EstimatedFairnessOperator",
     "ExpectationsCheckOperator",

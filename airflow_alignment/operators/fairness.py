@@ -36,6 +36,10 @@ class FairnessCheckOperator(FairnessTask, AlignmentCheckOperator):
     :param sample_weight: column of sample weights.
     :param missing_groups: ``error`` (default), ``drop`` or ``as_group`` for rows whose
         sensitive feature is missing.
+    :param facet_values: the facet (e.g. ``{"sex": "F"}``) of constraints on SageMaker Clarify's
+        and AIF360's post-training metrics by name (``{"metric": "DI", "min": 0.8}``), which
+        compare the facet with the rest of the data; a constraint's own ``facet_values``
+        overrides it.
     :param policy: an alignment policy; with ``check=`` the arguments above come from that
         check of the policy. With ``model=`` too, baseline constraints compare with the last
         approved run (see :class:`AlignmentCheckOperator`).

@@ -41,8 +41,20 @@ EXTERNAL_VIEWS = [
 ]
 
 
+# Airflow's home dashboard shows React app plugins only: ours renders the compact overview
+REACT_APPS = [
+    {
+        "name": "Alignment summary",
+        "bundle_url": _BASE + "/static/dashboard.js",
+        "destination": "dashboard",
+        "url_route": "alignment-summary",
+    },
+]
+
+
 class AlignmentPlugin(AirflowPlugin):
     name = "airflow_alignment"
     fastapi_apps: ClassVar[list[dict[str, Any]]] = [{"app": app, "url_prefix": URL_PREFIX, "name": "Alignment"}]
     external_views = EXTERNAL_VIEWS
+    react_apps = REACT_APPS
     operator_extra_links: ClassVar[list[Any]] = [AlignmentReportLink()]

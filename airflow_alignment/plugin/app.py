@@ -40,11 +40,12 @@ from airflow.api_fastapi.core_api.security import (
     requires_access_dag,
 )
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from airflow_alignment.plugin import overview as overview_data
 from airflow_alignment.plugin import reader
+from airflow_alignment.plugin.dashboard import DASHBOARD_JS
 from airflow_alignment.reporting import dossier, html
 from airflow_alignment.store.artifacts import ArtifactStore
 from airflow_alignment.store.index import RUN_FOLDER
@@ -201,9 +202,27 @@ def history_page(dag_id: DagId, store: Store, before: Before, limit: Limit = 30)
 
 @app.get("/overview", response_class=HTMLResponse)
 def overview_page(
-    store: Store, user: User, policy: Filter = None, owner: Filter = None, verdict: Filter = None
+    store: Store,
+    user: User,
+    policy: Filter = None,
+    owner: Filter = None,
+    verdict: Filter = None,
+    compact: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
-    return _page(html.render_overview(_overview(store, user, policy, owner, verdict)))
+    data = _overview(store, user, policy, owner, verdict)
+    if compact:  # the home dashboard's summary (plugin/dashboard.py)
+        return _page(html.render_overview_summary(data, full_page=root_path() + "/plugin/alignment-overview"))
+    return _page(html.render_overview(data))
+
+
+@app.get("/static/dashboard.js")
+def dashboard_js() -> Response:
+    """The dashboard's React app plugin: an iframe of ``/overview?compact=1``."""
+    return Response(
+        DASHBOARD_JS,
+        media_type="text/javascript",
+        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @app.get("/models/{policy}/{model}/dossier", response_class=HTMLResponse)

@@ -274,6 +274,22 @@ pre.policy { background: var(--soft); padding: 10px; border-radius: 6px; white-s
 {% endblock %}
 """
 
+_OVERVIEW_SUMMARY = """{% extends "base.html" %}
+{% block body %}
+<h1><a href="{{ full_page }}" target="_top">Alignment</a></h1>
+<p class="muted" id="counts">{{ o.models | length }} model(s){% for v, n in counts %} · <span class="badge b-{{ v }}">{{ verdict_text.get(v, v) }}</span> {{ n.count }}{% endfor %}{% if o.reviews %} · <strong>{{ o.reviews | length }} review(s) waiting</strong>{% endif %}</p>
+{% if rows %}
+<table id="models">
+{% for r in rows[:shown] %}<tr><td><strong>{{ r.model }}</strong> <span class="muted">{{ r.policy_name or "" }}</span></td>
+<td><a href="{{ r.run_url }}" target="_top"><span class="badge b-{{ r.verdict }}">{{ verdict_text.get(r.verdict, r.verdict) }}</span></a></td>
+<td class="num">{{ r.when }}</td><td>{{ r.sparkline | safe }}</td></tr>
+{% endfor %}
+</table>
+{% if rows | length > shown %}<p class="muted"><a href="{{ full_page }}" target="_top">all {{ rows | length }} models</a></p>{% endif %}
+{% else %}<p class="muted">No gate decision about a model yet.</p>{% endif %}
+{% endblock %}
+"""
+
 _MESSAGE = """{% extends "base.html" %}
 {% block body %}
 <h1>{{ title }}</h1>
@@ -288,5 +304,6 @@ TEMPLATES = {
     "history.html": _HISTORY,
     "message.html": _MESSAGE,
     "overview.html": _OVERVIEW,
+    "overview_summary.html": _OVERVIEW_SUMMARY,
     "dossier.html": _DOSSIER,
 }

@@ -161,6 +161,14 @@ def render_overview(overview: Mapping[str, Any]) -> str:
         run_url, policy_url?, owner_url?}], reviews: [{subject, dag_id, run_id, created_at,
         url}], counts: {verdict: {count, url}}, filters, all_url, json_url}``.
     """
+    rows, counts = _overview_rows(overview), _verdict_counts(overview)
+    return _template("overview.html").render(title="Alignment overview", o=overview, rows=rows, counts=counts)
+
+
+SUMMARY_MODELS = 6
+
+
+def _overview_rows(overview: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for row in overview.get("models", []):
         approved = row.get("last_approved")
@@ -177,11 +185,29 @@ def render_overview(overview: Mapping[str, Any]) -> str:
                 "sparkline": _sparkline(row.get("sparkline", [])),
             }
         )
-    counts = sorted(
+    return rows
+
+
+def _verdict_counts(overview: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(
         (overview.get("counts") or {}).items(),
         key=lambda kv: list(VERDICT_TEXT).index(kv[0]) if kv[0] in VERDICT_TEXT else len(VERDICT_TEXT),
     )
-    return _template("overview.html").render(title="Alignment overview", o=overview, rows=rows, counts=counts)
+
+
+def render_overview_summary(overview: Mapping[str, Any], full_page: str) -> str:
+    """The overview's compact form for Airflow's home dashboard: the counts per verdict, the
+    reviews waiting, the models with the newest decisions; links open ``full_page`` (the
+    overview in Airflow's navigation) and the runs in the whole window."""
+    rows = sorted(_overview_rows(overview), key=lambda r: r.get("run_after") or "", reverse=True)
+    return _template("overview_summary.html").render(
+        title="Alignment summary",
+        o=overview,
+        rows=rows,
+        counts=_verdict_counts(overview),
+        full_page=full_page,
+        shown=SUMMARY_MODELS,
+    )
 
 
 def render_dossier(dossier: Mapping[str, Any]) -> str:

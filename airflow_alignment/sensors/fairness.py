@@ -53,7 +53,7 @@ class FairnessFeedbackSensor(FairnessTask, AlignmentSensor):
         interval's end, else now.
     :param baseline: a stored result (path or URI of its JSON) for baseline constraints
         (templated); default the last approved run of ``policy`` and ``model``.
-    :param pos_label, confidence, n_boot, decide_on, marginal, sample_weight, missing_groups,
+    :param pos_label, confidence, n_boot, decide_on, marginal, sample_weight, missing_groups, facet_values,
         random_state: as for ``FairnessCheckOperator``.
     """
 

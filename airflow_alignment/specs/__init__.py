@@ -6,6 +6,7 @@ One frozen dataclass per kind, validated when it is made (``SpecError`` names th
 - :class:`FairnessSpec`: per-group metrics and fairness constraints;
 - :class:`PerformanceSpec`: model-quality constraints on the whole data;
 - :class:`DriftSpec`: reference against current data, with PSI bands per feature;
+- :class:`DataBiasSpec`: pre-training bias of labelled data (Clarify's metrics of a facet);
 
 with the parts fairness and performance share: :class:`LabelColumns` (which column plays which
 role), :class:`JudgingOptions` (severity, ``decide_on``, the bootstrap) and :class:`Constraint`.
@@ -15,6 +16,7 @@ Nothing here imports anything heavy: specs are checked when a DAG file is parsed
 
 from __future__ import annotations
 
+from airflow_alignment.specs.bias import DataBiasSpec
 from airflow_alignment.specs.constraints import Constraint
 from airflow_alignment.specs.drift import DriftSpec, FeatureBound
 from airflow_alignment.specs.expectations import ExpectationsSpec
@@ -24,6 +26,7 @@ from airflow_alignment.specs.performance import PerformanceSpec
 
 __all__ = [
     "Constraint",
+    "DataBiasSpec",
     "DriftSpec",
     "ExpectationsSpec",
     "FairnessSpec",

@@ -19,6 +19,7 @@ from typing import Any
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
 from airflow_alignment.results import Severity
+from airflow_alignment.specs.bias_metrics import CATALOGUE, FAIRLEARN_NAME_CLASHES, POST_TRAINING, Stage
 from airflow_alignment.specs.common import DECIDE_ON, check_severity, choice, is_number
 from airflow_alignment.specs.metrics import (
     AGGREGATES,
@@ -45,6 +46,7 @@ FAIRNESS_KEYS: tuple[str, ...] = (
     "decide_on",
 )
 PERFORMANCE_KEYS: tuple[str, ...] = ("metric", "min", "max", "baseline", "name", "severity", "rationale", "decide_on")
+BIAS_KEYS: tuple[str, ...] = (*PERFORMANCE_KEYS, "facet_values")
 BASELINE_KEYS: tuple[str, ...] = ("max_increase", "max_decrease")
 
 
@@ -66,6 +68,9 @@ class Constraint:
     :param severity: ``block`` or ``warn``.
     :param decide_on: ``estimate``, ``conservative`` or ``significant``.
     :param rationale: why the bound is what it is (shown in reports).
+    :param catalogue: (bias) the stage of the bias catalogue the metric is from:
+        ``pre_training`` or ``post_training`` (``None``: not a catalogue metric).
+    :param facet_values: (bias) the facet ``d`` of this constraint (``None``: the check's).
     """
 
     name: str
@@ -82,6 +87,8 @@ class Constraint:
     aggregate: str | None = None
     method: str | None = None
     agg: str | None = None
+    catalogue: str | None = None
+    facet_values: Any = None
 
     @property
     def bounds(self) -> dict[str, float | None]:
@@ -138,12 +145,28 @@ def _fairness(raw: Any, here: str, decide_on: str, severity: str, confidence: fl
             f"{here}: expected an object like {{'metric': 'demographic_parity_ratio', 'min': 0.8}}, "
             f"got {type(raw).__name__}"
         )
+    if is_catalogue_metric(raw.get("metric")):
+        return _bias(raw, here, "post_training", decide_on, severity, confidence)
     _known_keys(raw, FAIRNESS_KEYS, here)
     spec = {k: raw.get(k) for k in FAIRNESS_KEYS}
     _fairness_metric(spec, here)
     _bounds(spec, here)
     _meetable_fairness(spec, here)
     return _finish(spec, here, decide_on, severity, confidence, default_name=_default_name(spec))
+
+
+def is_catalogue_metric(metric: Any) -> bool:
+    """A fairness constraint's metric that is a post-training metric of the bias catalogue (``DI``,
+    ``DPPL``, AIF360's ``average_odds_difference``, ...), not a fairlearn name: it compares the
+    facet ``d`` with the rest of the data. fairlearn's names keep fairlearn's meaning
+    (:data:`~.bias_metrics.FAIRLEARN_NAME_CLASHES`)."""
+    return (
+        isinstance(metric, str)
+        and metric in POST_TRAINING
+        and metric not in FAIRLEARN_NAME_CLASHES
+        and metric not in METRICS
+        and metric not in NAMED_AGGREGATES
+    )
 
 
 def _fairness_metric(spec: dict[str, Any], here: str) -> None:
@@ -169,10 +192,9 @@ def _fairness_metric(spec: dict[str, Any], here: str) -> None:
         spec["metrics"] = (metric,)
     else:
         valid = list(NAMED_AGGREGATES) + list(METRICS)
-        raise SpecError(
-            f"{here}.metric: unknown metric {metric!r}.{did_you_mean(str(metric), valid)} "
-            f"Valid metrics: {', '.join(valid)}"
-        )
+        # the bias catalogue's names are suggested too, and listed in docs/bias-metrics.md
+        close = did_you_mean(str(metric), valid + [m for m in POST_TRAINING if is_catalogue_metric(m)])
+        raise SpecError(f"{here}.metric: unknown metric {metric!r}.{close} Valid metrics: {', '.join(valid)}")
     if spec["aggregate"] is None:
         raise SpecError(f"{here}.aggregate: {spec['metric_name']!r} needs an aggregate: one of {', '.join(AGGREGATES)}")
     spec["aggregate"] = choice(spec["aggregate"], AGGREGATES, f"{here}.aggregate")
@@ -261,6 +283,50 @@ def _meetable_performance(spec: dict[str, Any], here: str) -> None:
         raise SpecError(f"{here}.min: {low} cannot be met: {what}")
     if high is not None and high < 0:
         raise SpecError(f"{here}.max: {high} cannot be met: {what}")
+
+
+# -- bias (the Clarify / AIF360 catalogue) ---------------------------------------------------
+def bias_constraints(
+    constraints: Any, *, stage: Stage, decide_on: str, severity: str, confidence: float | None
+) -> tuple[Constraint, ...]:
+    """Constraints on metrics of the bias catalogue of ``stage`` (``{"metric": "CI", "max": 0.3}``)."""
+    return validate_list(
+        constraints,
+        lambda raw, here: _bias(raw, here, stage, decide_on, severity, confidence),
+        example="{'metric': 'DPL', 'min': -0.1, 'max': 0.1}",
+    )
+
+
+def _bias(raw: Any, here: str, stage: Stage, decide_on: str, severity: str, confidence: float | None) -> Constraint:
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{here}: expected an object like {{'metric': 'DPL', 'max': 0.1}}, got {type(raw).__name__}")
+    for key in raw:
+        if key in ("aggregate", "method", "agg"):
+            raise SpecError(
+                f"{here}.{key}: {raw.get('metric')!r} compares the facet (facet_values) with the rest of the data "
+                f"as {CATALOGUE[stage][raw['metric']].library} does; remove {key!r}"
+            )
+    _known_keys(raw, BIAS_KEYS, here)
+    spec = {k: raw.get(k) for k in BIAS_KEYS}
+    metric = spec["metric"]
+    if metric is None:
+        raise SpecError(f"{here}: missing 'metric' (e.g. 'CI' or 'DPL')")
+    valid = CATALOGUE[stage]
+    if not isinstance(metric, str) or metric not in valid:
+        other = next((s for s in CATALOGUE if s != stage and isinstance(metric, str) and metric in CATALOGUE[s]), None)
+        hint = f" ({metric!r} is a {other} metric)" if other else did_you_mean(str(metric), valid)
+        raise SpecError(f"{here}.metric: unknown {stage} metric {metric!r}.{hint} Valid: {', '.join(valid)}")
+    spec["metric_name"], spec["metrics"], spec["catalogue"] = metric, (metric,), stage
+    _bounds(spec, here)
+    info = valid[metric]
+    if spec["min"] is not None and spec["max"] is not None and spec["min"] > spec["max"]:
+        raise SpecError(f"{here}: min ({spec['min']}) is above max ({spec['max']}); no value can meet both")
+    what = f"{metric} lies between {info.low:g} and {info.high:g}"
+    if spec["min"] is not None and spec["min"] > info.high:
+        raise SpecError(f"{here}.min: {spec['min']} cannot be met: {what}")
+    if spec["max"] is not None and spec["max"] < info.low:
+        raise SpecError(f"{here}.max: {spec['max']} cannot be met: {what}")
+    return _finish(spec, here, decide_on, severity, confidence, default_name=metric)
 
 
 # -- shared -----------------------------------------------------------------------------------

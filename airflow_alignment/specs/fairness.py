@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
+from airflow_alignment.specs.bias import check_facet_keys
+from airflow_alignment.specs.bias_metrics import POST_TRAINING
 from airflow_alignment.specs.common import check_seed, column_list
 from airflow_alignment.specs.constraints import Constraint, fairness_constraints
 from airflow_alignment.specs.labelled import JudgingOptions, LabelColumns
@@ -28,6 +30,10 @@ class FairnessSpec(LabelColumns, JudgingOptions):
     :param missing_groups: ``error`` on missing values; ``drop`` leaves those rows out;
         ``as_group`` makes a missing sensitive value a group of its own.
     :param metrics: more metrics to report (names or callables ``f(y_true, y_pred)``).
+    :param facet_values: the facet ``d`` of the constraints on post-training metrics of the bias
+        catalogue by their Clarify or AIF360 names (``{"metric": "DI", "min": 0.8}``), e.g.
+        ``{"sex": "F"}``; a constraint's own ``facet_values`` overrides it
+        (``docs/fairness-engine.md``, "Clarify and AIF360 metrics").
     :raises SpecError: naming the field or the constraint's position.
     """
 
@@ -37,6 +43,7 @@ class FairnessSpec(LabelColumns, JudgingOptions):
     marginal: bool = False
     missing_groups: str = "error"
     metrics: Sequence[str | Callable[..., Any]] = field(default=(), metadata={"policy": False})
+    facet_values: Any = None
     #: name -> metric (a name, or a callable) of every metric the result reports
     reported: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -50,14 +57,48 @@ class FairnessSpec(LabelColumns, JudgingOptions):
         object.__setattr__(self, "sensitive_features", tuple(features))
         self.check_columns()
         check_seed(self.random_state)
-        object.__setattr__(self, "reported", _reported(constraints, self.metrics))
+        object.__setattr__(self, "reported", _reported(self.judged_by_groups, self.metrics))
         self.check_threshold()
         self._check_predictions()
+        self._check_catalogue(features)
+
+    @property
+    def judged_by_groups(self) -> tuple[Constraint, ...]:
+        """The constraints on fairlearn's metrics and aggregates (every group compared)."""
+        return tuple(c for c in self.constraints if c.catalogue is None)
+
+    @property
+    def judged_by_facet(self) -> tuple[Constraint, ...]:
+        """The constraints on the bias catalogue's metrics (the facet against the rest)."""
+        return tuple(c for c in self.constraints if c.catalogue is not None)
+
+    def _check_catalogue(self, features: list[str]) -> None:
+        """A catalogue constraint has predicted labels, a facet where it compares one, no strata."""
+        check_facet_keys(self.facet_values, features, "facet_values")
+        for i, c in enumerate(self.constraints):
+            if c.catalogue is None:
+                continue
+            where = f"constraints[{i}]"
+            if not self.counted:
+                raise SpecError(
+                    f"{where}: {c.metric_name} reads predicted labels: give y_pred, or y_score with a threshold"
+                )
+            if c.metric_name == "CDDPL":
+                raise SpecError(
+                    f"{where}: CDDPL is conditioned on strata (a group_variable), which a fairness check does not "
+                    "count; bound CDDL of the labels with DataBiasCheckOperator, or DPPL here"
+                )
+            check_facet_keys(c.facet_values, features, f"{where}.facet_values")
+            if POST_TRAINING[c.metric_name].scope == "facet" and c.facet_values is None and self.facet_values is None:
+                raise SpecError(
+                    f"{where}: {c.metric_name} compares a facet with the rest of the data: give facet_values, "
+                    f"e.g. facet_values={{{features[0]!r}: ...}} (on the check, or on the constraint)"
+                )
 
     def _check_predictions(self) -> None:
         """The metrics read have what they are computed from: predicted labels, or scores."""
         needs_labels = any(not (isinstance(m, str) and m in SCORE_METRICS) for m in self.reported.values())
-        if needs_labels and not self.counted:
+        if needs_labels and not self.counted and self.judged_by_groups:
             raise SpecError("give y_pred (a column of predicted labels), or y_score with a threshold")
         for name, metric in self.reported.items():
             if isinstance(metric, str) and metric in SCORE_METRICS and self.y_score is None:

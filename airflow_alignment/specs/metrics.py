@@ -46,7 +46,7 @@ AGGS: tuple[str, ...] = get_args(Agg)
 MissingGroups = Literal["error", "drop", "as_group"]
 MISSING_GROUPS: tuple[str, ...] = get_args(MissingGroups)
 # Keys of a fairness result's metrics block that are not metric names.
-RESERVED_KEYS: tuple[str, ...] = ("settings", "excluded_groups", "dropped_rows", "baseline", "marginal")
+RESERVED_KEYS: tuple[str, ...] = ("settings", "excluded_groups", "dropped_rows", "baseline", "marginal", "catalogue")
 # Metrics whose every value lies in [0, 1]: a bound outside cannot be met.
 UNIT_METRICS = frozenset(METRICS) - {"count", "log_loss"}
 

@@ -159,7 +159,7 @@ class FairnessTask(LabelledTask):
     engine = staticmethod(fairness.evaluate)
     required = ("y_true", "sensitive_features", "constraints")
     option_keys = ("decide_on", "confidence", "n_boot", "min_group_size", "missing_groups")
-    own_keys = ("sensitive_features", "marginal")
+    own_keys = ("sensitive_features", "marginal", "facet_values")
 
     def __init__(
         self,
@@ -183,6 +183,7 @@ class FairnessTask(LabelledTask):
         sample_weight: str | None = None,
         missing_groups: str | None = None,
         random_state: int | None = None,
+        facet_values: Any = None,
         policy: Any = None,
         check: str | None = None,
         **kwargs: Any,

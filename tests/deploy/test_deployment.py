@@ -27,7 +27,12 @@ pytestmark = pytest.mark.deploy
 
 LENDING, DEPLOY = "alignment_lending_pipeline", "alignment_deploy_on_approval"
 MONITORING, ARRIVAL = "alignment_monitoring", "alignment_data_arrival"
-CHECKS = ("alignment.applications_quality", "alignment.fairness", "alignment.performance")
+CHECKS = (
+    "alignment.applications_quality",
+    "alignment.training_data_bias",
+    "alignment.fairness",
+    "alignment.performance",
+)
 ARTIFACTS = ROOT / "test-artifacts" / "deploy"
 CHROMIUM = os.environ.get("ALIGNMENT_CHROMIUM", "/usr/bin/chromium")
 
@@ -85,7 +90,7 @@ def test_lending_pipeline_runs_on_two_workers_with_data_and_results_on_s3(cluste
     print(f"\n[deploy] cluster started in {cluster.started_in_s} s: {', '.join(cluster.services)}")
     data = f"sample-data/lending-pipeline/{segment(lending_run)}/"
     assert keys(cluster.s3, BUCKET, data) == [
-        data + n for n in ("applications.parquet", "model.pkl", "predictions.parquet")
+        data + n for n in ("applications.parquet", "model.pkl", "predictions.parquet", "training.parquet")
     ]
     registry = keys(cluster.s3, BUCKET, "model-registry/credit-risk/")
     assert f"model-registry/credit-risk/{segment(lending_run)}/model.pkl" in registry
@@ -110,6 +115,7 @@ def test_lending_pipeline_runs_on_two_workers_with_data_and_results_on_s3(cluste
     latest = read_json(cluster, "alignment/baselines/lending/credit-risk/latest.json")
     assert latest["run_id"] == lending_run and set(latest["results"]) == {
         "applications_quality",
+        "training_data_bias",
         "fairness",
         "performance",
     }
@@ -122,6 +128,7 @@ def test_lending_pipeline_runs_on_two_workers_with_data_and_results_on_s3(cluste
         ("alignment.fairness", 1, "passed"),
         ("alignment.gate", 1, "passed"),
         ("alignment.performance", 1, "passed"),
+        ("alignment.training_data_bias", 1, "passed"),
     ]
     assert next(r for r in records if r["kind"] == "gate")["verdict"] == "approved"
 
@@ -135,7 +142,7 @@ def test_the_approval_is_an_asset_event_that_runs_the_deploy_dag(cluster: Cluste
     assert extra["verdict"] == "approved" and extra["run_id"] == lending_run and extra["model"] == "credit-risk"
     assert extra["policy"]["name"] == "lending" and len(extra["policy"]["sha256"]) == 64
     assert {c["check"]: c["status"] for c in extra["checks"]} == dict.fromkeys(
-        ["applications_quality", "fairness", "performance"], "passed"
+        ["applications_quality", "training_data_bias", "fairness", "performance"], "passed"
     )
     assert extra["gate_result"].startswith(f"s3://alignment_s3@{BUCKET}/alignment/results/{LENDING}/")
 

@@ -47,8 +47,8 @@ def _wait_for(proc: subprocess.Popen[str], out: Path, needle: str) -> str:
 
 
 def _browse_the_overview(base: str, password: str) -> None:
-    """Log in through the form, open "Alignment" from the navigation's plugin route, then the
-    model's dossier from its link; a screenshot of each."""
+    """Log in through the form; the Alignment summary on the home dashboard; "Alignment" from the
+    navigation's plugin route, then the model's dossier from its link; a screenshot of each."""
     from playwright.sync_api import expect, sync_playwright
 
     from tests.e2e.conftest import ARTIFACTS, CHROMIUM
@@ -67,6 +67,13 @@ def _browse_the_overview(base: str, password: str) -> None:
             page.locator("input[name=password]").fill(password)
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url(lambda url: "/auth/login" not in url)
+            # the home dashboard: the Alignment summary (a React app plugin rendering the compact overview)
+            page.goto(base + "/")
+            summary = page.frame_locator("iframe[title='Alignment summary']")
+            expect(summary.locator("#counts")).to_contain_text("1 model(s)")
+            expect(summary.locator("#models")).to_contain_text("credit-risk")
+            expect(summary.locator("#models .badge").first).to_have_text("Approved")
+            _screenshot(page, "alignment-dashboard.png")
             page.goto(base + "/plugin/alignment-overview")
             frame = page.frame_locator("iframe[title='Alignment']")
             expect(frame.locator("h1")).to_have_text("Alignment overview")

@@ -1,7 +1,8 @@
 """Data and model bias by the names of SageMaker Clarify and AIF360 (``docs/bias-metrics.md``).
 
-- :mod:`.catalogue`: the metric names, what each compares and the library it equals; the
-  parse-time checks of names and parameters. Imports nothing heavy.
+- :mod:`airflow_alignment.specs.bias_metrics` (the catalogue, a spec's vocabulary): the metric
+  names, what each compares and the library it equals; the parse-time checks of names and
+  parameters. Imports nothing heavy.
 - :mod:`.counts`: a cell table (or a DataFrame) reduced to the counts every metric reads.
 - :mod:`.metrics`: :func:`~.metrics.evaluate` and :func:`~.metrics.one_vs_rest`.
 - :mod:`.pretraining` and :mod:`.posttraining`: each stage's metrics from the counts of the
@@ -24,7 +25,7 @@ Importing this package loads only the catalogue; numpy and pandas load with the 
 
 from __future__ import annotations
 
-from airflow_alignment.engines.bias.catalogue import (
+from airflow_alignment.specs.bias_metrics import (
     CATALOGUE,
     POST_TRAINING,
     PRE_TRAINING,

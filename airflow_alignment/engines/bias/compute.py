@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from airflow_alignment.engines.bias import posttraining, pretraining
-from airflow_alignment.engines.bias.catalogue import CATALOGUE, Stage
 from airflow_alignment.exceptions import preview
+from airflow_alignment.specs.bias_metrics import CATALOGUE, Stage
 
 if TYPE_CHECKING:
     from airflow_alignment.engines.bias.counts import BiasCounts

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from airflow_alignment.engines.bias import compute
-from airflow_alignment.engines.bias.catalogue import CATALOGUE, DEFAULTS, BiasValue, Stage, check_names, check_params
 from airflow_alignment.engines.bias.counts import facet_mask
 from airflow_alignment.exceptions import SpecError
+from airflow_alignment.specs.bias_metrics import CATALOGUE, DEFAULTS, BiasValue, Stage, check_names, check_params
 
 if TYPE_CHECKING:
     from airflow_alignment.engines.bias.counts import BiasCounts
@@ -52,10 +52,10 @@ def evaluate(
     :param facet_values: the facet ``d`` (see :func:`.counts.facet_mask`); needed by the
         facet metrics.
     :param params: ``p``, ``alpha``, ``concentration``, ``label_distribution`` (see
-        :func:`_params`).
+        :func:`checked_params`).
     """
     names = _checked(counts, metrics, stage)
-    full = _params(params)
+    full = checked_params(params)
     facet = None
     if facet_values is not None:
         facet = facet_mask(counts.groups, facet_values, counts.features)[None, :]
@@ -75,13 +75,13 @@ def one_vs_rest(
     ``facet_values``, over the intersectional groups): ``{name: [value per group]}``."""
 
     names = _checked(counts, metrics, stage)
-    full = _params(params)
+    full = checked_params(params)
     facets = np.eye(len(counts.groups), dtype=bool)
     return {name: _points(name, stage, counts, facets, full) for name in names}
 
 
-def _params(params: dict[str, Any]) -> dict[str, Any]:
-    """The metrics' parameters over :data:`~.catalogue.DEFAULTS`, checked:
+def checked_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The metrics' parameters over :data:`~airflow_alignment.specs.bias_metrics.DEFAULTS`, checked:
 
     - ``p``: order of ``LP`` (Clarify uses 2);
     - ``alpha``: of ``GE`` and the generalized entropy indexes (Clarify's GE uses 2);

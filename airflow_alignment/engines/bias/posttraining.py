@@ -33,7 +33,7 @@ _PREDICTED, _NOT_PREDICTED = (bf.FP, bf.TP), (bf.TN, bf.FN)
 
 
 def facet_metric(name: str, d: np.ndarray, a: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    """A facet metric of :data:`~.catalogue.POST_TRAINING` from the cells of each side."""
+    """A facet metric of :data:`~airflow_alignment.specs.bias_metrics.POST_TRAINING` from the cells of each side."""
     d_cells, a_cells = d.sum(axis=-2), a.sum(axis=-2)
     if name in bf.RATE_COMPARISONS:
         return bf.rate_comparison(name, d_cells, a_cells)

@@ -23,7 +23,7 @@ _BASE_RATES = {"statistical_parity_difference": "d-a", "mean_difference": "d-a",
 
 
 def facet_metric(name: str, d: np.ndarray, a: np.ndarray, positive: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    """A facet metric of :data:`~.catalogue.PRE_TRAINING` from the label counts of each side."""
+    """A facet metric of :data:`~airflow_alignment.specs.bias_metrics.PRE_TRAINING` from each side's label counts."""
     n_d, n_a = d.sum(axis=(-2, -1)), a.sum(axis=(-2, -1))
     pos_d, pos_a = bf.positive_count(d, positive).sum(axis=-1), bf.positive_count(a, positive).sum(axis=-1)
     if name == "CI":
