@@ -14,7 +14,8 @@ severity; ``bounds`` overrides them per feature, with a rationale. The tests' p-
 reported and only judged when ``ks_alpha`` / ``chi2_alpha`` is set: at the row counts drift
 checks see, they reject for differences nobody would act on. With ``prediction`` the
 prediction's distribution is compared too, and with ``sensitive_features`` each group's
-selection rate (fairness drift). The maths is in :mod:`._drift_stats`.
+selection rate (fairness drift). The maths is in :mod:`._drift_stats` and :mod:`.drift_stats`; each column is
+sorted once, and columns are compared in parallel threads.
 
 Importing this module is cheap (the spec, :class:`~airflow_alignment.specs.DriftSpec`, is
 checked when a DAG is parsed); numpy, pandas and scipy load when :func:`evaluate` runs.
@@ -26,7 +27,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import _drift_stats as stats
-from airflow_alignment.engines.common import describe
+from airflow_alignment.engines.common import describe_in_background
 from airflow_alignment.engines.drift_stats.compare import (
     CATEGORICAL_METHODS,
     NUMERIC_METHODS,
@@ -36,7 +37,12 @@ from airflow_alignment.engines.drift_stats.compare import (
     dataset_verdict,
     map_columns,
 )
-from airflow_alignment.engines.drift_stats.samples import categorical_sample, numeric_sample
+from airflow_alignment.engines.drift_stats.samples import (
+    CategoricalSample,
+    NumericSample,
+    categorical_sample,
+    numeric_sample,
+)
 from airflow_alignment.exceptions import DataError, did_you_mean, preview
 from airflow_alignment.io.frames import require_columns, require_one_type, require_rows
 from airflow_alignment.limits import MAX_BINS, MAX_GROUPS
@@ -93,12 +99,17 @@ def evaluate(
     require_rows(reference, reference_source or "the reference")
     require_rows(current, source or "the current data")
     used = list(dict.fromkeys(names + extra))
-    data = describe(current, source, used)
-    data["reference"] = describe(reference, reference_source, used)
+    described = (  # the fingerprints hash in threads beside the column work (sha256 frees the GIL)
+        describe_in_background(current, source, used),
+        describe_in_background(reference, reference_source, used),
+    )
     compared = names + ([spec.prediction] if spec.prediction else [])
     kinds = {name: _kind(reference[name], current[name], name, spec) for name in compared}
-    reports = {name: _compare(reference[name], current[name], kinds[name], spec) for name in compared}
-    methods = map_columns(lambda n: _methods(reference[n], current[n], kinds[n], n, spec, reports[n]), compared)
+    per_column = map_columns(lambda n: _column(reference[n], current[n], kinds[n], n, spec), compared)
+    reports = {n: report for n, (report, _) in per_column.items()}
+    methods = {n: feature for n, (_, feature) in per_column.items()}
+    data = described[0]()
+    data["reference"] = described[1]()
     assertions = [a for name in compared for a in _judge(name, reports[name], methods[name], spec)]
     metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
     verdict = dataset_verdict({n: methods[n] for n in names}, *([spec.drift_share] if spec.drift_share else []))
@@ -168,20 +179,30 @@ def _kind(ref: pd.Series, cur: pd.Series, name: str, spec: DriftSpec) -> str:
     return "categorical" if as_category else "numeric"
 
 
-def _compare(ref: pd.Series, cur: pd.Series, kind: str, spec: DriftSpec) -> dict[str, Any]:
-    binned = (
-        stats.categorical(ref, cur) if kind == "categorical" else stats.numeric(ref, cur, spec.bins, spec.ks_method)
-    )
-    return stats.report(binned)
+def _column(
+    ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSpec
+) -> tuple[dict[str, Any], FeatureDrift]:
+    """One feature's report and methods, from one sample of each side (a numeric column is
+    sorted once: the quantile bins, KS, Wasserstein and the methods' bins read it). Runs in a
+    worker thread (:func:`map_columns`): numpy's sort and searches release the GIL."""
+    make = categorical_sample if kind == "categorical" else numeric_sample
+    r, c = make(ref), make(cur)
+    binned = stats.categorical(r, c) if kind == "categorical" else stats.numeric(r, c, spec.bins, spec.ks_method)
+    report = stats.report(binned)
+    return report, _methods(r, c, kind, name, spec, report)
 
 
 def _methods(
-    ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSpec, report: dict[str, Any]
+    ref: NumericSample | CategoricalSample,
+    cur: NumericSample | CategoricalSample,
+    kind: str,
+    name: str,
+    spec: DriftSpec,
+    report: dict[str, Any],
 ) -> FeatureDrift:
     """The drift methods of ``spec.method`` on one feature (:mod:`.drift_stats`); with ``psi``,
     PSI and the engine's own test from ``report`` (KS for numbers, chi-square for categories:
     not computed twice)."""
-    make = categorical_sample if kind == "categorical" else numeric_sample
     if spec.method == "psi":
         asked: Any = ["psi"]
     else:
@@ -193,8 +214,8 @@ def _methods(
                 f"{', '.join(sorted(applies))}, or use method='auto'"
             )
     feature = compare(
-        make(ref),
-        make(cur),
+        ref,
+        cur,
         methods_=asked,
         bins=spec.bins,
         thresholds=spec.method_thresholds(name),

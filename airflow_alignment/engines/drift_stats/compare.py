@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from airflow_alignment.engines.drift_stats import binning, methods
 from airflow_alignment.engines.drift_stats.ks import ks_pvalue, ks_statistic, ks_statistic_counts
@@ -43,6 +43,7 @@ from airflow_alignment.specs.drift import DEFAULT_THRESHOLDS, KS_METHODS, METHOD
 if TYPE_CHECKING:
     import numpy as np
 
+T = TypeVar("T")
 NUMERIC_METHODS = frozenset({"psi", "ks", "wasserstein", "jensenshannon", "chi2"})
 CATEGORICAL_METHODS = frozenset({"psi", "jensenshannon", "chi2", "z"})
 AUTO_SMALL = 1000  # effective sample size at or below which `auto` picks a test
@@ -523,9 +524,7 @@ def compare_frames(
     return map_columns(one, names, workers)
 
 
-def map_columns(
-    work: Callable[[str], FeatureDrift], names: Sequence[str], workers: int | None = None
-) -> dict[str, FeatureDrift]:
+def map_columns(work: Callable[[str], T], names: Sequence[str], workers: int | None = None) -> dict[str, T]:
     """``{name: work(name)}``, run in a thread pool (in order of ``names``)."""
     workers = workers or min(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8
