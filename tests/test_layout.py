@@ -182,6 +182,7 @@ PUBLIC = [
     "DataExpectationsOperator",
     "DriftCheckOperator",
     "DriftSpec",
+    "EstimatedFairnessOperator",
     "ExpectationsCheckOperator",
     "ExpectationsSensor",
     "ExpectationsSpec",

@@ -135,7 +135,8 @@ _REPORT = """{% extends "base.html" %}
 {% endfor %}
 </table>
 {% endif %}
-{% if other_metrics %}<h2>Metrics</h2><pre>{{ other_metrics }}</pre>{% endif %}
+{% if drift %}{{ drift | safe }}{% endif %}
+{% if other_metrics %}<h2>{{ "Other metrics" if drift else "Metrics" }}</h2><pre>{{ other_metrics }}</pre>{% endif %}
 {% endblock %}
 {% block footer %} · {{ doc.schema }}{% if doc.full_result %} · full result: <span class="mono">{{ doc.full_result }}</span>{% endif %}{% endblock %}
 """

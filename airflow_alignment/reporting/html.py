@@ -31,7 +31,9 @@ from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
+from airflow_alignment.reporting._format import fmt
 from airflow_alignment.reporting._templates import TEMPLATES
+from airflow_alignment.reporting.drift_view import drift_section
 from airflow_alignment.results import CheckResult
 from airflow_alignment.specs.metrics import NAMED_AGGREGATES
 from airflow_alignment.store.artifacts import ArtifactStore, result_key
@@ -90,6 +92,7 @@ def render_report(
         "fairness": None,
         "expectations": None,
         "gate": None,
+        "drift": None,
     }
     kind = doc.get("kind")
     if kind == "fairness" and isinstance(doc.get("metrics"), Mapping) and not doc["metrics"].get("truncated"):
@@ -98,7 +101,11 @@ def render_report(
         page["expectations"] = _expectation_rows(doc)
     elif kind == "gate":
         page["gate"] = _gate(doc, link)
-    page["other_metrics"] = _pretty(doc.get("metrics")) if kind not in ("fairness", "gate") else None
+    metrics = doc.get("metrics")
+    if kind == "drift" and isinstance(metrics, Mapping) and isinstance(metrics.get("methods"), Mapping):
+        page["drift"] = drift_section(metrics["methods"])
+        metrics = {k: v for k, v in metrics.items() if k not in ("methods", "features", "prediction")}
+    page["other_metrics"] = _pretty(metrics) if kind not in ("fairness", "gate") else None
     return _template("report.html").render(title=f"{doc.get('check')} ({doc.get('status')})", **page)
 
 
@@ -663,21 +670,6 @@ def _bounds_of(assertion: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- formatting -----------------------------------------------------------------------------
-def fmt(value: Any) -> str:
-    """A number as a person reads it (4 significant digits, thousands separated); ``None``: —."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.4g}"
-    return str(value)
-
-
 def _observed(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{k} {_observed(v)}" for k, v in value.items())
