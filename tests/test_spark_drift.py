@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import ks_2samp
 
 from airflow_alignment.engines import drift as engine
-from airflow_alignment.exceptions import DataError, SpecError
+from airflow_alignment.engines.drift_stats import binning
+from airflow_alignment.exceptions import DataError
 from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.spark import drift
 from tests.conftest import checked
@@ -29,24 +29,20 @@ KINDS = ("local", "connect")
 
 @pytest.mark.parametrize("n", [2, 3, 7, 10, 11, 101, 1000, 12_345, 100_003])
 @pytest.mark.parametrize("bins", [2, 4, 10, 33])
-def test_quantile_edges_from_order_statistics_equal_numpy(n, bins):
+def test_the_ranks_spark_finds_are_the_ones_numpy_quantile_reads(n, bins):
+    """The edges from the order statistics at ``quantile_plan``'s ranks (what Spark returns for
+    a continuous feature) are ``numpy.quantile``'s."""
     rng = np.random.default_rng(n * 100 + bins)
     for values in (rng.normal(0, 1, n), rng.integers(0, 5, n).astype(float), rng.lognormal(0, 3, n) * 1e-7):
         ordered = np.sort(values)
-        below, above, gamma = drift.quantile_plan(n, bins)
-        order = {int(k): float(ordered[k]) for k in np.concatenate([below, above])}
-        expected = np.quantile(ordered, np.linspace(0, 1, bins + 1)[1:-1])
-        assert drift.quantiles_from(order, below, above, gamma).tolist() == expected.tolist()
-
-
-@pytest.mark.parametrize(("n1", "n2"), [(40, 25), (300, 700), (9_000, 10_000), (10_001, 800), (25_000, 30_000)])
-def test_ks_from_the_statistic_equals_ks_2samp(n1, n2):
-    rng = np.random.default_rng(n1 + n2)
-    a, b = rng.normal(0, 1, n1).round(2), rng.normal(0.05, 1.1, n2).round(2)  # ties too
-    expected = ks_2samp(a, b)
-    values = np.union1d(a, b)
-    gap = np.abs(np.searchsorted(np.sort(a), values, "right") / n1 - np.searchsorted(np.sort(b), values, "right") / n2)
-    assert drift.ks_test(float(gap.max()), n1, n2) == (float(expected.statistic), float(expected.pvalue))
+        below, above, _ = drift.quantile_plan(n, bins)
+        ranks = {int(k) for k in np.concatenate([below, above])} | {0, n - 1}
+        order = {k: float(ordered[k]) for k in ranks}
+        found = binning._edges(n, lambda idx, order=order: np.array([order[int(k)] for k in idx]), bins)
+        assert found.edges.tolist() == binning.quantile_edges(ordered, bins).edges.tolist()
+        if len(set(values)) > 1:
+            expected = np.unique(np.quantile(ordered, np.linspace(0, 1, bins + 1)[1:-1]))
+            assert found.edges.tolist() == expected.tolist()
 
 
 def frames(n_ref: int, n_cur: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -106,8 +102,17 @@ def sources(spark, kind, **where):
         {"exclude": ["id"], "prediction": "score"},
         {"features": ["income", "ratio", "city"], "bins": 7, "ks_alpha": 0.05, "chi2_alpha": 0.05},
         {"features": ["age", "member"], "categorical": ["age", "member"], "bounds": {"age": {"psi_max": 0.5}}},
+        {"features": ["age", "score", "flat", "city"], "method": "auto", "drift_share": 0.5},
+        {
+            "features": ["income", "ratio", "age", "member"],
+            "categorical": ["member"],
+            "method": ["jensenshannon", "wasserstein", "ks", "chi2"],
+            "missing_share_max": 0.025,
+            "infinite_share_max": 0.1,
+        },
+        {"features": ["income", "member"], "prediction": "score", "threshold": 0.4, "sensitive_features": ["city"]},
     ],
-    ids=["default", "tests-judged", "numbers-as-categories"],
+    ids=["default", "tests-judged", "numbers-as-categories", "auto", "methods", "selection-rates"],
 )
 def test_drift_in_spark_equals_the_rows(spark, options):
     expected = checked(engine.evaluate(REF, CUR, **options)).to_dict()
@@ -115,8 +120,16 @@ def test_drift_in_spark_equals_the_rows(spark, options):
         ref, cur = sources(spark, kind)
         with rows_to_driver() as sizes:
             result = checked(drift.evaluate(ref, cur, **options)).to_dict()
-        assert sum(sizes) < 300, sizes  # counts (bins and categories of both sides), not 21,000 rows
-        assert_same(strip(expected), strip(result), path=kind)
+        if options.get("method") is None:  # PSI: bins and categories of both sides, not 21,000 rows
+            assert sum(sizes) < 300, sizes
+        else:  # the value tables: at most the distinct values of each side
+            assert sum(sizes) <= 2 * sum(REF[f].nunique() + CUR[f].nunique() for f in options["features"]) + 50
+        # Wasserstein (asked, or auto's choice for a large numeric feature) from value tables equals
+        # the rows' to rounding (scipy's weighted call: about 1e-15 relative,
+        # engines/drift_stats/methods.py); everything else to the last bit
+        method = options.get("method", "psi")
+        rel = 1e-12 if method == "auto" or "wasserstein" in method else 0.0
+        assert_same(strip(expected), strip(result), rel=rel, path=kind)
         assert result["data"]["rows"] == len(CUR) and result["data"]["reference"]["rows"] == len(REF)
         assert result["data"]["fingerprint"] is None
     features = expected["metrics"]["features"]
@@ -138,7 +151,7 @@ def test_small_samples_get_the_exact_ks_p_value(spark):
         assert_same(strip(expected), strip(drift.evaluate(ref, cur, **options).to_dict()), path=kind)
 
 
-def test_errors_name_the_feature(spark):
+def test_errors_name_the_feature(spark, monkeypatch):
     ref, cur = sources(spark, "connect")
     with pytest.raises(DataError, match=r"reference column 'incme' not in spark://.*Did you mean 'income'"):
         drift.evaluate(ref, cur, features=["incme"])
@@ -149,8 +162,10 @@ def test_errors_name_the_feature(spark):
             features=["city"],
             categorical=[],
         )
-    with pytest.raises(SpecError, match=r"sensitive_features: the selection-rate drift of a SparkSource"):
-        drift.evaluate(ref, cur, prediction="score", sensitive_features=["city"])
+    with monkeypatch.context() as patch:
+        patch.setattr(drift, "VALUE_TABLE_MAX", 50)
+        with pytest.raises(DataError, match=r"feature 'income' has more than 50 distinct values .*use method: psi"):
+            drift.evaluate(ref, cur, features=["income"], method="auto")
     with pytest.raises(DataError, match=r"drift_cur WHERE id < 0 is empty \(0 rows\)"):
         drift.evaluate(ref, SparkSource(cur.conn_id, table=cur.table, where="id < 0"), features=["income"])
 

@@ -1,29 +1,27 @@
 """Drift of a Spark source: the same statistics as the pandas path, from counts made in Spark.
 
 :func:`evaluate` is :func:`airflow_alignment.engines.drift.evaluate` for two
-:class:`~airflow_alignment.io.spark_source.SparkSource`: each feature is reduced inside Spark to
-the counts :mod:`airflow_alignment.engines._drift_stats` reads (a :class:`Binned`), and the
-engine's own report, judging and summary take it from there. What comes back to the worker:
+:class:`~airflow_alignment.io.spark_source.SparkSource` objects: each feature is reduced inside
+Spark to the counts the drift engine reads, and the engine's own code (its samples from counts,
+:func:`~airflow_alignment.engines.drift.column_drift`, its judging and summary) takes it from
+there. What comes back to the worker:
 
 - one row per side: rows, present values, infinite values, finite minimum and maximum of every
   feature (one aggregation per side);
-- per numeric feature, one row: the KS statistic and the reference's order statistics at the
-  ranks the quantile edges need. Spark counts each distinct value on both sides and sums them
-  in value order (a window over the distinct values); the statistic is
-  ``max |F_ref(x) - F_cur(x)|`` over those values, as ``scipy.stats.ks_2samp`` computes it, and
-  the edges are interpolated from the order statistics by numpy's own ``linear`` formula, so
-  they are the edges ``numpy.quantile`` finds on the rows;
-- per numeric feature, the bin counts of both sides (two rows per bin);
 - per categorical feature, the count of each category on each side (at most
-  :data:`~airflow_alignment.limits.MAX_GROUPS` categories; more is an error naming the column).
-
-PSI, chi-square and the KS p-value are then computed from these counts exactly as on the rows
-(the p-value from the statistic and the two sizes, as ``ks_2samp`` does).
-
-Not wired yet: the selection-rate drift of ``sensitive_features`` (a clear error). Its counts
-are here (:func:`selection_rates`, one ``groupBy``, the table the engine's ``_rates`` makes
-from the rows); the engine's judging of them reads the rows' frames and takes this table once
-``engines/drift.py`` lets it.
+  :data:`~airflow_alignment.limits.MAX_GROUPS` categories; more is an error naming the column):
+  chi-square, Jensen-Shannon, PSI and the z-test read them;
+- per numeric feature, with ``method: psi`` (the default), only what PSI and its KS test read,
+  whatever the number of distinct values: Spark sums the distinct values' counts in value order
+  (a window over the distinct values) and returns one row, the KS statistic
+  ``max |F_ref(x) - F_cur(x)|`` and the reference's order statistics at the ranks the quantile
+  edges need (interpolated by numpy's own ``linear`` formula,
+  :mod:`airflow_alignment.engines.drift_stats.binning`); then the bin counts of both sides;
+- per numeric feature, with other methods (``auto``, ``jensenshannon``, ``wasserstein``, ``ks``,
+  ...): its value table (``GROUP BY value``: each distinct value and its count per side, at most
+  :data:`VALUE_TABLE_MAX` together; more is an error with the fix), from which the engine
+  computes every method exactly as from the rows;
+- with ``sensitive_features``, each group's selection rate (one ``groupBy``).
 """
 
 from __future__ import annotations
@@ -35,10 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import _drift_stats as stats
 from airflow_alignment.engines import drift as engine
-from airflow_alignment.exceptions import DataError, SpecError, preview
+from airflow_alignment.engines.drift_stats import binning
+from airflow_alignment.engines.drift_stats.compare import DEFAULT_THRESHOLDS, BinTable, FeatureDrift, MethodResult
+from airflow_alignment.engines.drift_stats.ks import ks_pvalue
+from airflow_alignment.engines.drift_stats.samples import categorical_sample_from_counts, numeric_sample_from_counts
+from airflow_alignment.exceptions import DataError, preview
 from airflow_alignment.io.spark_source import SparkSource, quote
 from airflow_alignment.limits import MAX_GROUPS
-from airflow_alignment.results import CheckResult, status_from_assertions, utcnow
+from airflow_alignment.results import CheckResult, utcnow
 from airflow_alignment.spark.counts import NUMERIC_TYPES
 from airflow_alignment.spark.frames import dataframe, require
 from airflow_alignment.spark.session import functions, one_partition_window, spark_errors, window_spec
@@ -52,8 +54,8 @@ if TYPE_CHECKING:
     from airflow_alignment.io.window import Window
     from airflow_alignment.specs.drift import DriftSpec
 
-# ``scipy.stats.ks_2samp``'s method="auto": exact p-values up to this many values per side.
-KS_EXACT_MAX_N = 10_000
+# Distinct values of a numeric feature (both sides together) brought back as its value table.
+VALUE_TABLE_MAX = 100_000
 
 
 def evaluate(
@@ -73,76 +75,134 @@ def evaluate(
     on the same rows, but ``data``: ``{source, rows, columns, fingerprint: null}`` (no
     fingerprint of a Spark table).
 
-    :raises SpecError: a bad option; ``sensitive_features`` (not computed in Spark yet).
+    :raises SpecError: a bad option.
     :raises DataError: a missing column, an empty side, a feature numeric on one side only,
-        a categorical feature with more than ``MAX_GROUPS`` categories.
+        a categorical feature with more than ``MAX_GROUPS`` categories, a method other than
+        PSI on a feature with more than :data:`VALUE_TABLE_MAX` distinct values.
     """
-
     started, t0 = utcnow(), time.perf_counter()
     if spec is None:
         spec = engine.validate_spec(**options)
     elif options:
         raise TypeError(f"evaluate(): give a DriftSpec or its fields ({', '.join(options)}), not both")
-    if spec.sensitive_features:
-        raise SpecError(
-            "sensitive_features: the selection-rate drift of a SparkSource is not computed in Spark yet; "
-            "run it on a FileSource or SqlSource, or leave sensitive_features out"
-        )
     ref_all, cur_all = dataframe(reference), dataframe(current)
     names, not_compared = engine._features(ref_all, cur_all, spec)
     compared = names + ([spec.prediction] if spec.prediction else [])
     for frame, src, where in ((ref_all, reference, "reference"), (cur_all, current, "current")):
-        require(frame, compared, src, what=f"{where} column")
+        require(frame, compared + list(spec.sensitive_features), src, what=f"{where} column")
     ref, cur = dataframe(reference, compared), dataframe(current, compared, window=window)
     kinds = _kinds(ref, cur, compared, spec)
     ref_sums, cur_sums = _summary(ref, kinds, reference), _summary(cur, kinds, current)
     for sums, src in ((ref_sums, reference), (cur_sums, current)):
         if sums["rows"] == 0:
             raise DataError(f"the dataset from {src} is empty (0 rows): there is nothing to check")
-    reports = {}
-    for i, name in enumerate(compared):
-        r, c = ref_sums["features"][i], cur_sums["features"][i]
-        if kinds[name] == "categorical":
-            binned = _categorical(ref, cur, name, r, c, (reference, current))
-        else:
-            binned = _numeric(ref, cur, name, r, c, spec.bins, (reference, current))
-        reports[name] = stats.report(binned)
-    assertions = [a for name in compared for a in engine._judge(name, reports[name], spec)]
-    metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
-    if spec.prediction:
-        metrics["prediction"] = {"column": spec.prediction, **reports[spec.prediction]}
-    metrics["drifted"] = sorted(
-        {a.details["feature"] for a in assertions if a.success is False and "feature" in a.details}
-    )
-    metrics["columns_not_compared"] = not_compared
-    metrics["settings"] = {**spec.settings, "epsilon": stats.EPSILON}
+    sides = (reference, current)
+    per_column = {
+        name: _column(ref, cur, name, kinds[name], ref_sums["features"][i], cur_sums["features"][i], spec, sides)
+        for i, name in enumerate(compared)
+    }
+    assertions, metrics = engine.judge_features(names, per_column, spec)
+    if spec.sensitive_features:
+        rates = selection_rates(reference, spec), selection_rates(current, spec, window=window)
+        metrics["selection_rate"], judged = engine.selection_rate_drift(*rates, spec)
+        assertions += judged
+    used = list(dict.fromkeys(compared + list(spec.sensitive_features)))
     data = {
         "source": source or str(current),
         "rows": cur_sums["rows"],
-        "columns": compared,
+        "columns": used,
         "fingerprint": None,
         "reference": {
             "source": reference_source or str(reference),
             "rows": ref_sums["rows"],
-            "columns": compared,
+            "columns": used,
             "fingerprint": None,
         },
     }
-    return CheckResult(
-        check=check_name or "drift",
-        kind="drift",
-        status=status_from_assertions(assertions),
-        severity=spec.severity,
-        summary=engine._summary(assertions, reports, names, spec),
-        assertions=assertions,
-        metrics=metrics,
-        data=data,
-        started_at=started,
-        duration_s=round(time.perf_counter() - t0, 6),
+    return engine.drift_result(
+        assertions, metrics, names, not_compared, spec, check_name=check_name, data=data, started=(started, t0)
     )
 
 
-def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
+def _column(
+    ref: DataFrame,
+    cur: DataFrame,
+    name: str,
+    kind: str,
+    r: dict[str, Any],
+    c: dict[str, Any],
+    spec: DriftSpec,
+    sides: tuple[SparkSource, SparkSource],
+) -> tuple[dict[str, Any], FeatureDrift]:
+    """One feature's report and methods, from the counts Spark makes of it."""
+    if kind == "categorical":
+        r_counts, c_counts = _category_counts(ref, cur, name, sides)
+        samples = (
+            categorical_sample_from_counts(r_counts, r["missing"]),
+            categorical_sample_from_counts(c_counts, c["missing"]),
+        )
+        return engine.column_drift(*samples, kind, name, spec)
+    if spec.method != "psi":  # the methods read the value table
+        tables = _value_tables(ref, cur, name, sides[1])
+        if tables is None:
+            raise DataError(
+                f"feature {name!r} has more than {VALUE_TABLE_MAX:,} distinct values in {sides[0]} and "
+                f"{sides[1]}: method {spec.method!r} on a SparkSource reads its value table (each value and "
+                "its count), too large to bring back; use method: psi (PSI on reference-quantile bins and "
+                "the KS test, computed in Spark), or round the feature in query="
+            )
+        (rv, rc), (cv, cc) = tables
+        samples = numeric_sample_from_counts(rv, rc, r["missing"]), numeric_sample_from_counts(cv, cc, c["missing"])
+        return engine.column_drift(*samples, kind, name, spec)
+    binned, quantile_notes = _numeric(ref, cur, name, r, c, spec, sides)
+    report = stats.report(binned)
+    feature = _psi_feature(binned, quantile_notes, r, c, name, spec)
+    engine.with_test(feature, kind, spec, report)
+    return report, feature
+
+
+def _psi_feature(
+    binned: Binned, notes: list[str], r: dict[str, Any], c: dict[str, Any], name: str, spec: DriftSpec
+) -> FeatureDrift:
+    """What :func:`~airflow_alignment.engines.drift_stats.compare.compare` makes of a numeric
+    feature with ``methods_=["psi"]``, from the bins Spark counted (the same bins: the
+    reference quantiles, then ``(infinite)`` and ``(missing)``)."""
+    bound = {**DEFAULT_THRESHOLDS, **spec.method_thresholds(name)}["psi"]
+    table = BinTable(list(binned.labels), binned.reference.copy(), binned.current.copy(), constant=binned.constant)
+    value = binning.psi(table.reference, table.current)
+    rows = {"reference": r["rows"], "current": c["rows"]}
+    counted = {
+        side: {"missing": s["missing"], "infinite": s["neg_inf"] + s["pos_inf"]}
+        for side, s in (("reference", r), ("current", c))
+    }
+
+    def shares(what: str) -> dict[str, dict[str, Any]]:
+        return {
+            side: {"count": counted[side][what], "share": counted[side][what] / rows[side] if rows[side] else None}
+            for side in rows
+        }
+
+    missing, infinite = shares("missing"), shares("infinite")
+
+    def within(block: dict[str, Any], bound_: float | None) -> bool | None:
+        share = block["current"]["share"]
+        return None if bound_ is None or share is None else share <= bound_
+
+    return FeatureDrift(
+        "numeric",
+        "psi",
+        "asked",
+        {"psi": MethodResult("psi", value, bound, value > bound)},
+        table,
+        rows,
+        missing,
+        infinite,
+        {"missing": within(missing, spec.missing_share_max), "infinite": within(infinite, spec.infinite_share_max)},
+        list(notes),
+    )
+
+
+def selection_rates(source: SparkSource, spec: DriftSpec, *, window: Window | None = None) -> pd.DataFrame:
     """Each group's selection rate, counted in Spark: the table
     :func:`airflow_alignment.engines.drift._rates` computes on the rows (index: the groups of
     ``spec.sensitive_features``, sorted, a missing value last; columns ``mean`` and
@@ -154,7 +214,7 @@ def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
     import pandas as pd
 
     features, prediction = list(spec.sensitive_features), spec.prediction
-    frame = dataframe(source, list(dict.fromkeys([*features, prediction])), not_null=[prediction])
+    frame = dataframe(source, list(dict.fromkeys([*features, prediction])), window=window, not_null=[prediction])
     F = functions(frame)
     pred = F.col(quote(prediction))
     if spec.threshold is not None:
@@ -162,7 +222,7 @@ def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
         if dtype not in NUMERIC_TYPES and not dtype.startswith("decimal"):
             raise DataError(
                 f"prediction column {prediction!r} is {dtype}, not numbers: threshold="
-                f"{spec['threshold']!r} compares scores; leave threshold out to count pos_label"
+                f"{spec.threshold!r} compares scores; leave threshold out to count pos_label"
             )
         selected = pred >= F.lit(float(spec.threshold))
     else:
@@ -186,7 +246,7 @@ def selection_rates(source: SparkSource, spec: dict[str, Any]) -> pd.DataFrame:
     return table[["mean", "size"]].groupby(keys, dropna=False, observed=True).agg({"mean": "first", "size": "sum"})
 
 
-def _kinds(ref: DataFrame, cur: DataFrame, names: Sequence[str], spec: dict[str, Any]) -> dict[str, str]:
+def _kinds(ref: DataFrame, cur: DataFrame, names: Sequence[str], spec: DriftSpec) -> dict[str, str]:
     """``numeric`` or ``categorical`` per feature, chosen as the pandas path chooses (booleans
     and text are categories; ``categorical=`` decides when given)."""
     ref_types, cur_types = dict(ref.dtypes), dict(cur.dtypes)
@@ -231,6 +291,7 @@ def _summary(frame: DataFrame, kinds: dict[str, str], source: SparkSource) -> di
         if kind == "numeric":
             entry.update(neg_inf=int(row[f"lo{i}"]), pos_inf=int(row[f"hi{i}"]), min=row[f"min{i}"], max=row[f"max{i}"])
         entry["missing"] = out["rows"] - entry["present"]
+        entry["rows"] = out["rows"]
         out["features"].append(entry)
     return out
 
@@ -241,55 +302,76 @@ def _numeric(
     name: str,
     r: dict[str, Any],
     c: dict[str, Any],
-    bins: int,
-    sources: tuple[SparkSource, SparkSource],
-) -> Binned:
-    """:func:`~airflow_alignment.engines._drift_stats.numeric` from Spark's counts."""
+    spec: DriftSpec,
+    sides: tuple[SparkSource, SparkSource],
+) -> tuple[Binned, list[str]]:
+    """:func:`~airflow_alignment.engines._drift_stats.numeric` of a feature with many distinct
+    values, from Spark's counts: the binned feature, and the notes its bins made."""
     import numpy as np
 
-    r_finite = r["present"] - r["neg_inf"] - r["pos_inf"]
-    notes: list[str] = []
-    constant = False
+    r_finite, bins = r["present"] - r["neg_inf"] - r["pos_inf"], spec.bins
     ranks: list[int] = []
+    if r_finite and r["min"] != r["max"]:
+        below, above, _ = quantile_plan(r_finite, bins)
+        ranks = sorted(set(below.tolist()) | set(above.tolist()) | {0, r_finite - 1})
+    need_ks = r["present"] > 0 and c["present"] > 0
+    d, order = _cumulative(ref, cur, name, r, c, ranks, need_ks, sides[1]) if (ranks or need_ks) else (None, {})
+    if r_finite and r["min"] == r["max"]:
+        order = {0: float(r["min"]), r_finite - 1: float(r["min"])}
+    # numpy.quantile's numbers from the order statistics (the pandas path reads the same ones)
+    cuts = binning._edges(r_finite, lambda idx: np.array([order[int(k)] for k in idx], dtype=np.float64), bins)
+    notes: list[str] = []
     if r_finite == 0:
-        edges = np.empty(0)
         notes.append("every reference value is missing or infinite: one bin for all finite current values")
-    elif r["min"] == r["max"]:
-        constant = True
-        edges = np.array([np.nextafter(r["min"], -np.inf), r["min"]])
+    elif cuts.constant is not None:
         notes.append(
-            f"constant reference column (every value is {stats._num(r['min'])}): one bin holds it, "
+            f"constant reference column (every value is {stats._num(cuts.constant)}): one bin holds it, "
             "with a bin below and one above for current values"
         )
-    else:
-        plan = quantile_plan(r_finite, bins)
-        ranks = sorted(set(plan[0].tolist()) | set(plan[1].tolist()))
-    need_ks = r["present"] > 0 and c["present"] > 0
-    d, order = _cumulative(ref, cur, name, r, c, ranks, need_ks, sources[1]) if (ranks or need_ks) else (None, {})
-    if ranks:
-        edges = np.unique(quantiles_from(order, *plan))
-        if len(edges) + 1 < bins:
-            notes.append(f"{len(edges) + 1} bins, not {bins}: tied reference quantiles were merged")
-    point = stats._num(r["min"]) if constant else ""
-    labels = [f"< {point}", f"== {point}", f"> {point}"] if constant else stats._interval_labels(edges)
-    r_counts, c_counts = _bin_counts(ref, cur, name, edges, sources[1])
+    elif cuts.count < bins:
+        notes.append(f"{cuts.count} bins, not {bins}: tied reference quantiles were merged")
+    r_counts, c_counts = _bin_counts(ref, cur, name, cuts.edges, sides[1])
     out = stats.Binned(
-        labels,
+        binning.labels(cuts),
         r_counts,
         c_counts,
         "numeric",
         {"reference": r["missing"], "current": c["missing"]},
-        constant=constant,
-        notes=notes,
+        constant=cuts.constant is not None,
+        notes=list(notes),
         infinite={"reference": r["neg_inf"] + r["pos_inf"], "current": c["neg_inf"] + c["pos_inf"]},
     )
     stats._add_infinite(out)
     stats._add_missing(out)
     if need_ks:
-        out.ks = ks_test(float(d), r["present"], c["present"])  # type: ignore[arg-type]
+        res = ks_pvalue(float(d), r["present"], c["present"], spec.ks_method)  # type: ignore[arg-type]
+        out.ks = (res.statistic, res.pvalue)
     else:
         out.notes.append("no KS test: one side has no non-missing value")
-    return out
+    return out, notes
+
+
+def _value_tables(
+    ref: DataFrame, cur: DataFrame, name: str, source: SparkSource
+) -> tuple[tuple[list[float], list[int]], tuple[list[float], list[int]]] | None:
+    """Each distinct non-missing value of the feature and its count on each side (one job), or
+    ``None`` when the two sides hold more than :data:`VALUE_TABLE_MAX` distinct values."""
+    F = functions(ref)
+    x = F.col(quote(name)).cast("double")
+    both = ref.select(F.lit(0).alias("side"), x.alias("v")).unionByName(
+        cur.select(F.lit(1).alias("side"), x.alias("v"))
+    )
+    counted = both.where(F.col("v").isNotNull()).groupBy("side", "v").count()
+    with spark_errors(source):
+        rows = counted.limit(VALUE_TABLE_MAX + 1).collect()
+    if len(rows) > VALUE_TABLE_MAX:
+        return None
+    tables: tuple[tuple[list[float], list[int]], ...] = (([], []), ([], []))
+    for row in rows:
+        values, counts = tables[int(row["side"])]
+        values.append(float(row["v"]))
+        counts.append(int(row["count"]))
+    return tables[0], tables[1]
 
 
 def _cumulative(
@@ -358,36 +440,6 @@ def quantile_plan(n: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return below.astype(np.int64), above.astype(np.int64), gamma
 
 
-def quantiles_from(order: dict[int, float], below: np.ndarray, above: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """The quantiles from the order statistics at ``below`` and ``above``: numpy's ``_lerp``
-    (``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` from ``t >= 0.5`` on), bit for bit."""
-    import numpy as np
-
-    a = np.array([order[int(k)] for k in below], dtype=np.float64)
-    b = np.array([order[int(k)] for k in above], dtype=np.float64)
-    diff = b - a
-    out = a + diff * gamma
-    return np.where(gamma >= 0.5, b - diff * (1 - gamma), out)
-
-
-def ks_test(d: float, n1: int, n2: int) -> tuple[float, float]:
-    """``(statistic, p-value)`` of the two-sided two-sample KS test from its statistic and the
-    two sizes, as ``scipy.stats.ks_2samp(method="auto")`` finishes: exact up to
-    :data:`KS_EXACT_MAX_N` values per side (the statistic rounded to the lattice of the exact
-    distribution, as scipy rounds it), Smirnov's asymptotic distribution above."""
-    import numpy as np
-    from scipy.stats import distributions
-    from scipy.stats._stats_py import _attempt_exact_2kssamp  # scipy's own exact step (tests pin it)
-
-    exact = max(n1, n2) <= KS_EXACT_MAX_N
-    if exact:
-        exact, d, prob = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d, "two-sided")
-    if not exact:
-        m, n = sorted([float(n1), float(n2)], reverse=True)
-        prob = distributions.kstwo.sf(d, np.round(m * n / (m + n)))
-    return float(d), float(np.clip(prob, 0, 1))
-
-
 def _bin_counts(
     ref: DataFrame, cur: DataFrame, name: str, edges: np.ndarray, source: SparkSource
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -411,55 +463,6 @@ def _bin_counts(
     for row in rows:
         counts[int(row["side"]), int(row["bin"])] = int(row["count"])
     return counts[0], counts[1]
-
-
-def _categorical(
-    ref: DataFrame,
-    cur: DataFrame,
-    name: str,
-    r: dict[str, Any],
-    c: dict[str, Any],
-    sources: tuple[SparkSource, SparkSource],
-) -> Binned:
-    """:func:`~airflow_alignment.engines._drift_stats.categorical` from Spark's category counts."""
-    import numpy as np
-
-    r_counts, c_counts = _category_counts(ref, cur, name, sources)
-    cats = stats._ordered(list(r_counts))
-    position = {value: i for i, value in enumerate(cats)}
-    current = np.zeros(len(cats), dtype=np.int64)
-    new: dict[Any, int] = {}
-    for value, count in c_counts.items():
-        if value in position:
-            current[position[value]] += count
-        else:
-            new[value] = count
-    reference = np.array([r_counts[v] for v in cats], dtype=np.int64)
-    out = stats.Binned(
-        [str(v) for v in cats],
-        reference,
-        current,
-        "categorical",
-        {"reference": r["missing"], "current": c["missing"]},
-        constant=len(cats) == 1,
-    )
-    if out.constant:
-        out.notes.append(f"constant reference column (every value is {cats[0]!r})")
-    if not cats:
-        out.notes.append("every reference value is missing")
-    if new:
-        # most frequent first; among equal counts by value (pandas keeps its unstable sort's order)
-        ranked = sorted(new, key=lambda v: (-new[v], v))
-        out.new_categories = stats._ordered(ranked[: stats.MAX_NEW_SHOWN])
-        out.new_count = int(sum(new.values()))
-        out.labels.append(stats.NEW_BIN)
-        out.reference = np.append(out.reference, 0)
-        out.current = np.append(out.current, out.new_count)
-        out.notes.append(
-            f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} not in the reference ({out.new_count} current rows)"
-        )
-    stats._add_missing(out)
-    return out
 
 
 def _category_counts(
