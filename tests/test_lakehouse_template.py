@@ -86,7 +86,7 @@ def test_template_checks_a_parquet_table_inside_spark_and_a_rerun_replaces_the_d
     # the same numbers as the engines on the rows (the policy's own checks)
     policy = load_policy(DAGS / "policies" / "lakehouse.yaml")
     checks = {c.name: c for c in policy.checks}
-    fair = {k: v for k, v in checks["fairness"].spec.items()}
+    fair = dict(checks["fairness"].spec)
     _same(first["alignment.fairness"], fairness.evaluate(day, **fair).to_dict())
     moved = {k: v for k, v in checks["feature_drift"].spec.items() if k != "reference"}
     _same(first["alignment.feature_drift"], drift.evaluate(training, day, **moved).to_dict())
