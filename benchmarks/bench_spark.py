@@ -67,10 +67,10 @@ def child(path: str, t_start: float) -> None:
     from airflow.sdk import BaseHook  # noqa: F401 - the task process has Airflow loaded
 
     from airflow_alignment.engines import drift, fairness, performance
+    from airflow_alignment.io.spark_source import SparkSource
     from airflow_alignment.spark import counts
     from airflow_alignment.spark import drift as spark_drift
     from airflow_alignment.spark.session import session
-    from airflow_alignment.io.spark_source import SparkSource
 
     current, reference = SparkSource(CONN_ID, table="predictions"), SparkSource(CONN_ID, table="reference")
     fair_args = {

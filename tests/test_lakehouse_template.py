@@ -6,7 +6,6 @@ a rerun of the same ``ds`` replaces the partitions instead of adding files to th
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -14,6 +13,7 @@ import pytest
 
 from airflow_alignment.engines import drift, fairness
 from tests.conftest import DAGS, checked, load_dag, task_states, xcom_value
+from tests.test_sql_operators import _same  # equal results bar where the data came from and when
 
 pytestmark = pytest.mark.airflow
 DAG_ID = "alignment_lakehouse_checks"
@@ -26,7 +26,6 @@ CHECKS = (
 DAY = datetime(2026, 11, 2, 6, tzinfo=timezone.utc)
 DS = "2026-11-02"
 PARTITIONS = {"2026-10-31": 20_000, "2026-11-01": 20_000, DS: 20_000}
-IGNORED = ("data", "duration_s", "started_at", "context", "report", "policy", "full_result", "check")
 
 
 @pytest.fixture()
@@ -66,12 +65,6 @@ def _run_and_check(dag, root) -> dict[str, dict]:
         "feature_drift",
     }
     return results
-
-
-def _same(result: dict, expected: dict) -> None:
-    got = json.loads(json.dumps({k: v for k, v in result.items() if k not in IGNORED}))
-    want = json.loads(json.dumps({k: v for k, v in expected.items() if k not in IGNORED}))
-    assert {k: v for k, v in got.items() if v != want.get(k)} == {k: v for k, v in want.items() if v != got.get(k)}
 
 
 def test_template_checks_a_parquet_table_inside_spark_and_a_rerun_replaces_the_day(lakehouse):

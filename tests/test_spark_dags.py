@@ -25,9 +25,9 @@ from airflow_alignment.exceptions import SpecError
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
 from tests.dags.spark_cases import DRIFT, EXPECTATIONS, FAIRNESS, PERFORMANCE, TABLE
 from tests.test_sensors import arrivals
+from tests.test_sql_operators import _same  # equal results bar where the data came from and when
 
 pytestmark = pytest.mark.airflow
-IGNORED = ("data", "duration_s", "started_at", "context", "report", "policy", "full_result", "check")
 DS, REFERENCE_DS = "2026-11-02", "2026-11-01"
 END = "2026-11-08T00:00:00+00:00"
 
@@ -64,13 +64,6 @@ def spark(spark_pair: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     DATA.to_parquet(path, index=False)
     spark_pair.register(TABLE, path)
     return spark_pair
-
-
-def _same(result: dict, expected: dict) -> None:
-    """Equal results apart from where the data came from and when it ran."""
-    got = json.loads(json.dumps({k: v for k, v in result.items() if k not in IGNORED}))
-    want = json.loads(json.dumps({k: v for k, v in expected.items() if k not in IGNORED}))
-    assert {k: v for k, v in got.items() if v != want.get(k)} == {k: v for k, v in want.items() if v != got.get(k)}
 
 
 @pytest.mark.parametrize("kind", ["local", "connect"])
