@@ -224,6 +224,9 @@ def _methods(
         infinite_share_max=spec.infinite_share_max,
     )
     if spec.method == "psi":
+        warn = spec.limits(name).warn_above
+        if warn is not None:  # the band the check warns in, for the report's view
+            feature.results["psi"].details["warn_above"] = warn
         test, alpha = ("chi2", spec.chi2_alpha) if kind == "categorical" else ("ks", spec.ks_alpha)
         p, statistic = report[f"{test}_pvalue"], report["chi2" if test == "chi2" else "ks_statistic"]
         bound = alpha if alpha is not None else DEFAULT_THRESHOLDS[test]
