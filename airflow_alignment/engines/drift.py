@@ -443,10 +443,21 @@ def _group_label(group: dict[str, Any]) -> str:
 
 
 def _summary(assertions: list[Assertion], reports: dict[str, Any], names: list[str], spec: DriftSpec) -> str:
-    drifted = {a.details["feature"] for a in assertions if a.success is False and "feature" in a.details}
+    failing = [a for a in assertions if a.success is False and "feature" in a.details]
+    drifted = {a.details["feature"] for a in failing if a.details.get("band") != "warn"}
+    warned = {a.details["feature"] for a in failing} - drifted  # only a PSI in its warning band
     tail = f"{len(drifted & set(names))} of {len(names)} features drifted"
+    if warned & set(names):
+        tail += f", {len(warned & set(names))} in the warning band"
     if spec.prediction:
-        tail += "; the prediction drifted" if spec.prediction in drifted else "; the prediction is stable"
+        state = (
+            "drifted"
+            if spec.prediction in drifted
+            else "is in the warning band"
+            if spec.prediction in warned
+            else "is stable"
+        )
+        tail += f"; the prediction {state}"
     moved = [a for a in assertions if a.name.startswith("selection_rate_change") and a.success is False]
     judged = [a for a in assertions if a.name.startswith("selection_rate_change")]
     if spec.sensitive_features:
