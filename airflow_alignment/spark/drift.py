@@ -157,7 +157,7 @@ def _column(
     binned, quantile_notes = _numeric(ref, cur, name, r, c, spec, sides)
     report = stats.report(binned)
     feature = _psi_feature(binned, quantile_notes, r, c, name, spec)
-    engine.with_test(feature, kind, spec, report)
+    engine.with_test(feature, kind, name, spec, report)
     return report, feature
 
 
