@@ -204,6 +204,10 @@ def test_a_policy_names_a_spark_source_and_its_errors_name_the_path(tmp_path):
             {"engine": "sprak", "conn_id": "lake", "table": "t"},
             r"checks\[0\]\.data\.engine: unknown engine 'sprak'\. Did you mean 'spark'\? Engines: sql, spark",
         ),
+        "no conn_id": (
+            {"engine": "spark", "table": "t"},
+            r"checks\[0\]\.data: a mapping with engine: spark needs 'conn_id' \(an Airflow connection\)",
+        ),
         "both": (
             {"engine": "spark", "conn_id": "lake", "table": "t", "query": "SELECT 1"},
             r"checks\[0\]\.data: SparkSource: give exactly one of table=",

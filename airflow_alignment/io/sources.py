@@ -174,8 +174,7 @@ def as_source(data: Any) -> Any:
         if "path" in data:
             return _build(FileSource, data, "FileSource")
         raise SpecError(
-            f"data: a mapping needs 'conn_id' (a SQL source; with engine: spark a Spark source) or 'path' "
-            f"(a file), got keys {sorted(map(str, data))}"
+            f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys {sorted(map(str, data))}"
         )
     return data
 
@@ -191,6 +190,11 @@ def _engine_source(raw: dict[str, Any]) -> Any:
             f"Engines: {', '.join(ENGINES)} (a path needs no engine)"
         )
     cls = ENGINES[engine]
+    if "conn_id" not in rest:
+        raise SpecError(
+            f"data: a mapping with engine: {engine} needs 'conn_id' (an Airflow connection), got keys "
+            f"{sorted(map(str, raw))}"
+        )
     return _build(cls, rest, cls.__name__)
 
 

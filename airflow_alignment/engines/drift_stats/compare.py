@@ -531,5 +531,9 @@ def map_columns(work: Callable[[str], T], names: Sequence[str], workers: int | N
     )
     if workers <= 1 or len(names) <= 1:
         return {name: work(name) for name in names}
+    # scipy.stats imports itself circularly: two threads importing it at once can deadlock
+    # (importlib's _DeadlockError), so it is imported here, before the threads start
+    import scipy.stats  # noqa: F401
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
         return dict(zip(names, pool.map(work, names), strict=True))
