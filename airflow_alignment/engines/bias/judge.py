@@ -5,8 +5,8 @@ Each constraint's metric is computed for its facet (the constraint's ``facet_val
 check's) from the counts, and judged as fairness and performance judge theirs
 (:mod:`airflow_alignment.engines.binary.judging`: bounds, ``decide_on``, baselines). Intervals
 draw the counts from a multinomial (the rows resampled with replacement): the label counts for
-pre-training metrics, the confusion cells for post-training ones. Weighted counts hold weight
-sums, not the rows' weights, so they get no interval (``details.ci_note`` says so).
+pre-training metrics, the confusion cells for post-training ones; with sample weights, each cell's
+weight sum is drawn given its rows (:func:`_draws`).
 
 Imports nothing heavy at module top: numpy and the formulas load in :func:`judge`.
 """
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
     from airflow_alignment.engines.bias.counts import BiasCounts
     from airflow_alignment.specs.constraints import Constraint
-
-NO_INTERVAL_WEIGHTED = "no interval with sample_weight: the counts hold weight sums, not the rows' weights"
 
 
 def judge(
@@ -77,22 +75,25 @@ def mask(counts: BiasCounts, facet_values: Any) -> np.ndarray:
 def _draws(
     counts: BiasCounts, stage: Stage, confidence: float | None, n_boot: int, random_state: int | None
 ) -> dict[str, np.ndarray] | None:
-    """Bootstrap replicates of the counts the stage reads (``label_counts=`` or ``cells=`` and
-    the label counts they imply); ``None`` without ``confidence``, with weights, or when the
-    cells cannot give the label counts (a label of more than two values)."""
+    """Bootstrap replicates of the counts (``label_counts=`` and ``cells=``); ``None`` without
+    ``confidence``.
+
+    The finest cells (stratum x group x label value x prediction) are drawn as the fairness
+    engine draws its cells (:func:`~airflow_alignment.engines.binary.metrics.bootstrap_cells`):
+    the row counts from a multinomial (the rows resampled with replacement), and with weights
+    each cell's weight sum given its drawn rows from a normal with the cell's mean and variance
+    of weights (``docs/decisions.md``, "Bias intervals with sample weights"). Every label (binary,
+    multi-class, continuous) and both stages read the same draw.
+    """
     import numpy as np
 
-    if confidence is None or counts.weighted:
+    if confidence is None:
         return None
     rng = np.random.default_rng(random_state)
-    if stage == "pre_training":
-        return {"label_counts": bootstrap_cells(counts.label_counts, None, None, n_boot, rng)[0]}
-    if counts.cells is None or len(counts.labels) > 2:
-        return None
-    cells = bootstrap_cells(counts.cells, None, None, n_boot, rng)[0]  # (n_boot, S, G, [tn, fp, fn, tp])
-    negatives, positives = cells[..., 0] + cells[..., 1], cells[..., 2] + cells[..., 3]
-    labels = np.stack([positives if positive else negatives for positive in counts.positive], axis=-1)
-    return {"cells": cells, "label_counts": labels}
+    weights, squares = (counts.joint, counts.joint_squares) if counts.weighted else (None, None)
+    joint = bootstrap_cells(counts.joint_rows, weights, squares, n_boot, rng)[0]
+    labels, cells = bias_counts.split(joint, counts.positive, predictions=counts.cells is not None)
+    return {"label_counts": labels} if stage == "pre_training" else {"label_counts": labels, "cells": cells}  # type: ignore[dict-item]
 
 
 def _assertion(
@@ -120,8 +121,6 @@ def _assertion(
     else:
         if confidence is not None:
             details["confidence"] = confidence
-            if replicates is None:
-                details["ci_note"] = NO_INTERVAL_WEIGHTED if counts.weighted else "no interval for a multi-class label"
         interval = judging.ci(replicates, confidence)
         success = judging.decide(value.value, interval, constraint, details)
     compared = judging.compare(constraint.name, value.value, constraint, baseline)
