@@ -45,7 +45,6 @@ def judge(
     # the formulas import numpy at module top: loaded when a check runs, never when a DAG is parsed
     from airflow_alignment.engines.bias import metrics as bias_metrics
 
-    full = bias_metrics.checked_params(params)
     draws = _draws(counts, stage, confidence, n_boot, random_state)
     assertions, values = [], {}
     for constraint in constraints:
@@ -53,12 +52,14 @@ def judge(
         where = constraint.facet_values if constraint.facet_values is not None else facet_values
         if CATALOGUE[stage][name].scope != "facet":
             where = None  # compares every group, or every row: no facet
-        value = bias_metrics.evaluate(counts, [name], stage=stage, facet_values=where, **params)[name]
+        own = params if constraint.alpha is None else {**params, "alpha": constraint.alpha}
+        full = bias_metrics.checked_params(own)
+        value = bias_metrics.evaluate(counts, [name], stage=stage, facet_values=where, **own)[name]
         replicates = None
         if draws is not None and value.value is not None:
             facet = mask(counts, where)
             replicates = bias_metrics.values(name, stage, counts, facet[None, :], full, **draws)[:, 0]
-        assertions.append(_assertion(constraint, value, where, replicates, confidence, counts, baseline))
+        assertions.append(_assertion(constraint, value, where, replicates, confidence, full, baseline))
         values[constraint.name] = value
     return assertions, values
 
@@ -102,7 +103,7 @@ def _assertion(
     facet_values: Any,
     replicates: np.ndarray | None,
     confidence: float | None,
-    counts: BiasCounts,
+    params: dict[str, Any],
     baseline: judging.Baseline,
 ) -> Assertion:
     info = CATALOGUE[constraint.catalogue][constraint.metric_name]  # type: ignore[index]
@@ -113,6 +114,8 @@ def _assertion(
         "facet_values": facet_values,
         "decide_on": constraint.decide_on,
     }
+    if "alpha" in info.params:
+        details["alpha"] = params["alpha"]
     if constraint.rationale:
         details["rationale"] = constraint.rationale
     if value.value is None:
