@@ -122,6 +122,7 @@ _REPORT = """{% extends "base.html" %}
 {% if fairness[0].baseline %}<h3>Baseline</h3><p class="muted">{{ fairness[0].baseline }}</p>{% endif %}
 {% if fairness[0].settings %}<details><summary>Settings</summary><pre>{{ fairness[0].settings }}</pre></details>{% endif %}
 {% endif %}
+{% if bias %}{{ bias | safe }}{% endif %}
 {% if expectations %}
 <h2>Expectations</h2>
 <table>

@@ -31,7 +31,9 @@ from typing import Any
 
 from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
+from airflow_alignment.reporting._format import fmt
 from airflow_alignment.reporting._templates import TEMPLATES
+from airflow_alignment.reporting.bias_view import bias_section
 from airflow_alignment.results import CheckResult
 from airflow_alignment.specs.metrics import NAMED_AGGREGATES
 from airflow_alignment.store.artifacts import ArtifactStore, result_key
@@ -98,7 +100,10 @@ def render_report(
         page["expectations"] = _expectation_rows(doc)
     elif kind == "gate":
         page["gate"] = _gate(doc, link)
-    page["other_metrics"] = _pretty(doc.get("metrics")) if kind not in ("fairness", "gate") else None
+    page["bias"] = bias_section(doc, page["assertions"]) if kind in ("data_bias", "fairness") else None
+    page["other_metrics"] = (
+        _pretty(doc.get("metrics")) if kind not in ("fairness", "gate") and not page["bias"] else None
+    )
     return _template("report.html").render(title=f"{doc.get('check')} ({doc.get('status')})", **page)
 
 
@@ -663,21 +668,6 @@ def _bounds_of(assertion: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- formatting -----------------------------------------------------------------------------
-def fmt(value: Any) -> str:
-    """A number as a person reads it (4 significant digits, thousands separated); ``None``: —."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.4g}"
-    return str(value)
-
-
 def _observed(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{k} {_observed(v)}" for k, v in value.items())
