@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "AlignmentGateOperator": "airflow_alignment.operators.gate",
     "DataBiasCheckOperator": "airflow_alignment.operators.bias",
     "DriftCheckOperator": "airflow_alignment.operators.drift",
+    "EstimatedFairnessOperator": "airflow_alignment.operators.estimated",
     "ExpectationsCheckOperator": "airflow_alignment.operators.expectations",
     "FairnessCheckOperator": "airflow_alignment.operators.fairness",
     "PerformanceCheckOperator": "airflow_alignment.operators.performance",
@@ -55,6 +56,7 @@ __all__ = [
     "DataExpectationsOperator",
     "DriftCheckOperator",
     "DriftSpec",
+    "EstimatedFairnessOperator",
     "ExpectationsCheckOperator",
     "ExpectationsSensor",
     "ExpectationsSpec",
@@ -76,6 +78,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load in _
     from airflow_alignment.notifications import AlignmentNotifier
     from airflow_alignment.operators.bias import DataBiasCheckOperator
     from airflow_alignment.operators.drift import DriftCheckOperator
+    from airflow_alignment.operators.estimated import EstimatedFairnessOperator
     from airflow_alignment.operators.expectations import DataExpectationsOperator, ExpectationsCheckOperator
     from airflow_alignment.operators.fairness import FairnessCheckOperator
     from airflow_alignment.operators.gate import AlignmentGateOperator

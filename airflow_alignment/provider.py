@@ -29,6 +29,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_alignment.operators.expectations",
                     "airflow_alignment.operators.drift",
+                    "airflow_alignment.operators.estimated",
                     "airflow_alignment.operators.fairness",
                     "airflow_alignment.operators.performance",
                     "airflow_alignment.operators.bias",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,20 @@ def test_drifted_data_fails_and_keeps_its_result(airflow_home, tmp_path):
     assert result["summary"].startswith("selection rate of sex=F: 0.5")
 
 
+def test_auto_methods_judge_each_feature_and_the_report_draws_them(airflow_home, tmp_path):
+    run = _run(tmp_path, "drift_cases_auto", shift=8.0)
+    assert task_states(run) == {"drift": "success"}  # severity warn
+    result = checked(xcom_value(run, "drift"))
+    by_name = {a["name"]: a for a in result["assertions"]}
+    assert by_name["wasserstein(income)"]["success"] is False  # moved by 0.8 sd
+    assert by_name["jensenshannon(region)"]["success"] is True and "missing_share(region)" in by_name
+    dataset = by_name["dataset_drift"]
+    assert (dataset["observed"], dataset["success"]) == (1 / 4, True)  # only income: 0.25 < 0.5
+    assert result["status"] == "warned" and result["summary"].startswith("income: wasserstein 0.")
+    page = Path(result["report"].removeprefix("file://")).read_text()
+    assert 'id="drift-verdict"' in page and "1 of 4 features drifted (25%)" in page
+
+
 def _dag(**op_kwargs):
     from airflow.sdk import DAG
 
@@ -86,6 +101,10 @@ def _dag(**op_kwargs):
         (
             {"reference": "a.csv", "current": "b.csv", "data": "c.csv"},
             "DriftCheckOperator: give current= or data= (the same thing), not both",
+        ),
+        (
+            {"reference": "a.csv", "current": "b.csv", "method": "wasserstien"},
+            "DriftCheckOperator.method: unknown drift method 'wasserstien'. Did you mean 'wasserstein'?",
         ),
         (
             {"reference": "a.csv", "current": "b.csv", "severity": "loud"},

@@ -181,6 +181,7 @@ PUBLIC = [
     "DataExpectationsOperator",
     "DriftCheckOperator",
     "DriftSpec",
+    "EstimatedFairnessOperator",
     "ExpectationsCheckOperator",
     "ExpectationsSensor",
     "ExpectationsSpec",

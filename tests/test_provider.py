@@ -56,6 +56,7 @@ def test_public_surface():
         "AlignmentGateOperator",
         "DataBiasCheckOperator",
         "DriftCheckOperator",
+        "EstimatedFairnessOperator",
         "ExpectationsCheckOperator",
         "FairnessCheckOperator",
         "PerformanceCheckOperator",

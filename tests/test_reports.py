@@ -325,3 +325,41 @@ def test_marginal_views_render_with_their_exclusions():
     page = html.render_report(checked(result))
     assert "by sex and race" in page and "by sex alone" in page and "by race alone" in page
     assert page.count("min_group_size (30)") == 3
+
+
+# -- drift ----------------------------------------------------------------------------------
+def drift_result(feature: str = "income", category: str = "a") -> CheckResult:
+    import numpy as np
+    import pandas as pd
+
+    from airflow_alignment.engines.drift import evaluate
+
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({feature: rng.normal(50, 10, 2000), "city": rng.choice([category, "b"], 2000)})
+    cur = pd.DataFrame({feature: rng.normal(56, 10, 1500), "city": rng.choice([category, "b"], 1500)})
+    return evaluate(ref, cur, method="auto", drift_share=0.5, check_name="inputs_drift")
+
+
+def test_drift_report_shows_the_drift_view_not_the_raw_metrics():
+    result = checked(drift_result())
+    page = html.render_report(result)
+    assert "Content-Security-Policy" in page and "<script" not in page
+    assert 'id="drift-verdict"' in page and "1 of 2 features drifted (50%)" in page
+    # each feature's distributions as a chart (a small multiple and a detail chart), drifted first
+    assert page.count("<svg") == 4 and page.index(">income <") < page.index(">city <")
+    assert 'Kolmogorov-Smirnov <span class="muted">(judged)' in page and "z-test" in page  # n_eff 857: tests
+    # the per-feature bins are not dumped as JSON any more; what the view does not show still is
+    assert "&#34;empty_bins&#34;" not in page and "columns_not_compared" in page
+
+
+def test_drift_report_escapes_feature_and_category_names():
+    page = html.render_report(checked(drift_result(feature=EVIL_IMG, category=EVIL_SCRIPT)))
+    assert_escaped(page)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_a_drift_result_stored_before_the_methods_block_shows_its_metrics_as_before():
+    doc = checked(drift_result()).to_dict()
+    del doc["metrics"]["methods"]
+    page = html.render_report(doc)
+    assert 'id="drift-verdict"' not in page and "&#34;empty_bins&#34;" in page

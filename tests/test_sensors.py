@@ -553,11 +553,17 @@ def test_monitoring_template_triggers_retraining_and_notifies(airflow_home, arti
     assert task_states(run) == {
         "simulate_production": "success",
         "wait_for_feedback": "success",
+        "estimate_fairness": "success",
         "check_drift": "success",
         "decide": "success",
         "trigger_retraining": "success",
         "healthy": "skipped",
     }
+    # the day's decisions estimated before their labels: the score is not calibrated for women
+    estimate = checked(stored(artifact_root, run, "estimate_fairness"))
+    calibration = estimate["metrics"]["estimated"]["calibration"]
+    assert estimate["status"] == "warned" and estimate["metrics"]["estimated"]["trusted"] is False
+    assert calibration["status"] == "miscalibrated" and any("F" in r for r in calibration["reasons"])
     fairness = checked(stored(artifact_root, run, "wait_for_feedback"))
     drift = checked(stored(artifact_root, run, "check_drift"))
     assert fairness["status"] == "warned" and drift["status"] == "warned"

@@ -26,10 +26,18 @@ costs a large but finite amount and nothing is divided by zero.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from airflow_alignment.engines.drift_stats import binning
+from airflow_alignment.engines.drift_stats.ks import ks_pvalue, ks_statistic
+from airflow_alignment.engines.drift_stats.samples import (
+    CategoricalSample,
+    NumericSample,
+    categorical_sample,
+    numeric_sample,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,39 +68,37 @@ class Binned:
     ks: tuple[float, float] | None = None
 
 
-def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
-    """Bin a numeric feature on reference quantiles; run the two-sample KS test."""
-    import numpy as np
+def numeric(
+    ref: pd.Series | NumericSample, cur: pd.Series | NumericSample, bins: int, ks_method: str = "auto"
+) -> Binned:
+    """Bin a numeric feature on reference quantiles; run the two-sample KS test.
 
-    r, r_missing = _values(ref)
-    c, c_missing = _values(cur)
-    r.sort()
-    c.sort()
+    ``ref`` and ``cur`` are columns, or the :class:`~.drift_stats.samples.NumericSample` the
+    engine already made of them (sorted once: the quantile edges, the bin counts and the KS
+    merge all read the same sorted values).
+    """
+    r_sample = ref if isinstance(ref, NumericSample) else numeric_sample(ref)
+    c_sample = cur if isinstance(cur, NumericSample) else numeric_sample(cur)
+    r, r_missing = r_sample.values, r_sample.missing
+    c, c_missing = c_sample.values, c_sample.missing
     r_finite, c_finite = _finite(r), _finite(c)
     notes: list[str] = []
     constant = False
+    cuts = binning.quantile_edges(r_finite, bins)  # numpy.quantile's numbers, read from the sorted values
+    edges, constant = cuts.edges, cuts.constant is not None
     if len(r_finite) == 0:
-        edges = np.empty(0)
         notes.append("every reference value is missing or infinite: one bin for all finite current values")
-    elif r_finite[0] == r_finite[-1]:
-        constant = True
-        edges = np.array([np.nextafter(r_finite[0], -np.inf), r_finite[0]])
+    elif constant:
         notes.append(
             f"constant reference column (every value is {_num(r_finite[0])}): one bin holds it, "
             "with a bin below and one above for current values"
         )
-    else:
-        edges = np.unique(np.quantile(r_finite, np.linspace(0, 1, bins + 1)[1:-1]))
-        if len(edges) + 1 < bins:
-            notes.append(f"{len(edges) + 1} bins, not {bins}: tied reference quantiles were merged")
-    point = _num(r_finite[0]) if constant else ""
-    labels = [f"< {point}", f"== {point}", f"> {point}"] if constant else _interval_labels(edges)
-    r_counts = _sorted_counts(r_finite, edges)
-    c_counts = _sorted_counts(c_finite, edges)
+    elif len(edges) + 1 < bins:
+        notes.append(f"{len(edges) + 1} bins, not {bins}: tied reference quantiles were merged")
     out = Binned(
-        labels,
-        r_counts,
-        c_counts,
+        binning.labels(cuts),
+        binning.bin_counts(r_finite, cuts),
+        binning.bin_counts(c_finite, cuts),
         "numeric",
         {"reference": r_missing, "current": c_missing},
         constant=constant,
@@ -102,42 +108,39 @@ def numeric(ref: pd.Series, cur: pd.Series, bins: int) -> Binned:
     _add_infinite(out)
     _add_missing(out)
     if len(r) and len(c):
-        import warnings
-
-        from scipy.stats import ks_2samp
-
-        with warnings.catch_warnings():  # "exact calculation unsuccessful, switching to asymp": its own choice
-            warnings.simplefilter("ignore", RuntimeWarning)
-            res = ks_2samp(r, c)
-        out.ks = (float(res.statistic), float(res.pvalue))
+        res = ks_pvalue(ks_statistic(r, c), len(r), len(c), ks_method)  # scipy's ks_2samp numbers
+        out.ks = (res.statistic, res.pvalue)
     else:
         out.notes.append("no KS test: one side has no non-missing value")
     return out
 
 
-def categorical(ref: pd.Series, cur: pd.Series) -> Binned:
-    """Count each reference category in both frames; new current categories share a bin."""
+def categorical(ref: pd.Series | CategoricalSample, cur: pd.Series | CategoricalSample) -> Binned:
+    """Count each reference category in both frames; new current categories share a bin.
+
+    ``ref`` and ``cur`` are columns or their :class:`~.drift_stats.samples.CategoricalSample`.
+    """
     import numpy as np
 
-    r_counts = ref.value_counts(dropna=True, sort=False)
-    c_counts = cur.value_counts(dropna=True, sort=False)
-    r_missing, c_missing = int(len(ref) - r_counts.sum()), int(len(cur) - c_counts.sum())
-    r_counts = r_counts[r_counts > 0]  # a pandas Categorical reports its unused categories
-    c_counts = c_counts[c_counts > 0]
-    cats = _ordered(list(r_counts.index))
+    r_sample = ref if isinstance(ref, CategoricalSample) else categorical_sample(ref)
+    c_sample = cur if isinstance(cur, CategoricalSample) else categorical_sample(cur)
+    r_counts = dict(zip(r_sample.categories, r_sample.counts.tolist(), strict=True))
+    c_counts = zip(c_sample.categories, c_sample.counts.tolist(), strict=True)
+    r_missing, c_missing = r_sample.missing, c_sample.missing
+    cats = _ordered(list(r_counts))
     # Matched by Python equality on both sides (a bool True in one frame is the 1 of the other),
     # so each current row lands in exactly one bin.
     position = {value: i for i, value in enumerate(cats)}
     current = np.zeros(len(cats), dtype=np.int64)
-    is_new = np.ones(len(c_counts), dtype=bool)
-    for k, (value, count) in enumerate(c_counts.items()):
+    new: list[tuple[Any, int]] = []
+    for value, count in c_counts:
         if value in position:
             current[position[value]] += count
-            is_new[k] = False
-    new = c_counts[is_new]
+        else:
+            new.append((value, count))
     out = Binned(
         [str(v) for v in cats],
-        r_counts.reindex(cats).to_numpy(dtype=np.int64),
+        np.array([r_counts[v] for v in cats], dtype=np.int64),
         current,
         "categorical",
         {"reference": r_missing, "current": c_missing},
@@ -147,9 +150,10 @@ def categorical(ref: pd.Series, cur: pd.Series) -> Binned:
         out.notes.append(f"constant reference column (every value is {cats[0]!r})")
     if not cats:
         out.notes.append("every reference value is missing")
-    if len(new):
-        out.new_categories = _ordered(list(new.sort_values(ascending=False).index[:MAX_NEW_SHOWN]))
-        out.new_count = int(new.sum())
+    if new:
+        new.sort(key=lambda item: -item[1])  # stable: ties keep value_counts' order, as before
+        out.new_categories = _ordered([value for value, _ in new[:MAX_NEW_SHOWN]])
+        out.new_count = sum(count for _, count in new)
         out.labels.append(NEW_BIN)
         out.reference = np.append(out.reference, 0)
         out.current = np.append(out.current, out.new_count)
@@ -220,16 +224,6 @@ def report(b: Binned) -> dict[str, Any]:
     return out
 
 
-def _values(s: pd.Series) -> tuple[np.ndarray, int]:
-    """Non-missing values as a fresh float64 array, and the number of missing ones."""
-    import numpy as np
-
-    values = s.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-    keep = ~np.isnan(values)
-    n_missing = int(len(values) - keep.sum())
-    return (values[keep] if n_missing else values), n_missing
-
-
 def _finite(values: np.ndarray) -> np.ndarray:
     """The finite part of sorted ``values`` (a view: -inf sorts first, inf last)."""
     import numpy as np
@@ -247,19 +241,6 @@ def _infinite_block(b: Binned) -> dict[str, Any]:
         total = int(counts.sum())
         out[side] = {"count": count, "share": count / total if total else None}
     return out
-
-
-def _sorted_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts of sorted ``values`` in ``(-inf, e1], (e1, e2], ..., (ek, inf)``."""
-    import numpy as np
-
-    cum = np.searchsorted(values, edges, side="right")
-    return np.diff(np.concatenate([[0], cum, [len(values)]])).astype(np.int64)
-
-
-def _interval_labels(edges: np.ndarray) -> list[str]:
-    points = ["-inf", *(_num(e) for e in edges), "inf"]
-    return [f"({a}, {b}]" if b != "inf" else f"({a}, {b})" for a, b in itertools.pairwise(points)]
 
 
 def _add_infinite(b: Binned) -> None:

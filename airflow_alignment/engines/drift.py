@@ -14,7 +14,8 @@ severity; ``bounds`` overrides them per feature, with a rationale. The tests' p-
 reported and only judged when ``ks_alpha`` / ``chi2_alpha`` is set: at the row counts drift
 checks see, they reject for differences nobody would act on. With ``prediction`` the
 prediction's distribution is compared too, and with ``sensitive_features`` each group's
-selection rate (fairness drift). The maths is in :mod:`._drift_stats`.
+selection rate (fairness drift). The maths is in :mod:`._drift_stats` and :mod:`.drift_stats`; each column is
+sorted once, and columns are compared in parallel threads.
 
 Importing this module is cheap (the spec, :class:`~airflow_alignment.specs.DriftSpec`, is
 checked when a DAG is parsed); numpy, pandas and scipy load when :func:`evaluate` runs.
@@ -26,12 +27,27 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import _drift_stats as stats
-from airflow_alignment.engines.common import describe
+from airflow_alignment.engines.common import describe_in_background
+from airflow_alignment.engines.drift_stats.compare import (
+    CATEGORICAL_METHODS,
+    NUMERIC_METHODS,
+    FeatureDrift,
+    MethodResult,
+    compare,
+    dataset_verdict,
+    map_columns,
+)
+from airflow_alignment.engines.drift_stats.samples import (
+    CategoricalSample,
+    NumericSample,
+    categorical_sample,
+    numeric_sample,
+)
 from airflow_alignment.exceptions import DataError, did_you_mean, preview
 from airflow_alignment.io.frames import require_columns, require_one_type, require_rows
-from airflow_alignment.limits import MAX_GROUPS
+from airflow_alignment.limits import MAX_BINS, MAX_GROUPS
 from airflow_alignment.results import Assertion, CheckResult, status_from_assertions, utcnow
-from airflow_alignment.specs.drift import BOUND_KEYS, DriftSpec, FeatureBound
+from airflow_alignment.specs.drift import BOUND_KEYS, DEFAULT_THRESHOLDS, TESTS, DriftSpec, FeatureBound
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,12 +99,23 @@ def evaluate(
     require_rows(reference, reference_source or "the reference")
     require_rows(current, source or "the current data")
     used = list(dict.fromkeys(names + extra))
-    data = describe(current, source, used)
-    data["reference"] = describe(reference, reference_source, used)
+    described = (  # the fingerprints hash in threads beside the column work (sha256 frees the GIL)
+        describe_in_background(current, source, used),
+        describe_in_background(reference, reference_source, used),
+    )
     compared = names + ([spec.prediction] if spec.prediction else [])
-    reports = {name: _compare(reference[name], current[name], name, spec) for name in compared}
-    assertions = [a for name in compared for a in _judge(name, reports[name], spec)]
+    kinds = {name: _kind(reference[name], current[name], name, spec) for name in compared}
+    per_column = map_columns(lambda n: _column(reference[n], current[n], kinds[n], n, spec), compared)
+    reports = {n: report for n, (report, _) in per_column.items()}
+    methods = {n: feature for n, (_, feature) in per_column.items()}
+    data = described[0]()
+    data["reference"] = described[1]()
+    assertions = [a for name in compared for a in _judge(name, reports[name], methods[name], spec)]
     metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
+    verdict = dataset_verdict({n: methods[n] for n in names}, *([spec.drift_share] if spec.drift_share else []))
+    metrics["methods"] = {"dataset": verdict.to_dict(), "features": {n: _stored(f) for n, f in methods.items()}}
+    if spec.drift_share is not None:
+        assertions.append(_dataset_assertion(verdict, spec))
     if spec.prediction:
         metrics["prediction"] = {"column": spec.prediction, **reports[spec.prediction]}
     if spec.sensitive_features:
@@ -136,7 +163,8 @@ def _features(reference: pd.DataFrame, current: pd.DataFrame, spec: DriftSpec) -
     return names, not_compared
 
 
-def _compare(ref: pd.Series, cur: pd.Series, name: str, spec: DriftSpec) -> dict[str, Any]:
+def _kind(ref: pd.Series, cur: pd.Series, name: str, spec: DriftSpec) -> str:
+    """``numeric`` or ``categorical``: as ``categorical=`` says, else by the reference's type."""
     import pandas as pd
 
     def is_numeric(s: pd.Series) -> bool:
@@ -148,11 +176,142 @@ def _compare(ref: pd.Series, cur: pd.Series, name: str, spec: DriftSpec) -> dict
             f"feature {name!r} is {ref.dtype} in the reference and {cur.dtype} in the current data: "
             "compare it as categories (categorical=[...]) or fix the type"
         )
-    binned = stats.categorical(ref, cur) if as_category else stats.numeric(ref, cur, spec.bins)
-    return stats.report(binned)
+    return "categorical" if as_category else "numeric"
 
 
-def _judge(name: str, report: dict[str, Any], spec: DriftSpec) -> list[Assertion]:
+def _column(
+    ref: pd.Series, cur: pd.Series, kind: str, name: str, spec: DriftSpec
+) -> tuple[dict[str, Any], FeatureDrift]:
+    """One feature's report and methods, from one sample of each side (a numeric column is
+    sorted once: the quantile bins, KS, Wasserstein and the methods' bins read it). Runs in a
+    worker thread (:func:`map_columns`): numpy's sort and searches release the GIL."""
+    make = categorical_sample if kind == "categorical" else numeric_sample
+    r, c = make(ref), make(cur)
+    binned = stats.categorical(r, c) if kind == "categorical" else stats.numeric(r, c, spec.bins, spec.ks_method)
+    report = stats.report(binned)
+    return report, _methods(r, c, kind, name, spec, report)
+
+
+def _methods(
+    ref: NumericSample | CategoricalSample,
+    cur: NumericSample | CategoricalSample,
+    kind: str,
+    name: str,
+    spec: DriftSpec,
+    report: dict[str, Any],
+) -> FeatureDrift:
+    """The drift methods of ``spec.method`` on one feature (:mod:`.drift_stats`); with ``psi``,
+    PSI and the engine's own test from ``report`` (KS for numbers, chi-square for categories:
+    not computed twice)."""
+    if spec.method == "psi":
+        asked: Any = ["psi"]
+    else:
+        asked = spec.method
+        applies = NUMERIC_METHODS | {"z"} if kind == "numeric" else CATEGORICAL_METHODS
+        if asked != "auto" and not set(asked) & applies:
+            raise DataError(
+                f"method {asked}: none applies to the {kind} feature {name!r}; add one of "
+                f"{', '.join(sorted(applies))}, or use method='auto'"
+            )
+    feature = compare(
+        ref,
+        cur,
+        methods_=asked,
+        bins=spec.bins,
+        thresholds=spec.method_thresholds(name),
+        ks_method=spec.ks_method,  # type: ignore[arg-type]
+        missing_share_max=spec.missing_share_max,
+        infinite_share_max=spec.infinite_share_max,
+    )
+    if spec.method == "psi":
+        test, alpha = ("chi2", spec.chi2_alpha) if kind == "categorical" else ("ks", spec.ks_alpha)
+        p, statistic = report[f"{test}_pvalue"], report["chi2" if test == "chi2" else "ks_statistic"]
+        bound = alpha if alpha is not None else DEFAULT_THRESHOLDS[test]
+        feature.results[test] = MethodResult(test, p, bound, None if p is None else p < bound, statistic)
+    return feature
+
+
+def _stored(feature: FeatureDrift) -> dict[str, Any]:
+    """The feature as the result stores it: at most ``MAX_BINS`` bins, the ones with the fewest
+    rows merged into one ``(other N bins)`` bin (a column of ids must not bloat the result)."""
+    out = feature.to_dict()
+    bins = out["bins"]
+    if len(bins) > MAX_BINS:
+        by_rows = sorted(range(len(bins)), key=lambda i: -(bins[i]["reference"] + bins[i]["current"]))
+        keep = sorted(by_rows[: MAX_BINS - 1])
+        rest = [bins[i] for i in by_rows[MAX_BINS - 1 :]]
+        out["bins"] = [bins[i] for i in keep] + [
+            {
+                "bin": f"(other {len(rest):,} bins)",
+                "reference": sum(b["reference"] for b in rest),
+                "current": sum(b["current"] for b in rest),
+            }
+        ]
+    return out
+
+
+def _judge(name: str, report: dict[str, Any], feature: FeatureDrift, spec: DriftSpec) -> list[Assertion]:
+    out = _judge_psi(name, report, spec) if feature.method == "psi" else [_judge_method(name, feature, spec)]
+    out += _judge_tests(name, report, spec) + _judge_unusual(name, feature, spec)
+    return out
+
+
+def _judge_method(name: str, feature: FeatureDrift, spec: DriftSpec) -> Assertion:
+    """The assertion of the method ``method=`` judges ``name`` with (not PSI: its bands are
+    :func:`_judge_psi`'s)."""
+    res, limits = feature.results[feature.method], spec.limits(name)
+    test = res.method in TESTS
+    details: dict[str, Any] = {
+        "feature": name,
+        "method": res.method,
+        "reason": feature.reason,
+        "statistic": res.statistic,
+    }
+    if name == spec.prediction:
+        details["role"] = "prediction"
+    return Assertion(
+        name=f"{res.method}({name})",
+        success=None if res.drifted is None else not res.drifted,
+        observed=res.value,
+        expected={"min_pvalue": res.threshold} if test else {"max": res.threshold},
+        severity=limits.severity,
+        details=details,
+    )
+
+
+def _judge_unusual(name: str, feature: FeatureDrift, spec: DriftSpec) -> list[Assertion]:
+    """Bounds on the current feature's shares of missing and infinite values."""
+    out = []
+    for what, bound in (("missing", spec.missing_share_max), ("infinite", spec.infinite_share_max)):
+        counted = getattr(feature, what)
+        if bound is None or counted is None:
+            continue
+        current = counted["current"]
+        out.append(
+            Assertion(
+                name=f"{what}_share({name})",
+                success=feature.unusual[what],
+                observed=current["share"],
+                expected={"max": bound},
+                severity=spec.limits(name).severity,
+                details={"column": name, "count": current["count"], "rows": feature.rows["current"]},
+            )
+        )
+    return out
+
+
+def _dataset_assertion(verdict: Any, spec: DriftSpec) -> Assertion:
+    return Assertion(
+        name="dataset_drift",
+        success=None if verdict.share is None else not verdict.drifted,
+        observed=verdict.share,
+        expected={"drift_share": verdict.drift_share},
+        severity=spec.severity,
+        details={"drifted_features": verdict.drifted_features, "judged": verdict.judged},
+    )
+
+
+def _judge_psi(name: str, report: dict[str, Any], spec: DriftSpec) -> list[Assertion]:
     limits = spec.limits(name)
     value, warn, fail = report["psi"], limits.warn_above, limits.fail_above
     band = "block" if value > fail else "warn" if warn is not None and value > warn else "ok"
@@ -161,7 +320,7 @@ def _judge(name: str, report: dict[str, Any], spec: DriftSpec) -> list[Assertion
         details["rationale"] = limits.rationale
     if name == spec.prediction:
         details["role"] = "prediction"
-    out = [
+    return [
         Assertion(
             name=f"psi({name})",
             success=band == "ok",
@@ -171,6 +330,12 @@ def _judge(name: str, report: dict[str, Any], spec: DriftSpec) -> list[Assertion
             details=details,
         )
     ]
+
+
+def _judge_tests(name: str, report: dict[str, Any], spec: DriftSpec) -> list[Assertion]:
+    """The engine's KS and chi-square p-values, judged when ``ks_alpha`` / ``chi2_alpha`` is set."""
+    out = []
+    limits = spec.limits(name)
     for test, alpha_key, p_key in (("ks", "ks_alpha", "ks_pvalue"), ("chi2", "chi2_alpha", "chi2_pvalue")):
         alpha = getattr(spec, alpha_key)
         if alpha is None or p_key not in report:
@@ -294,8 +459,14 @@ def _summary(assertions: list[Assertion], reports: dict[str, Any], names: list[s
 
 
 def _rank(a: Assertion) -> tuple[int, int, float]:
-    kind = 2 if a.name.startswith("psi(") else 1 if a.name.startswith("selection") else 0
-    limit = a.expected.get("max") if a.details.get("band") != "warn" else a.expected.get("warn_above")
+    distance = a.name.startswith("psi(") or a.details.get("method") not in (None, *TESTS)
+    share = a.name.startswith(("selection", "missing_share(", "infinite_share("))
+    kind = 3 if a.name == "dataset_drift" else 2 if distance else 1 if share else 0
+    limit = (
+        a.expected.get("max", a.expected.get("drift_share"))
+        if a.details.get("band") != "warn"
+        else a.expected.get("warn_above")
+    )
     excess = (a.observed or 0.0) / limit if kind and limit else -(a.observed or 0.0)
     return (a.severity == "block", kind, excess)
 
@@ -312,5 +483,17 @@ def _describe(a: Assertion, spec: DriftSpec) -> str:
             f"selection rate of {_group_label(d['group'])}: {d['reference']:.2f} -> {d['current']:.2f} "
             f"(change {a.observed:.2f}, max {a.expected['max']:g})"
         )
-    test = "KS" if a.name.startswith("ks(") else "chi-square"
+    if a.name == "dataset_drift":
+        d = a.details
+        return (
+            f"dataset drift: {len(d['drifted_features'])} of {d['judged']} features drifted "
+            f"(share {a.observed:.2f}, at or above {a.expected['drift_share']:g})"
+        )
+    if a.name.startswith(("missing_share(", "infinite_share(")):
+        what = a.name.split("_share(")[0]
+        return f"{a.details['column']}: {what} share {a.observed:.3g} (above {a.expected['max']:g})"
+    method = a.details.get("method", "ks" if a.name.startswith("ks(") else "chi2")
+    test = {"ks": "KS", "chi2": "chi-square", "z": "z-test"}.get(method)
+    if test is None:
+        return f"{a.details['feature']}: {method} {a.observed:.3g} (above {a.expected['max']:g})"
     return f"{a.details['feature']}: {test} p-value {a.observed:.2g} (below {a.expected['min_pvalue']:g})"

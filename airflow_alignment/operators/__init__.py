@@ -9,6 +9,7 @@ from airflow_alignment import deprecated_alias
 from airflow_alignment.operators.base import AlignmentCheckFailed, AlignmentCheckOperator
 from airflow_alignment.operators.bias import DataBiasCheckOperator
 from airflow_alignment.operators.drift import DriftCheckOperator
+from airflow_alignment.operators.estimated import EstimatedFairnessOperator
 from airflow_alignment.operators.expectations import ExpectationsCheckOperator
 from airflow_alignment.operators.fairness import FairnessCheckOperator
 from airflow_alignment.operators.gate import AlignmentGateOperator
@@ -20,6 +21,7 @@ __all__ = [
     "AlignmentGateOperator",
     "DataBiasCheckOperator",
     "DriftCheckOperator",
+    "EstimatedFairnessOperator",
     "ExpectationsCheckOperator",
     "FairnessCheckOperator",
     "PerformanceCheckOperator",

@@ -51,6 +51,14 @@ class DriftCheckOperator(AlignmentCheckOperator):
     :param threshold: ``prediction >= threshold`` counts as selected (for scores).
     :param selection_rate_max_change: the largest allowed change of a group's rate (default 0.05).
     :param min_group_size: groups smaller on either side are reported, not judged (default 30).
+    :param method: how each feature is judged: ``psi`` (default: the PSI bands), ``auto`` (a
+        method per feature by type and sample size), or a method name or list of them (``ks``,
+        ``wasserstein``, ``jensenshannon``, ``chi2``, ``z``, ``psi``); see docs/drift-methods.md.
+    :param thresholds: per-method bounds, e.g. ``{"wasserstein": 0.2}`` (PSI's is ``psi_block``).
+    :param ks_method: scipy's KS ``method``: ``auto`` (default), ``exact`` or ``asymp``.
+    :param drift_share: fail when the share of drifted features reaches it (default: reported only).
+    :param missing_share_max: fail a feature whose current share of missing values is above it.
+    :param infinite_share_max: the same for infinite values.
     :param timestamp_column: with ``window``, judge only the current rows whose timestamp lies in
         the ``window`` before ``window_end``; the column is left out of the default features.
     :param window: how far back from ``window_end`` current rows count (a ``timedelta``).
@@ -86,6 +94,12 @@ class DriftCheckOperator(AlignmentCheckOperator):
         threshold: float | None = None,
         selection_rate_max_change: float | None = None,
         min_group_size: int | None = None,
+        method: str | Sequence[str] | None = None,
+        thresholds: dict[str, float] | None = None,
+        ks_method: str | None = None,
+        drift_share: float | None = None,
+        missing_share_max: float | None = None,
+        infinite_share_max: float | None = None,
         timestamp_column: str | None = None,
         window: timedelta | None = None,
         window_end: str | None = None,

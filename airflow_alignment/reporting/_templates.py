@@ -1,7 +1,7 @@
 """Jinja templates of the HTML pages (rendered with autoescaping by ``reporting/html.py``).
 
 Kept as Python strings so the package needs no data files. ``|safe`` appears only on SVG that
-matplotlib wrote.
+matplotlib wrote and on the drift and bias sections (rendered, escaped, by their own views).
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ _REPORT = """{% extends "base.html" %}
 {% endfor %}
 </table>
 {% endif %}
-{% if other_metrics %}<h2>Metrics</h2><pre>{{ other_metrics }}</pre>{% endif %}
+{% if drift %}{{ drift | safe }}{% endif %}
+{% if other_metrics %}<h2>{{ "Other metrics" if drift else "Metrics" }}</h2><pre>{{ other_metrics }}</pre>{% endif %}
 {% endblock %}
 {% block footer %} · {{ doc.schema }}{% if doc.full_result %} · full result: <span class="mono">{{ doc.full_result }}</span>{% endif %}{% endblock %}
 """

@@ -32,11 +32,11 @@ from functools import cache
 from typing import Any
 
 from airflow_alignment import __version__
-from airflow_alignment.engines.drift_stats.compare import TESTS
 from airflow_alignment.reporting._drift_templates import DRIFT_TEMPLATES
+from airflow_alignment.reporting._format import fmt
 from airflow_alignment.reporting._templates import TEMPLATES
 from airflow_alignment.reporting.charts import STATUS_COLOURS
-from airflow_alignment.reporting.html import fmt
+from airflow_alignment.specs.drift import TESTS
 
 METHOD_NAMES = {
     "psi": "PSI", "ks": "Kolmogorov-Smirnov", "wasserstein": "Wasserstein (normed)",
@@ -56,9 +56,10 @@ _SMALL = {"width": 220, "height": 70, "left": 2, "right": 2, "top": 4, "bottom":
 def drift_metrics(features: Mapping[str, Any], verdict: Any) -> dict[str, Any]:
     """The metrics block this view reads, from ``compare_frames``' features and
     ``dataset_verdict``'s verdict (JSON-ready)."""
-    dataset = {"drifted": verdict.drifted, "share": verdict.share, "drifted_features": list(verdict.drifted_features),
-               "judged": verdict.judged, "drift_share": verdict.drift_share}  # fmt: skip
-    return {"dataset": dataset, "features": {str(name): feature.to_dict() for name, feature in features.items()}}
+    return {
+        "dataset": verdict.to_dict(),
+        "features": {str(name): feature.to_dict() for name, feature in features.items()},
+    }
 
 
 def drift_section(metrics: Mapping[str, Any]) -> str:

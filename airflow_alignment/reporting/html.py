@@ -34,6 +34,7 @@ from airflow_alignment.reporting import charts
 from airflow_alignment.reporting._format import fmt
 from airflow_alignment.reporting._templates import TEMPLATES
 from airflow_alignment.reporting.bias_view import bias_section
+from airflow_alignment.reporting.drift_view import drift_section
 from airflow_alignment.results import CheckResult
 from airflow_alignment.specs.metrics import NAMED_AGGREGATES
 from airflow_alignment.store.artifacts import ArtifactStore, result_key
@@ -92,6 +93,7 @@ def render_report(
         "fairness": None,
         "expectations": None,
         "gate": None,
+        "drift": None,
     }
     kind = doc.get("kind")
     if kind == "fairness" and isinstance(doc.get("metrics"), Mapping) and not doc["metrics"].get("truncated"):
@@ -100,10 +102,12 @@ def render_report(
         page["expectations"] = _expectation_rows(doc)
     elif kind == "gate":
         page["gate"] = _gate(doc, link)
+    metrics = doc.get("metrics")
+    if kind == "drift" and isinstance(metrics, Mapping) and isinstance(metrics.get("methods"), Mapping):
+        page["drift"] = drift_section(metrics["methods"])
+        metrics = {k: v for k, v in metrics.items() if k not in ("methods", "features", "prediction")}
     page["bias"] = bias_section(doc, page["assertions"]) if kind in ("data_bias", "fairness") else None
-    page["other_metrics"] = (
-        _pretty(doc.get("metrics")) if kind not in ("fairness", "gate") and not page["bias"] else None
-    )
+    page["other_metrics"] = _pretty(metrics) if kind not in ("fairness", "gate") and not page["bias"] else None
     return _template("report.html").render(title=f"{doc.get('check')} ({doc.get('status')})", **page)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from airflow_alignment.exceptions import SpecError, did_you_mean, preview
 from airflow_alignment.limits import MAX_BINS, whole_number
@@ -18,6 +18,15 @@ from airflow_alignment.specs.common import (
     non_negative,
 )
 
+Method = Literal["psi", "ks", "wasserstein", "jensenshannon", "chi2", "z"]
+METHODS: tuple[str, ...] = ("psi", "ks", "wasserstein", "jensenshannon", "chi2", "z")
+TESTS = frozenset({"ks", "chi2", "z"})  # judged on a p-value: drifted when p < threshold
+# Bounds when none is given: distances drift above them, tests below them (p-values).
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "psi": 0.25, "ks": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "chi2": 0.05, "z": 0.05,
+}  # fmt: skip
+KSMethod = Literal["auto", "exact", "asymp"]
+KS_METHODS: tuple[str, ...] = ("auto", "exact", "asymp")  # scipy's ks_2samp methods
 BOUND_KEYS: tuple[str, ...] = ("psi_max", "psi_warn", "severity", "rationale")
 _SETTINGS = ("bins", "psi_warn", "psi_block", "ks_alpha", "chi2_alpha", "selection_rate_max_change", "min_group_size")
 
@@ -55,6 +64,18 @@ class DriftSpec:
     :param threshold: ``prediction >= threshold`` counts as selected (for scores).
     :param selection_rate_max_change: the largest allowed change of a group's selection rate.
     :param min_group_size: groups smaller on either side are reported, not judged.
+    :param method: how each feature is judged: ``psi`` (the PSI bands above), ``auto`` (a method
+        per feature by type and effective sample size, see docs/drift-methods.md), one of
+        ``ks``, ``wasserstein``, ``jensenshannon``, ``chi2``, ``z``, or a list of them (all
+        computed and reported, the first that applies to a feature judged).
+    :param thresholds: per-method bounds over :data:`DEFAULT_THRESHOLDS` (distances drift above theirs,
+        tests below theirs); PSI's bound is ``psi_block``.
+    :param ks_method: scipy's ``method`` of ``ks_2samp``: ``auto``, ``exact`` or ``asymp``.
+    :param drift_share: judge the dataset: it fails when the share of drifted features reaches
+        it (default: the verdict is reported, at 0.5, and not judged).
+    :param missing_share_max: the largest allowed share of missing values in a current feature
+        (default: reported, not judged).
+    :param infinite_share_max: the same for infinite values of numeric features.
     :param severity: ``block`` or ``warn``: of the blocking band and of the tests.
     :raises SpecError: naming the field, e.g. ``bounds.income.psi_max: expected a number, got 'x'``.
     """
@@ -74,6 +95,12 @@ class DriftSpec:
     threshold: float | None = None
     selection_rate_max_change: float = 0.05
     min_group_size: int = 30
+    method: str | Sequence[str] = "psi"
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    ks_method: str = "auto"
+    drift_share: float | None = None
+    missing_share_max: float | None = None
+    infinite_share_max: float | None = None
     severity: str = DEFAULT_SEVERITY
 
     @classmethod
@@ -114,6 +141,7 @@ class DriftSpec:
         check_group_size(self.min_group_size)
         if self.sensitive_features and self.prediction is None:
             raise SpecError("sensitive_features: selection-rate drift needs prediction= (the column of predictions)")
+        self._check_methods()
         bounds = {str(feature): self._bound(raw, f"bounds.{feature}") for feature, raw in _mapping(self.bounds).items()}
         set_(self, "bounds", bounds)
         if self.features is not None:
@@ -124,6 +152,45 @@ class DriftSpec:
                         f"bounds.{feature}: not a compared feature.{did_you_mean(feature, known)} "
                         f"Features: {preview(known)}"
                     )
+
+    def _check_methods(self) -> None:
+        method = self.method
+        if not isinstance(method, str) and not (
+            isinstance(method, Sequence) and all(isinstance(m, str) for m in method)
+        ):
+            raise SpecError(f"method: expected 'auto', a method name or a list of method names, got {method!r}")
+        asked = [method] if isinstance(method, str) else list(method)
+        choices = ("auto", *METHODS)
+        for name in asked or [None]:
+            if name not in choices or (name == "auto" and len(asked) > 1):
+                raise SpecError(
+                    f"method: unknown drift method {name!r}.{did_you_mean(str(name), choices)} Methods: "
+                    f"{', '.join(choices)} (auto alone), or a list of methods"
+                )
+        object.__setattr__(self, "method", method if isinstance(method, str) else asked)
+        if not isinstance(self.thresholds, Mapping):
+            raise SpecError(f"thresholds: expected an object like {{'wasserstein': 0.2}}, got {self.thresholds!r}")
+        for name, bound in self.thresholds.items():
+            if name == "psi":
+                raise SpecError("thresholds.psi: PSI is judged by psi_block (and psi_warn); set those")
+            if name not in METHODS:
+                raise SpecError(f"thresholds.{name}: not a drift method.{did_you_mean(str(name), METHODS)}")
+            if name in TESTS and not (is_number(bound) and 0 < bound < 1):
+                raise SpecError(f"thresholds.{name}: expected a p-value bound between 0 and 1, got {bound!r}")
+            non_negative(bound, f"thresholds.{name}")
+        if self.ks_method not in KS_METHODS:
+            raise SpecError(f"ks_method: expected one of {', '.join(KS_METHODS)}, got {self.ks_method!r}")
+        if self.drift_share is not None and not (is_number(self.drift_share) and 0 < self.drift_share <= 1):
+            raise SpecError(f"drift_share: expected a share in (0, 1], e.g. 0.5, got {self.drift_share!r}")
+        for key in ("missing_share_max", "infinite_share_max"):
+            share = getattr(self, key)
+            if share is not None and not (is_number(share) and 0 <= share <= 1):
+                raise SpecError(f"{key}: expected a share between 0 and 1, e.g. 0.01, got {share!r}")
+
+    def method_thresholds(self, feature: str) -> dict[str, float]:
+        """Each method's bound for ``feature``: PSI's is its failing band, the others
+        ``thresholds`` over the defaults."""
+        return {**DEFAULT_THRESHOLDS, **self.thresholds, "psi": self.limits(feature).fail_above}
 
     def _bound(self, raw: Any, here: str) -> FeatureBound:
         if isinstance(raw, FeatureBound):

@@ -15,6 +15,7 @@ CASES = {
         "prediction": "approved",
         "sensitive_features": ["sex"],
     },
+    "drift_cases_auto": {"method": "auto", "drift_share": 0.5, "missing_share_max": 0.01, "severity": "warn"},
 }
 
 for dag_id, kwargs in CASES.items():

@@ -28,27 +28,22 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from airflow_alignment.engines.drift_stats import binning, methods
-from airflow_alignment.engines.drift_stats.ks import KS_METHODS, KSMethod, ks_pvalue, ks_statistic, ks_statistic_counts
+from airflow_alignment.engines.drift_stats.ks import ks_pvalue, ks_statistic, ks_statistic_counts
 from airflow_alignment.engines.drift_stats.samples import (
     CategoricalSample,
     NumericSample,
     categorical_sample,
     numeric_sample,
 )
+from airflow_alignment.specs.drift import DEFAULT_THRESHOLDS, KS_METHODS, METHODS, KSMethod
 
 if TYPE_CHECKING:
     import numpy as np
 
-Method = Literal["psi", "ks", "wasserstein", "jensenshannon", "chi2", "z"]
-METHODS: tuple[str, ...] = ("psi", "ks", "wasserstein", "jensenshannon", "chi2", "z")
-TESTS = frozenset({"ks", "chi2", "z"})  # judged on a p-value: drifted when p < threshold
-# Bounds when none is given: distances drift above them, tests below them (p-values).
-DEFAULT_THRESHOLDS: dict[str, float] = {
-    "psi": 0.25, "ks": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "chi2": 0.05, "z": 0.05,
-}  # fmt: skip
+T = TypeVar("T")
 NUMERIC_METHODS = frozenset({"psi", "ks", "wasserstein", "jensenshannon", "chi2"})
 CATEGORICAL_METHODS = frozenset({"psi", "jensenshannon", "chi2", "z"})
 AUTO_SMALL = 1000  # effective sample size at or below which `auto` picks a test
@@ -476,6 +471,11 @@ class DatasetVerdict:
     judged: int
     drift_share: float
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (the drift report's ``dataset`` block)."""
+        return {"drifted": self.drifted, "share": self.share, "drifted_features": list(self.drifted_features),
+                "judged": self.judged, "drift_share": self.drift_share}  # fmt: skip
+
 
 def dataset_verdict(features: Mapping[str, FeatureDrift], drift_share: float = 0.5) -> DatasetVerdict:
     """The share of drifted features (among those whose method could be judged) against
@@ -524,9 +524,7 @@ def compare_frames(
     return map_columns(one, names, workers)
 
 
-def map_columns(
-    work: Callable[[str], FeatureDrift], names: Sequence[str], workers: int | None = None
-) -> dict[str, FeatureDrift]:
+def map_columns(work: Callable[[str], T], names: Sequence[str], workers: int | None = None) -> dict[str, T]:
     """``{name: work(name)}``, run in a thread pool (in order of ``names``)."""
     workers = workers or min(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8

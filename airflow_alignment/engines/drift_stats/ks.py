@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from airflow_alignment.specs.drift import KS_METHODS, KSMethod
 
 if TYPE_CHECKING:
     import numpy as np
 
 
-KSMethod = Literal["auto", "exact", "asymp"]
-KS_METHODS: tuple[str, ...] = ("auto", "exact", "asymp")
 MAX_AUTO_N = 10_000  # scipy's rule: 'auto' is exact when both samples have at most this many values
 _EXACT_LIMIT = 2**62  # (n + m)^2 below it: the gaps are computed exactly in int64
 _SEARCH_SHARE = 0.25  # distinct values up to this share of all values: searches beat one merge
@@ -71,8 +71,8 @@ def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
 
     - few distinct values (ties): at each distinct value of ``x`` (the last of its run) its own
       count is its position and ``j`` one search in ``y`` (sorted keys), and the other way round;
-    - mostly distinct values: one stable merge of the two sorted runs (numpy's timsort merges
-      them in linear time) and one cumulative sum, read at the last of each run of ties.
+    - mostly distinct values: one merge of the two sorted runs (each value of ``x`` searched in
+      ``y`` gives its place; no sort) and one cumulative sum, read at the last of each run of ties.
     """
     import numpy as np
 
@@ -98,10 +98,15 @@ def _statistic_by_merge(x: np.ndarray, y: np.ndarray) -> float:
     import numpy as np
 
     n, m = len(x), len(y)
-    merged = np.concatenate([x, y])
-    order = np.argsort(merged, kind="stable")
-    from_x = order < n
-    values = merged[order]
+    # The merge without a sort: x[k] lands after the k values of x before it and the values of
+    # y below it (one search of sorted keys); y fills the other places, in order.
+    at_x = np.searchsorted(y, x, side="left")
+    at_x += np.arange(n)
+    from_x = np.zeros(n + m, dtype=bool)
+    from_x[at_x] = True
+    values = np.empty(n + m, dtype=np.float64)
+    values[at_x] = x
+    values[~from_x] = y
     ties = values[1:] == values[:-1]
     ends = np.append(np.flatnonzero(~ties), n + m - 1) if ties.any() else None  # the last of each run
     if (n + m) ** 2 >= _EXACT_LIMIT:
