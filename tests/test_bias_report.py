@@ -46,7 +46,7 @@ def test_data_bias_report_lists_each_facet_failing_first_with_values_bounds_and_
         ("Every group (no facet)", "passed"),
     ]
     first = section[: section.index('id="bias-facet-1"')]
-    assert re.findall(r'<tr><td>(\w+)<div class="bias-desc">', first) == ["DPL", "CI"]  # failing first
+    assert re.findall(r'<tr><td class="bias-metric">(\w+)<div', first) == ["DPL", "CI"]  # failing first
     assert ">0.4167<" in first and "≤ 0.4" in first and "≤ 0.3" in first
     # each side of the facet: rows, share of positive labels, a bar of label shares (tooltips)
     assert re.search(r"d \(the facet\)</td><td class=\"num\">4</td><td class=\"num\">25%</td>", first)
@@ -83,10 +83,10 @@ def test_gauge_places_value_interval_bounds_and_ideal_on_one_axis():
     gauge = bias_view._gauge(0.5, [0.4, 0.6], 0.8, None, info, "failed")
     assert gauge is not None
     assert gauge["ci"]["x1"] < gauge["value"] < gauge["ci"]["x2"] < gauge["allowed"]["x"] < gauge["ideal"]
-    # the axis spans 0.4 .. 1.0 padded by 8% of 0.6: x = 8 + 244 * (v - 0.352) / 0.696
-    assert gauge["value"] == pytest.approx(8 + 244 * (0.5 - 0.352) / 0.696, abs=0.05)
-    assert gauge["allowed"]["x"] == pytest.approx(8 + 244 * (0.8 - 0.352) / 0.696, abs=0.05)
-    assert gauge["allowed"]["x"] + gauge["allowed"]["w"] == pytest.approx(252, abs=0.1)  # no max: to the end
+    # the axis spans 0.4 .. 1.0 padded by 8% of 0.6: x = 8 + 204 * (v - 0.352) / 0.696
+    assert gauge["value"] == pytest.approx(8 + 204 * (0.5 - 0.352) / 0.696, abs=0.05)
+    assert gauge["allowed"]["x"] == pytest.approx(8 + 204 * (0.8 - 0.352) / 0.696, abs=0.05)
+    assert gauge["allowed"]["x"] + gauge["allowed"]["w"] == pytest.approx(212, abs=0.1)  # no max: to the end
     assert bias_view._gauge(None, None, 0.8, None, info, "failed") is None  # an undefined value: no dot
     ci = bias_view.CATALOGUE["pre_training"]["CI"]  # range [-1, 1]: the padding stops at the range
     assert bias_view._gauge(1.0, None, None, 0.3, ci, "failed")["ticks"][1]["label"] == "1"
@@ -95,11 +95,11 @@ def test_gauge_places_value_interval_bounds_and_ideal_on_one_axis():
 def test_bars_are_drawn_to_the_shares_and_a_label_of_many_values_as_positive_vs_negative():
     colours = {"0": "#a", "1": "#b"}
     bar = bias_view._bar({"label_shares": {"0": 0.25, "1": 0.75}}, colours)
-    assert [(s["x"], s["w"], s["colour"]) for s in bar] == [(0, 55.0, "#a"), (55.0, 165.0, "#b")]
+    assert [(s["x"], s["w"], s["colour"]) for s in bar] == [(0, 50.0, "#a"), (50.0, 150.0, "#b")]
     many = {"stage": "pre_training", "groups": [{"label_shares": None, "positive_share": 0.3}], "labels": ["x"] * 30}
     assert [item["label"] for item in bias_view._legend(many)] == ["negative", "positive"]
     two = bias_view._bar({"label_shares": None, "positive_share": 0.3}, {"negative": "#n", "positive": "#p"})
-    assert [(s["colour"], s["w"]) for s in two] == [("#n", pytest.approx(154.0)), ("#p", pytest.approx(66.0))]
+    assert [(s["colour"], s["w"]) for s in two] == [("#n", pytest.approx(140.0)), ("#p", pytest.approx(60.0))]
 
 
 def test_continuous_label_report_shows_positive_vs_negative():

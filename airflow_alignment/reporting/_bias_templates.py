@@ -10,7 +10,8 @@ _STYLE = """<style>
 .bias-legend { font-size: 12px; color: var(--muted, #5f6b7a); }
 .bias-legend i { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 10px; vertical-align: -1px; }
 .bias-gauge svg, .bias-bar svg { display: block; }
-.bias-desc { font-size: 12px; color: var(--muted, #5f6b7a); }
+.bias-desc { font-size: 12px; color: var(--muted, #5f6b7a); overflow-wrap: anywhere; }
+td.bias-metric { overflow-wrap: anywhere; min-width: 180px; }
 td.bias-in { text-align: center; }
 </style>"""
 
@@ -49,12 +50,12 @@ _SECTION = (
 </table>
 {% endif %}
 <table>
-<tr><th>Metric</th><th>Value</th><th>Bound</th><th>Interval</th><th></th><th>Result</th><th>Why</th></tr>
-{% for m in f.metrics %}<tr><td>{{ m.name }}{% if m.alpha %} <span class="muted">(alpha {{ m.alpha }})</span>{% endif %}<div class="bias-desc">{{ m.description }} · {{ m.library }}</div></td>
+<tr><th>Metric</th><th>Value</th><th>Bound</th><th>Interval</th><th></th><th>Result</th></tr>
+{% for m in f.metrics %}<tr><td class="bias-metric">{{ m.name }}{% if m.alpha %} <span class="muted">(alpha {{ m.alpha }})</span>{% endif %}<div class="bias-desc">{{ m.description }} · {{ m.library }}</div>
+{% if m.notes %}<ul class="notes">{% for n in m.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}</td>
 <td class="num">{{ m.value }}</td><td class="num">{{ m.bound }}</td><td class="num">{{ m.interval }}</td>
 <td class="bias-gauge">{% if m.gauge %}{{ gauge(m.gauge) }}{% endif %}</td>
-<td><span class="badge b-{{ m.state }}">{{ m.state }}</span></td>
-<td>{% if m.notes %}<ul class="notes">{% for n in m.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}</td></tr>
+<td><span class="badge b-{{ m.state }}">{{ m.state }}</span></td></tr>
 {% endfor %}
 </table>
 {% endfor %}

@@ -40,8 +40,8 @@ from airflow_alignment.specs.bias_metrics import CATALOGUE, MetricInfo
 GROUPS_LISTED = 1000  # the groups table lists at most this many (the stored result has them all)
 _POSITIVE = ("#1565c0", "#42a5f5", "#0d47a1", "#90caf9", "#1e88e5", "#64b5f6")
 _NEGATIVE = ("#b0bec5", "#ffb74d", "#78909c", "#ffe0b2", "#546e7a", "#ffa726")
-_GAUGE = {"width": 260, "height": 34, "left": 8, "right": 8, "axis": 15}
-_BAR = {"width": 220, "height": 14}
+_GAUGE = {"width": 220, "height": 34, "left": 8, "right": 8, "axis": 15}
+_BAR = {"width": 200, "height": 14}
 _RANK = {"failed": 0, "warned": 1, "passed": 2}
 
 
