@@ -170,3 +170,51 @@ def test_weighted_dpl_intervals_cover_the_population_value():
         low, high = result.assertions[0].details["ci"]
         covered += low <= truth <= high
     assert 170 <= covered <= 190, covered
+
+
+def test_a_continuous_label_draws_two_label_cells_and_gives_the_binarised_labels_interval():
+    """Metrics that read positive vs negative only: a continuous label's values are summed into
+    two cells before the draw, so its interval is exactly that of the label cut by hand (the
+    same cells in the same order, the same seed). KL over every label value keeps them all."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"sex": rng.choice(["F", "M"], 2000), "score": rng.normal(0, 1, 2000).round(4)})
+    df["cut"] = (df["score"] > 0.2).astype(int)
+    kwargs = {"sensitive_features": "sex", "facet_values": F, "confidence": 0.9, "n_boot": 300}
+    bound = [{"metric": "DPL", "max": 1}]
+    continuous = evaluate(df, label="score", label_threshold=0.2, constraints=bound, **kwargs)
+    binarised = evaluate(df, label="cut", constraints=bound, **kwargs)
+    assert continuous.assertions[0].observed == pytest.approx(binarised.assertions[0].observed, abs=1e-15)
+    np.testing.assert_allclose(
+        continuous.assertions[0].details["ci"], binarised.assertions[0].details["ci"], atol=1e-15
+    )
+
+
+def test_a_bootstrap_too_large_is_refused_with_the_n_boot_that_fits():
+    from airflow_alignment.exceptions import DataError
+
+    df = _frame(3000, seed=0, classes=2).assign(y=lambda f: np.arange(len(f)) % 1000)  # 1,000 label values
+    with pytest.raises(
+        DataError, match=r"^n_boot: 5,000 bootstrap replicates of 2,000 cells .* lower n_boot to 4,000 or fewer"
+    ):
+        evaluate(
+            df,
+            label="y",
+            sensitive_features="sex",
+            facet_values=F,
+            label_distribution="values",  # KL over every label value: the 1,000 values are drawn
+            constraints=[{"metric": "KL", "max": 1}],
+            confidence=0.9,
+            n_boot=5000,
+        )
+    # DPL reads positive vs negative: the 1,000 values are summed into 2 cells per group first
+    result = evaluate(
+        df,
+        label="y",
+        label_threshold=499.5,
+        sensitive_features="sex",
+        facet_values=F,
+        constraints=[{"metric": "DPL", "max": 1}],
+        confidence=0.9,
+        n_boot=5000,
+    )
+    assert result.assertions[0].details["ci"][0] < result.assertions[0].observed

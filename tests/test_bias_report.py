@@ -114,6 +114,7 @@ def test_continuous_label_report_shows_positive_vs_negative():
         constraints=[{"metric": "DPL", "max": 0.5}],
     )
     assert result.metrics["groups"][0]["label_shares"] is None  # hundreds of label values
+    assert len(result.metrics["labels"]) == 20 and result.metrics["label_count"] > 250
     section = _section(html.render_report(result))
     assert "negative</p>" not in section and "positive (positive)" in section
 

@@ -61,7 +61,8 @@ def test_hand_computed_class_imbalance_and_label_proportions():
     (facet,) = result.metrics["facets"]  # what DPL compares: 1 of 4 positive in d, 4 of 6 in a
     assert facet["facet_values"] == {"sex": "F"} and facet["d"]["rows"] == 4 and facet["a"]["rows"] == 6
     assert facet["a"]["label_shares"] == {"0": pytest.approx(2 / 6), "1": pytest.approx(4 / 6)}
-    assert result.metrics["positive_labels"] == ["1"]
+    assert result.metrics["positive_labels"] == ["1"] and result.metrics["labels"] == ["0", "1"]
+    assert result.metrics["label_count"] == 2
     assert result.metrics["values"] == {"CI": ci.observed, "DPL": dpl.observed}
     assert ci.details["library"] == "smclarify 0.5 pretraining.CI"
 

@@ -123,7 +123,8 @@ def _metrics_block(
         "undefined": {name: v.reason for name, v in values.items() if v.value is None},
         "groups": groups,
         "facets": _facets(counts, spec),
-        "labels": [str(v) for v in counts.labels],
+        "labels": [str(v) for v in counts.labels[:LABELS_SHOWN]],
+        "label_count": len(counts.labels),
         "positive_labels": [str(v) for v, p in zip(counts.labels, counts.positive, strict=True) if p][:LABELS_SHOWN],
         "baseline": found.info,
         "settings": {
