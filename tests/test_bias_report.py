@@ -132,7 +132,7 @@ def test_fairness_report_shows_its_clarify_constraints_by_facet_with_alpha():
         min_group_size=1,
         constraints=[
             {"metric": "DI", "min": 0.8},
-            {"metric": "GE", "alpha": 1, "max": 1},
+            {"metric": "GE", "alpha": 1, "max": 1, "name": "theil"},
             {"metric": "demographic_parity_ratio", "min": 0.8},
         ],
     )
@@ -141,6 +141,7 @@ def test_fairness_report_shows_its_clarify_constraints_by_facet_with_alpha():
     assert "<h2>Clarify and AIF360 metrics by facet</h2>" in section
     assert "Facet d: sex = F" in section and "(alpha 1)" in section
     assert "demographic_parity_ratio" not in section  # fairlearn's aggregate: the fairness view shows it
+    assert "Settings" not in section and page.count("<summary>Settings</summary>") == 1  # the fairness view's
     plain = fairness(frame, y_true="y", y_pred="p", sensitive_features="sex", min_group_size=1,
                      constraints=[{"metric": "demographic_parity_ratio", "min": 0.8}])  # fmt: skip
     assert 'class="bias"' not in html.render_report(plain)

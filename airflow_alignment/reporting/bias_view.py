@@ -94,11 +94,16 @@ def _view(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str
         "groups": [_group_row(g, features, colours) for g in groups[:GROUPS_LISTED]],
         "groups_more": max(0, len(groups) - GROUPS_LISTED),
         "heading": "Data bias by facet" if stage == "pre_training" else "Clarify and AIF360 metrics by facet",
-        "settings": _pretty(metrics.get("settings")),
-        "baseline": (metrics.get("baseline") or {}).get("message") or _pretty(metrics.get("baseline")),
+        # a fairness result's view shows its own baseline and settings
+        "settings": _pretty(metrics.get("settings")) if stage == "pre_training" else None,
+        "baseline": _baseline(metrics.get("baseline")) if stage == "pre_training" else None,
         "bar_box": _BAR,
         "gauge_box": _GAUGE,
     }
+
+
+def _baseline(block: Any) -> str | None:
+    return (block.get("message") or _pretty(block)) if isinstance(block, Mapping) else None
 
 
 def _key(facet_values: Any) -> str:
@@ -121,7 +126,7 @@ def _metric_row(
         "metric": name,
         "description": details.get("description"),
         "library": details.get("library"),
-        "alpha": fmt(details["alpha"]) if "alpha" in details else None,
+        "alpha": fmt(details["alpha"]) if "alpha" in details and "alpha=" not in str(row.get("name")) else None,
         "value": row.get("observed"),
         "bound": row.get("expected"),
         "interval": f"[{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "",
