@@ -31,7 +31,9 @@ def _frame(n: int, seed: int, classes: int = 2) -> pd.DataFrame:
         y = rng.choice(["low", "mid", "high"], n, p=[0.3, 0.4, 0.3])
         y = np.where((sex == "F") & (rng.random(n) < 0.2), "low", y)
     positive = np.isin(y, [1, "high", "mid"])
-    weight = np.where(positive, rng.uniform(1, 3, n), rng.uniform(0.5, 1.5, n)).round(3)
+    # heavy-tailed weights, twice as large on average for a positive label: weighting moves the
+    # shares, and the spread of the weights within a cell matters to the interval
+    weight = (rng.lognormal(0, 1, n) * np.where(positive, 2.0, 1.0)).round(4)
     pred = np.where(rng.random(n) < 0.8, positive, ~positive).astype(int)
     if classes != 2:  # predictions in the label's values, as Clarify reads them
         pred = np.where(pred == 1, "high", "low")
@@ -125,7 +127,8 @@ def _recall_difference(df: pd.DataFrame) -> float:  # RD = TPR_a - TPR_d, a mult
 def test_weighted_interval_is_close_to_a_row_bootstrap(metric, stage, classes, statistic):
     """The reference: resample the rows (with their own weights) and recompute the weighted
     metric by hand. The cells' normal approximation lands within 6% of the interval's width
-    at each end (the two bootstraps' own Monte Carlo error is about 2%)."""
+    at each end (the two bootstraps' own Monte Carlo error is about 2%); drawing the cells'
+    rows without the spread of their weights misses by about 20% here."""
     df = _frame(1500, seed=2, classes=classes)
     positive = [1] if classes == 2 else ["high", "mid"]
     ours = _judge(df, metric, stage, weight="w", positive=positive, n_boot=2000)
@@ -144,10 +147,13 @@ def test_multi_class_post_training_interval_matches_a_row_bootstrap_without_weig
 
 
 def test_weighted_dpl_intervals_cover_the_population_value():
-    """200 samples of a population whose weights depend on the label: weight ~ U(1, 3) for a
-    positive label, U(0.5, 1.5) for a negative one, so the weighted share of positives is
-    2p / (2p + (1 - p)). 90% intervals should cover the population DPL about 90% of the time
-    (a binomial 200 x 0.9 lies in [170, 190] with probability > 0.99)."""
+    """200 samples of a population whose weights depend on the label: a positive label's weight
+    is twice a negative one's on average (lognormal x 2 or x 1), so the weighted share of
+    positives is 2p / (2p + (1 - p)). 90% intervals cover the population DPL 172 times: a
+    percentile bootstrap of the rows covers it 171 times on the same samples (percentile
+    intervals run a little under nominal on skewed weights), one that draws the cells' rows
+    without the spread of their weights 128 times. The bounds leave room for the former and
+    none for the latter (a method at 90% falls below 160 with probability < 1e-4)."""
 
     def share(p: float) -> float:
         return 2 * p / (2 * p + (1 - p))
@@ -169,7 +175,7 @@ def test_weighted_dpl_intervals_cover_the_population_value():
         )
         low, high = result.assertions[0].details["ci"]
         covered += low <= truth <= high
-    assert 170 <= covered <= 190, covered
+    assert 160 <= covered <= 192, covered
 
 
 def test_a_continuous_label_draws_two_label_cells_and_gives_the_binarised_labels_interval():
