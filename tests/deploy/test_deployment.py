@@ -217,6 +217,7 @@ def test_monitoring_judges_feedback_and_drift_and_triggers_retraining(cluster: C
     assert cluster.task_states(MONITORING, run_id) == {
         "simulate_production": "success",
         "wait_for_feedback": "success",
+        "estimate_fairness": "success",
         "check_drift": "success",
         "decide": "success",
         "trigger_retraining": "success",
@@ -228,6 +229,12 @@ def test_monitoring_judges_feedback_and_drift_and_triggers_retraining(cluster: C
     fairness = read_json(cluster, f"{base}/wait_for_feedback/-1/try-1/result.json")
     drift = read_json(cluster, f"{base}/check_drift/-1/try-1/result.json")
     assert fairness["status"] == "warned" and drift["status"] == "warned"
+    # the day's fairness estimated from the scores on a worker, stored on S3 beside the others;
+    # the template's scores are miscalibrated for one group, so the estimate says it is not trusted
+    estimate = read_json(cluster, f"{base}/estimate_fairness/-1/try-1/result.json")
+    assert estimate["metrics"]["estimated"]["trusted"] is False
+    assert estimate["metrics"]["estimated"]["calibration"]["status"] == "miscalibrated"
+    assert estimate["status"] == "warned"
     assert fairness["data"]["source"].startswith(f"s3://alignment_s3@{BUCKET}/sample-data/monitoring/")
     retraining = [r for r in cluster.runs(LENDING) if r["dag_run_id"] not in before]
     assert len(retraining) == 1 and retraining[0]["state"] == "queued"
