@@ -189,7 +189,7 @@ def test_default_bands_warn_above_0_1_and_block_above_0_25():
     a = by_name(mid)["psi(x)"]
     assert mid.status == "warned" and a.severity == "warn" and a.details["band"] == "warn"
     assert a.expected == {"warn_above": 0.1, "max": 0.3}
-    assert mid.summary == "x: PSI 0.27 (warn above 0.1); 1 of 1 features drifted"
+    assert mid.summary == "x: PSI 0.27 (warn above 0.1); 0 of 1 features drifted, 1 in the warning band"
     capped = run(ref, {"x": [1.0, 2, 6, 7, 8, 9, 10, 11]}, bins=2, severity="warn")
     assert capped.status == "warned" and capped.severity == "warn"
 

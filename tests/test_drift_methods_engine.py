@@ -4,6 +4,8 @@ Numbers equal scipy on the same data; the default ``method="psi"`` keeps the PSI
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,3 +172,35 @@ def test_a_column_of_ids_stores_at_most_max_bins_with_the_rest_merged():
     assert len(bins) == MAX_BINS and bins[-1]["bin"] == f"(other {3001 - (MAX_BINS - 1):,} bins)"
     assert sum(b["reference"] for b in bins) == 3500 and sum(b["current"] for b in bins) == 1600
     assert {"bin": "common", "reference": 500, "current": 100} in bins  # the largest bins are kept
+
+
+def test_a_psi_in_the_warning_band_is_shown_as_a_warning_in_the_report():
+    """The check warns above psi_warn; the report's drift view must not call that feature stable."""
+    from airflow_alignment.reporting.drift_view import drift_section
+
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"income": rng.normal(50, 10, 6000), "age": rng.normal(40, 9, 6000)})
+    cur = pd.DataFrame({"income": rng.normal(53.5, 10, 4000), "age": rng.normal(40, 9, 4000)})
+    result = checked(evaluate(ref, cur))
+    psi = by_name(result)["psi(income)"]
+    assert 0.1 < psi.observed <= 0.25 and psi.details["band"] == "warn" and result.status == "warned"
+    block = result.metrics["methods"]["features"]["income"]
+    assert block["drifted"] is False and block["results"]["psi"]["warn_above"] == 0.1
+    html = drift_section(result.metrics["methods"])
+    income = html[html.index('<h3 id="drift-feature-0">') :]
+    assert income.startswith('<h3 id="drift-feature-0">income <span class="badge b-warned">warned</span>')
+    assert f"PSI {psi.observed:.4g} &gt; 0.1 (warning), ≤ 0.25" in html
+    assert 'age <span class="badge b-stable">stable</span>' in html
+
+
+def test_the_report_badges_a_warning_band_assertion_warned_and_a_blocking_one_failed():
+    from airflow_alignment.reporting.html import render_report
+
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"income": rng.normal(50, 10, 6000), "age": rng.normal(40, 9, 6000)})
+    cur = pd.DataFrame({"income": rng.normal(53.5, 10, 4000), "age": rng.normal(52, 9, 4000)})
+    page = render_report(checked(evaluate(ref, cur)).to_dict())
+    rows = {
+        m[0]: m[1] for m in re.findall(r"<tr><td>(psi\(\w+\))</td><td>\w+</td><td><span class=\"badge b-(\w+)\"", page)
+    }
+    assert rows == {"psi(income)": "warned", "psi(age)": "failed"}

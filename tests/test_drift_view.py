@@ -97,9 +97,12 @@ def test_dataset_verdict_on_top_with_its_numbers():
     assert "Dataset drift not judged</strong>no feature could be judged" in none
 
 
-def test_drifted_first_then_unusual_values_then_undefined_then_stable_in_given_order():
+def test_drifted_first_then_warned_then_unusual_values_then_undefined_then_stable_in_given_order():
+    in_band = feature(value=0.18)
+    in_band["results"]["psi"]["warn_above"] = 0.1
     feats = {
         "stable_1": feature(),
+        "warned": in_band,
         "undefined": feature(method="ks", value=None, threshold=0.05, drifted=None),
         "drifted_1": feature(drifted=True, value=0.9),
         "too_many_missing": feature(unusual_values_ok={"missing": False, "infinite": None}),
@@ -107,7 +110,7 @@ def test_drifted_first_then_unusual_values_then_undefined_then_stable_in_given_o
         "drifted_2": feature(method="ks", value=1e-9, threshold=0.05, drifted=True),
     }
     html = drift_section(metrics(feats, True, 2 / 5, 5))
-    order = ["drifted_1", "drifted_2", "too_many_missing", "undefined", "stable_1", "stable_2"]
+    order = ["drifted_1", "drifted_2", "warned", "too_many_missing", "undefined", "stable_1", "stable_2"]
     assert headings(html) == order
     cards = re.findall(r'<div class="name" title="[^"]*">(.*?)</div>', html)
     assert cards == order  # the overview in the same order

@@ -224,6 +224,9 @@ def _methods(
         infinite_share_max=spec.infinite_share_max,
     )
     if spec.method == "psi":
+        warn = spec.limits(name).warn_above
+        if warn is not None:  # the band the check warns in, for the report's view
+            feature.results["psi"].details["warn_above"] = warn
         test, alpha = ("chi2", spec.chi2_alpha) if kind == "categorical" else ("ks", spec.ks_alpha)
         p, statistic = report[f"{test}_pvalue"], report["chi2" if test == "chi2" else "ks_statistic"]
         bound = alpha if alpha is not None else DEFAULT_THRESHOLDS[test]
@@ -440,10 +443,21 @@ def _group_label(group: dict[str, Any]) -> str:
 
 
 def _summary(assertions: list[Assertion], reports: dict[str, Any], names: list[str], spec: DriftSpec) -> str:
-    drifted = {a.details["feature"] for a in assertions if a.success is False and "feature" in a.details}
+    failing = [a for a in assertions if a.success is False and "feature" in a.details]
+    drifted = {a.details["feature"] for a in failing if a.details.get("band") != "warn"}
+    warned = {a.details["feature"] for a in failing} - drifted  # only a PSI in its warning band
     tail = f"{len(drifted & set(names))} of {len(names)} features drifted"
+    if warned & set(names):
+        tail += f", {len(warned & set(names))} in the warning band"
     if spec.prediction:
-        tail += "; the prediction drifted" if spec.prediction in drifted else "; the prediction is stable"
+        state = (
+            "drifted"
+            if spec.prediction in drifted
+            else "is in the warning band"
+            if spec.prediction in warned
+            else "is stable"
+        )
+        tail += f"; the prediction {state}"
     moved = [a for a in assertions if a.name.startswith("selection_rate_change") and a.success is False]
     judged = [a for a in assertions if a.name.startswith("selection_rate_change")]
     if spec.sensitive_features:

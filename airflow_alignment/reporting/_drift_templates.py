@@ -17,6 +17,7 @@ _STYLE = """<style>
               padding: 6px; color: inherit; text-decoration: none; }
 .drift-card.s-drifted { border-top-color: {{ status_colours.failed }}; }
 .drift-card.s-stable { border-top-color: {{ status_colours.passed }}; }
+.drift-card.s-warned { border-top-color: {{ status_colours.warned }}; }
 .drift-card.flagged { border-top-color: {{ status_colours.warned }}; }
 .drift-card .name { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .drift-card .line { font-size: 12px; color: var(--muted, #5f6b7a); }
@@ -26,6 +27,7 @@ _STYLE = """<style>
 .drift-legend i { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 10px; }
 .b-drifted { background: {{ status_colours.failed }}; }
 .b-stable { background: {{ status_colours.passed }}; }
+.b-warned { background: {{ status_colours.warned }}; }
 .b-undefined { background: #78909c; }
 .b-unusual { background: {{ status_colours.warned }}; }
 </style>"""

@@ -103,6 +103,8 @@ def _feature(index: int, name: str, block: Mapping[str, Any], tests: frozenset[s
     state = {True: "drifted", False: "stable"}.get(block.get("drifted"), "undefined")
     flagged = any(u["ok"] is False for u in unusual)
     judged = results.get(method) or {}
+    if state == "stable" and _above_warning(judged):
+        state = "warned"  # PSI in the warning band: the check warns on it, the view says so
     bins = list(block.get("bins") or [])
     return {
         "id": f"drift-feature-{index}",
@@ -110,7 +112,7 @@ def _feature(index: int, name: str, block: Mapping[str, Any], tests: frozenset[s
         "kind": block.get("type"),
         "state": state,
         "flagged": flagged,
-        "rank": (0 if state == "drifted" else 1 if flagged else 2 if state == "undefined" else 3),
+        "rank": {"drifted": 0, "warned": 1}.get(state, 2 if flagged else 3 if state == "undefined" else 4),
         "headline": _headline(method, judged, tests),
         "reason": block.get("reason"),
         "results": [_result_row(m, r, m == method, tests) for m, r in results.items()],
@@ -126,10 +128,18 @@ def _feature(index: int, name: str, block: Mapping[str, Any], tests: frozenset[s
     }
 
 
+def _above_warning(result: Mapping[str, Any]) -> bool:
+    """Whether a distance lies in its warning band (``warn_above``: PSI's ``psi_warn``)."""
+    value, warn = result.get("value"), result.get("warn_above")
+    return value is not None and warn is not None and value > warn
+
+
 def _headline(method: str, result: Mapping[str, Any], tests: frozenset[str]) -> str:
     name, value, bound = METHOD_NAMES.get(method, method), result.get("value"), result.get("threshold")
     if value is None:
         return f"{name}: not computed"
+    if not result.get("drifted") and _above_warning(result):
+        return f"{name} {fmt(value)} > {fmt(result['warn_above'])} (warning), ≤ {fmt(bound)}"
     if method in tests:
         sign = "<" if result.get("drifted") else "≥"
         return f"{name} p-value {fmt(value)} {sign} {fmt(bound)}"

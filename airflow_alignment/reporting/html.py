@@ -360,13 +360,21 @@ def _assertion_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": a.get("name"),
                 "severity": a.get("severity"),
-                "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
+                "outcome": _outcome(a),
                 "observed": _observed(a.get("observed")),
                 "expected": _bound(a.get("expected")),
                 "notes": _notes(details),
             }
         )
     return rows
+
+
+def _outcome(assertion: Mapping[str, Any]) -> str:
+    """An assertion's badge: one that did not hold at severity ``warn`` warns, it does not fail."""
+    success = assertion.get("success")
+    if success is False and assertion.get("severity") == "warn":
+        return "warned"
+    return {True: "passed", False: "failed", None: "not judged"}[success]
 
 
 def _notes(details: Mapping[str, Any]) -> list[str]:
@@ -543,7 +551,7 @@ def _expectation_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "type": d.get("type") or a.get("name"),
                 "column": column,
                 "kwargs": _bound(kwargs),
-                "outcome": {True: "passed", False: "failed", None: "not judged"}[a.get("success")],
+                "outcome": _outcome(a),
                 "severity": a.get("severity"),
                 "elements": fmt(d.get("element_count")),
                 "unexpected": fmt(d.get("unexpected_count")),
