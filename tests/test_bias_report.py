@@ -34,6 +34,8 @@ def test_data_bias_report_lists_each_facet_failing_first_with_values_bounds_and_
             {"metric": "CI", "max": 0.3},  # 0.2: passes
             {"metric": "DPL", "max": 0.4},  # 0.4167: fails
             {"metric": "smoothed_empirical_differential_fairness", "max": 10},
+            # 1/4 - 4/6 < 0: fails at severity warn
+            {"metric": "DPL", "min": 0, "facet_values": {"sex": "M"}, "severity": "warn", "name": "DPL_men"},
         ],
     )
     page = html.render_report(result)
@@ -42,7 +44,7 @@ def test_data_bias_report_lists_each_facet_failing_first_with_values_bounds_and_
     titles = re.findall(r'<h3 id="bias-facet-\d+">(.*?) <span class="badge b-(\w+)">', section)
     assert titles == [
         ("Facet d: sex = F, against the rest a", "failed"),  # failing first, though written second
-        ("Facet d: sex = M, against the rest a", "passed"),
+        ("Facet d: sex = M, against the rest a", "warned"),  # a warning, after the failure
         ("Every group (no facet)", "passed"),
     ]
     first = section[: section.index('id="bias-facet-1"')]

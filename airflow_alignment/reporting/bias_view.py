@@ -116,8 +116,7 @@ def _metric_row(
     details = assertion.get("details") or {}
     name = str(details.get("metric"))
     info = catalogue.get(name)
-    success = assertion.get("success")
-    state = "passed" if success else ("warned" if assertion.get("severity") == "warn" else "failed")
+    state = row.get("outcome") if row.get("outcome") in _RANK else "failed"  # the page's badge of the assertion
     expected = assertion.get("expected") if isinstance(assertion.get("expected"), Mapping) else {}
     ci = details.get("ci") if isinstance(details.get("ci"), (list, tuple)) and len(details["ci"]) == 2 else None
     observed = _number(assertion.get("observed"))
