@@ -525,7 +525,17 @@ def compare_frames(
 
 
 def map_columns(work: Callable[[str], T], names: Sequence[str], workers: int | None = None) -> dict[str, T]:
-    """``{name: work(name)}``, run in a thread pool (in order of ``names``)."""
+    """``{name: work(name)}``, run in a thread pool (in order of ``names``).
+
+    The scipy modules the methods import are imported here first, in the calling thread: two
+    threads importing ``scipy.stats`` for the first time at once can stop each other (Python
+    raises ``_DeadlockError`` from its module locks).
+    """
+    import scipy.spatial.distance
+    import scipy.special
+    import scipy.stats
+    import scipy.stats._stats_py  # noqa: F401
+
     workers = workers or min(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8
     )
