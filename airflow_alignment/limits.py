@@ -21,6 +21,9 @@ MAX_N_BOOT = 100_000
 # Replicates x groups of one fairness bootstrap: the replicate tables take 32 bytes per entry
 # as counts and as weights, so 2,000,000 keeps a bootstrap under ~250 MB whatever the data.
 MAX_BOOTSTRAP_DRAWS = 2_000_000
+# Replicates x cells of one bias bootstrap (strata x groups x label values x predictions): the
+# same memory as the fairness bound, whose groups hold 4 cells each.
+MAX_BOOTSTRAP_CELLS = 4 * MAX_BOOTSTRAP_DRAWS
 # Groups one fairness check compares (the distinct combinations of the sensitive features
 # present in the data) and groups a drift check follows the selection rate of.
 MAX_GROUPS = 10_000

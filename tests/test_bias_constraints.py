@@ -209,3 +209,88 @@ def test_only_catalogue_constraints_leave_no_group_out_for_its_size():
         evaluate(
             THIRTY, **spec, constraints=[{"metric": "DI", "min": 0.4}, {"metric": "demographic_parity_ratio", "min": 0}]
         )
+
+
+# -- the generalized entropy's alpha ------------------------------------------------------------
+def test_alpha_of_a_ge_constraint_in_a_policy():
+    """``alpha`` on a GE constraint, as a policy writes it: 1 is the Theil index, 0 the mean log
+    deviation (as AIF360 computes it, tests/test_bias_oracle.py), the default 2 is Clarify's GE."""
+    from airflow_alignment.policy import load_policy
+
+    policy = load_policy(
+        """
+name: lending
+version: "1"
+checks:
+  - name: fairness
+    kind: fairness
+    data: predictions.parquet
+    y_true: y
+    y_pred: p
+    sensitive_features: [sex]
+    min_group_size: 1
+    constraints:
+      - {metric: GE, max: 1}
+      - {metric: GE, alpha: 1, max: 1}
+      - {metric: generalized_entropy_index, alpha: 0, max: 1, name: mean_log_deviation}
+      - {metric: between_all_groups_generalized_entropy_index, alpha: 3, max: 1}
+"""
+    )
+    spec = FairnessSpec(**policy.check("fairness").spec)
+    result = evaluate(THIRTY, spec)
+    ge, theil, mld, between = result.assertions
+    assert [a.name for a in result.assertions] == [
+        "GE",
+        "GE(alpha=1)",
+        "mean_log_deviation",
+        "between_all_groups_generalized_entropy_index(alpha=3)",
+    ]
+    data = bias_counts.from_frame(THIRTY, facets=["sex"], label="y", prediction="p", positive_labels=[1])
+
+    def value(name: str, **params: float) -> float | None:
+        return bias_metrics.evaluate(data, [name], stage="post_training", **params)[name].value
+
+    # benefits b = pred - y + 1 of the 30 rows: FN 2 + 2 (0), TP 2 + 10 and TN 5 + 6 (1), FP 1 + 2 (2)
+    b = np.array([0] * (2 + 2) + [1] * (2 + 10 + 5 + 6) + [2] * (1 + 2), dtype=float)
+    mu = b.mean()
+    assert ge.observed == pytest.approx(np.mean((b / mu) ** 2 - 1) / 2, abs=1e-12)
+    assert theil.observed == pytest.approx(value("theil_index"), abs=1e-15)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 log 0 is 0
+        assert theil.observed == pytest.approx(np.mean(np.where(b > 0, b / mu * np.log(b / mu), 0.0)), abs=1e-12)
+    assert mld.observed is None and mld.success is False  # a benefit of 0 makes -log(0) infinite
+    assert mld.details["reason"].startswith("alpha = 0 <= 0 and a row has benefit 0")
+    assert between.observed == pytest.approx(
+        value("between_all_groups_generalized_entropy_index", alpha=3.0), abs=1e-15
+    )
+    assert [a.details["alpha"] for a in result.assertions] == [2.0, 1.0, 0.0, 3.0]
+    assert result.metrics["catalogue"]["GE(alpha=1)"]["alpha"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        ({"metric": "DI", "min": 0.8, "alpha": 1}, "constraints[0].alpha: DI has no alpha; GE, generalized_entropy"),
+        ({"metric": "theil_index", "max": 1, "alpha": 2}, "constraints[0].alpha: theil_index has no alpha"),
+        ({"metric": "GE", "max": 1, "alpha": "one"}, "constraints[0].alpha: expected a finite number"),
+        ({"metric": "GE", "max": 1, "alpha": float("inf")}, "constraints[0].alpha: expected a finite number"),
+        ({"metric": "GE", "max": 1, "alpha": True}, "constraints[0].alpha: expected a finite number"),
+    ],
+)
+def test_alpha_is_checked_where_it_is_written(constraint, message):
+    with pytest.raises(SpecError) as info:
+        FairnessSpec(**{**BASE, "constraints": [constraint]})
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_alpha_has_no_meaning_for_pre_training_metrics():
+    from airflow_alignment.specs import DataBiasSpec
+
+    with pytest.raises(
+        SpecError, match=r"^constraints\[0\]\.alpha: DPL has no alpha: no pre-training metric takes one"
+    ):
+        DataBiasSpec(
+            label="y",
+            sensitive_features="sex",
+            facet_values={"sex": "F"},
+            constraints=[{"metric": "DPL", "max": 0.1, "alpha": 1}],
+        )

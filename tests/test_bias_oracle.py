@@ -727,3 +727,48 @@ def _entropy_convention(name: str, counts: bias_counts.BiasCounts, facet: np.nda
             return lambda: lambda theirs: math.isnan(theirs) or theirs**2 / 2 <= TOL
         return lambda: 0.0
     return lambda: NOT_FINITE
+
+
+def test_alpha_of_a_fairness_constraint_is_aif360s(oracle: dict[str, Any]) -> None:
+    """``{"metric": "GE", "alpha": a}`` in a fairness check (the constraint's alpha, as a policy
+    writes it) equals AIF360's ``generalized_entropy_index(alpha=a)``, and so for the between-group
+    indexes, at alpha 0 (mean log deviation), 1 (Theil), 2 and 3, on every binary-label case."""
+    from airflow_alignment.engines.fairness import evaluate
+
+    tally, judged = Tally(), 0
+    for case in CASES:
+        if "aif360" not in oracle[case.id] or case.threshold is not None or case.df["y"].nunique() != 2:
+            continue
+        counts, theirs = case.counts(), oracle[case.id]["aif360"]["entropy"]
+        if not theirs or len(counts.groups) < 2:  # weights AIF360's indexes do not read; one group
+            continue
+        facet = _facet(case, counts)
+        names = [
+            "GE",
+            "generalized_entropy_index",
+            "between_group_generalized_entropy_index",
+            "between_all_groups_generalized_entropy_index",
+        ]
+        alphas = [0.0, 1.0, 2.0, 3.0]
+        result = evaluate(
+            case.df,
+            y_true="y",
+            y_pred="p",
+            pos_label=case.positive_labels[0],
+            sensitive_features=case.facets,
+            sample_weight="w" if case.weights else None,
+            facet_values=case.facet_values,
+            constraints=[{"metric": n, "alpha": a, "min": -1e9} for a in alphas for n in names],
+        )
+        for assertion in result.assertions:
+            name, alpha = assertion.details["metric"], assertion.details["alpha"]
+            assert assertion.name == f"{name}(alpha={alpha:g})"
+            library = "generalized_entropy_index" if name == "GE" else name
+            tally.agree(
+                BiasValue(assertion.observed, assertion.details.get("reason")),
+                theirs[f"{library}@{alpha}"],
+                f"{case.id} {assertion.name}",
+                _entropy_convention(library, counts, facet),
+            )
+        judged += 1
+    assert judged >= 20 and tally.equal > 300, (judged, tally.equal)

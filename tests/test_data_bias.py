@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,18 @@ def test_hand_computed_class_imbalance_and_label_proportions():
     assert result.summary.startswith("DPL = 0.4167 (max 0.4)")
     assert "1 of 2 constraints failed" in result.summary
     groups = {g["group"]["sex"]: g for g in result.metrics["groups"]}
-    assert groups["F"] == {"group": {"sex": "F"}, "rows": 4, "positive_share": 0.25, "in_facet": True}
+    assert groups["F"] == {
+        "group": {"sex": "F"},
+        "rows": 4,
+        "positive_share": 0.25,
+        "label_shares": {"0": 0.75, "1": 0.25},
+        "in_facet": True,
+    }
+    (facet,) = result.metrics["facets"]  # what DPL compares: 1 of 4 positive in d, 4 of 6 in a
+    assert facet["facet_values"] == {"sex": "F"} and facet["d"]["rows"] == 4 and facet["a"]["rows"] == 6
+    assert facet["a"]["label_shares"] == {"0": pytest.approx(2 / 6), "1": pytest.approx(4 / 6)}
+    assert result.metrics["positive_labels"] == ["1"] and result.metrics["labels"] == ["0", "1"]
+    assert result.metrics["label_count"] == 2
     assert result.metrics["values"] == {"CI": ci.observed, "DPL": dpl.observed}
     assert ci.details["library"] == "smclarify 0.5 pretraining.CI"
 
@@ -83,7 +95,7 @@ def test_an_undefined_value_fails_with_its_reason():
     assert result.metrics["undefined"] == {"DPL": a.details["reason"]}
 
 
-def test_intervals_decide_on_and_the_weights_note():
+def test_intervals_and_decide_on_with_and_without_weights():
     frame = _training()
     kwargs = {"label": "repaid", "sensitive_features": "sex", "facet_values": {"sex": "F"}, "n_boot": 300}
     bound = [{"metric": "DPL", "max": 0.06}]
@@ -97,8 +109,9 @@ def test_intervals_decide_on_and_the_weights_note():
     assert strict.assertions[0].success == (high <= 0.06 + 1e-12)
     assert strict.assertions[0].details["ci"] == [low, high]  # same seed, same draws
     weighted = evaluate(frame, **kwargs, constraints=bound, confidence=0.95, sample_weight="weight")
-    assert "ci" not in weighted.assertions[0].details
-    assert weighted.assertions[0].details["ci_note"].startswith("no interval with sample_weight")
+    w = weighted.assertions[0]
+    assert "ci_note" not in w.details and w.details["ci"][0] < w.observed < w.details["ci"][1]
+    assert w.observed != a.observed  # the weighted DPL (tests/test_bias_intervals.py checks its interval)
 
 
 def test_a_baseline_margin_compares_with_a_previous_result():
@@ -226,6 +239,8 @@ def test_operator_counts_a_sql_partition_in_the_database(airflow_home, warehouse
     strict = checked(xcom_value(run, "bias_strict"))  # a failed check still stores and pushes its result
     assert strict["status"] == "failed" and strict["assertions"][0]["details"]["ci"][0] > 0.01
     assert strict["summary"].startswith("DPL = ")
+    page = Path(strict["report"].removeprefix("file://")).read_text()  # the stored report's bias section
+    assert 'id="bias"' in page and "Facet d: sex = F, against the rest a" in page
 
 
 @pytest.mark.airflow

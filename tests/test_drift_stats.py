@@ -478,3 +478,20 @@ def test_importing_the_package_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_map_columns_imports_scipy_before_its_threads_start():
+    """Two threads importing scipy.stats for the first time at once can raise Python's
+    _DeadlockError (seen in a docs example): the modules are loaded in the calling thread."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from airflow_alignment.engines.drift_stats.compare import map_columns\n"
+        "assert 'scipy.stats' not in sys.modules\n"
+        "seen = map_columns(lambda n: {'scipy.stats', 'scipy.special', 'scipy.spatial.distance'} <= set(sys.modules),"
+        " ['a', 'b', 'c'], workers=2)\n"
+        "assert seen == {'a': True, 'b': True, 'c': True}, seen\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -26,6 +26,8 @@ from airflow_alignment.results import CheckResult, status_from_assertions, utcno
 from airflow_alignment.specs.bias import DataBiasSpec
 from airflow_alignment.specs.bias_metrics import BiasValue
 
+LABELS_SHOWN = 20  # a label of more values (a continuous one) is reported as positive vs negative
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -103,14 +105,14 @@ def cell_keys(spec: DataBiasSpec) -> dict[str, Any]:
 def _metrics_block(
     counts: BiasCounts, values: dict[str, BiasValue], facet: np.ndarray, spec: DataBiasSpec, found: judging.Baseline
 ) -> dict[str, Any]:
-    """Every metric's value (or why none), the groups with their rows and positive share, the settings."""
-    positive = (counts.label_counts[..., counts.positive].sum(axis=(0, 2))).tolist()
-    total = counts.label_counts.sum(axis=(0, 2)).tolist()
+    """Every metric's value (or why none); the groups with their rows, positive share and label
+    distribution; each facet the constraints compare with the rest; the settings."""
+    by_group = counts.label_counts.sum(axis=0)  # (G, K)
     groups = [
         {
             "group": group,
             "rows": int(counts.rows[:, g].sum()),
-            "positive_share": positive[g] / total[g] if total[g] > 0 else None,
+            **_distribution(counts, by_group[g]),
             "in_facet": bool(facet[g]),
         }
         for g, group in enumerate(counts.groups)
@@ -120,7 +122,10 @@ def _metrics_block(
         "values": {name: v.value for name, v in values.items()},
         "undefined": {name: v.reason for name, v in values.items() if v.value is None},
         "groups": groups,
-        "labels": [str(v) for v in counts.labels],
+        "facets": _facets(counts, spec),
+        "labels": [str(v) for v in counts.labels[:LABELS_SHOWN]],
+        "label_count": len(counts.labels),
+        "positive_labels": [str(v) for v, p in zip(counts.labels, counts.positive, strict=True) if p][:LABELS_SHOWN],
         "baseline": found.info,
         "settings": {
             "sensitive_features": list(spec.sensitive_features),
@@ -133,6 +138,37 @@ def _metrics_block(
             **spec.params,
         },
     }
+
+
+def _facets(counts: BiasCounts, spec: DataBiasSpec) -> list[dict[str, Any]]:
+    """Each facet ``d`` a constraint compares (the check's, or its own ``facet_values``), once:
+    the rows and label distribution of ``d`` and of the rest ``a``."""
+    out: list[dict[str, Any]] = []
+    for facet_values in [spec.facet_values, *(c.facet_values for c in spec.constraints)]:
+        if facet_values is None or any(f["facet_values"] == facet_values for f in out):
+            continue
+        d = bias_judge.mask(counts, facet_values)
+        sides = {
+            side: {
+                "rows": int(counts.rows[:, m].sum()),
+                **_distribution(counts, counts.label_counts[:, m].sum(axis=(0, 1))),
+            }
+            for side, m in (("d", d), ("a", ~d))
+        }
+        out.append({"facet_values": facet_values, **sides})
+    return out
+
+
+def _distribution(counts: BiasCounts, by_label: np.ndarray) -> dict[str, Any]:
+    """``positive_share`` and ``label_shares`` (each label value's share, in label order; ``None``
+    for a label of more than :data:`LABELS_SHOWN` values) of label counts ``(K,)``."""
+    total = float(by_label.sum())
+    if total <= 0:
+        return {"positive_share": None, "label_shares": None}
+    shares = None
+    if len(counts.labels) <= LABELS_SHOWN:
+        shares = {str(label): float(n) / total for label, n in zip(counts.labels, by_label, strict=True)}
+    return {"positive_share": float(by_label[counts.positive].sum()) / total, "label_shares": shares}
 
 
 def _name(facet_values: Any) -> str:

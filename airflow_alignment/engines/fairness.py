@@ -216,6 +216,7 @@ def _catalogue_assertions(
             "value": values[a.name].value,
             "reason": values[a.name].reason,
             "facet_values": a.details["facet_values"],
+            **({"alpha": a.details["alpha"]} if "alpha" in a.details else {}),
         }
         for a in assertions
     }

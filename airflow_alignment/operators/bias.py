@@ -30,7 +30,7 @@ class DataBiasCheckOperator(DataBiasTask, AlignmentCheckOperator):
     :param p: order of ``LP`` (default 2).
     :param label_distribution: ``binary`` (default) or ``values``: what KL, JS, LP, TVD, KS compare.
     :param concentration: smoothing of ``smoothed_empirical_differential_fairness`` (default 1).
-    :param confidence: e.g. ``0.95`` to add bootstrap intervals (none with ``sample_weight``).
+    :param confidence: e.g. ``0.95`` to add bootstrap intervals (with ``sample_weight`` too: D31).
     :param n_boot: bootstrap replicates.
     :param decide_on: ``estimate``, ``conservative`` or ``significant``.
     :param random_state: the bootstrap's seed.

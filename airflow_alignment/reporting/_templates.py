@@ -1,7 +1,7 @@
 """Jinja templates of the HTML pages (rendered with autoescaping by ``reporting/html.py``).
 
 Kept as Python strings so the package needs no data files. ``|safe`` appears only on SVG that
-matplotlib wrote.
+matplotlib wrote and on the drift and bias sections (rendered, escaped, by their own views).
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ _REPORT = """{% extends "base.html" %}
 {% if fairness[0].baseline %}<h3>Baseline</h3><p class="muted">{{ fairness[0].baseline }}</p>{% endif %}
 {% if fairness[0].settings %}<details><summary>Settings</summary><pre>{{ fairness[0].settings }}</pre></details>{% endif %}
 {% endif %}
+{% if bias %}{{ bias | safe }}{% endif %}
 {% if expectations %}
 <h2>Expectations</h2>
 <table>

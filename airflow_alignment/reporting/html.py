@@ -33,6 +33,7 @@ from airflow_alignment import __version__
 from airflow_alignment.reporting import charts
 from airflow_alignment.reporting._format import fmt
 from airflow_alignment.reporting._templates import TEMPLATES
+from airflow_alignment.reporting.bias_view import bias_section
 from airflow_alignment.reporting.drift_view import drift_section
 from airflow_alignment.results import CheckResult
 from airflow_alignment.specs.metrics import NAMED_AGGREGATES
@@ -105,7 +106,8 @@ def render_report(
     if kind == "drift" and isinstance(metrics, Mapping) and isinstance(metrics.get("methods"), Mapping):
         page["drift"] = drift_section(metrics["methods"])
         metrics = {k: v for k, v in metrics.items() if k not in ("methods", "features", "prediction")}
-    page["other_metrics"] = _pretty(metrics) if kind not in ("fairness", "gate") else None
+    page["bias"] = bias_section(doc, page["assertions"]) if kind in ("data_bias", "fairness") else None
+    page["other_metrics"] = _pretty(metrics) if kind not in ("fairness", "gate") and not page["bias"] else None
     return _template("report.html").render(title=f"{doc.get('check')} ({doc.get('status')})", **page)
 
 

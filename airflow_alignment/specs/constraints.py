@@ -46,7 +46,7 @@ FAIRNESS_KEYS: tuple[str, ...] = (
     "decide_on",
 )
 PERFORMANCE_KEYS: tuple[str, ...] = ("metric", "min", "max", "baseline", "name", "severity", "rationale", "decide_on")
-BIAS_KEYS: tuple[str, ...] = (*PERFORMANCE_KEYS, "facet_values")
+BIAS_KEYS: tuple[str, ...] = (*PERFORMANCE_KEYS, "facet_values", "alpha")
 BASELINE_KEYS: tuple[str, ...] = ("max_increase", "max_decrease")
 
 
@@ -71,6 +71,8 @@ class Constraint:
     :param catalogue: (bias) the stage of the bias catalogue the metric is from:
         ``pre_training`` or ``post_training`` (``None``: not a catalogue metric).
     :param facet_values: (bias) the facet ``d`` of this constraint (``None``: the check's).
+    :param alpha: (bias) the generalized entropy's alpha of ``GE`` and the generalized entropy
+        indexes (``None``: 2, Clarify's); 1 is the Theil index, 0 AIF360's mean log deviation.
     """
 
     name: str
@@ -89,6 +91,7 @@ class Constraint:
     agg: str | None = None
     catalogue: str | None = None
     facet_values: Any = None
+    alpha: float | None = None
 
     @property
     def bounds(self) -> dict[str, float | None]:
@@ -326,7 +329,22 @@ def _bias(raw: Any, here: str, stage: Stage, decide_on: str, severity: str, conf
         raise SpecError(f"{here}.min: {spec['min']} cannot be met: {what}")
     if spec["max"] is not None and spec["max"] < info.low:
         raise SpecError(f"{here}.max: {spec['max']} cannot be met: {what}")
-    return _finish(spec, here, decide_on, severity, confidence, default_name=metric)
+    name = metric if spec["alpha"] is None else f"{metric}(alpha={_alpha(spec['alpha'], metric, stage, here):g})"
+    return _finish(spec, here, decide_on, severity, confidence, default_name=name)
+
+
+def _alpha(alpha: Any, metric: str, stage: Stage, here: str) -> float:
+    """A constraint's ``alpha``: a finite number, on a metric that takes one."""
+    if "alpha" not in CATALOGUE[stage][metric].params:
+        takes = [m for m, info in CATALOGUE[stage].items() if "alpha" in info.params]
+        hint = f"; {', '.join(takes)} take one" if takes else ": no pre-training metric takes one"
+        raise SpecError(f"{here}.alpha: {metric} has no alpha{hint}")
+    if not (is_number(alpha) and math.isfinite(alpha)):
+        raise SpecError(
+            f"{here}.alpha: expected a finite number (2 is Clarify's default, 1 the Theil index, "
+            f"0 the mean log deviation), got {alpha!r}"
+        )
+    return float(alpha)
 
 
 # -- shared -----------------------------------------------------------------------------------

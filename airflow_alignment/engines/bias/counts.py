@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines.binary import cells
 from airflow_alignment.engines.binary.cells import CellTable
 from airflow_alignment.exceptions import DataError, SpecError, did_you_mean, preview
-from airflow_alignment.io.cells import ROWS, WEIGHT_MIN
+from airflow_alignment.io.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,6 +50,11 @@ class BiasCounts:
     group ``groups[g]`` and label ``labels[k]``. ``cells[s, g]``: ``[tn, fp, fn, tp]`` of
     stratum ``s`` and group ``g`` (``None`` without predictions). ``rows[s, g]``: row counts,
     weighted or not (a group is present when it has rows).
+
+    ``joint[s, g, k, j]``: the finest cells, by label value and prediction (``j``: 0 negative,
+    1 positive; one ``j`` without predictions), with their row counts ``joint_rows`` and, when
+    weighted, sums of squared weights ``joint_squares``: what the bootstrap draws from
+    (:func:`split` gives ``label_counts`` and ``cells`` of any draw).
     """
 
     features: list[str]
@@ -62,6 +67,9 @@ class BiasCounts:
     cells: np.ndarray | None  # (S, G, 4) float
     rows: np.ndarray  # (S, G) int
     weighted: bool
+    joint: np.ndarray  # (S, G, K, J) float
+    joint_rows: np.ndarray  # (S, G, K, J) int
+    joint_squares: np.ndarray | None  # (S, G, K, J) float, weighted only
 
 
 def from_cells(
@@ -98,15 +106,16 @@ def from_cells(
     labels = [v[table.y_true] for v in label_values]
     positive = _positive_mask(labels, rule, table.y_true)
     n_s, n_g, n_k = len(strata), len(groups), len(labels)
-    at = stratum_codes * n_g + group_codes
-    label_counts = np.bincount(at * n_k + label_codes, weights=weight, minlength=n_s * n_g * n_k)
-    rows = np.bincount(at, weights=frame[ROWS].to_numpy(dtype=float), minlength=n_s * n_g)
-    cells = None
-    if table.prediction is not None:
-        label_positive = positive[label_codes]
-        predicted = _predicted(table, rule)
-        cell_index = at * 4 + 2 * label_positive.astype(np.int64) + predicted.astype(np.int64)
-        cells = np.bincount(cell_index, weights=weight, minlength=n_s * n_g * 4).reshape(n_s, n_g, 4)
+    n_j = 1 if table.prediction is None else 2
+    predicted = np.zeros(len(frame), np.int64) if n_j == 1 else _predicted(table, rule).astype(np.int64)
+    at = ((stratum_codes * n_g + group_codes) * n_k + label_codes) * n_j + predicted
+    shape, size = (n_s, n_g, n_k, n_j), n_s * n_g * n_k * n_j
+    joint = np.bincount(at, weights=weight, minlength=size).reshape(shape)
+    joint_rows = np.rint(np.bincount(at, weights=frame[ROWS].to_numpy(dtype=float), minlength=size)).astype(np.int64)
+    squares = None
+    if table.sample_weight is not None:
+        squares = np.bincount(at, weights=frame[WEIGHT_SQ].to_numpy(dtype=float), minlength=size).reshape(shape)
+    label_counts, cells = split(joint, positive, predictions=n_j == 2)
     return BiasCounts(
         features=facets,
         groups=groups,
@@ -114,11 +123,26 @@ def from_cells(
         strata=[s[group_variable] for s in strata] if group_variable else [None],
         labels=labels,
         positive=positive,
-        label_counts=label_counts.reshape(n_s, n_g, n_k),
+        label_counts=label_counts,
         cells=cells,
-        rows=np.rint(rows).astype(np.int64).reshape(n_s, n_g),
+        rows=joint_rows.reshape(shape).sum(axis=(-2, -1)),
         weighted=table.sample_weight is not None,
+        joint=joint,
+        joint_rows=joint_rows.reshape(shape),
+        joint_squares=squares,
     )
+
+
+def split(joint: np.ndarray, positive: np.ndarray, *, predictions: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(label_counts, cells)`` of joint counts ``(..., K, J)`` (the counts or a bootstrap draw of
+    them): ``(..., K)`` and ``(..., 4)`` (``[tn, fp, fn, tp]``; ``None`` without predictions)."""
+    import numpy as np
+
+    label_counts = joint.sum(axis=-1)
+    if not predictions:
+        return label_counts, None
+    negative, positives = joint[..., ~positive, :].sum(axis=-2), joint[..., positive, :].sum(axis=-2)
+    return label_counts, np.concatenate([negative, positives], axis=-1)  # [tn, fp] + [fn, tp]
 
 
 def from_frame(

@@ -525,15 +525,21 @@ def compare_frames(
 
 
 def map_columns(work: Callable[[str], T], names: Sequence[str], workers: int | None = None) -> dict[str, T]:
-    """``{name: work(name)}``, run in a thread pool (in order of ``names``)."""
+    """``{name: work(name)}``, run in a thread pool (in order of ``names``).
+
+    The scipy modules the methods import are imported here first, in the calling thread: two
+    threads importing ``scipy.stats`` for the first time at once can stop each other (Python
+    raises ``_DeadlockError`` from its module locks).
+    """
+    import scipy.spatial.distance
+    import scipy.special
+    import scipy.stats
+    import scipy.stats._stats_py  # noqa: F401
+
     workers = workers or min(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8
     )
     if workers <= 1 or len(names) <= 1:
         return {name: work(name) for name in names}
-    # scipy.stats imports itself circularly: two threads importing it at once can deadlock
-    # (importlib's _DeadlockError), so it is imported here, before the threads start
-    import scipy.stats  # noqa: F401
-
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
         return dict(zip(names, pool.map(work, names), strict=True))
