@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "AlignmentNotifier": "airflow_alignment.notifications",
     "FileSource": "airflow_alignment.io.sources",
     "SqlSource": "airflow_alignment.io.sources",
+    "SparkSource": "airflow_alignment.io.spark_source",
     "CheckResult": "airflow_alignment.results",
     "load_policy": "airflow_alignment.policy",
     "Policy": "airflow_alignment.policy",
@@ -67,6 +68,7 @@ __all__ = [
     "PerformanceCheckOperator",
     "PerformanceSpec",
     "Policy",
+    "SparkSource",
     "SqlSource",
     "__version__",
     "alignment_checks",
@@ -75,6 +77,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load in __getattr__
     from airflow_alignment.io.sources import FileSource, SqlSource
+    from airflow_alignment.io.spark_source import SparkSource
     from airflow_alignment.notifications import AlignmentNotifier
     from airflow_alignment.operators.bias import DataBiasCheckOperator
     from airflow_alignment.operators.drift import DriftCheckOperator

@@ -496,7 +496,7 @@ def _data(value: Any, where: str, *, required: bool = False) -> None:
             as_source(dict(value))
         except SpecError as exc:
             text = str(exc)
-            placed = f"{where}{text[len('data') :]}" if text.startswith("data:") else f"{where}: {text}"
+            placed = f"{where}{text[len('data') :]}" if text.startswith(("data:", "data.")) else f"{where}: {text}"
             raise SpecError(placed) from None
     elif not isinstance(value, str):
         raise SpecError(

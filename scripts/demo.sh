@@ -14,7 +14,10 @@
 # The warehouse template's connection alignment_warehouse is a SQLite file in
 # .airflow-home/alignment-sample-data unless AIRFLOW_CONN_ALIGNMENT_WAREHOUSE is set (see
 # scripts/run_demo.py); its provider, apache-airflow-providers-sqlite, comes with the package's
-# test extra that ensure_dev_venv installs.
+# test extra that ensure_dev_venv installs. The lakehouse template's connection
+# alignment_lakehouse is an in-process Spark session (local[2]) unless
+# AIRFLOW_CONN_ALIGNMENT_LAKEHOUSE is set; without a Java runtime that template is skipped (the
+# demo says so): the demo never requires Java.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"

@@ -15,6 +15,13 @@ The warehouse template (``alignment_warehouse_checks``) needs the Airflow connec
 defines it as a SQLite file in the sample data folder (``$ALIGNMENT_SAMPLE_DATA``, by default
 ``$AIRFLOW_HOME/alignment-sample-data``), which the template's first task creates.
 
+The lakehouse template (``alignment_lakehouse_checks``) needs the Airflow connection
+``alignment_lakehouse``: unless ``AIRFLOW_CONN_ALIGNMENT_LAKEHOUSE`` is already set, the demo
+defines it as an in-process Spark session (``local[2]``, no UI, loopback) when this machine can
+start one (a Java runtime and the full ``pyspark`` package, which the test extra installs);
+without Java the template is left out of the default run, and the demo says why: the demo never
+requires Java.
+
 Exit status: 0 when every pipeline ran as designed. A check that fails on bad data is a finding,
 not a crash. It is non-zero when something crashed: a DAG did not parse, ``dag.test()`` raised,
 a task that is not an alignment check failed, or a check failed without storing a result or
@@ -25,8 +32,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -101,6 +110,41 @@ def define_warehouse(home: Path) -> str:
     path = data / "warehouse.db"
     os.environ[WAREHOUSE_ENV] = json.dumps({"conn_type": "sqlite", "host": str(path)})
     return f"SQLite {path}"
+
+
+LAKEHOUSE_ENV = "AIRFLOW_CONN_ALIGNMENT_LAKEHOUSE"
+LAKEHOUSE_DAG = "alignment_lakehouse_checks"
+LOCAL_SPARK = {  # an in-process session that opens no port beyond loopback and no UI
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "4",
+}
+
+
+def define_lakehouse() -> tuple[str, str | None]:
+    """Define the ``alignment_lakehouse`` connection as an in-process ``local[2]`` Spark session
+    unless it is already defined: ``(what it is, None)``; or ``("skipped", why)`` when this
+    machine cannot start Spark (the lakehouse template then stays out of the default run)."""
+    if os.environ.get(LAKEHOUSE_ENV):
+        return f"{LAKEHOUSE_ENV} (already set)", None
+    missing = spark_missing()
+    if missing:
+        return f"skipped ({missing})", missing
+    os.environ[LAKEHOUSE_ENV] = json.dumps({"conn_type": "spark", "host": "local[2]", "extra": {"conf": LOCAL_SPARK}})
+    return "in-process Spark session, local[2]", None
+
+
+def spark_missing() -> str | None:
+    """Why an in-process Spark session cannot start here, or ``None`` (nothing is imported)."""
+    home = os.environ.get("JAVA_HOME")
+    if not (shutil.which("java", path=os.path.join(home, "bin")) if home else shutil.which("java")):
+        return "no Java runtime: install openjdk-17-jre-headless (Debian) or set JAVA_HOME"
+    spec = importlib.util.find_spec("pyspark")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not any(Path(p, "bin", "spark-submit").exists() for p in locations):
+        return "no full pyspark package: pip install 'airflow-alignment[spark-local]'"
+    return None
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -288,7 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     log_path = args.log or home / "logs" / "demo-run.log"
     out = sys.stdout
     warehouse = define_warehouse(home)
-    out.write(f"Airflow home : {home}\nAirflow log  : {log_path}\nWarehouse    : {warehouse}\n")
+    lakehouse, no_spark = define_lakehouse()
+    out.write(
+        f"Airflow home : {home}\nAirflow log  : {log_path}\nWarehouse    : {warehouse}\nLakehouse    : {lakehouse}\n"
+    )
     out.flush()
     outcomes: list[DagOutcome] = []
     problems: list[str] = []  # outside any one DAG run
@@ -298,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             for path, error in sorted(bag.import_errors.items()):
                 problems.append(f"{path} did not parse: {error.strip().splitlines()[-1]}")
                 report.write(f"PROBLEM: {problems[-1]}\n")
-            dag_ids = args.dag_ids or default_dag_ids(bag)
+            dag_ids = args.dag_ids or [d for d in default_dag_ids(bag) if not (no_spark and d == LAKEHOUSE_DAG)]
             report.write(f"DAGs         : {', '.join(dag_ids) or '(none)'}\n")
             for dag_id in dag_ids:
                 if dag_id not in bag.dags:

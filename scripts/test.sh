@@ -25,6 +25,8 @@ source scripts/setup.sh
 # postgres_server fixture (tests/sqlservers.py) runs on a loopback port for the session.
 # redis-server: the Celery broker of the deployment test (tests/deploy/).
 APT_PACKAGES=(chromium fonts-dejavu-core postgresql redis-server)
+# Spark's JVM (tests/sparkservers.py: local[2] sessions, a Spark Connect server): Java 17+.
+command -v java >/dev/null 2>&1 || APT_PACKAGES+=(openjdk-17-jre-headless)
 # The oldest Airflow line we support; the newest 3.1.x on PyPI (pip index versions apache-airflow).
 AIRFLOW31_SPEC="${AIRFLOW31_SPEC:-apache-airflow==3.1.8}"
 SMOKE_VENV="$ROOT/.venv-airflow31"

@@ -260,3 +260,53 @@ def s3_store(moto_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.
         yield SimpleNamespace(base=f"s3://{conn_id}@{bucket}/alignment", bucket=bucket, proxy=proxy, client=client)
     finally:
         proxy.go_down()
+
+
+# --- Real Spark (tests/sparkservers.py) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def spark_local(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The in-process Spark session of the test process (master ``local[2]``, no UI, loopback),
+    for the session; reached by code under test through :func:`spark_conn_ids` ``.local``.
+    Fails (does not skip) without Java or pyspark: ``scripts/test.sh`` installs both."""
+    from tests.sparkservers import SparkUnavailable, local_session
+
+    try:
+        spark = local_session(tmp_path_factory.mktemp("spark-warehouse"))
+    except SparkUnavailable as exc:
+        pytest.fail(f"cannot start the in-process Spark session: {exc}", pytrace=False)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_connect_server(process_watchdog: Any) -> Any:
+    """A Spark Connect server on a free ``127.0.0.1`` port for the session
+    (:class:`tests.sparkservers.ConnectServer`: ``.url``, ``.session()``,
+    ``.airflow_connection()``), stopped at the end of the session."""
+    from tests.sparkservers import SparkUnavailable, start_connect_server
+
+    try:
+        server = start_connect_server(process_watchdog)
+    except SparkUnavailable as exc:
+        pytest.fail(f"cannot start the Spark Connect server: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_pair(spark_local: Any, spark_connect_server: Any) -> Any:
+    """Both Spark paths behind Airflow connections (:class:`tests.sparkservers.SparkPair`:
+    ``.conn_ids["local" | "connect"]``, ``.session(kind)``, ``.register(table, parquet_path)``)."""
+    from tests.sparkservers import SparkPair
+
+    pair = SparkPair(spark_local, spark_connect_server)
+    try:
+        yield pair
+    finally:
+        pair.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"
-HEAVY = ("great_expectations", "fairlearn", "sklearn", "scipy", "pandas", "numpy", "pyarrow")
+HEAVY = ("great_expectations", "fairlearn", "sklearn", "scipy", "pandas", "numpy", "pyarrow", "pyspark")
 
 # Runs in the child. A meta-path finder remembers who first asked for each heavy library, so a
 # failure points at our import line instead of only naming the module.

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.drift_stats import binning
-from airflow_alignment.engines.drift_stats.ks import ks_pvalue, ks_statistic
+from airflow_alignment.engines.drift_stats.ks import ks_pvalue, ks_statistic, ks_statistic_counts
 from airflow_alignment.engines.drift_stats.samples import (
     CategoricalSample,
     NumericSample,
@@ -79,40 +79,60 @@ def numeric(
     """
     r_sample = ref if isinstance(ref, NumericSample) else numeric_sample(ref)
     c_sample = cur if isinstance(cur, NumericSample) else numeric_sample(cur)
-    r, r_missing = r_sample.values, r_sample.missing
-    c, c_missing = c_sample.values, c_sample.missing
-    r_finite, c_finite = _finite(r), _finite(c)
     notes: list[str] = []
-    constant = False
-    cuts = binning.quantile_edges(r_finite, bins)  # numpy.quantile's numbers, read from the sorted values
+    # numpy.quantile's numbers, read from the sorted values or from a value table (distinct values, counts)
+    if r_sample.counts is None:
+        cuts = binning.quantile_edges(r_sample.finite, bins)
+    else:
+        cuts = binning.quantile_edges_counts(*r_sample.value_table(), bins)
     edges, constant = cuts.edges, cuts.constant is not None
-    if len(r_finite) == 0:
+    if r_sample.finite_size == 0:
         notes.append("every reference value is missing or infinite: one bin for all finite current values")
     elif constant:
         notes.append(
-            f"constant reference column (every value is {_num(r_finite[0])}): one bin holds it, "
+            f"constant reference column (every value is {_num(cuts.constant)}): one bin holds it, "  # type: ignore[arg-type]
             "with a bin below and one above for current values"
         )
     elif len(edges) + 1 < bins:
         notes.append(f"{len(edges) + 1} bins, not {bins}: tied reference quantiles were merged")
     out = Binned(
         binning.labels(cuts),
-        binning.bin_counts(r_finite, cuts),
-        binning.bin_counts(c_finite, cuts),
+        _bin_counts(r_sample, cuts),
+        _bin_counts(c_sample, cuts),
         "numeric",
-        {"reference": r_missing, "current": c_missing},
+        {"reference": r_sample.missing, "current": c_sample.missing},
         constant=constant,
         notes=notes,
-        infinite={"reference": len(r) - len(r_finite), "current": len(c) - len(c_finite)},
+        infinite={"reference": r_sample.infinite, "current": c_sample.infinite},
     )
     _add_infinite(out)
     _add_missing(out)
-    if len(r) and len(c):
-        res = ks_pvalue(ks_statistic(r, c), len(r), len(c), ks_method)  # scipy's ks_2samp numbers
+    if r_sample.size and c_sample.size:
+        res = ks_pvalue(_ks_statistic(r_sample, c_sample), r_sample.size, c_sample.size, ks_method)  # scipy's numbers
         out.ks = (res.statistic, res.pvalue)
     else:
         out.notes.append("no KS test: one side has no non-missing value")
     return out
+
+
+def _bin_counts(sample: NumericSample, cuts: binning.Bins) -> np.ndarray:
+    if sample.counts is None:
+        return binning.bin_counts(sample.finite, cuts)
+    return binning.bin_counts_table(*sample.value_table(), cuts)
+
+
+def _ks_statistic(ref: NumericSample, cur: NumericSample) -> float:
+    """The KS statistic of every non-missing value (infinities are ordered), from the values or
+    from value tables (a SparkSource's counts)."""
+    import numpy as np
+
+    if ref.counts is None and cur.counts is None:
+        return ks_statistic(ref.values, cur.values)
+
+    def counts(s: NumericSample) -> np.ndarray:
+        return s.counts if s.counts is not None else np.ones(len(s.values), dtype=np.int64)
+
+    return ks_statistic_counts(ref.values, counts(ref), cur.values, counts(cur))
 
 
 def categorical(ref: pd.Series | CategoricalSample, cur: pd.Series | CategoricalSample) -> Binned:
@@ -222,15 +242,6 @@ def report(b: Binned) -> dict[str, Any]:
     if b.notes:
         out["notes"] = b.notes
     return out
-
-
-def _finite(values: np.ndarray) -> np.ndarray:
-    """The finite part of sorted ``values`` (a view: -inf sorts first, inf last)."""
-    import numpy as np
-
-    low = int(np.searchsorted(values, -np.inf, side="right"))
-    high = int(np.searchsorted(values, np.inf, side="left"))
-    return values[low:high]
 
 
 def _infinite_block(b: Binned) -> dict[str, Any]:

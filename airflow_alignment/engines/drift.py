@@ -52,7 +52,18 @@ from airflow_alignment.specs.drift import BOUND_KEYS, DEFAULT_THRESHOLDS, TESTS,
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BOUND_KEYS", "DriftSpec", "FeatureBound", "evaluate", "validate_spec"]
+__all__ = [
+    "BOUND_KEYS",
+    "DriftSpec",
+    "FeatureBound",
+    "column_drift",
+    "drift_result",
+    "evaluate",
+    "judge_features",
+    "selection_rate_drift",
+    "validate_spec",
+    "with_test",
+]
 
 
 def validate_spec(**options: Any) -> DriftSpec:
@@ -106,10 +117,26 @@ def evaluate(
     compared = names + ([spec.prediction] if spec.prediction else [])
     kinds = {name: _kind(reference[name], current[name], name, spec) for name in compared}
     per_column = map_columns(lambda n: _column(reference[n], current[n], kinds[n], n, spec), compared)
-    reports = {n: report for n, (report, _) in per_column.items()}
-    methods = {n: feature for n, (_, feature) in per_column.items()}
     data = described[0]()
     data["reference"] = described[1]()
+    assertions, metrics = judge_features(names, per_column, spec)
+    if spec.sensitive_features:
+        metrics["selection_rate"], judged = selection_rate_drift(_rates(reference, spec), _rates(current, spec), spec)
+        assertions += judged
+    return drift_result(
+        assertions, metrics, names, not_compared, spec, check_name=check_name, data=data, started=(started, t0)
+    )
+
+
+def judge_features(
+    names: list[str], per_column: dict[str, tuple[dict[str, Any], FeatureDrift]], spec: DriftSpec
+) -> tuple[list[Assertion], dict[str, Any]]:
+    """The assertions and metrics of the compared columns (``names`` and the prediction), from
+    each one's report and methods (:func:`column_drift`), whoever counted them (pandas here,
+    Spark in :mod:`airflow_alignment.spark.drift`)."""
+    compared = names + ([spec.prediction] if spec.prediction else [])
+    reports = {n: report for n, (report, _) in per_column.items()}
+    methods = {n: feature for n, (_, feature) in per_column.items()}
     assertions = [a for name in compared for a in _judge(name, reports[name], methods[name], spec)]
     metrics: dict[str, Any] = {"features": {n: reports[n] for n in names}}
     verdict = dataset_verdict({n: methods[n] for n in names}, *([spec.drift_share] if spec.drift_share else []))
@@ -118,25 +145,39 @@ def evaluate(
         assertions.append(_dataset_assertion(verdict, spec))
     if spec.prediction:
         metrics["prediction"] = {"column": spec.prediction, **reports[spec.prediction]}
-    if spec.sensitive_features:
-        metrics["selection_rate"], judged = _selection_rates(reference, current, spec)
-        assertions += judged
-    drifted = sorted({a.details["feature"] for a in assertions if a.success is False and "feature" in a.details})
-    metrics["drifted"] = drifted
+    return assertions, metrics
+
+
+def drift_result(
+    assertions: list[Assertion],
+    metrics: dict[str, Any],
+    names: list[str],
+    not_compared: dict[str, Any],
+    spec: DriftSpec,
+    *,
+    check_name: str | None,
+    data: dict[str, Any],
+    started: tuple[Any, float],
+) -> CheckResult:
+    """The drift ``CheckResult`` of the judged assertions and metrics; ``started``: when the
+    check started (``utcnow()``, ``time.perf_counter()``)."""
+    reports = {**metrics["features"], **({spec.prediction: metrics["prediction"]} if spec.prediction else {})}
+    metrics["drifted"] = sorted(
+        {a.details["feature"] for a in assertions if a.success is False and "feature" in a.details}
+    )
     metrics["columns_not_compared"] = not_compared
     metrics["settings"] = {**spec.settings, "epsilon": stats.EPSILON}
-    status = status_from_assertions(assertions)
     return CheckResult(
         check=check_name or "drift",
         kind="drift",
-        status=status,
+        status=status_from_assertions(assertions),
         severity=spec.severity,
         summary=_summary(assertions, reports, names, spec),
         assertions=assertions,
         metrics=metrics,
         data=data,
-        started_at=started,
-        duration_s=round(time.perf_counter() - t0, 6),
+        started_at=started[0],
+        duration_s=round(time.perf_counter() - started[1], 6),
     )
 
 
@@ -186,8 +227,15 @@ def _column(
     sorted once: the quantile bins, KS, Wasserstein and the methods' bins read it). Runs in a
     worker thread (:func:`map_columns`): numpy's sort and searches release the GIL."""
     make = categorical_sample if kind == "categorical" else numeric_sample
-    r, c = make(ref), make(cur)
-    binned = stats.categorical(r, c) if kind == "categorical" else stats.numeric(r, c, spec.bins, spec.ks_method)
+    return column_drift(make(ref), make(cur), kind, name, spec)
+
+
+def column_drift(
+    r: NumericSample | CategoricalSample, c: NumericSample | CategoricalSample, kind: str, name: str, spec: DriftSpec
+) -> tuple[dict[str, Any], FeatureDrift]:
+    """One feature's report and methods from its two samples: sorted values, or value tables
+    and category counts (what Spark counts)."""
+    binned = stats.categorical(r, c) if kind == "categorical" else stats.numeric(r, c, spec.bins, spec.ks_method)  # type: ignore[arg-type]
     report = stats.report(binned)
     return report, _methods(r, c, kind, name, spec, report)
 
@@ -224,14 +272,21 @@ def _methods(
         infinite_share_max=spec.infinite_share_max,
     )
     if spec.method == "psi":
-        warn = spec.limits(name).warn_above
-        if warn is not None:  # the band the check warns in, for the report's view
-            feature.results["psi"].details["warn_above"] = warn
-        test, alpha = ("chi2", spec.chi2_alpha) if kind == "categorical" else ("ks", spec.ks_alpha)
-        p, statistic = report[f"{test}_pvalue"], report["chi2" if test == "chi2" else "ks_statistic"]
-        bound = alpha if alpha is not None else DEFAULT_THRESHOLDS[test]
-        feature.results[test] = MethodResult(test, p, bound, None if p is None else p < bound, statistic)
+        with_test(feature, kind, name, spec, report)
     return feature
+
+
+def with_test(feature: FeatureDrift, kind: str, name: str, spec: DriftSpec, report: dict[str, Any]) -> None:
+    """With ``method: psi``: PSI's warning band (for the report's view) and the engine's own
+    test from ``report`` beside PSI (KS for numbers, chi-square for categories: not computed
+    twice)."""
+    warn = spec.limits(name).warn_above
+    if warn is not None:  # the band the check warns in, for the report's view
+        feature.results["psi"].details["warn_above"] = warn
+    test, alpha = ("chi2", spec.chi2_alpha) if kind == "categorical" else ("ks", spec.ks_alpha)
+    p, statistic = report[f"{test}_pvalue"], report["chi2" if test == "chi2" else "ks_statistic"]
+    bound = alpha if alpha is not None else DEFAULT_THRESHOLDS[test]
+    feature.results[test] = MethodResult(test, p, bound, None if p is None else p < bound, statistic)
 
 
 def _stored(feature: FeatureDrift) -> dict[str, Any]:
@@ -357,12 +412,12 @@ def _judge_tests(name: str, report: dict[str, Any], spec: DriftSpec) -> list[Ass
     return out
 
 
-def _selection_rates(
-    reference: pd.DataFrame, current: pd.DataFrame, spec: DriftSpec
+def selection_rate_drift(
+    ref: pd.DataFrame, cur: pd.DataFrame, spec: DriftSpec
 ) -> tuple[dict[str, Any], list[Assertion]]:
-    """Each group's selection rate in both frames; a change above the bound fails."""
+    """Each group's selection rate on both sides (``mean`` and ``size`` per group, as
+    :func:`_rates` counts them from rows, or Spark from its table); a change above the bound fails."""
     features, pred = spec.sensitive_features, spec.prediction
-    ref, cur = _rates(reference, spec), _rates(current, spec)
     for rates, side in ((ref, "reference"), (cur, "current data")):
         if len(rates) > MAX_GROUPS:
             raise DataError(

@@ -1,6 +1,6 @@
-"""Where data comes from: files and object storage, SQL tables and queries, callables.
+"""Where data comes from: files and object storage, SQL tables and queries, Spark, callables.
 
-The sources a ``data=`` argument names (:mod:`.sources`), how each kind is read
+The sources a ``data=`` argument names (:mod:`.sources`, :mod:`.spark_source`), how each kind is read
 (:mod:`.backends`, one registry), files (:mod:`.files`), SQL (:mod:`.sql`), counts taken where
 the data lives (:mod:`.cells`), time windows (:mod:`.window`) and the checks of a loaded frame
 (:mod:`.frames`). Nothing here imports pandas, pyarrow or SQLAlchemy until data is read.
@@ -34,6 +34,7 @@ from airflow_alignment.io.sources import (
     keep_callable,
     validate_data_arg,
 )
+from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.io.window import Window
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "CallableData",
     "FileSource",
     "SourceBackend",
+    "SparkSource",
     "SqlSource",
     "Window",
     "as_source",

@@ -11,8 +11,11 @@
 - a callable returning a DataFrame (or a :class:`~.sources.CallableData`): :class:`CallableBackend`.
 
 Operators, sensors, engines and the lineage ask the backend what to do with a source, never
-``isinstance``; :func:`register_backend` adds a kind of source (a Spark table, say) in one
-place. Importing this module is cheap: pandas loads when a backend reads.
+``isinstance``; :func:`register_backend` adds a kind of source in one place: the Spark
+backend (:class:`airflow_alignment.spark.backend.SparkBackend`, for a
+:class:`~.spark_source.SparkSource`) registers itself when :mod:`airflow_alignment.spark` is
+imported, which the task base does. Importing this module is cheap: pandas loads when a
+backend reads.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from airflow_alignment.io import files, sql
 from airflow_alignment.io.cells import CellKeys, count_batches
 from airflow_alignment.io.frames import select_columns
 from airflow_alignment.io.sources import CallableData, FileSource, SqlSource, as_source, callable_name
+from airflow_alignment.io.spark_source import SparkSource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,6 +82,23 @@ class SourceBackend:
     def count_cells(self, source: Any, keys: CellKeys, **rows: Any) -> pd.DataFrame | None:
         """The summed cells (:mod:`airflow_alignment.io.cells`) counted where the data is, or
         ``None``: the rows are read instead."""
+        return None
+
+    def group_counts(
+        self, source: Any, features: Sequence[str], label: str, *, window: Window | None = None
+    ) -> list[tuple[tuple[Any, ...], int, int]]:
+        """Rows and labelled rows (``label`` not missing) per group of ``features`` inside
+        ``window``, counted where the data lives (``in_place`` backends only)."""
+        raise NotImplementedError(f"{type(self).__name__} reads rows; count them after reading")
+
+    def run_expectations(self, source: Any, specs: Sequence[Any], *, severity: str, check_name: str | None) -> Any:
+        """The ``CheckResult`` of the expectations run where the data lives by this backend's own
+        engine, or ``None``: the expectations engine takes the source (a frame, a SqlSource)."""
+        return None
+
+    def run_drift(self, reference: Any, current: Any, spec: Any, **options: Any) -> Any:
+        """The drift ``CheckResult`` computed where both sides live, or ``None``: the rows are
+        read and the drift engine judges the frames. ``options``: ``window``, ``check_name``."""
         return None
 
     def carry(self, source: Any, where: str) -> Any:
@@ -150,6 +171,11 @@ class SqlBackend(SourceBackend):
         log.info("counting cells inside the database of %s", source)
         return sql.count_cells(source, keys, **rows)
 
+    def group_counts(
+        self, source: Any, features: Sequence[str], label: str, *, window: Window | None = None
+    ) -> list[tuple[tuple[Any, ...], int, int]]:
+        return sql.group_counts(source, features, label, window=window)
+
     def carry(self, source: Any, where: str) -> Any:
         return dataclasses.asdict(source)
 
@@ -213,6 +239,11 @@ def backend_for(source: Any) -> SourceBackend:
         return FILES
     if callable(source):
         return CALLABLES
+    if isinstance(source, SparkSource):  # read by airflow_alignment.spark, which registers itself
+        raise SpecError(
+            "data: a SparkSource is read by the Spark backend: import airflow_alignment.spark (operators and "
+            "sensors do) and install pyspark (pip install 'airflow-alignment[spark]')"
+        )
     raise SpecError(
         f"data: cannot read a {type(source).__name__}; pass a path, a URI, a FileSource, a callable or a DataFrame"
     )

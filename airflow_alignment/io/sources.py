@@ -6,7 +6,10 @@
   templated by the operator before it reaches here;
 - a :class:`FileSource` (a path plus an explicit ``format`` and fsspec ``storage_options``);
 - a :class:`SqlSource` (a table or a query behind an Airflow connection);
-- a mapping with ``conn_id`` (a SqlSource) or ``path`` (a FileSource), as policies write them;
+- a :class:`~airflow_alignment.io.spark_source.SparkSource` (a Spark table or query, counted
+  inside Spark);
+- a mapping, as policies write them: ``path`` (a FileSource), ``conn_id`` (a SqlSource), or
+  ``engine: spark`` with ``conn_id`` (a SparkSource);
 - an ``ObjectStoragePath`` or ``pathlib.Path``;
 - a callable taking no argument and returning a ``pandas.DataFrame``;
 - a ``pandas.DataFrame`` (mostly for engines called from a notebook).
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from airflow_alignment.exceptions import SpecError, did_you_mean
+from airflow_alignment.io.spark_source import SparkSource
 from airflow_alignment.limits import MAX_BATCH_ROWS, whole_number
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -126,6 +130,10 @@ class SqlSource:
         return f"sql://{self.conn_id}/{name}{where}{bound}"
 
 
+# ``engine:`` of a data mapping: which engine reads its connection (``sql`` without the key).
+ENGINES: dict[str, type] = {"sql": SqlSource, "spark": SparkSource}
+
+
 @dataclass(frozen=True)
 class CallableData:
     """A callable ``data=`` held as a value until the check loads it.
@@ -159,6 +167,8 @@ def as_source(data: Any) -> Any:
     if isinstance(data, CallableData):
         return data.func
     if isinstance(data, dict):
+        if "engine" in data:
+            return _engine_source(data)
         if "conn_id" in data:
             return _build(SqlSource, data, "SqlSource")
         if "path" in data:
@@ -167,6 +177,25 @@ def as_source(data: Any) -> Any:
             f"data: a mapping needs 'conn_id' (a SQL source) or 'path' (a file), got keys {sorted(map(str, data))}"
         )
     return data
+
+
+def _engine_source(raw: dict[str, Any]) -> Any:
+    """A mapping that names its engine: ``{engine: spark, conn_id: ..., table: ...}`` is a
+    SparkSource, ``{engine: sql, ...}`` a SqlSource (the default without ``engine``)."""
+    engine = raw["engine"]
+    rest = {k: v for k, v in raw.items() if k != "engine"}
+    if engine not in ENGINES:
+        raise SpecError(
+            f"data.engine: unknown engine {engine!r}.{did_you_mean(str(engine), list(ENGINES))} "
+            f"Engines: {', '.join(ENGINES)} (a path needs no engine)"
+        )
+    cls = ENGINES[engine]
+    if "conn_id" not in rest:
+        raise SpecError(
+            f"data: a mapping with engine: {engine} needs 'conn_id' (an Airflow connection), got keys "
+            f"{sorted(map(str, raw))}"
+        )
+    return _build(cls, rest, cls.__name__)
 
 
 def _build(cls: Any, raw: dict[str, Any], name: str) -> Any:

@@ -15,8 +15,8 @@ class DataBiasCheckOperator(DataBiasTask, AlignmentCheckOperator):
     ``GROUP BY`` in the database, a large file in batches. The numbers equal ``smclarify``'s
     (``docs/bias-metrics.md``); the page ``docs/operators/data-bias-check.md`` has examples.
 
-    :param data: labelled rows: a path or URI, a ``FileSource``, a ``SqlSource``, or a
-        callable returning a DataFrame (templated).
+    :param data: labelled rows: a path or URI, a ``FileSource``, a ``SqlSource``, a
+        ``SparkSource``, or a callable returning a DataFrame (templated).
     :param label: column of the labels.
     :param sensitive_features: the facet column, or a list (their combinations are the groups).
     :param constraints: bounds on the metrics, e.g. ``[{"metric": "DPL", "min": -0.1, "max": 0.1}]``

@@ -30,10 +30,13 @@ class DriftCheckOperator(AlignmentCheckOperator):
     group's selection rate. See :func:`airflow_alignment.engines.drift.evaluate`.
 
     :param reference: the training set or the approved baseline's data: a path or URI, a
-        ``FileSource``, a ``SqlSource``, or a callable returning a DataFrame (templated).
-    :param current: the data to judge, in the same forms, or a ``SqlSource`` (templated). On a
-        ``SqlSource`` the window is a ``WHERE`` inside the database and only the needed columns
-        are read (with ``features`` given): rows outside the window never leave it.
+        ``FileSource``, a ``SqlSource``, a ``SparkSource``, or a callable returning a DataFrame
+        (templated).
+    :param current: the data to judge, in the same forms, a ``SqlSource`` or a ``SparkSource``
+        (templated). On a ``SqlSource`` the window is a ``WHERE`` inside the database and only
+        the needed columns are read (with ``features`` given): rows outside the window never
+        leave it. When both sides are ``SparkSource`` objects of one connection, the drift
+        statistics are computed from counts made inside Spark (only counts come back).
     :param data: another name for ``current``, the one policies and ``alignment_checks`` use.
     :param features: columns to compare; default every shared column except ``prediction``,
         ``sensitive_features`` and ``exclude``.
@@ -136,14 +139,16 @@ class DriftCheckOperator(AlignmentCheckOperator):
         window = None
         if self.window is not None:
             window = Window(self.timestamp_column, self.window.total_seconds(), window_end(self.window_end, context))
-        return evaluate(
-            self._load(self.reference),
-            self._load(self.current, window),
-            self.spec,
-            check_name=self.check_name,
-            source=describe_source(self.current) + (f" [{window}]" if window else ""),
-            reference_source=describe_source(self.reference),
-        )
+        reference, current = as_source(self.reference), as_source(self.current)
+        names = {
+            "check_name": self.check_name,
+            "source": describe_source(current) + (f" [{window}]" if window else ""),
+            "reference_source": describe_source(reference),
+        }
+        result = backend_for(current).run_drift(reference, current, self.spec, window=window, **names)
+        if result is not None:  # computed where both sides live (Spark)
+            return result
+        return evaluate(self._load(reference), self._load(current, window), self.spec, **names)
 
     def _load(self, data: Any, window: Window | None = None) -> pd.DataFrame:
         """The needed columns (all without ``features``) of the rows in ``window``: a ``WHERE``

@@ -18,9 +18,11 @@ class ExpectationsCheckOperator(ExpectationsTask, AlignmentCheckOperator):
     """Validate a dataset against Great Expectations expectations.
 
     :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, a
-        callable returning a DataFrame, or a ``SqlSource`` (or a mapping with ``conn_id``)
-        (templated). On a ``SqlSource`` the expectations run inside the database through
-        Great Expectations' SQL data sources; no row is loaded into the worker.
+        callable returning a DataFrame, a ``SqlSource`` (or a mapping with ``conn_id``) or a
+        ``SparkSource`` (or a mapping with ``engine: spark``) (templated). On a ``SqlSource``
+        the expectations run inside the database through Great Expectations' SQL data sources,
+        on a ``SparkSource`` inside Spark through GX's Spark execution engine; no row is loaded
+        into the worker.
     :param expectations: a list of expectations in GX JSON form,
         ``{"type": "expect_...", "kwargs": {...}, "severity": "warning"}``, or a JSON string of
         one (templated).

@@ -14,7 +14,8 @@ class FairnessCheckOperator(FairnessTask, AlignmentCheckOperator):
     ``brier_score``) go through fairlearn's ``MetricFrame``. The numbers equal fairlearn's.
 
     :param data: predictions with labels and sensitive features: a path or URI, a
-        ``FileSource``, or a callable returning a DataFrame (templated).
+        ``FileSource``, a ``SqlSource`` or ``SparkSource`` (the cell counts are one ``GROUP BY``
+        where the data lives), or a callable returning a DataFrame (templated).
     :param y_true: column of true labels (binary).
     :param y_pred: column of predicted labels; or give ``y_score`` and ``threshold``.
     :param y_score: column of scores or probabilities.

@@ -14,8 +14,9 @@ class PerformanceCheckOperator(PerformanceTask, AlignmentCheckOperator):
     ``sklearn.metrics``. A constraint bounds a metric absolutely (``min``, ``max``) and/or
     relative to a baseline result (``baseline: {max_decrease: 0.02}``).
 
-    :param data: predictions with labels: a path or URI, a ``FileSource``, or a callable
-        returning a DataFrame (templated).
+    :param data: predictions with labels: a path or URI, a ``FileSource``, a ``SqlSource`` or
+        ``SparkSource`` (the confusion-matrix counts are one ``GROUP BY`` where the data lives),
+        or a callable returning a DataFrame (templated).
     :param y_true: column of true labels (binary).
     :param constraints: a list of constraints, e.g. ``[{"metric": "accuracy", "min": 0.7}]``
         (templated).

@@ -26,8 +26,9 @@ class ExpectationsSensor(ExpectationsTask, AlignmentSensor):
     summary (``soft_fail=True`` skips instead); the last result is stored either way.
 
     :param data: the dataset: a path or URI (CSV, Parquet, JSON lines), a ``FileSource``, a
-        ``SqlSource`` (or a mapping with ``conn_id``), or a callable returning a DataFrame (not
-        with ``deferrable=True``) (templated).
+        ``SqlSource`` (or a mapping with ``conn_id``), a ``SparkSource`` (expectations run inside
+        Spark; not with ``deferrable=True``), or a callable returning a DataFrame (not with
+        ``deferrable=True``) (templated).
     :param expectations: a list of expectations in GX JSON form, or a JSON string of one
         (templated).
     :param suite: a GX expectation suite: path or URI of its JSON file, or a dict (templated).

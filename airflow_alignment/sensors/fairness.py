@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.engines import fairness
 from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import preview
-from airflow_alignment.io import SqlSource, as_source, backend_for, describe_source, load_frame, plain_data, sql
+from airflow_alignment.io import SqlSource, as_source, backend_for, describe_source, load_frame, plain_data
 from airflow_alignment.io.window import Window, window_arguments, window_end
 from airflow_alignment.results import Assertion, CheckResult, utcnow
 from airflow_alignment.sensors.base import AlignmentSensor
@@ -33,14 +33,16 @@ class FairnessFeedbackSensor(FairnessTask, AlignmentSensor):
     window has fewer than ``min_group_size``. Once every group has enough, it evaluates the
     constraints on the labelled rows exactly as :class:`FairnessCheckOperator` does, and that
     result is the task's: ``failed`` fails the task (``severity="warn"`` only warns). On a
-    ``SqlSource`` the window, the label filter and the counts run inside the database.
+    ``SqlSource`` the window, the label filter and the counts run inside the database; on a
+    ``SparkSource`` inside Spark.
 
     With ``deferrable=True`` the triggerer waits, between evaluations on a worker, until the
     file or object changed, or (``SqlSource``) until a ``GROUP BY`` in the database shows
     enough labelled rows in every group.
 
-    :param data: the outcome log: a path or URI, a ``FileSource``, a ``SqlSource``, or a
-        callable returning a DataFrame (not with ``deferrable=True``) (templated).
+    :param data: the outcome log: a path or URI, a ``FileSource``, a ``SqlSource``, a
+        ``SparkSource`` (not with ``deferrable=True``), or a callable returning a DataFrame (not
+        with ``deferrable=True``) (templated).
     :param y_true: column of the labels that arrive later (null = not labelled yet).
     :param y_pred: column of predicted labels; or give ``y_score`` and ``threshold``.
     :param y_score: column of scores; ``threshold`` turns it into labels.
@@ -109,16 +111,16 @@ class FairnessFeedbackSensor(FairnessTask, AlignmentSensor):
 def evaluate_feedback(spec: dict[str, Any]) -> tuple[bool, CheckResult]:
     """Count labelled rows per group in the window; when every group has enough, judge them.
 
-    On a ``SqlSource`` the window and the label filter are ``WHERE`` conditions and the counts a
-    ``GROUP BY`` inside the database; the judgement reads the cell counts of the labelled rows
-    in the window (or those rows, for score metrics). Rows outside the window never leave the
-    database. On a file the rows are read and filtered here, with the same bounds.
+    On a ``SqlSource`` (a ``SparkSource``) the window and the label filter are ``WHERE``
+    conditions and the counts a ``GROUP BY`` inside the database (Spark); the judgement reads
+    the cell counts of the labelled rows in the window (or those rows, for score metrics). Rows
+    outside the window never leave the database. On a file the rows are read and filtered here, with the same bounds.
     """
     check = FairnessSpec(**spec["check"])
     data = as_source(spec["data"])
     window = _window(spec)
     if backend_for(data).in_place:
-        tally = sql.group_counts(data, check.features, check.y_true, window=window)
+        tally = backend_for(data).group_counts(data, check.features, check.y_true, window=window)
         if _short(tally, check):
             return False, _waiting(spec, check, tally)
         return True, _judge(spec, check, _labelled_cells_or_rows(data, check, window), tally)
@@ -163,7 +165,7 @@ def _short(tally: Tally, check: FairnessSpec) -> bool:
     return not tally or any(labelled < check.min_group_size for _, _, labelled in tally)
 
 
-def _labelled_cells_or_rows(data: SqlSource, check: FairnessSpec, window: Window | None) -> Any:
+def _labelled_cells_or_rows(data: Any, check: FairnessSpec, window: Window | None) -> Any:
     """The labelled rows of the window, as the judgement needs them: their cell counts (one
     ``GROUP BY``), or the rows themselves when a constraint reads scores."""
     rows = {"window": window, "not_null": [check.y_true]}

@@ -66,9 +66,12 @@ def run_expectations(
     data: Any, expectations: Any, suite: Any, *, format: str | None, severity: str, check_name: str
 ) -> CheckResult:
     """Inline expectations plus the suite's, on ``data``: a source validated where it lives (a
-    database) stays there; anything else is loaded, the needed columns only."""
+    database, Spark) stays there; anything else is loaded, the needed columns only."""
     specs = resolve_specs(expectations, suite)
     source = as_source(data)
-    in_place = backend_for(source).in_place
-    target = source if in_place else load_frame(source, columns=needed_columns(specs), format=format)
+    backend = backend_for(source)
+    result = backend.run_expectations(source, specs, severity=severity, check_name=check_name)
+    if result is not None:  # the backend's own engine (GX's Spark engine for a SparkSource)
+        return result
+    target = source if backend.in_place else load_frame(source, columns=needed_columns(specs), format=format)
     return evaluate(target, specs, severity=severity, check_name=check_name, source=describe_source(source))
