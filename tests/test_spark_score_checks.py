@@ -93,7 +93,8 @@ def test_fairness_score_metrics_in_spark_equal_the_rows(spark, options, where, r
         result, sizes = spark_result(fairness.evaluate, spec, source)
         assert_same(expected, strip(result), REL, path=kind)
         assert result["data"]["rows"] == len(rows) and result["data"]["fingerprint"].startswith("sha256:cells:")
-        # one cell count; then per grouping asked (overall, groups, each feature): the missing-value check and one row per group
+        # one cell count; then per grouping asked (overall, groups, each feature alone):
+        # the missing-value check, and one row per group
         groupings = 2 + (len(spec.features) if spec.marginal else 0)
         assert len(sizes) == 1 + 2 * groupings, sizes
 
@@ -175,7 +176,7 @@ def test_scores_outside_zero_one_are_refused_for_log_loss(spark):  # noqa: F811 
     )
     with pytest.raises(
         DataError,
-        match=r"metric 'log_loss' could not be computed: y_score column 's' has values outside \[0, 1\] \(from 0 to 2\)",
+        match=r"metric 'log_loss' could not be computed: y_score column 's' has values outside \[0, 1\] \(from 0 to 2",
     ):
         fairness.evaluate(counted(source, spec), spec)
     spec = PerformanceSpec(y_true="y", y_score="s", constraints=[{"metric": "brier_score", "max": 1}])
