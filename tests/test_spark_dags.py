@@ -23,7 +23,8 @@ import pytest
 from airflow_alignment.engines import drift, expectations, fairness, performance
 from airflow_alignment.exceptions import SpecError
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
-from tests.dags.spark_cases import DRIFT, EXPECTATIONS, FAIRNESS, PERFORMANCE, TABLE
+from tests.dags.spark_cases import DRIFT, EXPECTATIONS, FAIRNESS, FAIRNESS_SCORES, PERFORMANCE, TABLE
+from tests.test_cells import assert_same, strip
 from tests.test_sensors import arrivals
 from tests.test_sql_operators import _same  # equal results bar where the data came from and when
 
@@ -70,7 +71,8 @@ def spark(spark_pair: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_every_check_runs_inside_spark_and_equals_the_rows(kind, airflow_home, spark):
     dag = load_dag(TEST_DAGS / "spark_cases.py", f"spark_checks_{kind}")
     run = dag.test(run_conf={"ds": DS, "reference_ds": REFERENCE_DS})
-    assert task_states(run) == dict.fromkeys(("quality", "fairness", "performance", "drift"), "success")
+    tasks = ("quality", "fairness", "fairness_scores", "performance", "drift")
+    assert task_states(run) == dict.fromkeys(tasks, "success")
     day, reference = DATA[DATA["ds"] == DS], DATA[DATA["ds"] == REFERENCE_DS]
     source = f"spark://alignment_spark_{kind}/{TABLE} WHERE ds = :ds [ds='{DS}']"
 
@@ -89,8 +91,15 @@ def test_every_check_runs_inside_spark_and_equals_the_rows(kind, airflow_home, s
     assert fair["data"]["source"] == source and fair["data"]["rows"] == len(day)
     assert fair["data"]["fingerprint"].startswith("sha256:cells:")  # counts arrived, not rows
 
+    # ROC AUC by group computed inside Spark: equal to the rows' but for the order of float sums
+    scored = checked(xcom_value(run, "fairness_scores"))
+    assert_same(strip(fairness.evaluate(day, **FAIRNESS_SCORES).to_dict()), strip(scored), 1e-12)
+    assert scored["data"]["source"] == source and scored["data"]["fingerprint"].startswith("sha256:cells:")
+    assert [a["name"] for a in scored["assertions"]] == ["roc_auc.difference", "selection_rate.ratio"]
+
     perf = checked(xcom_value(run, "performance"))  # the policy mapping, engine: spark
-    _same(perf, performance.evaluate(day, **PERFORMANCE).to_dict())
+    assert_same(strip(performance.evaluate(day, **PERFORMANCE).to_dict()), strip(perf), 1e-12)
+    assert perf["metrics"]["roc_auc"]["value"] is not None
     assert perf["data"]["source"] == source and perf["data"]["fingerprint"].startswith("sha256:cells:")
 
     moved = checked(xcom_value(run, "drift"))
