@@ -186,3 +186,24 @@ def test_scores_outside_zero_one_are_refused_for_log_loss(spark):  # noqa: F811 
     with pytest.raises(DataError) as raised:
         performance.evaluate(counted(source, spec), spec)
     assert str(raised.value) == str(expected.value)
+
+
+def test_the_feedback_sensor_judges_score_metrics_of_the_labelled_rows_in_spark(spark):  # noqa: F811 - the fixture
+    from airflow_alignment.sensors.fairness import _labelled_cells_or_rows
+
+    spec = FairnessSpec(
+        y_true="y_late",
+        y_score="score",
+        threshold=0.5,
+        sensitive_features="sex",
+        constraints=[AUC_GAP, {"metric": "brier_score", "aggregate": "group_max", "max": 0.3}],
+    )
+    labelled = SCORED[SCORED["y_late"].notna()]
+    expected = strip(checked(fairness.evaluate(labelled, spec)).to_dict())
+    source = SparkSource(spark.conn_ids["connect"], table=TABLE, where="score IS NOT NULL")
+    with rows_to_driver() as sizes:
+        target = _labelled_cells_or_rows(source, spec, None)  # the labelled rows: y_late not null
+        result = checked(fairness.evaluate(target, spec)).to_dict()
+    assert target.scored and max(sizes) < 200
+    assert_same(expected, strip(result), REL)
+    assert result["data"]["rows"] == len(labelled)
