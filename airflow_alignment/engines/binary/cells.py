@@ -258,7 +258,7 @@ class ScoreTables:
                 f"(from {low:.4g} to {high:.4g}), but {name} needs probabilities of the positive class; give "
                 "probabilities, or judge roc_auc, which takes any score"
             )
-        table = self.by(features, not_null) if features else self.by((), not_null)
+        table = self.by(features, not_null)
         values = {
             tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row): float(value)
             for row, value in zip(
