@@ -23,9 +23,10 @@ import pytest
 from airflow_alignment.engines import drift, expectations, fairness, performance
 from airflow_alignment.exceptions import SpecError
 from tests.conftest import TEST_DAGS, checked, load_dag, task_states, xcom_value
-from tests.dags.spark_cases import DRIFT, EXPECTATIONS, FAIRNESS, PERFORMANCE, TABLE
+from tests.dags.spark_cases import DRIFT, EXPECTATIONS, FAIRNESS, FAIRNESS_SCORES, PERFORMANCE, TABLE
+from tests.test_cells import assert_same
 from tests.test_sensors import arrivals
-from tests.test_sql_operators import _same  # equal results bar where the data came from and when
+from tests.test_sql_operators import IGNORED, _same  # equal results bar where the data came from and when
 
 pytestmark = pytest.mark.airflow
 DS, REFERENCE_DS = "2026-11-02", "2026-11-01"
@@ -70,7 +71,8 @@ def spark(spark_pair: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_every_check_runs_inside_spark_and_equals_the_rows(kind, airflow_home, spark):
     dag = load_dag(TEST_DAGS / "spark_cases.py", f"spark_checks_{kind}")
     run = dag.test(run_conf={"ds": DS, "reference_ds": REFERENCE_DS})
-    assert task_states(run) == dict.fromkeys(("quality", "fairness", "performance", "drift"), "success")
+    tasks = ("quality", "fairness", "fairness_scores", "performance", "drift")
+    assert task_states(run) == dict.fromkeys(tasks, "success")
     day, reference = DATA[DATA["ds"] == DS], DATA[DATA["ds"] == REFERENCE_DS]
     source = f"spark://alignment_spark_{kind}/{TABLE} WHERE ds = :ds [ds='{DS}']"
 
@@ -89,8 +91,15 @@ def test_every_check_runs_inside_spark_and_equals_the_rows(kind, airflow_home, s
     assert fair["data"]["source"] == source and fair["data"]["rows"] == len(day)
     assert fair["data"]["fingerprint"].startswith("sha256:cells:")  # counts arrived, not rows
 
+    # ROC AUC by group computed inside Spark: equal to the rows' but for the order of float sums
+    scored = checked(xcom_value(run, "fairness_scores"))
+    _close(scored, fairness.evaluate(day, **FAIRNESS_SCORES).to_dict())
+    assert scored["data"]["source"] == source and scored["data"]["fingerprint"].startswith("sha256:cells:")
+    assert [a["name"] for a in scored["assertions"]] == ["roc_auc.difference", "selection_rate.ratio"]
+
     perf = checked(xcom_value(run, "performance"))  # the policy mapping, engine: spark
-    _same(perf, performance.evaluate(day, **PERFORMANCE).to_dict())
+    _close(perf, performance.evaluate(day, **PERFORMANCE).to_dict())
+    assert perf["metrics"]["roc_auc"]["value"] is not None
     assert perf["data"]["source"] == source and perf["data"]["fingerprint"].startswith("sha256:cells:")
 
     moved = checked(xcom_value(run, "drift"))
@@ -98,6 +107,13 @@ def test_every_check_runs_inside_spark_and_equals_the_rows(kind, airflow_home, s
     assert moved["data"]["source"] == source and moved["data"]["fingerprint"] is None
     assert moved["data"]["reference"]["rows"] == len(reference)
     assert moved["data"]["reference"]["source"] == f"spark://alignment_spark_{kind}/{TABLE} WHERE ds = '{REFERENCE_DS}'"
+
+
+def _close(result: dict, expected: dict) -> None:
+    """As ``_same``, floats to 1e-12 relative (score metrics: the order of Spark's float sums)."""
+    got = json.loads(json.dumps({k: v for k, v in result.items() if k not in IGNORED}))
+    want = json.loads(json.dumps({k: v for k, v in expected.items() if k not in IGNORED}))
+    assert_same(want, got, 1e-12)
 
 
 def _write(folder: Path, frame: pd.DataFrame) -> None:

@@ -20,8 +20,10 @@ the reason.
 ``df`` may be a :class:`~airflow_alignment.engines.binary.cells.CellTable` instead: the cell
 counts computed elsewhere (a database ``GROUP BY``, a file read in batches). The result is the
 same as on the rows the table was computed from, except ``result.data`` (the table's
-description and fingerprint); score metrics and callables need the rows and are refused
-(``SpecError``).
+description and fingerprint); callables need the rows and are refused (``SpecError``), and so
+are score metrics unless the table carries them computed where the data lives
+(:func:`~.binary.cells.count_scored`, a ``SparkSource``). Score metrics have no bootstrap
+interval, from the rows or not.
 
 Importing this module is cheap: numpy, pandas and fairlearn load when ``evaluate`` runs.
 """
@@ -255,7 +257,8 @@ def _check_columns(df: pd.DataFrame | CellTable, spec: FairnessSpec) -> list[str
     metrics countable), or a frame with each column."""
     if isinstance(df, CellTable):
         for name, metric in spec.reported.items():
-            if not (isinstance(metric, str) and metric in COUNT_METRICS):
+            scored = df.scored and isinstance(metric, str) and metric in SCORE_METRICS
+            if not (isinstance(metric, str) and metric in COUNT_METRICS) and not scored:
                 raise SpecError(f"{spec.where(metric)}: {name} {needs_rows(metric)}")
         check_table(
             df,

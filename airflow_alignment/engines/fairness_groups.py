@@ -163,10 +163,17 @@ class MetricValues:
 
 
 def metric_values(view: View, inputs: Inputs, reported: dict[str, Any]) -> dict[str, MetricValues]:
-    return {
-        name: _count_metric(name, view) if m in COUNT_METRICS else _frame_metric(name, m, view, inputs)
-        for name, m in reported.items()
-    }
+    return {name: _metric_values(name, m, view, inputs) for name, m in reported.items()}
+
+
+def _metric_values(name: str, metric: Any, view: View, inputs: Inputs) -> MetricValues:
+    """Count metrics from the view's cells; score metrics from the rows, or (a cell table
+    with scores) from the values computed where the data lives; callables from the rows."""
+    if metric in COUNT_METRICS:
+        return _count_metric(name, view)
+    if inputs.scores is not None and isinstance(metric, str):
+        return _scored_metric(name, metric, view, inputs)
+    return _frame_metric(name, metric, view, inputs)
 
 
 def _count_metric(name: str, view: View) -> MetricValues:
@@ -201,6 +208,20 @@ def _frame_metric(name: str, metric: Any, view: View, inputs: Inputs) -> MetricV
         overall, values = fm.frame_metric(func, y_true, other, codes, inputs.weight)
     except Exception as exc:  # a user callable or scikit-learn refusing the data
         raise DataError(f"metric {name!r} could not be computed: {type(exc).__name__}: {exc}") from exc
+    reasons = [reason if np.isnan(v) else None for v in values]
+    overall_reason = reason.replace("the group", "the data") if math.isnan(overall) else None
+    return MetricValues(name, values, overall, reasons, overall_reason)
+
+
+def _scored_metric(name: str, metric: str, view: View, inputs: Inputs) -> MetricValues:
+    """A score metric of each group of the view, computed where the data lives, on the rows
+    the check keeps (those with a missing value in a column it drops them for are left out)."""
+    import numpy as np
+
+    assert inputs.scores is not None
+    found, overall = inputs.scores.metric(metric, view.features, not_null=list(inputs.dropped))
+    values = np.array([found.get(tuple(g[f] for f in view.features), np.nan) for g in view.groups], dtype=float)
+    reason = fm.SCORE_REASONS.get(metric, "undefined")
     reasons = [reason if np.isnan(v) else None for v in values]
     overall_reason = reason.replace("the group", "the data") if math.isnan(overall) else None
     return MetricValues(name, values, overall, reasons, overall_reason)

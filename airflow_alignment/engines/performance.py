@@ -23,7 +23,9 @@ for an empty denominator (precision without a predicted positive) this engine re
 ``df`` may be a :class:`~airflow_alignment.engines.binary.cells.CellTable` instead (the cell counts
 computed elsewhere, e.g. by a database ``GROUP BY``): the result is the same as on the rows it
 was computed from, except ``result.data``; score metrics need the rows and are refused
-(``SpecError``).
+(``SpecError``), unless the table carries them computed where the data lives
+(:func:`~.binary.cells.count_scored`, a ``SparkSource``): then they are judged without an
+interval, and ``confidence`` with a score metric is refused (its interval is a row bootstrap).
 
 Importing this module is cheap (the spec, :class:`~airflow_alignment.specs.PerformanceSpec`, is
 checked when a DAG is parsed); numpy, pandas and scikit-learn load when :func:`evaluate` runs.
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.binary import judging
 from airflow_alignment.engines.binary import metrics as fm
-from airflow_alignment.engines.binary.cells import ROWS, CellTable, describe_data, needs_rows
+from airflow_alignment.engines.binary.cells import ROWS, CellTable, ScoreTables, describe_data, needs_rows
 from airflow_alignment.engines.binary.inputs import (
     cell_weights,
     check_table,
@@ -182,7 +184,7 @@ def _check_columns(df: pd.DataFrame | CellTable, spec: PerformanceSpec) -> list[
     if isinstance(df, CellTable):
         for i, constraint in enumerate(spec.constraints):
             if constraint.metric_name in SCORE_METRICS:
-                raise SpecError(f"constraints[{i}]: {constraint.metric_name} {needs_rows(constraint.metric_name)}")
+                _check_scored(df, spec, i, constraint.metric_name)
         check_table(
             df,
             y_true=spec.y_true,
@@ -205,6 +207,19 @@ def _check_columns(df: pd.DataFrame | CellTable, spec: PerformanceSpec) -> list[
     return [col for _, col in roles if col is not None]
 
 
+def _check_scored(table: CellTable, spec: PerformanceSpec, i: int, name: str) -> None:
+    """A score metric from a cell table: computed where the data lives, without an interval."""
+    if not table.scored:
+        raise SpecError(f"constraints[{i}]: {name} {needs_rows(name)}")
+    if spec.confidence is not None:
+        raise SpecError(
+            f"constraints[{i}]: {name} with confidence={spec.confidence} needs the rows: its interval is a row "
+            f"bootstrap, and the rows of {table.source} are not read here (the metric itself is computed where "
+            f"they live); leave confidence out of the checks of {', '.join(SCORE_METRICS)} (judge the count metrics "
+            "with intervals in a check of their own), or read the rows (a FileSource of the same data)"
+        )
+
+
 @dataclass
 class Inputs:
     """The data of one performance check, as arrays (one entry per row, or per cell)."""
@@ -216,6 +231,8 @@ class Inputs:
     # From a CellTable: the rows behind each entry and their squared weights (see _fairness_inputs).
     multiplicity: np.ndarray | None = None
     weight_sq: np.ndarray | None = None
+    # From a CellTable with scores: the score metrics computed where the data lives.
+    scores: ScoreTables | None = None
 
     @property
     def rows(self) -> int:
@@ -265,26 +282,34 @@ def _prepare(df: pd.DataFrame | CellTable, spec: PerformanceSpec) -> Inputs:
             predicted = df[y_score].to_numpy(dtype=float) == 1.0
         if sample_weight is not None:
             weight, weight_sq = cell_weights(df, sample_weight)
-        return Inputs(equals(df[y_true], pos_label), predicted, None, weight, multiplicity, weight_sq)
+        if table.scores is not None and any(c.metric_name in SCORE_METRICS for c in spec.constraints):
+            whole = table.scores.by(())
+            _require_range(float(whole["score_min"].iloc[0]), float(whole["score_max"].iloc[0]), spec)
+        return Inputs(equals(df[y_true], pos_label), predicted, None, weight, multiplicity, weight_sq, table.scores)
     if y_score is not None:
         score = numeric(df[y_score], "y_score", y_score)
-        _require_scores(score, y_score, spec.constraints)
+        _require_scores(score, y_score, spec)
         if predicted is None and threshold is not None:
             predicted = score >= threshold
     weight = weights(df[sample_weight], sample_weight) if sample_weight is not None else None
     return Inputs(equals(df[y_true], pos_label), predicted, score, weight)
 
 
-def _require_scores(score: np.ndarray, col: str, constraints: tuple[Constraint, ...]) -> None:
+def _require_scores(score: np.ndarray, col: str, spec: PerformanceSpec) -> None:
     import numpy as np
 
     infinite = int(np.isinf(score).sum())
     if infinite:
         raise DataError(f"y_score column {col!r} has {infinite:,} infinite values; scores must be finite")
-    low, high = float(score.min()), float(score.max())
+    _require_range(float(score.min()), float(score.max()), spec)
+
+
+def _require_range(low: float, high: float, spec: PerformanceSpec) -> None:
+    """Scores from ``low`` to ``high``: probabilities where log loss or Brier reads them."""
+    col = spec.y_score
     if low >= 0 and high <= 1:
         return
-    for i, constraint in enumerate(constraints):
+    for i, constraint in enumerate(spec.constraints):
         if constraint.metric_name in PROBABILITY_METRICS:
             raise DataError(
                 f"y_score column {col!r} has values outside [0, 1] (from {low:.4g} to {high:.4g}), but "
@@ -313,9 +338,13 @@ def _metric_values(inputs: Inputs, spec: PerformanceSpec) -> dict[str, MetricVal
     if inputs.predicted is not None:
         names = [m for m in COUNT_METRICS if m not in ALIASES or m in asked]
         out.update(_count_metrics(names, inputs, confidence, n_boot, rng))
-    if inputs.score is not None:
-        for name in dict.fromkeys(m for m in asked if m in SCORE_METRICS):
+    for name in dict.fromkeys(m for m in asked if m in SCORE_METRICS):
+        if inputs.score is not None:
             out[name] = _score_metric(name, inputs.positive, inputs.score, inputs.weight, confidence, n_boot, rng)
+        elif inputs.scores is not None:  # computed where the data lives (no interval: refused before)
+            value = inputs.scores.metric(name, ())[1]
+            reason = fm.SCORE_REASONS.get(name, "undefined").replace("the group", "the data")
+            out[name] = MetricValue(value, reason if math.isnan(value) else None)
     return out
 
 

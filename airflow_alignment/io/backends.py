@@ -49,6 +49,8 @@ class SourceBackend:
     """
 
     in_place: ClassVar[bool] = False
+    #: ``score_metrics`` computes ROC AUC, log loss and Brier where the data lives (Spark).
+    scores_in_place: ClassVar[bool] = False
 
     def describe(self, source: Any) -> str:
         """A short text naming the source, for results and logs."""
@@ -83,6 +85,13 @@ class SourceBackend:
         """The summed cells (:mod:`airflow_alignment.io.cells`) counted where the data is, or
         ``None``: the rows are read instead."""
         return None
+
+    def score_metrics(self, source: Any, *, features: Sequence[str], **roles: Any) -> pd.DataFrame:
+        """ROC AUC, log loss and Brier score of each group of ``features``, computed where the data
+        is (one row per group: :func:`airflow_alignment.spark.scores.score_metrics`; ``scores_in_place``
+        backends only). ``roles``: ``y_true``, ``y_score``, ``pos_label``,
+        ``sample_weight``, and ``window`` and ``not_null`` as for :meth:`read`."""
+        raise NotImplementedError(f"{type(self).__name__} reads rows; compute score metrics after reading")
 
     def group_counts(
         self, source: Any, features: Sequence[str], label: str, *, window: Window | None = None

@@ -7,14 +7,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines import fairness
-from airflow_alignment.engines.binary import cells
 from airflow_alignment.exceptions import preview
 from airflow_alignment.io import SqlSource, as_source, backend_for, describe_source, load_frame, plain_data
 from airflow_alignment.io.window import Window, window_arguments, window_end
 from airflow_alignment.results import Assertion, CheckResult, utcnow
 from airflow_alignment.sensors.base import AlignmentSensor
 from airflow_alignment.specs import FairnessSpec
-from airflow_alignment.tasks.labelled import FairnessTask, metrics_needing_rows
+from airflow_alignment.tasks.labelled import FairnessTask, counted
 from airflow_alignment.triggers.readiness import group_name
 
 if TYPE_CHECKING:
@@ -167,21 +166,14 @@ def _short(tally: Tally, check: FairnessSpec) -> bool:
 
 def _labelled_cells_or_rows(data: Any, check: FairnessSpec, window: Window | None) -> Any:
     """The labelled rows of the window, as the judgement needs them: their cell counts (one
-    ``GROUP BY``), or the rows themselves when a constraint reads scores."""
+    ``GROUP BY``; on Spark, with the score metrics), or the rows themselves when a constraint
+    reads scores (SQL) or is a callable."""
     rows = {"window": window, "not_null": [check.y_true]}
-    if metrics_needing_rows(check):
-        used = [c for c in (check.y_true, check.y_pred, check.y_score, check.sample_weight) if c] + check.features
-        return backend_for(data).read(data, used, **rows)
-    return cells.count(
-        data,
-        features=check.features,
-        y_true=check.y_true,
-        y_pred=check.y_pred,
-        y_score=check.y_score,
-        threshold=check.threshold,
-        sample_weight=check.sample_weight,
-        **rows,
-    )
+    table = counted(data, check, **rows)
+    if table is not None:
+        return table
+    used = [c for c in (check.y_true, check.y_pred, check.y_score, check.sample_weight) if c] + check.features
+    return backend_for(data).read(data, used, **rows)
 
 
 def _judge(spec: dict[str, Any], check: FairnessSpec, target: Any, tally: Tally) -> CheckResult:

@@ -4,7 +4,8 @@ the source registry (:mod:`airflow_alignment.io.backends`).
 Every check on a SparkSource runs inside Spark and brings back counts:
 
 - fairness and performance: the cell table, one ``groupBy`` (:mod:`.counts`); score metrics
-  (ROC AUC, log loss, Brier) and callables read the needed columns, as on a SQL source;
+  (ROC AUC, log loss, Brier) one row per group (:mod:`.scores`); callables read the needed
+  columns, as on a SQL source;
 - the feedback sensor's wait: labelled rows per group, one ``groupBy``;
 - expectations: Great Expectations' Spark execution engine (:mod:`.expectations`);
 - drift: when both sides are SparkSources of one connection, the drift statistics from counts
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_alignment.exceptions import SpecError
 from airflow_alignment.io.backends import SourceBackend, file_dataset_name, register_backend
 from airflow_alignment.io.spark_source import SparkSource
-from airflow_alignment.spark import counts, drift, expectations, frames
+from airflow_alignment.spark import counts, drift, expectations, frames, scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +42,7 @@ class SparkBackend(SourceBackend):
     """A :class:`SparkSource`: counts, windows and label filters run inside Spark."""
 
     in_place = True
+    scores_in_place = True
 
     def frame(self, source: Any, columns: Sequence[str] | None, format: str | None) -> pd.DataFrame:
         return frames.read_frame(source, columns)
@@ -58,6 +60,9 @@ class SparkBackend(SourceBackend):
 
     def count_cells(self, source: Any, keys: CellKeys, **rows: Any) -> pd.DataFrame | None:
         return counts.summed_cells(source, keys, **rows)
+
+    def score_metrics(self, source: Any, *, features: Sequence[str], **roles: Any) -> pd.DataFrame:
+        return scores.score_metrics(source, features=features, **roles)
 
     def group_counts(
         self, source: Any, features: Sequence[str], label: str, *, window: Window | None = None

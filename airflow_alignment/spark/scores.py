@@ -47,7 +47,8 @@ def score_metrics(
 ) -> pd.DataFrame:
     """ROC AUC, log loss and Brier score of each group of ``features`` (the whole data with
     none), computed in Spark: a DataFrame with the feature columns, ``rows``, ``positives``,
-    ``weight`` and one column per metric of :data:`SCORE_METRICS`, groups sorted as pandas
+    ``weight``, the smallest and largest score (``score_min``, ``score_max``: log loss and
+    Brier need probabilities) and one column per metric of :data:`SCORE_METRICS`, groups sorted as pandas
     sorts them (a missing value last). ``rows`` as for :func:`~.frames.dataframe`.
 
     :raises DataError: a missing column, a score or weight that is not numeric, a missing
@@ -78,7 +79,7 @@ def score_metrics(
     )
     out = pd.DataFrame.from_records(records, columns=columns)
     out = out.rename(columns={f"g{i}": f for i, f in enumerate(features)})
-    out = out[[*features, "rows", "positives", "weight", *SCORE_METRICS]]
+    out = out[[*features, "rows", "positives", "weight", "score_min", "score_max", *SCORE_METRICS]]
     for metric in SCORE_METRICS:
         out[metric] = pd.to_numeric(out[metric]).astype(float)
     return out
@@ -108,6 +109,8 @@ def _per_group(base: Any, group: list[str], F: Any, W: Any) -> Any:
         F.sum("n").alias("rows"),
         F.sum("py").cast("long").alias("positives"),
         F.sum("ws").alias("weight"),
+        F.min("s").alias("score_min"),
+        F.max("s").alias("score_max"),
         F.when(both > 0, pairs / both).otherwise(F.lit(float("nan"))).alias("roc_auc"),
         (F.sum("ls") / F.sum("ws")).alias("log_loss"),
         (F.sum("bs") / F.sum("ws")).alias("brier_score"),

@@ -126,29 +126,21 @@ class LabelledTask(AlignmentTask):
         Counts suffice when every metric the constraints read is count-based. Then a
         ``SqlSource`` becomes one ``GROUP BY`` inside the database and a large file (or a
         ``FileSource`` with ``batch_rows``) is read in batches; only the cell table reaches
-        this process. Score metrics (``roc_auc``, ``log_loss``, ``brier_score``) need the rows:
-        the needed columns are read (from SQL, ``chunk_rows`` at a time).
+        this process. Score metrics (``roc_auc``, ``log_loss``, ``brier_score``) are computed
+        inside Spark on a ``SparkSource`` (one row per group comes back); elsewhere they need
+        the rows, and so do callables: the needed columns are read (from SQL, ``chunk_rows`` at
+        a time).
         """
         source = as_source(self.data)
+        table = counted(source, spec)
+        if table is not None:
+            return table
         features = list(getattr(spec, "sensitive_features", ()))
-        needs_rows = metrics_needing_rows(spec)
-        if not needs_rows:
-            table = cells.count(source, features=features, **self.cell_arguments())
-            if table is not None:
-                return table
         columns = [c for c in self.columns.values() if c] + features
+        needs_rows = metrics_needing_rows(spec)
         if needs_rows and backend_for(source).in_place:
             self.log.info("%s need the rows: reading columns %s of %s", ", ".join(needs_rows), columns, source)
         return load_frame(source, columns=columns)
-
-    def cell_arguments(self) -> dict[str, Any]:
-        return {
-            "y_true": self.columns["y_true"],
-            "y_pred": self.columns["y_pred"],
-            "y_score": self.columns["y_score"],
-            "threshold": self.threshold,
-            "sample_weight": self.columns["sample_weight"],
-        }
 
 
 class FairnessTask(LabelledTask):
@@ -245,3 +237,23 @@ def metrics_needing_rows(spec: FairnessSpec | PerformanceSpec) -> list[str]:
         elif constraint.metric_name in SCORE_METRICS:
             needed.append(constraint.metric_name)
     return list(dict.fromkeys(needed))
+
+
+def counted(data: Any, spec: FairnessSpec | PerformanceSpec, **rows: Any) -> CellTable | None:
+    """The cell table that judges ``spec`` where ``data`` lives, or ``None`` when the rows are
+    needed: counts alone for count metrics (a database, Spark, a large file); with score
+    metrics, the counts and the score metrics computed inside Spark (other sources: ``None``);
+    with a callable, ``None``. ``rows``: ``window`` and ``not_null``, as a backend's ``read``."""
+    roles = {
+        "features": list(getattr(spec, "sensitive_features", ())),
+        "y_true": spec.y_true,
+        "y_pred": spec.y_pred,
+        "y_score": spec.y_score,
+        "threshold": spec.threshold,
+        "sample_weight": spec.sample_weight,
+    }
+    if not metrics_needing_rows(spec):
+        return cells.count(data, **roles, **rows)
+    if any(callable(c.metric) for c in spec.constraints):
+        return None
+    return cells.count_scored(data, pos_label=spec.pos_label, **roles, **rows)

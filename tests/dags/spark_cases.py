@@ -2,8 +2,9 @@
 ``alignment_spark_local`` (an in-process ``local[2]`` session) and ``alignment_spark_connect``
 (a Spark Connect server), both set by the tests as ``AIRFLOW_CONN_*`` variables.
 
-``spark_checks_<kind>``: expectations, fairness, performance (a policy mapping with ``engine:
-spark``) and drift on the partition ``ds`` (run conf) of ``spark_cases.predictions``.
+``spark_checks_<kind>``: expectations, fairness (count metrics; and ROC AUC with a count metric),
+performance (a policy mapping with ``engine: spark``; count and score metrics) and drift on the
+partition ``ds`` (run conf) of ``spark_cases.predictions``.
 ``spark_arrival`` / ``spark_feedback``: the sensors on a Parquet folder read by a query (path
 in the run conf), which the test fills between pokes.
 """
@@ -48,7 +49,24 @@ PERFORMANCE = {
     "y_true": "repaid",
     "y_score": "score",
     "threshold": 0.5,
-    "constraints": [{"metric": "accuracy", "min": 0.4}, {"metric": "f1", "min": 0.1}],
+    "constraints": [
+        {"metric": "accuracy", "min": 0.4},
+        {"metric": "f1", "min": 0.1},
+        {"metric": "roc_auc", "min": 0.4},  # the score metrics are computed inside Spark too
+        {"metric": "log_loss", "max": 1.5},
+        {"metric": "brier_score", "max": 0.4},
+    ],
+}
+FAIRNESS_SCORES = {  # ROC AUC by group, computed inside Spark, beside a count metric
+    "y_true": "repaid",
+    "y_score": "score",
+    "threshold": 0.5,
+    "sensitive_features": ["sex", "race"],
+    "sample_weight": "weight",
+    "constraints": [
+        {"metric": "roc_auc", "aggregate": "difference", "max": 0.3},
+        {"metric": "selection_rate", "aggregate": "ratio", "min": 0.5},
+    ],
 }
 DRIFT = {"features": ["income", "score", "city"], "categorical": ["city"], "prediction": "approved", "bins": 8}
 
@@ -58,6 +76,7 @@ for kind in ("local", "connect"):
         day = SparkSource(conn, table=TABLE, where="ds = :ds", parameters={"ds": DS})
         ExpectationsCheckOperator(task_id="quality", data=day, expectations=EXPECTATIONS)
         FairnessCheckOperator(task_id="fairness", data=day, **FAIRNESS)
+        FairnessCheckOperator(task_id="fairness_scores", data=day, **FAIRNESS_SCORES)
         PerformanceCheckOperator(  # as a policy writes it
             task_id="performance",
             data={"engine": "spark", "conn_id": conn, "table": TABLE, "where": "ds = :ds", "parameters": {"ds": DS}},

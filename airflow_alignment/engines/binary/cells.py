@@ -11,7 +11,10 @@ few dozen rows, so it can be computed where the data lives and shipped:
 - :func:`from_batches`: any iterator of DataFrames, e.g. a Parquet or CSV file read in
   batches (:func:`airflow_alignment.io.iter_batches`), one batch in memory at a time;
 - :func:`count`: a source counted where it lives, when its backend can (one ``GROUP BY``
-  inside a database, a large file batch by batch; see :mod:`airflow_alignment.io.cells`).
+  inside a database, a large file batch by batch; see :mod:`airflow_alignment.io.cells`);
+- :func:`count_scored`: the same, with the score metrics (ROC AUC, log loss, Brier) of each
+  group computed where the data lives too (:attr:`CellTable.scores`), when its backend can
+  (Spark); the engines then judge score metrics without the rows.
 
 The engines (``fairness.evaluate``, ``performance.evaluate``) take a ``CellTable`` wherever
 they take a DataFrame and give the same result as on the rows.
@@ -33,15 +36,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.common import describe
+from airflow_alignment.exceptions import DataError
 from airflow_alignment.io.backends import backend_for, describe_source
 from airflow_alignment.io.cells import ROWS, WEIGHT_MIN, WEIGHT_MISSING, WEIGHT_SQ, WEIGHT_SUM, CellKeys, count_batches
 from airflow_alignment.io.frames import require_rows
 from airflow_alignment.io.sources import as_source
 from airflow_alignment.specs.common import check_threshold, column_arguments, column_list
+from airflow_alignment.specs.metrics import PROBABILITY_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,8 +56,10 @@ __all__ = [
     "WEIGHT_MIN",
     "WEIGHT_SQ",
     "CellTable",
+    "ScoreTables",
     "build",
     "count",
+    "count_scored",
     "describe_data",
     "from_batches",
     "from_frame",
@@ -72,6 +79,12 @@ class CellTable:
     features: list[str]
     source: str | None = None
     threshold: float | None = None  # the cut of a thresholded score
+    scores: ScoreTables | None = None  # score metrics computed where the data lives, or None
+
+    @property
+    def scored(self) -> bool:
+        """The score metrics can be judged from this table (computed where the data lives)."""
+        return self.scores is not None
 
     @property
     def rows(self) -> int:
@@ -192,6 +205,100 @@ def count(
     source = as_source(data)
     summed = backend_for(source).count_cells(source, keys, **rows)
     return None if summed is None else build(summed, keys, source=describe_source(source))
+
+
+@dataclass
+class ScoreTables:
+    """Score metrics of the rows a cell table counts, computed where they live on demand: one
+    table per grouping the engine judges (the groups, each feature alone, the whole data),
+    each one row per group (:meth:`~airflow_alignment.io.backends.SourceBackend.score_metrics`).
+    """
+
+    data: Any
+    y_true: str
+    y_score: str
+    pos_label: Any
+    sample_weight: str | None
+    rows: dict[str, Any]  # ``window`` and ``not_null``, as the cells were counted
+    found: dict[tuple[tuple[str, ...], tuple[str, ...]], pd.DataFrame] = field(default_factory=dict)
+
+    def by(self, features: Sequence[str], not_null: Sequence[str] = ()) -> pd.DataFrame:
+        """The score metrics of each group of ``features`` (one row, the whole data, for none),
+        leaving out the rows with a missing value in ``not_null`` (those the check drops)."""
+        key = (tuple(features), tuple(not_null))
+        if key not in self.found:
+            rows = {**self.rows, "not_null": list(dict.fromkeys([*self.rows.get("not_null", ()), *not_null]))}
+            found = backend_for(self.data).score_metrics(
+                self.data,
+                features=list(features),
+                y_true=self.y_true,
+                y_score=self.y_score,
+                pos_label=self.pos_label,
+                sample_weight=self.sample_weight,
+                **rows,
+            )
+            self.found[key] = found
+        return self.found[key]
+
+    def metric(
+        self, name: str, features: Sequence[str], not_null: Sequence[str] = ()
+    ) -> tuple[dict[tuple[Any, ...], float], float]:
+        """``({group values: value}, overall)`` of the score metric ``name`` by ``features``
+        (a missing group value is ``None``), as :meth:`by` chooses the rows.
+
+        :raises DataError: ``log_loss`` or ``brier_score`` of scores outside [0, 1].
+        """
+        import math
+
+        overall = self.by((), not_null).iloc[0]
+        low, high = float(overall["score_min"]), float(overall["score_max"])
+        if name in PROBABILITY_METRICS and (low < 0 or high > 1):
+            raise DataError(
+                f"metric {name!r} could not be computed: y_score column {self.y_score!r} has values outside [0, 1] "
+                f"(from {low:.4g} to {high:.4g}), but {name} needs probabilities of the positive class; give "
+                "probabilities, or judge roc_auc, which takes any score"
+            )
+        table = self.by(features, not_null)
+        values = {
+            tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row): float(value)
+            for row, value in zip(
+                table[list(features)].itertuples(index=False, name=None), table[name].to_numpy(), strict=True
+            )
+        }
+        return values, float(overall[name])
+
+
+def count_scored(
+    data: Any,
+    *,
+    features: Sequence[str],
+    y_true: str,
+    y_pred: str | None = None,
+    y_score: str,
+    threshold: float | None = None,
+    sample_weight: str | None = None,
+    pos_label: Any = 1,
+    **rows: Any,
+) -> CellTable | None:
+    """:func:`count`, with the score metrics of ``y_score`` computed where the data lives when
+    the engine asks for them (:attr:`CellTable.scores`); ``None`` when the source's backend
+    does not compute score metrics (then the rows are read)."""
+    source = as_source(data)
+    if not backend_for(source).scores_in_place:
+        return None
+    table = count(
+        source,
+        features=features,
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=y_score,
+        threshold=threshold,
+        sample_weight=sample_weight,
+        **rows,
+    )
+    if table is not None:
+        table.scores = ScoreTables(source, y_true, y_score, pos_label, sample_weight, dict(rows))
+    return table
 
 
 def _keys(

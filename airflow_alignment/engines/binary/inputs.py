@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_alignment.engines.binary.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ, CellTable
+from airflow_alignment.engines.binary.cells import ROWS, WEIGHT_MIN, WEIGHT_SQ, CellTable, ScoreTables
 from airflow_alignment.exceptions import DataError, SpecError, preview
 from airflow_alignment.io.frames import require_columns, require_one_type
 from airflow_alignment.limits import MAX_GROUPS
@@ -49,6 +49,8 @@ class Inputs:
     # of squared weights behind each entry (for the bootstrap; None: ``weight ** 2``).
     multiplicity: np.ndarray | None = None
     weight_sq: np.ndarray | None = None
+    # From a CellTable with scores: the score metrics computed where the data lives.
+    scores: ScoreTables | None = None
 
     @property
     def rows(self) -> int:
@@ -72,6 +74,7 @@ def prepare(
     import numpy as np
 
     counted = isinstance(df, CellTable)
+    scores = df.scores if isinstance(df, CellTable) else None
     if isinstance(df, CellTable):
         # The table's prediction column is y_pred, or y_score thresholded upstream (1.0 / 0.0 /
         # NaN); beside y_pred it holds no score, and the score metrics are refused before.
@@ -126,6 +129,7 @@ def prepare(
         dropped,
         multiplicity,
         weight_sq,
+        scores,
     )
 
 
@@ -152,10 +156,12 @@ def check_table(
     out. Beside ``y_pred``, ``y_score`` is not looked at: the table holds no score.
     """
     head = table.frame.iloc[:0][table.columns]
+    # the predictions: y_pred, or y_score cut at the threshold; none for scores without a threshold
+    prediction = y_pred if y_pred is not None else (y_score if threshold is not None else None)
     roles = [
         ("y_true column", y_true),
         ("y_pred column", y_pred),
-        ("y_score column", y_score if y_pred is None else None),
+        ("y_score column", prediction if y_pred is None else None),
         ("sample_weight column", sample_weight),
     ]
     roles += [("sensitive feature", f) for f in features]
@@ -167,7 +173,7 @@ def check_table(
             f"y_true: the cell table counts the labels of {table.y_true!r}, not {y_true!r}; "
             "build the table with the same y_true"
         )
-    if (y_pred if y_pred is not None else y_score) != table.prediction or table.thresholded != (y_pred is None):
+    if prediction != table.prediction or (prediction is not None and table.thresholded != (y_pred is None)):
         have = _prediction_role(table.prediction, table.thresholded)
         want = f"y_pred={y_pred!r}" if y_pred is not None else f"y_score={y_score!r} with threshold={threshold!r}"
         raise SpecError(
