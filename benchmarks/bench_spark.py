@@ -5,7 +5,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_spark.py [--rows 10000000] [--repeats 1]
 
-A Spark Connect server (``tests/sparkservers.py``, master ``local[2]``, driver memory 3 GB) on
+A Spark Connect server (``tests/sparkservers.py``, master ``local[2]``, driver memory 6 GB, ``--driver-memory``) on
 127.0.0.1 serves two Parquet tables made with numpy (seeded): ``predictions`` (``--rows`` rows,
 default ``$BENCH_SPARK_ROWS`` or 10M: ``sex``, ``race``, ``age_band``, ``y_true``, ``y_score``,
 ``y_pred``, ``income``, ``city``) and ``reference`` (half as many rows, shifted). The Airflow
@@ -167,6 +167,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_SPARK_ROWS", 10_000_000)))
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--driver-memory", default="6g", help="the Connect server's driver (toPandas collects 10M rows through it)"
+    )
     args = parser.parse_args()
     airflow_sandbox()
     sys.path.insert(0, str(ROOT))
@@ -181,7 +184,7 @@ def main() -> None:
         f"parquet: {args.rows:,} + {args.rows // 2:,} rows, "
         f"{sum(f.stat().st_size for f in folder.iterdir()) / 1e6:.0f} MB, made in {time.perf_counter() - t0:.1f} s"
     )
-    sparkservers.DRIVER_MEMORY = "3g"
+    sparkservers.DRIVER_MEMORY = args.driver_memory
     watchdog = Watchdog()
     server = sparkservers.start_connect_server(watchdog)
     try:
