@@ -223,3 +223,20 @@ def callable_name(func: Any) -> str:
     name = getattr(func, "__qualname__", None) or type(func).__name__
     module = getattr(func, "__module__", None)
     return f"callable:{module}.{name}" if module else f"callable:{name}"
+
+
+def airflow_connection(conn_id: str, owner: str) -> Any:
+    """The Airflow connection ``conn_id``; a missing one is a ``SpecError`` that says where to
+    define it (``owner`` names the argument's class, e.g. ``SqlSource``)."""
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # pragma: no cover - Airflow < 3.1 is not supported
+        from airflow.hooks.base import BaseHook
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as exc:
+        raise SpecError(
+            f"{owner}.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
+            "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
+            f"{conn_id.upper()}"
+        ) from exc

@@ -37,7 +37,7 @@ from airflow_alignment.exceptions import (
     preview,
 )
 from airflow_alignment.io.cells import ROWS, WEIGHT_MIN, WEIGHT_MISSING, WEIGHT_SQ, WEIGHT_SUM, CellKeys
-from airflow_alignment.io.sources import SqlSource
+from airflow_alignment.io.sources import SqlSource, airflow_connection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +59,7 @@ def engine(source: SqlSource | str) -> sa.Engine:
     a long-lived process (the triggerer) picks up a connection that was edited.
     """
     conn_id = source if isinstance(source, str) else source.conn_id
-    conn = _connection(conn_id)
+    conn = airflow_connection(conn_id, "SqlSource")
     key = f"{conn_id}\x1f{conn.get_uri()}"
     with _LOCK:
         if key not in _ENGINES:
@@ -78,21 +78,6 @@ def dispose(conn_id: str | None = None) -> None:
 def sqlalchemy_url(source: SqlSource | str) -> str:
     """The connection's SQLAlchemy URL as text, password included (for Great Expectations)."""
     return engine(source).url.render_as_string(hide_password=False)
-
-
-def _connection(conn_id: str) -> Any:
-    try:
-        from airflow.sdk import BaseHook
-    except ImportError:  # pragma: no cover - Airflow < 3.1 is not supported
-        from airflow.hooks.base import BaseHook
-    try:
-        return BaseHook.get_connection(conn_id)
-    except Exception as exc:
-        raise SpecError(
-            f"SqlSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
-            "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
-            f"{conn_id.upper()}"
-        ) from exc
 
 
 def _open(conn_id: str, conn: Any) -> sa.Engine:

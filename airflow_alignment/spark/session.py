@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.exceptions import AlignmentError, DataError, SourceUnavailableError, SpecError
+from airflow_alignment.io.sources import airflow_connection
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -49,7 +50,7 @@ _LOCK = threading.Lock()
 def session(source: SparkSource | str) -> SparkSession:
     """The Spark session of the source's Airflow connection (opened on first use, then kept)."""
     conn_id = source if isinstance(source, str) else source.conn_id
-    conn = _connection(conn_id)
+    conn = airflow_connection(conn_id, "SparkSource")
     key = f"{conn_id}\x1f{conn.get_uri()}"
     with _LOCK:
         if key not in _SESSIONS or _closed(_SESSIONS[key]):
@@ -116,21 +117,6 @@ def _closed(spark: Any) -> bool:
     if is_connect(spark):
         return bool(getattr(spark.client, "is_closed", False))
     return spark.sparkContext._jsc is None  # stopped by someone else
-
-
-def _connection(conn_id: str) -> Any:
-    try:
-        from airflow.sdk import BaseHook
-    except ImportError:  # pragma: no cover - Airflow < 3.1 is not supported
-        from airflow.hooks.base import BaseHook
-    try:
-        return BaseHook.get_connection(conn_id)
-    except Exception as exc:
-        raise SpecError(
-            f"SparkSource.conn_id: no Airflow connection {conn_id!r} ({type(exc).__name__}: {exc}); "
-            "define it in the UI, with `airflow connections add`, or as AIRFLOW_CONN_"
-            f"{conn_id.upper()}"
-        ) from exc
 
 
 def _open(conn_id: str, conn: Any) -> SparkSession:
