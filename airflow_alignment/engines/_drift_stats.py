@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_alignment.engines.drift_stats import binning
+from airflow_alignment.engines.drift_stats.compare import category_bins
 from airflow_alignment.engines.drift_stats.ks import ks_pvalue, ks_statistic, ks_statistic_counts
 from airflow_alignment.engines.drift_stats.samples import (
     CategoricalSample,
@@ -46,9 +47,7 @@ if TYPE_CHECKING:
 EPSILON = 1e-4
 MISSING_BIN = "(missing)"
 INFINITE_BIN = "(infinite)"
-NEW_BIN = "(new)"
 MAX_BINS_SHOWN = 25
-MAX_NEW_SHOWN = 10
 
 
 @dataclass
@@ -140,46 +139,21 @@ def categorical(ref: pd.Series | CategoricalSample, cur: pd.Series | Categorical
 
     ``ref`` and ``cur`` are columns or their :class:`~.drift_stats.samples.CategoricalSample`.
     """
-    import numpy as np
-
     r_sample = ref if isinstance(ref, CategoricalSample) else categorical_sample(ref)
     c_sample = cur if isinstance(cur, CategoricalSample) else categorical_sample(cur)
-    r_counts = dict(zip(r_sample.categories, r_sample.counts.tolist(), strict=True))
-    c_counts = zip(c_sample.categories, c_sample.counts.tolist(), strict=True)
-    r_missing, c_missing = r_sample.missing, c_sample.missing
-    cats = _ordered(list(r_counts))
-    # Matched by Python equality on both sides (a bool True in one frame is the 1 of the other),
-    # so each current row lands in exactly one bin.
-    position = {value: i for i, value in enumerate(cats)}
-    current = np.zeros(len(cats), dtype=np.int64)
-    new: list[tuple[Any, int]] = []
-    for value, count in c_counts:
-        if value in position:
-            current[position[value]] += count
-        else:
-            new.append((value, count))
+    notes: list[str] = []
+    table = category_bins(r_sample, c_sample, notes)  # the bins drift_stats counts, the same notes
     out = Binned(
-        [str(v) for v in cats],
-        np.array([r_counts[v] for v in cats], dtype=np.int64),
-        current,
+        table.labels,
+        table.reference,
+        table.current,
         "categorical",
-        {"reference": r_missing, "current": c_missing},
-        constant=len(cats) == 1,
+        {"reference": r_sample.missing, "current": c_sample.missing},
+        constant=table.constant,
+        new_categories=table.new_categories,
+        new_count=table.new_count,
+        notes=notes,
     )
-    if out.constant:
-        out.notes.append(f"constant reference column (every value is {cats[0]!r})")
-    if not cats:
-        out.notes.append("every reference value is missing")
-    if new:
-        new.sort(key=lambda item: -item[1])  # stable: ties keep value_counts' order, as before
-        out.new_categories = _ordered([value for value, _ in new[:MAX_NEW_SHOWN]])
-        out.new_count = sum(count for _, count in new)
-        out.labels.append(NEW_BIN)
-        out.reference = np.append(out.reference, 0)
-        out.current = np.append(out.current, out.new_count)
-        out.notes.append(
-            f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} not in the reference ({out.new_count} current rows)"
-        )
     _add_missing(out)
     return out
 
@@ -276,14 +250,6 @@ def _add_missing(b: Binned) -> None:
         b.labels.append(MISSING_BIN)
         b.reference = np.append(b.reference, b.missing["reference"])
         b.current = np.append(b.current, b.missing["current"])
-
-
-def _ordered(values: list[Any]) -> list[Any]:
-    """Sorted when the values compare (a stable report), else in the order given."""
-    try:
-        return sorted(values)
-    except TypeError:
-        return values
 
 
 def _num(value: float) -> str:

@@ -375,7 +375,7 @@ def _categorical(
     ref: CategoricalSample, cur: CategoricalSample, asked: list[str] | None, judge: str | None,
     bounds: Mapping[str, float], js_base: float | None, notes: list[str],
 ) -> FeatureDrift:  # fmt: skip
-    table = _category_bins(ref, cur, notes)
+    table = category_bins(ref, cur, notes)
     distinct = len(ref.categories) + len(_new_distinct(ref, cur))
     if asked is None:
         judge, reason = choose_method("categorical", ref.size, cur.size, distinct)
@@ -420,7 +420,7 @@ def _union_table(ref: CategoricalSample, cur: CategoricalSample) -> BinTable:
     )
 
 
-def _category_bins(ref: CategoricalSample, cur: CategoricalSample, notes: list[str]) -> BinTable:
+def category_bins(ref: CategoricalSample, cur: CategoricalSample, notes: list[str]) -> BinTable:
     """One bin per reference category (sorted when they compare); current categories not in the
     reference share a ``(new)`` bin. Categories match by Python equality, as the engine."""
     import numpy as np
